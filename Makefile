@@ -1,0 +1,41 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CACHE  := .cache
+PYWASM3_SDIST := $(CACHE)/pywasm3-0.5.0.tar.gz
+EXAMPLE := fixtures/example
+WASI ?= ../shared/corpus/wasi-p2
+
+.PHONY: run test bench wasi clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# wasm3's C source ships in the pywasm3 sdist; the tests build it with gcc.
+$(PYWASM3_SDIST):
+	mkdir -p $(CACHE)
+	$(PY) -m pip download -q --no-binary :all: --no-deps --no-build-isolation pywasm3==0.5.0 -d $(CACHE)
+
+run: $(VENV)/.installed
+	$(VENV)/bin/wit2witx $(EXAMPLE) -o out/
+	@echo "wrote out/"; ls out/
+
+test: $(VENV)/.installed-test $(PYWASM3_SDIST)
+	$(PY) -m pytest -n 2 -q
+
+bench: $(VENV)/.installed-test
+	$(PY) bench/bench.py
+
+wasi: $(VENV)/.installed
+	$(PY) -m wit2witx.manifest wasi-p2-interfaces/manifest.toml --wasi $(WASI) -o build/
+
+clean:
+	rm -rf $(VENV) $(CACHE) out build

