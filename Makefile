@@ -22,7 +22,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 # wasm3's C source ships in the pywasm3 sdist; the tests build it with gcc.
 $(PYWASM3_SDIST):
 	mkdir -p $(CACHE)
-	$(PY) -m pip download -q --no-binary :all: --no-deps --no-build-isolation pywasm3==0.5.0 -d $(CACHE)
+	$(PY) -m pip download -q --no-binary :all: --no-deps pywasm3==0.5.0 -d $(CACHE)
 
 run: $(VENV)/.installed
 	$(VENV)/bin/wit2witx $(EXAMPLE) -o out/

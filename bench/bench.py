@@ -1,0 +1,149 @@
+"""`make bench`: speed and memory of wit2witx next to wasm-tools, from one run.
+
+Input: all of WASI 0.2.12 from ../shared/corpus/wasi-p2 (7 packages), laid out as one
+root package (wasi:http) with the other six in its deps/ folder, so that both tools
+parse and resolve every package. Reported as medians; the ratios are to wasm-tools
+measured in this same run. Budgets (DESIGN.md): cold CLI <= 20x, in-process <= 10x,
+peak memory <= 80 MiB, 10x input <= 11x time.
+
+Nothing here asserts: the figures go into the notes, not into the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+BIN = Path(sys.executable).parent
+ALL_EMIT = "witx,c,host-c,host-wasm3,host-wamr,host-py,docs,json"
+
+
+def wasi_tree(dest: Path, copies: int = 1) -> Path:
+    """Lay WASI 0.2.12 out as root package + deps/; `copies` > 1 renames namespaces."""
+    src = CORPUS / "wasi-p2"
+    root = dest / "wasi"
+    for i in range(copies):
+        ns = "wasi" if i == 0 else f"wasi{i}"
+        for pkg in sorted(p.name for p in src.iterdir()):
+            target = root / pkg if (i == 0 and pkg == "http") else root / "deps" / f"{ns}-{pkg}"
+            target.mkdir(parents=True, exist_ok=True)
+            for wit in sorted((src / pkg).glob("*.wit")):
+                text = wit.read_text()
+                if ns != "wasi":
+                    text = text.replace("wasi:", f"{ns}:")
+                (target / wit.name).write_text(text)
+    if copies > 1:  # make the root package pull every copy in through a world
+        lines = ["package bench:all;", "world everything {"]
+        for i in range(1, copies):
+            lines.append(f"  include wasi{i}:http/proxy@0.2.12;")
+        lines.append("}")
+        (root / "all.wit").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def run_measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
+    """Run a command; return (wall seconds, peak RSS MiB, exit status)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def median_of(cmd: list[str], runs: int) -> tuple[float, float]:
+    run_measured(cmd)  # warm caches (grammar tables, page cache)
+    walls, peaks = [], []
+    for _ in range(runs):
+        wall, peak, _ = run_measured(cmd)
+        walls.append(wall)
+        peaks.append(peak)
+    return statistics.median(walls), statistics.median(peaks)
+
+
+def in_process(tree: Path, runs: int, emit: str) -> float:
+    code = (
+        "import sys, time, statistics, wit2witx\n"
+        f"tree, runs, emit = {str(tree)!r}, {runs}, {emit!r}.split(',')\n"
+        "wit2witx.compile([tree], emit=emit)\n"
+        "times = []\n"
+        "for _ in range(runs):\n"
+        "    t = time.perf_counter(); wit2witx.compile([tree], emit=emit)\n"
+        "    times.append(time.perf_counter() - t)\n"
+        "print(statistics.median(times))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def available_emit() -> str:
+    from wit2witx.compiler import BACKENDS
+    import importlib
+
+    names = []
+    for name, target in BACKENDS.items():
+        try:
+            importlib.import_module(target.split(":")[0])
+        except ModuleNotFoundError:
+            continue
+        names.append(name)
+    return ",".join(names)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    if not (CORPUS / "wasi-p2").is_dir():
+        print(f"corpus not found at {CORPUS}", file=sys.stderr)
+        return 1
+    wasm_tools = shutil.which("wasm-tools", path=str(BIN)) or "wasm-tools"
+    wit2witx = str(BIN / "wit2witx")
+    emit = available_emit()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        tree = wasi_tree(tmp / "x1")
+        big = wasi_tree(tmp / "x10", copies=10)
+        lines = sum(len(p.read_text().splitlines()) for p in tree.rglob("*.wit"))
+        print(f"input: WASI 0.2.12, {lines} lines; back ends: {emit}; {args.runs} runs each")
+
+        wt_wall, wt_mem = median_of([wasm_tools, "component", "wit", str(tree)], args.runs)
+        print(f"wasm-tools component wit      {wt_wall * 1e3:8.1f} ms  {wt_mem:6.1f} MiB")
+
+        out = tmp / "out"
+        cli_load_wall, cli_load_mem = median_of(
+            [wit2witx, str(tree), "--emit", "json", "-o", str(out / "json")], args.runs)
+        print(f"wit2witx CLI, load (json)     {cli_load_wall * 1e3:8.1f} ms  {cli_load_mem:6.1f} MiB"
+              f"  ratio {cli_load_wall / wt_wall:5.1f}x")
+        cli_wall, cli_mem = median_of(
+            [wit2witx, str(tree), "--emit", emit, "-o", str(out / "all")], args.runs)
+        print(f"wit2witx CLI, all back ends   {cli_wall * 1e3:8.1f} ms  {cli_mem:6.1f} MiB"
+              f"  ratio {cli_wall / wt_wall:5.1f}x  (budget 20x, 160 ms, 80 MiB)")
+
+        ip = in_process(tree, args.runs, emit)
+        print(f"wit2witx in-process compile   {ip * 1e3:8.1f} ms"
+              f"            ratio {ip / wt_wall:5.1f}x  (budget 10x, 80 ms)")
+
+        ip10 = in_process(big, max(3, args.runs // 3), emit)
+        print(f"10x input, in-process         {ip10 * 1e3:8.1f} ms"
+              f"            scale {ip10 / ip:5.1f}x  (budget 11x)")
+    for extra in sorted((ROOT / "bench").glob("bench_*.py")):
+        print(f"\n== {extra.name}")
+        subprocess.run([sys.executable, str(extra)], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""The `wit2witx` command: argument handling only; the work is in `compiler`.
+
+Exit status: 0 success, 1 invalid input, 2 usage error, 3 `--check` found outputs
+missing or stale, 70 internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional
+
+import typer
+
+from . import __version__
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_STALE, EXIT_INTERNAL = 0, 1, 2, 3, 70
+
+HELP = """Backport WIT interfaces to WASI Preview 1: WITX, C headers and host glue.
+
+PATH is a WIT package folder (its deps/ folder holds dependencies), a .wit file, or
+.witx files.
+
+\b
+Examples:
+  wit2witx wasi-sockets/ -o out/                 WITX + C headers for every interface
+  wit2witx wasi-sockets/ --emit host-c,host-wamr -o out/
+  wit2witx sensors.wit --emit witx -o -          one module's WITX on stdout
+  wit2witx wasi-sockets/ -o out/ --check         exit 3 if out/ is stale (pre-commit)
+  wit2witx wasi_snapshot_preview1.witx --emit c -o include/
+"""
+
+app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+def _use_color(stream) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def _say(message: str, *, err: bool = True) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(message + "\n")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        _say(f"wit2witx {__version__}", err=False)
+        raise typer.Exit(EXIT_OK)
+
+
+def _parse_module_names(pairs: list[str]) -> dict[str, str]:
+    from .compiler import UsageError
+
+    names: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"--module-name takes INTERFACE=NAME, got `{pair}`")
+        names[key] = value
+    return names
+
+
+def _split_list(values: list[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+@app.command(help=HELP, no_args_is_help=True)
+def compile_command(
+    paths: List[str] = typer.Argument(..., metavar="PATH...", show_default=False),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="Output folder, or - for stdout (one file only)."),
+    emit: List[str] = typer.Option(["witx,c"], "--emit", help="Back ends, comma-separated or repeated: witx, c, host-c, host-wasm3, host-wamr, host-py, docs, json."),
+    world: Optional[str] = typer.Option(None, "--world", help="Backport only the interfaces this world imports and exports."),
+    features: List[str] = typer.Option([], "--features", help="Enable @unstable features (comma-separated or repeated)."),
+    all_features: bool = typer.Option(False, "--all-features", help="Enable every @unstable feature."),
+    deps: List[str] = typer.Option([], "--deps", help="Extra dependency folder (repeatable)."),
+    module_name: List[str] = typer.Option([], "--module-name", help="Rename a P1 module: INTERFACE=NAME (e.g. wasi:sockets/tcp=tcp)."),
+    prefix: Optional[str] = typer.Option(None, "--prefix", help="C identifier prefix (default: module name + _, __wasi_ for wasi_snapshot_preview1)."),
+    skip_unsupported: bool = typer.Option(False, "--skip-unsupported", help="Leave out WASI 0.3 items (async, stream, future) with a warning instead of failing."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 3 if OUT is missing files or they are stale."),
+    fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Write OUT, then exit 3 if any file was created or changed (pre-commit)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors."),
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+) -> None:
+    from . import compiler
+    from .diagnostics import Wit2WitxError
+
+    color = _use_color(sys.stderr)
+    try:
+        if out is None:
+            raise compiler.UsageError("missing -o/--out (a folder, or - for stdout)")
+        if (check or fail_on_change) and out == "-":
+            raise compiler.UsageError("--check and --fail-on-change need an output folder, not -")
+        artifacts = compiler.compile(
+            paths, emit=emit, world=world, features=_split_list(features),
+            all_features=all_features, deps=deps,
+            module_names=_parse_module_names(module_name), prefix=prefix,
+            skip_unsupported=skip_unsupported,
+        )
+        if not quiet:
+            for warning in artifacts.warnings:
+                _say(warning.render(color=color))
+        if check:
+            raise typer.Exit(_report_check(compiler.check(artifacts, out), out, quiet))
+        if out == "-":
+            _write_stdout(artifacts, compiler)
+            return
+        changed = compiler.check(artifacts, out) if fail_on_change else []
+        compiler.write(artifacts, out)
+        if not quiet:
+            _say(f"wrote {len(artifacts)} files to {out}")
+        if changed:
+            for item in changed:
+                _say(f"updated ({item.reason}): {os.path.join(out, item.path)}")
+            raise typer.Exit(EXIT_STALE)
+    except Wit2WitxError as exc:
+        _say(exc.render(color=color))
+        raise typer.Exit(EXIT_INPUT)
+    except compiler.UsageError as exc:
+        _say(f"error: {exc}")
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _write_stdout(artifacts, compiler) -> None:
+    if len(artifacts) != 1:
+        listing = ", ".join(artifacts) or "nothing"
+        raise compiler.UsageError(
+            f"-o - needs exactly one output file, this run makes {len(artifacts)}: {listing}; "
+            "narrow it with --emit or --world, or give a folder")
+    (text,) = artifacts.values()
+    sys.stdout.write(text)
+
+
+def _report_check(problems, out: str, quiet: bool) -> int:
+    if not problems:
+        if not quiet:
+            _say(f"{out} is up to date")
+        return EXIT_OK
+    for item in problems:
+        _say(f"{item.reason}: {os.path.join(out, item.path)}")
+        if item.diff and not quiet:
+            _say(_summarize_diff(item.diff))
+    _say(f"{len(problems)} generated file(s) in {out} are missing or stale; "
+         "rerun wit2witx without --check to update them")
+    return EXIT_STALE
+
+
+def _summarize_diff(diff: str, limit: int = 40) -> str:
+    lines = diff.splitlines()
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"... ({len(lines) - limit} more diff lines)"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; never lets a traceback reach the user."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] == "run":
+            from .run import app as run_app
+
+            run_app(argv[1:], prog_name="wit2witx run", standalone_mode=True)
+        else:
+            app(argv, prog_name="wit2witx", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug in wit2witx, not bad input
+        if os.environ.get("WIT2WITX_TRACEBACK"):
+            raise
+        _say(f"error: internal compiler error: {type(exc).__name__}: {exc}\n"
+             "  = note: this is a bug in wit2witx; rerun with WIT2WITX_TRACEBACK=1 and report it")
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
