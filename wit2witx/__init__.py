@@ -1,8 +1,12 @@
 """wit2witx: backport WebAssembly Component Model (WIT) interfaces to WASI Preview 1.
 
-Public API (imports are lazy so that `import wit2witx` stays cheap for the CLI):
+Public API (the heavy modules are imported on first use, so `import wit2witx` stays
+cheap for the CLI and for pre-commit):
+
     load(paths, features=..., all_features=..., deps=...) -> ir.Resolve
-    Wit2WitxError and subclasses, each carrying `.diagnostics`
+    compile(paths, emit=..., world=..., features=..., ...) -> Artifacts (path -> text)
+    write(artifacts, out)                                   atomic write into a folder
+    Wit2WitxError and its subclasses, each carrying `.diagnostics`
 """
 
 from __future__ import annotations
@@ -19,9 +23,39 @@ from .diagnostics import (  # noqa: F401  (re-exported)
     WitxError,
 )
 
+__all__ = [
+    "__version__", "load", "compile", "write", "check", "Diagnostic", "Wit2WitxError",
+    "WitSyntaxError", "ResolveError", "WitxError", "UnsupportedError", "InputError",
+]
+
 
 def load(paths, *, features=(), all_features=False, deps=()):
-    """Parse and resolve WIT packages; see `wit2witx.wit.resolve.load`."""
+    """Parse and resolve WIT packages into `wit2witx.ir.Resolve`."""
     from .wit.resolve import load as _load
 
     return _load(paths, features=features, all_features=all_features, deps=deps)
+
+
+def compile(paths, **options):  # noqa: A001 - the public verb
+    """Compile WIT or WITX inputs; return `Artifacts` (relative path -> text) in memory.
+
+    Options: emit, world, features, all_features, deps, module_names, prefix,
+    skip_unsupported (see `wit2witx.compiler.compile`).
+    """
+    from .compiler import compile as _compile
+
+    return _compile(paths, **options)
+
+
+def write(artifacts, out) -> None:
+    """Write artifacts into the folder `out` atomically."""
+    from .compiler import write as _write
+
+    _write(artifacts, out)
+
+
+def check(artifacts, out):
+    """The generated files that are missing or stale in `out` (empty list: up to date)."""
+    from .compiler import check as _check
+
+    return _check(artifacts, out)

@@ -19,7 +19,9 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_STALE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 HELP = """Backport WIT interfaces to WASI Preview 1: WITX, C headers and host glue.
 
 PATH is a WIT package folder (its deps/ folder holds dependencies), a .wit file, or
-.witx files.
+.witx files. Without PATH, the inputs, -o and options come from ./wit2witx.toml (or
+--config FILE): keys paths, out, emit, world, features, all-features, deps,
+module-names (a table), prefix, skip-unsupported; paths relative to that file.
 
 \b
 Examples:
@@ -64,9 +66,51 @@ def _split_list(values: list[str]) -> tuple[str, ...]:
     return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
 
 
-@app.command(help=HELP, no_args_is_help=True)
+CONFIG_KEYS = {
+    "paths": list, "out": str, "emit": list, "world": str, "features": list,
+    "all-features": bool, "deps": list, "module-names": dict, "prefix": str,
+    "skip-unsupported": bool,
+}
+
+
+def _load_config(path: str, required: bool) -> dict:
+    """Read a wit2witx.toml; paths in it are relative to its folder."""
+    import tomllib
+
+    from .compiler import UsageError
+
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        if required:
+            raise UsageError(f"config file `{path}` not found") from None
+        raise UsageError("no PATH given and no wit2witx.toml here; "
+                         "see `wit2witx --help`") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read config `{path}`: {exc}") from None
+    table = data.get("tool", {}).get("wit2witx", data)
+    for key, value in table.items():
+        kind = CONFIG_KEYS.get(key)
+        if kind is None:
+            raise UsageError(f"{path}: unknown key `{key}` (known: {', '.join(CONFIG_KEYS)})")
+        if kind is list and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, kind):
+            raise UsageError(f"{path}: `{key}` must be a {kind.__name__}")
+        table[key] = value
+    base = os.path.dirname(path)
+    for key in ("paths", "deps"):
+        if key in table:
+            table[key] = [os.path.normpath(os.path.join(base, p)) for p in table[key]]
+    if "out" in table and table["out"] != "-":
+        table["out"] = os.path.normpath(os.path.join(base, table["out"]))
+    return table
+
+
+@app.command(help=HELP)
 def compile_command(
-    paths: List[str] = typer.Argument(..., metavar="PATH...", show_default=False),
+    paths: Optional[List[str]] = typer.Argument(None, metavar="[PATH]...", show_default=False),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Output folder, or - for stdout (one file only)."),
     emit: List[str] = typer.Option(["witx,c"], "--emit", help="Back ends, comma-separated or repeated: witx, c, host-c, host-wasm3, host-wamr, host-py, docs, json."),
     world: Optional[str] = typer.Option(None, "--world", help="Backport only the interfaces this world imports and exports."),
@@ -79,6 +123,7 @@ def compile_command(
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 3 if OUT is missing files or they are stale."),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Write OUT, then exit 3 if any file was created or changed (pre-commit)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors."),
+    config: Optional[str] = typer.Option(None, "--config", help="Read inputs and options from this TOML file."),
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
 ) -> None:
     from . import compiler
@@ -86,6 +131,20 @@ def compile_command(
 
     color = _use_color(sys.stderr)
     try:
+        if config or not paths:
+            cfg = _load_config(config or "wit2witx.toml", required=bool(config))
+            paths = paths or cfg.get("paths") or []
+            out = out if out is not None else cfg.get("out")
+            emit = emit if emit != ["witx,c"] else cfg.get("emit", emit)
+            world = world or cfg.get("world")
+            features = features or cfg.get("features", [])
+            all_features = all_features or cfg.get("all-features", False)
+            deps = deps or cfg.get("deps", [])
+            module_name = module_name or [f"{k}={v}" for k, v in cfg.get("module-names", {}).items()]
+            prefix = prefix or cfg.get("prefix")
+            skip_unsupported = skip_unsupported or cfg.get("skip-unsupported", False)
+            if not paths:
+                raise compiler.UsageError("no input PATH given (on the command line or in the config)")
         if out is None:
             raise compiler.UsageError("missing -o/--out (a folder, or - for stdout)")
         if (check or fail_on_change) and out == "-":

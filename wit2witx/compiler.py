@@ -32,7 +32,7 @@ BACKENDS: dict[str, str] = {
 DEFAULT_EMIT = ("witx", "c")
 
 
-class UsageError(Exception):
+class UsageError(ValueError):
     """Bad options (exit status 2), as opposed to bad input (exit status 1)."""
 
 

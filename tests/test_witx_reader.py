@@ -1,0 +1,282 @@
+"""The WITX reader: every form, docs, `use`, and precise errors for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import corpus_path
+from wit2witx.diagnostics import Wit2WitxError, WitxError
+from wit2witx.p1 import layout
+from wit2witx.p1.model import (
+    Bool, Builtin, ConstPointer, Enum, Expected, Flags, Handle, IntRepr, List, Pointer,
+    Record, Ref, String, Tuple, Union, Variant, resolve,
+)
+from wit2witx.witx.reader import read_witx, read_witx_files, read_witx_text
+
+
+def _error(text: str, path: str = "bad.witx") -> WitxError:
+    with pytest.raises(WitxError) as info:
+        read_witx_text(text, path)
+    return info.value
+
+
+def _at(err: WitxError) -> tuple[int, int]:
+    span = err.diagnostic.span
+    assert span is not None
+    return span.line, span.col
+
+
+# --- every form reads into the right surface kind ---------------------------------------
+
+
+ALL_FORMS = """
+(typename $u8 u8)
+(typename $sz (@witx usize))
+(typename $c8 (@witx char8))
+(typename $ch char)
+(typename $s string)
+(typename $b bool)
+(typename $h (handle))
+(typename $l (list $u8))
+(typename $p (@witx pointer $c8))
+(typename $cp (@witx const_pointer u8))
+(typename $r (record (field $a u8) (field $b u64)))
+(typename $t (tuple u8 $sz))
+(typename $e (enum (@witx tag u8) $x $y))
+(typename $f (flags (@witx repr u16) $x $y))
+(typename $v (variant (@witx tag u16) (case $x u32) (case $y)))
+(typename $un (union (@witx tag $e) u8 $r))
+(typename $ex (expected $r (error $e)))
+(typename $ex2 (expected (error)))
+(@witx const $u8 $answer 0x2a)
+(module $m
+  (import "memory" (memory))
+  (@interface func (export "f")
+    (param $a $l)
+    (result $r (expected (tuple $u8 $sz) (error $e)))
+  )
+  (@interface func (export "g") (@witx noreturn))
+)
+"""
+
+
+def test_every_form_keeps_its_surface_kind() -> None:
+    doc = read_witx_text(ALL_FORMS)
+    kinds = {tn.name: type(tn.type) for tn in doc.typenames}
+    assert kinds == {
+        "u8": Builtin, "sz": Builtin, "c8": Builtin, "ch": Builtin, "s": String, "b": Bool,
+        "h": Handle, "l": List, "p": Pointer, "cp": ConstPointer, "r": Record, "t": Tuple,
+        "e": Enum, "f": Flags, "v": Variant, "un": Union, "ex": Expected, "ex2": Expected,
+    }
+    assert doc.typename("sz").type.name == "usize"
+    assert doc.typename("f").type.repr is IntRepr.U16
+    assert doc.typename("e").type.tag is IntRepr.U8
+    un = doc.typename("un").type
+    assert [c.name for c in un.cases] == ["x", "y"] and un.tag is IntRepr.U8
+    assert isinstance(doc.typename("l").type.element, Ref)
+    assert doc.typename("l").type.element.target is doc.typename("u8")
+    (const,) = doc.constants
+    assert (const.type_name, const.name, const.value) == ("u8", "answer", 42)
+    m = doc.module("m")
+    assert m.imports_memory and [f.name for f in m.functions] == ["f", "g"]
+    assert m.function("g").noreturn and not m.function("f").noreturn
+    assert doc.typename("m") is None and doc.module("u8") is None
+    # Definition order is kept, constants and modules included.
+    assert [d.name for d in doc][-2:] == ["answer", "m"]
+
+
+def test_defaults_match_witx() -> None:
+    doc = read_witx_text("(typename $e (enum $a)) (typename $f (flags $a)) (typename $v (variant (case $a u8)))")
+    assert doc.typename("e").type.tag is IntRepr.U32
+    assert doc.typename("f").type.repr is IntRepr.U32
+    assert doc.typename("v").type.tag is IntRepr.U32
+    # bool and expected are u32-tagged variants in witx.
+    assert layout.size_align(Bool()).size == 4
+    assert layout.size_align(Expected(None, None)).size == 4
+
+
+def test_variant_cases_follow_their_tag_enum() -> None:
+    doc = read_witx_text(
+        "(typename $tag (enum (@witx tag u8) $a $b))\n"
+        "(typename $v (variant (@witx tag $tag) (case $b u64) (case $a)))"
+    )
+    v = doc.typename("v").type
+    assert [c.name for c in v.cases] == ["a", "b"]
+    assert v.tag is IntRepr.U8 and v.tag_name.name == "tag"
+    vl = layout.variant_layout(v)
+    assert (vl.tag_size, vl.payload_offset, vl.size, vl.align) == (1, 8, 16, 8)
+
+
+def test_docs_are_collected_like_witx() -> None:
+    doc = read_witx_text(
+        ";; a plain comment is not a doc\n"
+        ";;;   Indented\n"
+        ";;;     more\n"
+        ";;;\n"
+        "(typename $e\n"
+        "  (enum\n"
+        "    ;;; first case   \n"
+        "    $a\n"
+        "    (;; block doc ;)\n"
+        "    $b))\n"
+        "(module $m\n"
+        "  ;;; the function\n"
+        "  (@interface func (export \"f\")\n"
+        "    ;;; the param\n"
+        "    (param $p u8)))\n"
+    )
+    e = doc.typename("e")
+    assert e.docs == "Indented\n  more\n\n"
+    assert [c.docs for c in e.type.cases] == ["first case\n", "block doc\n"]
+    f = doc.module("m").function("f")
+    assert f.docs == "the function\n" and f.params[0].docs == "the param\n"
+
+
+def test_spans_point_into_the_source() -> None:
+    doc = read_witx_text("\n  (typename $x (list u8))", "s.witx")
+    tn = doc.typename("x")
+    assert (tn.span.path, tn.span.line, tn.span.col) == ("s.witx", 2, 3)
+    assert (tn.type.span.line, tn.type.span.col) == (2, 16)
+
+
+def test_use_is_relative_and_read_once(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "base.witx").write_text("(typename $a u32)\n")
+    (tmp_path / "sub" / "left.witx").write_text('(use "base.witx")\n(typename $l $a)\n')
+    (tmp_path / "sub" / "right.witx").write_text('(use "base.witx")\n(typename $r $a)\n')
+    (tmp_path / "top.witx").write_text('(use "sub/left.witx")\n(use "sub/right.witx")\n(typename $t (tuple $l $r))\n')
+    doc = read_witx(tmp_path / "top.witx")
+    assert [tn.name for tn in doc.typenames] == ["a", "l", "r", "t"]
+    both = read_witx_files([tmp_path / "sub" / "left.witx", tmp_path / "sub" / "right.witx"])
+    assert [tn.name for tn in both.typenames] == ["a", "l", "r"]
+
+
+def test_preview1_reads_with_uses() -> None:
+    doc = read_witx(corpus_path("witx", "preview1", "wasi_snapshot_preview1.witx"))
+    assert len(doc.typenames) >= 40 and len(doc.modules) == 1
+    assert len(doc.modules[0].functions) >= 45
+    iovec = doc.typename("iovec")
+    assert layout.field_offsets(iovec.type) == {"buf": 0, "buf_len": 4}
+    assert doc.typename("errno").type.cases[0].docs.startswith("No error occurred.")
+    assert isinstance(resolve(Ref("fd", doc.typename("fd"))), Handle)
+
+
+# --- errors: a WitxError with a precise location, never a traceback --------------------------
+
+
+def test_unbalanced_parentheses() -> None:
+    err = _error("(typename $a\n  (record (field $x u8))\n")
+    assert "unclosed `(`" in err.diagnostic.message and _at(err) == (1, 1)
+    err = _error("(typename $a u8))\n")
+    assert "no matching `(`" in err.diagnostic.message and _at(err) == (1, 17)
+
+
+def test_unknown_type() -> None:
+    err = _error("(typename $a u8)\n(typename $r (record (field $x $nope)))\n")
+    assert err.diagnostic.message == "Unknown name `nope`"
+    assert _at(err) == (2, 32)
+    text = err.render()
+    assert "--> bad.witx:2:32" in text and "^----" in text
+
+
+@pytest.mark.parametrize("source, line, col", [
+    ("(typename $v (variant (case $a u8) (case $a)))", 1, 42),
+    ("(typename $e (enum $a $b\n  $a))", 2, 3),
+    ("(typename $f (flags $a $a))", 1, 24),
+    ("(typename $r (record (field $a u8) (field $a u8)))", 1, 43),
+    ("(typename $a u8)\n(typename $a u16)", 2, 11),
+    ('(module $m (@interface func (export "f")) (@interface func (export "f")))', 1, 68),
+])
+def test_duplicates(source: str, line: int, col: int) -> None:
+    err = _error(source)
+    assert err.diagnostic.message.startswith("Redefinition of name")
+    assert _at(err) == (line, col)
+    assert err.diagnostic.notes and "originally defined at bad.witx:" in err.diagnostic.notes[0]
+
+
+@pytest.mark.parametrize("source, message", [
+    ("(typename $a (list $a))", "Recursive definition of name `a`"),
+    ("(module $m)\n(typename $a $m)", "Wrong kind of name `m`: expected datatype, got module"),
+    ("(typename $e (enum (@witx tag s8) $a))", "Invalid representation `s8`"),
+    ("(typename $e (flags (@witx repr f32) $a))", "Invalid representation `f32`"),
+    ("(typename $e (expected u8))", "expected `(error E?)`"),
+    ("(typename $e (expected u8 (error u8) u8))", "unexpected `u8` in `expected`"),
+    ("(typename $e (enum))", "at least one enum case"),
+    ("(typename $r (record))", "at least one `(field ...)`"),
+    ("(typename $a (@witx pointer (record (field $b u8))))", "Anonymous structured types"),
+    ("(typename $a (@witx bogus u8))", "unknown `@witx` type `bogus`"),
+    ("(typename $a float)", "expected a type, found `float`"),
+    ("(typename a u8)", "expected a type name"),
+    ("(typo $a u8)", "expected `typename`, `module`, `use` or `@witx const`"),
+    ('(module $m (import "memory" (table)))', "only import memory"),
+    ('(module $m (@interface func (export "f") (param $x u8) (param $x u8)))', "Redefinition of name `x`"),
+    ("(typename $s string) (typename $u (union (@witx tag $s) u8))",
+     "Wrong kind of name `s`: expected enum or builtin, got list"),
+    ("(typename $t (enum $a)) (typename $u (union (@witx tag $t) u8 u8))", "Union expected 1 variants, found 2"),
+    ("(typename $a u8) (@witx const $a $big 256)", "does not fit"),
+    ("(typename $a string) (@witx const $a $x 1)", "constants need an integer type"),
+    ("(typename $a u8) ; lonely", "unexpected character `;`"),
+    ('(module $m (@interface func (export "f\\q")))', "invalid string escape"),
+    ("(; never closed", "unterminated block comment"),
+])
+def test_invalid_documents(source: str, message: str) -> None:
+    err = _error(source)
+    assert message in err.diagnostic.message
+    assert err.diagnostic.span is not None and err.diagnostic.span.path == "bad.witx"
+
+
+def test_non_utf8_file_is_a_witx_error(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.witx"
+    bad.write_bytes(b"(typename $a u8)\n;;; caf\xe9\n(typename $b u8)\n")
+    with pytest.raises(WitxError) as info:
+        read_witx(bad)
+    assert _at(info.value) == (2, 8)
+    assert "not valid UTF-8" in info.value.diagnostic.message
+
+
+def test_missing_use_points_at_the_use(tmp_path: Path) -> None:
+    top = tmp_path / "top.witx"
+    top.write_text('(typename $a u8)\n(use "nowhere.witx")\n')
+    with pytest.raises(WitxError) as info:
+        read_witx(top)
+    assert _at(info.value) == (2, 6)
+    assert "no such file" in info.value.diagnostic.message
+
+
+def test_error_in_used_file_names_that_file(tmp_path: Path) -> None:
+    (tmp_path / "types.witx").write_text("(typename $a u8)\n(typename $b $zz)\n")
+    top = tmp_path / "top.witx"
+    top.write_text('(use "types.witx")\n')
+    with pytest.raises(WitxError) as info:
+        read_witx(top)
+    span = info.value.diagnostic.span
+    assert span.path.endswith("types.witx") and (span.line, span.col) == (2, 14)
+
+
+# --- robustness: mangled real input gives a diagnostic, never a traceback -------------------
+
+
+@pytest.fixture(scope="module")
+def typenames_text() -> str:
+    return corpus_path("witx", "preview1", "typenames.witx").read_text(encoding="utf-8")
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mangled_input_never_crashes(typenames_text: str, data: st.DataObject) -> None:
+    text = typenames_text
+    start = data.draw(st.integers(0, len(text) - 1))
+    length = data.draw(st.integers(0, 40))
+    insert = data.draw(st.sampled_from(["", "(", ")", "$", '"', "(@witx", "$zz", "u8", "(;", "\\"]))
+    mangled = text[:start] + insert + text[start + length:]
+    try:
+        read_witx_text(mangled, "mangled.witx")
+    except Wit2WitxError as exc:
+        diag = exc.diagnostic
+        assert diag.span is not None
+        assert 1 <= diag.span.line <= mangled.count("\n") + 1
+        assert exc.render()

@@ -1,0 +1,622 @@
+"""C header back end: guest headers in the style of wasi-libc's generated `wasi/api.h`.
+
+For one P1 module the header has an include guard, an `#error` outside wasm32,
+`<stddef.h>`/`<stdint.h>`, `extern "C"` for C++, a typedef for every typename,
+`#define`s for enum cases, flag bits and witx constants, structs/unions for records
+and variants, `_Static_assert`s on size, alignment and member offsets (the witx
+layout from `p1.layout`), and one prototype per function that *is* the wasm import:
+`__attribute__((__import_module__("m"), __import_name__("f")))`. Results come back
+through out-pointers (`retptr0`, ...) as in api.h, and every function that returns a
+status is `__warn_unused_result__`.
+
+Naming scheme (one prefix per header; `prefix=` overrides it):
+
+| thing | spelling | preview1 default (`__wasi_`) |
+|---|---|---|
+| typename `$t` | `<prefix>t_t` | `__wasi_errno_t` |
+| union of variant `$v` | `<prefix>v_u_t` | `__wasi_subscription_u_u_t` |
+| enum case / flag / const `$c` of `$t` | `<PREFIX>T_C` | `__WASI_ERRNO_BADF` |
+| function `f` | `<prefix>f` | `__wasi_fd_read` |
+| per-type guard | `<PREFIX>T_T_DEFINED` | `__WASI_ERRNO_T_DEFINED` |
+
+The default prefix is `__wasi_` for `wasi_snapshot_preview1` (as in wasi-libc) and the
+module name plus `_` otherwise (`wasi_sockets_tcp_`). A typename `$size` that is a u32
+becomes `__SIZE_TYPE__`, as wasi-libc does, so that guests can pass `size_t *`; a
+`(handle)` typename is an `int` (as `__wasi_fd_t`). An anonymous record, tuple or
+variant gets a synthesized typedef named after where it occurs (`<prefix><type>_<field>_t`,
+`<prefix><function>_<param>_t`); a list outside a parameter list becomes a
+`{ T *ptr; size_t len; }` struct, and inside a record two members `x` and `x_len`.
+Member and parameter names that are C or C++ keywords get a trailing `_`.
+
+Shared types: every type definition (typedef, its constants and asserts) is wrapped in
+its own guard, `#ifndef <PREFIX>T_T_DEFINED`. Two headers that define the same type
+under the same name (several modules of one document emitted with one prefix, or
+units that share types) can therefore be included together. When given a `Unit`, the
+header defines only the unit's own typenames and `#include`s the headers of the units
+it uses (`<unit>.h`); a foreign typename is then spelled with the prefix of the unit
+that owns it (pass the units as `units=` so that the owner can be found, and
+`prefixes=` for units emitted with a non-default prefix).
+
+Parameters follow the witx C ABI: `string` → `const char *x, size_t x_len`;
+`(list T)` → `const T *x, size_t x_len`; records and variants are passed by
+pointer (`const T *x`); an `(expected T (error E))` result returns `E` and writes
+`T` (or each tuple member) through `T *retptrN`.
+
+Each `_Static_assert` (and `_Noreturn`) is preceded by `__extension__` so that C++
+guests compiling with `-pedantic -Werror` do not trip over these C11 keywords.
+
+Templates only format; every name and string is computed here in view-model
+dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Mapping, Sequence
+
+from ..diagnostics import UnsupportedError, error
+from ..p1 import abi, layout
+from ..p1.model import (
+    Bool, Builtin, ConstPointer, Document, Enum, Expected, Flags, Function, Handle,
+    List, Module, OptionType, Pointer, Record, Ref, String, Tuple, Type,
+    TypeName, TypeRef, Union, Variant, canonical_variant_cases, resolve,
+)
+from ..p1.unit import Unit
+
+PREVIEW1 = "wasi_snapshot_preview1"
+PREVIEW1_PREFIX = "__wasi_"
+
+_BUILTIN_C = {
+    "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t",
+    "s8": "int8_t", "s16": "int16_t", "s32": "int32_t", "s64": "int64_t",
+    "f32": "float", "f64": "double", "char8": "char", "usize": "size_t",
+    "char": "uint32_t",  # a Unicode scalar value
+}
+_UINT_BY_SIZE = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t", 8: "uint64_t"}
+_LITERAL_MACRO = {
+    "uint8_t": "UINT8_C", "uint16_t": "UINT16_C", "uint32_t": "UINT32_C",
+    "uint64_t": "UINT64_C", "int8_t": "INT8_C", "int16_t": "INT16_C",
+    "int32_t": "INT32_C", "int64_t": "INT64_C", "size_t": "UINT32_C",
+}
+
+
+def default_prefix(module_name: str | None) -> str:
+    if module_name is None or module_name == PREVIEW1:
+        return PREVIEW1_PREFIX
+    return module_name + "_"
+
+
+# --------------------------------------------------------------------------- view model
+
+
+@dataclass(slots=True)
+class CConstant:
+    name: str
+    value: str
+    doc: list[str]
+
+
+@dataclass(slots=True)
+class CMember:
+    ctype: str
+    name: str
+    doc: list[str]
+
+    @property
+    def decl(self) -> str:
+        return _declarator(self.ctype, self.name)
+
+
+@dataclass(slots=True)
+class CType:
+    """One typename: its typedef (alias, struct or tagged union), constants and asserts."""
+
+    shape: str  # "alias" | "struct" | "variant"
+    name: str
+    guard: str
+    doc: list[str]
+    aliased: str = ""
+    members: list[CMember] = field(default_factory=list)
+    union_name: str = ""
+    union_members: list[CMember] = field(default_factory=list)
+    tag_ctype: str = ""
+    constants: list[CConstant] = field(default_factory=list)
+    size: int = 0
+    align: int = 0
+    offsets: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CParam:
+    ctype: str
+    name: str
+    doc: list[str]
+
+    @property
+    def decl(self) -> str:
+        return _declarator(self.ctype, self.name)
+
+
+@dataclass(slots=True)
+class CFunction:
+    name: str
+    return_type: str
+    noreturn: bool
+    warn_unused_result: bool
+    params: list[CParam]
+    doc: list[str]
+    import_module: str
+    import_name: str
+
+    @property
+    def attributes(self) -> list[str]:
+        attrs = [f'__import_module__("{self.import_module}")', f'__import_name__("{self.import_name}")']
+        if self.warn_unused_result:
+            attrs.append("__warn_unused_result__")
+        return attrs
+
+
+@dataclass(slots=True)
+class CHeader:
+    guard: str
+    comment: list[str]
+    includes: list[str]
+    module_name: str | None
+    module_doc: list[str]
+    types: list[CType]
+    functions: list[CFunction]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _declarator(ctype: str, name: str) -> str:
+    return f"{ctype}{name}" if ctype.endswith("*") else f"{ctype} {name}"
+
+
+def _doc_lines(docs: str) -> list[str]:
+    """Doc text as comment lines; `*/` cannot end the comment early."""
+    lines = [line.rstrip().replace("*/", "* /") for line in docs.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return lines
+
+
+# Member and parameter names that would not compile as C or C++ get a trailing `_`.
+_RESERVED = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto
+    if inline int long register restrict return short signed sizeof static struct switch
+    typedef union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex
+    _Generic _Imaginary _Noreturn _Static_assert _Thread_local bool true false
+    alignas alignof and and_eq asm bitand bitor catch char8_t char16_t char32_t class
+    compl concept consteval constexpr constinit const_cast co_await co_return co_yield
+    decltype delete dynamic_cast explicit export friend mutable namespace new noexcept
+    not not_eq nullptr operator or or_eq private protected public reinterpret_cast
+    requires static_assert static_cast template this thread_local throw try typeid
+    typename using virtual wchar_t xor xor_eq
+""".split())
+
+
+def _c_ident(name: str) -> str:
+    """A member or parameter name: tuple members ("0", "1", ...) become `f0`, `f1`;
+    C and C++ keywords get a trailing underscore."""
+    if name[:1].isdigit():
+        return f"f{name}"
+    return f"{name}_" if name in _RESERVED else name
+
+
+class _Namer:
+    """Spells C names; knows which prefix owns each typename."""
+
+    def __init__(self, prefix: str, owners: dict[int, str]) -> None:
+        self.prefix = prefix
+        self.owners = owners  # id(TypeName) -> prefix of the header that defines it
+
+    def _prefix_of(self, tn: TypeName | None) -> str:
+        if tn is None:
+            return self.prefix
+        return self.owners.get(id(tn), self.prefix)
+
+    def type_name(self, tn: TypeName) -> str:
+        return f"{self._prefix_of(tn)}{tn.name}_t"
+
+    def union_name(self, tn: TypeName) -> str:
+        return f"{self._prefix_of(tn)}{tn.name}_u_t"
+
+    def guard(self, tn: TypeName) -> str:
+        return f"{self._prefix_of(tn).upper()}{tn.name.upper()}_T_DEFINED"
+
+    def constant(self, tn: TypeName, case: str) -> str:
+        return f"{self._prefix_of(tn).upper()}{tn.name.upper()}_{case.upper()}"
+
+    def function(self, func: Function) -> str:
+        return f"{self.prefix}{func.name}"
+
+
+def _resolve(tref: TypeRef) -> Type:
+    """`model.resolve`, with a dangling reference reported as a diagnostic."""
+    try:
+        return resolve(tref)
+    except ValueError as exc:
+        raise UnsupportedError(error(str(exc), getattr(tref, "span", None))) from None
+
+
+def _unsupported(what: str, node: object) -> UnsupportedError:
+    return UnsupportedError(error(f"the C header back end cannot express {what}",
+                                  getattr(node, "span", None)))
+
+
+# --------------------------------------------------------------------------- types
+
+
+class _TypeBuilder:
+    """Builds `CType`s; an anonymous aggregate gets a synthesized typedef named after
+    where it occurs (`<typename>_<field>`, `<function>_<param>`), emitted before its user."""
+
+    def __init__(self, namer: _Namer, doc: Document) -> None:
+        self.namer = namer
+        self.doc = doc
+        self.emitted: list[CType] = []  # in dependency order
+        self._synthesized: dict[int, str] = {}  # id(type value) -> C name
+
+    def ctype(self, tref: TypeRef, hint: str) -> str:
+        """The C spelling of a type in a member, pointee or out-pointer position."""
+        if isinstance(tref, Ref):
+            target = tref.target
+            if target is None:
+                raise _unsupported(f"the unresolved type `{tref.name}`", tref)
+            if isinstance(_resolve(target.type), (List, String)):
+                # No typedef exists for a named list (as in api.h): spell its pair struct.
+                return self._synthesize(target.name, _resolve(target.type))
+            return self.namer.type_name(target)
+        return self._anonymous(tref, hint)
+
+    def pointee(self, tref: TypeRef, hint: str) -> str:
+        text = self.ctype(tref, hint)
+        return text[:-1] + "*" if text.endswith(" *") else text
+
+    def _anonymous(self, ty: Type, hint: str) -> str:
+        if isinstance(ty, Builtin):
+            return _BUILTIN_C[ty.name]
+        if isinstance(ty, Pointer):
+            return f"{self.pointee(ty.pointee, hint)} *"
+        if isinstance(ty, ConstPointer):
+            return f"const {self.pointee(ty.pointee, hint)} *"
+        if isinstance(ty, Handle):
+            return "int32_t"
+        if isinstance(ty, Flags):
+            return _UINT_BY_SIZE[ty.repr.size]
+        if _is_enum_like(ty):
+            return _UINT_BY_SIZE[layout.size(ty)]
+        return self._synthesize(hint, ty)
+
+    def _synthesize(self, hint: str, ty: Type) -> str:
+        known = self._synthesized.get(id(ty))
+        if known is not None:
+            return known
+        pseudo = TypeName(hint, ty)
+        ct = self._build(pseudo)
+        self._synthesized[id(ty)] = ct.name
+        self.emitted.append(ct)
+        return ct.name
+
+    def add(self, tn: TypeName) -> None:
+        """Emit the typedef of a typename (after whatever it needs synthesized)."""
+        if isinstance(_resolve(tn.type), (List, String)) and not isinstance(tn.type, Ref):
+            # A list is a (pointer, length) pair that api.h only spells as two
+            # parameters; a pair struct is synthesized if a member ever needs one.
+            return
+        self.emitted.append(self._build(tn))
+
+    def _build(self, tn: TypeName) -> CType:
+        ty = _resolve(tn.type)
+        namer = self.namer
+        sa = layout.size_align(tn.type)
+        out = CType("alias", namer.type_name(tn), namer.guard(tn), _doc_lines(tn.docs),
+                    size=sa.size, align=sa.align)
+        if isinstance(tn.type, Ref):
+            out.aliased = self.ctype(tn.type, tn.name)
+        elif isinstance(ty, Builtin) and tn.name == "size" and ty.name in ("u32", "usize"):
+            out.aliased = "__SIZE_TYPE__"  # as wasi-libc: guests pass size_t
+        elif isinstance(ty, Handle):
+            out.aliased = "int"  # as wasi-libc's __wasi_fd_t
+        elif isinstance(ty, Enum):
+            out.aliased = _UINT_BY_SIZE[ty.tag.size]
+            out.constants = self._case_constants(tn, [c.name for c in ty.cases],
+                                                 [c.docs for c in ty.cases], out.aliased)
+        elif isinstance(ty, Flags):
+            out.aliased = _UINT_BY_SIZE[ty.repr.size]
+            out.constants = self._flag_constants(tn, ty, out.name)
+        elif isinstance(ty, (Record, Tuple)):
+            self._struct(tn, out)
+        elif isinstance(ty, (List, String)):
+            self._list_pair(tn, ty, out)
+        elif isinstance(ty, (Variant, Union, Expected, OptionType, Bool)):
+            self._variant(tn, ty, out)
+        else:
+            out.aliased = self._anonymous(ty, tn.name)
+        out.constants += [
+            CConstant(namer.constant(tn, c.name), self._literal(out, c.value), _doc_lines(c.docs))
+            for c in self.doc.constants_of(tn.name)
+        ]
+        return out
+
+    def _literal(self, out: CType, value: int) -> str:
+        base = out.aliased if out.shape == "alias" else _UINT_BY_SIZE.get(out.size, "uint64_t")
+        macro = _LITERAL_MACRO.get(base, "UINT64_C" if out.size == 8 else "UINT32_C")
+        return f"({macro}({value}))"
+
+    def _case_constants(self, tn: TypeName, names: list[str], docs: list[str],
+                        ctype: str) -> list[CConstant]:
+        macro = _LITERAL_MACRO[ctype]
+        return [CConstant(self.namer.constant(tn, name), f"({macro}({i}))", _doc_lines(doc))
+                for i, (name, doc) in enumerate(zip(names, docs))]
+
+    def _flag_constants(self, tn: TypeName, ty: Flags, cname: str) -> list[CConstant]:
+        out = []
+        for bit, flag in enumerate(ty.flags):
+            # `1 << 31` overflows int; wider bits need a wide literal.
+            one = "1" if bit < 31 else _LITERAL_MACRO[_UINT_BY_SIZE[ty.repr.size]] + "(1)"
+            out.append(CConstant(self.namer.constant(tn, flag.name),
+                                 f"(({cname})({one} << {bit}))", _doc_lines(flag.docs)))
+        return out
+
+    def _struct(self, tn: TypeName, out: CType) -> None:
+        out.shape = "struct"
+        for f in layout.record_layout(tn.type):
+            name = _c_ident(f.name)
+            ty = _resolve(f.type)
+            if isinstance(ty, (List, String)):
+                # Same memory as the witx (pointer, length) pair, spelled as two members.
+                out.members.append(CMember(f"{self._element(ty, tn.name + '_' + name)} *", name,
+                                           _doc_lines(f.docs)))
+                out.members.append(CMember("size_t", f"{name}_len", []))
+                out.offsets += [(name, f.offset), (f"{name}_len", f.offset + 4)]
+                continue
+            out.members.append(CMember(self.ctype(f.type, f"{tn.name}_{name}"), name,
+                                       _doc_lines(f.docs)))
+            out.offsets.append((name, f.offset))
+
+    def _element(self, ty: List | String, hint: str) -> str:
+        return "char" if isinstance(ty, String) else self.pointee(ty.element, hint)
+
+    def _list_pair(self, tn: TypeName, ty: List | String, out: CType) -> None:
+        """A list outside a parameter list: the (pointer, length) pair as a struct."""
+        out.shape = "struct"
+        out.members = [CMember(f"{self._element(ty, tn.name)} *", "ptr", []),
+                       CMember("size_t", "len", [])]
+        out.offsets = [("ptr", 0), ("len", 4)]
+
+    def _variant(self, tn: TypeName, ty: Type, out: CType) -> None:
+        cases = canonical_variant_cases(ty) or []
+        vl = layout.variant_layout(tn.type)
+        tag_ctype = _UINT_BY_SIZE[vl.tag.size]
+        constants = self._case_constants(tn, [c.name for c in cases], [c.docs for c in cases],
+                                         tag_ctype)
+        if all(c.type is None for c in cases):
+            # Payload-free: an integer of the tag's width, one constant per case.
+            out.aliased = tag_ctype
+            out.constants = constants
+            return
+        out.shape = "variant"
+        out.tag_ctype = tag_ctype
+        out.union_name = self.namer.union_name(tn)
+        out.union_members = [
+            CMember(self.ctype(c.type, f"{tn.name}_{_c_ident(c.name)}"), _c_ident(c.name),
+                    _doc_lines(c.docs))
+            for c in cases if c.type is not None
+        ]
+        # Name the tag values so guests need no magic numbers -- unless the tag is an
+        # enum typename, whose constants already name them (as in api.h).
+        if getattr(ty, "tag_name", None) is None:
+            out.constants = constants
+        out.offsets = [("tag", 0), ("u", vl.payload_offset)]
+
+
+# --------------------------------------------------------------------------- functions
+
+
+class _FunctionBuilder:
+    def __init__(self, types: _TypeBuilder, module: Module) -> None:
+        self.types = types
+        self.module = module
+
+    def build(self, func: Function) -> CFunction:
+        params: list[CParam] = []
+        for p in func.params:
+            params += self._param(p.name, p.type, _doc_lines(p.docs), func.name)
+        ret, outs, result_doc = self._results(func)
+        params += outs
+        doc = _doc_lines(func.docs)
+        if result_doc:
+            doc += ["@return", *result_doc]
+        cf = CFunction(self.types.namer.function(func), ret, func.noreturn,
+                       ret != "void" and not func.noreturn, params, doc,
+                       self.module.name, func.name)
+        self._check_core_arity(func, cf)
+        return cf
+
+    def _param(self, name: str, tref: TypeRef, doc: list[str], func: str) -> list[CParam]:
+        ty = _resolve(tref)
+        name = _c_ident(name)
+        hint = f"{func}_{name}"
+        if isinstance(ty, (String, List)):
+            length_doc = ([f"The length of `{name}` in bytes."] if isinstance(ty, String)
+                          else [f"The length of the array pointed to by `{name}`."])
+            return [CParam(f"const {self.types._element(ty, hint)} *", name, doc),
+                    CParam("size_t", f"{name}_len", length_doc)]
+        if not _is_scalar_param(ty):
+            # witx passes records, tuples and variants with payloads by address.
+            return [CParam(f"const {self.types.pointee(tref, hint)} *", name, doc)]
+        return [CParam(self.types.ctype(tref, hint), name, doc)]
+
+    def _results(self, func: Function) -> tuple[str, list[CParam], list[str]]:
+        if not func.results:
+            return "void", [], []
+        if len(func.results) > 1:
+            raise _unsupported(f"more than one result in `{func.name}`", func)
+        r = func.results[0]
+        hint = f"{func.name}_{r.name}"
+        ty = _resolve(r.type)
+        doc = _doc_lines(r.docs)
+        cases = canonical_variant_cases(ty)
+        if cases is None or _is_enum_like(ty):
+            return self.types.ctype(r.type, hint), [], doc
+        ok = cases[0].type
+        err = cases[1].type if len(cases) > 1 else None
+        if err is not None:
+            status = self.types.ctype(err, hint + "_error")
+        else:
+            status = _UINT_BY_SIZE[layout.variant_layout(r.type).tag.size]
+        if ok is None:
+            return status, [], doc
+        ok_ty = _resolve(ok)
+        members = ok_ty.types if isinstance(ok_ty, Tuple) else [ok]
+        outs = [CParam(f"{self.types.pointee(m, f'{hint}_{i}')} *", f"retptr{i}", [])
+                for i, m in enumerate(members)]
+        return status, outs, doc
+
+    def _check_core_arity(self, func: Function, cf: CFunction) -> None:
+        """Every C parameter must be exactly one core parameter of the witx ABI."""
+        sig = abi.core_signature(func)
+        if len(sig.params) != len(cf.params):
+            raise _unsupported(
+                f"`{func.name}`: {len(cf.params)} C parameters for {len(sig.params)} core ones", func)
+
+
+def _is_enum_like(ty: Type) -> bool:
+    cases = canonical_variant_cases(ty)
+    return cases is not None and all(c.type is None for c in cases)
+
+
+def _is_scalar_param(ty: Type) -> bool:
+    return isinstance(ty, (Builtin, Pointer, ConstPointer, Handle, Flags)) or _is_enum_like(ty)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _owners(units: Sequence[Unit], prefixes: Mapping[str, str]) -> dict[int, str]:
+    """id(TypeName) -> the prefix of the unit that defines it."""
+    owners: dict[int, str] = {}
+    for unit in units:
+        prefix = prefixes.get(unit.name) or default_prefix(unit.name)
+        for d in unit.own:
+            if isinstance(d, TypeName):
+                owners.setdefault(id(d), prefix)
+    return owners
+
+
+def _default_comment(stem: str, has_module: bool, origin: str, version: str | None) -> list[str]:
+    what = f"declarations for the WASI module `{stem}`" if has_module else f"types of `{stem}`"
+    lines = [f"<{stem}.h>: {what}."]
+    if origin:
+        lines.append(f"Source: `{origin}`" + (f", version {version}." if version else "."))
+    lines.append("Generated by wit2witx; do not edit.")
+    return lines
+
+
+def _path_stem(path: str | None) -> str:
+    """A C-identifier-safe stem of the document's file name, for the include guard."""
+    stem = (path or "wit2witx").replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
+    return "".join(ch if ch.isalnum() else "_" for ch in stem) or "wit2witx"
+
+
+def _select_module(doc: Document, module: Module | None) -> Module | None:
+    if module is not None:
+        return module
+    modules = doc.modules
+    return modules[0] if modules else None
+
+
+def build_view(doc: Document | Unit, module: Module | None = None, *, prefix: str | None = None,
+               header_comment: str | None = None, units: Sequence[Unit] = (),
+               prefixes: Mapping[str, str] | None = None) -> CHeader:
+    """The header's view model (see `emit_c_header`)."""
+    unit = doc if isinstance(doc, Unit) else None
+    document: Document = unit.document if unit is not None else doc
+    if unit is not None and module is None:
+        module = unit.module
+    module = _select_module(document, module)
+    mod_name = module.name if module is not None else (unit.name if unit is not None else None)
+    prefix = prefix if prefix is not None else default_prefix(mod_name)
+    owners = _owners(units, prefixes or {})
+    if unit is not None:
+        for d in unit.own:
+            if isinstance(d, TypeName):
+                owners[id(d)] = prefix
+    namer = _Namer(prefix, owners)
+    types = _TypeBuilder(namer, document)
+    if unit is not None:
+        typenames = [d for d in unit.own if isinstance(d, TypeName)]
+        includes = [f"{u}.h" for u in unit.uses]
+    else:
+        typenames, includes = document.typenames, []
+    for tn in typenames:
+        types.add(tn)
+    functions = []
+    if module is not None:
+        fb = _FunctionBuilder(types, module)
+        functions = [fb.build(f) for f in module.functions]
+    ctypes = types.emitted  # includes what the functions needed synthesized
+    stem = mod_name or _path_stem(document.path)
+    comment = _doc_lines(header_comment) if header_comment else _default_comment(
+        stem, module is not None, unit.origin if unit else "", unit.version if unit else None)
+    return CHeader(
+        guard=f"{stem.upper()}_H",
+        comment=comment,
+        includes=includes,
+        module_name=module.name if module is not None else None,
+        module_doc=_doc_lines(module.docs) if module is not None else [],
+        types=ctypes,
+        functions=functions,
+    )
+
+
+@lru_cache(maxsize=1)
+def _template():
+    # The shared environment (StrictUndefined, trim/lstrip blocks) imports jinja2 lazily.
+    from .templating import environment  # noqa: PLC0415
+
+    return environment().get_template("c/header.h.j2")
+
+
+def emit_c_header(doc: Document | Unit, module: Module | None = None, *, prefix: str | None = None,
+                  header_comment: str | None = None, units: Sequence[Unit] = (),
+                  prefixes: Mapping[str, str] | None = None) -> str:
+    """The C header for `module` of `doc` (default: its first module).
+
+    `doc` may also be a `p1.unit.Unit`: then only the unit's own typenames are defined
+    and the headers of the units it uses are included. `units` lists all units so that
+    a foreign typename is spelled with its owner's prefix (`prefixes` maps a unit name
+    to a non-default prefix).
+    """
+    view = build_view(doc, module, prefix=prefix, header_comment=header_comment, units=units,
+                      prefixes=prefixes)
+    return _template().render(h=view)
+
+
+def emit_files(program) -> dict[str, str]:
+    """The driver's entry point (`compiler.BACKENDS["c"]`): `<unit>.h` for every unit.
+
+    All headers of one run sit in one folder, so a unit's `#include "<used unit>.h"`
+    finds its neighbour. `--prefix` applies to every unit of the run.
+    """
+    units = list(program.units)
+    prefix = program.options.prefix
+    prefixes = {u.name: prefix for u in units} if prefix else {}
+    generated = program.header_line()
+    files: dict[str, str] = {}
+    for unit in units:
+        stem = unit.name
+        comment = _default_comment(stem, unit.module is not None, unit.origin, unit.version)
+        comment[-1] = generated  # the run's own "Generated by ..." line
+        files[f"{stem}.h"] = emit_c_header(unit, prefix=prefix, header_comment="\n".join(comment),
+                                           units=units, prefixes=prefixes)
+    return files
+
+
+__all__ = ["emit_c_header", "emit_files", "build_view", "default_prefix", "CHeader"]

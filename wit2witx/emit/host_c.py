@@ -1,0 +1,901 @@
+"""Host glue (C) back end: a runtime-neutral core plus wasm3 and WAMR bindings.
+
+For every unit (one P1 module) it writes:
+
+- `<module>_host.h` / `<module>_host.c` — the core. The embedder implements one C
+  function per P1 function, `<module>_impl_<f>(host, decoded args...)`, returning the
+  module's status (0 = success). The core's trampoline `<module>_call_<f>(host, mem, raw
+  core args...)` takes a guest memory view (`w2w_mem`: base, size) and the raw core
+  arguments, checks *everything* before the implementation runs — every pointer and
+  length (`addr + len` in 64-bit, alignment of out-pointers), integer ranges, enum
+  values, flag bits, variant tags, handles (resolved through the typed,
+  generation-checked handle table to the embedder's `void *` objects) — calls the
+  implementation and writes the results into guest memory. Any check that fails
+  returns a glue status of the module's status enum (`buffer_too_small`, `bad_handle`,
+  `bad_pointer`, `bad_value`) and the implementation is not called.
+- `<module>_wasm3.{h,c}` — `<module>_wasm3_link(module, host)` registers every import
+  with `m3_LinkRawFunctionEx` (the host context is the userdata).
+- `<module>_wamr.{h,c}` — `<module>_wamr_register(natives, host)` fills an
+  embedder-owned `NativeSymbol` table (signature strings with plain `i`/`I`/`f`/`F`,
+  never `*`/`~`: guest addresses are checked by the core with their exact size; the
+  host context is the attachment) and calls `wasm_runtime_register_natives`.
+- `w2w_host.h` (once) — memory view, little-endian loads/stores, the result buffer and
+  the handle table (see its header comment).
+
+Decoded argument shapes (the embedder's view):
+
+| P1 | implementation gets |
+|---|---|
+| integers, floats, char | the C value (narrow integers range-checked, chars validated) |
+| enum / bool / flags | the value (checked: case < n, only defined flag bits) |
+| handle | `void *` (the object stored when the handle was issued) |
+| `x` const_pointer/pointer T + `x_len` | `const T *x, uint32_t x_len` (raw guest layout bytes for non-scalar T) |
+| `$buf`, `$buf_len`, `$buf_used` | `w2w_buf *buf`: reserve with `w2w_buf_alloc`, then point result lists into it |
+| record / variant by reference | `const T *` (decoded into a host struct, every member checked) |
+| out-pointers `retptrN` | `T *retN` (host struct, zeroed; encoded into guest memory after success) |
+| `$error_payload` | `E *error_payload` (encoded when the status is an error of the interface) |
+| other pointers | `w2w_gaddr_t` guest address; `host->mem` is the memory view during the call |
+
+Host types: a typename `$t` is `<module>_t_t`; lists and strings are `w2w_list_t`
+(native pointer into guest memory, elements in guest layout); records are structs;
+variants are `{ tag; union { case payloads } val; }`; handles are `void *`. Every
+typename has `<module>_decode_<t>` / `<module>_encode_<t>` (guest layout ↔ host struct),
+which the implementation can use for list elements.
+
+Resource results: a handle returned by the implementation (`void *`) is entered into the
+table; the trampoline checks beforehand that the table has room for every handle of the
+result (`bad_handle` otherwise, nothing called). `r_drop` removes the handle first, then
+calls the implementation with the object.
+
+Templates only format: every line of C below is computed here in view models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..diagnostics import UnsupportedError, error
+from ..p1 import abi, layout
+from ..p1.abi import Role, WasmType
+from ..p1.model import (
+    Bool, Builtin, ConstPointer, Enum, Expected, Flags, Function, Handle, IntRepr, List,
+    Pointer, Record, Ref, String, Tuple, Type, TypeName, TypeRef, canonical_fields,
+    canonical_variant_cases, is_enum_like, resolve,
+)
+from ..p1.unit import Unit
+
+SUPPORT_HEADER = "w2w_host.h"
+
+_C_KEYWORDS = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if
+inline int long register restrict return short signed sizeof static struct switch typedef
+union unsigned void volatile while bool true false _Bool _Complex _Imaginary asm
+""".split())
+
+_BUILTIN_C = {
+    "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t",
+    "s8": "int8_t", "s16": "int16_t", "s32": "int32_t", "s64": "int64_t",
+    "f32": "float", "f64": "double", "char8": "char", "usize": "uint32_t",
+    "char": "uint32_t",
+}
+_UINT = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t", 8: "uint64_t"}
+_WASM_C = {WasmType.I32: "int32_t", WasmType.I64: "int64_t", WasmType.F32: "float", WasmType.F64: "double"}
+_WASM3_SIG = {WasmType.I32: "i", WasmType.I64: "I", WasmType.F32: "f", WasmType.F64: "F"}
+_WAMR_SIG = _WASM3_SIG
+
+#: glue status → the case names that can stand for it, in order of preference
+#: (the backport ABI's names first, then wasi_snapshot_preview1's errno).
+GLUE_CASES = (
+    ("buffer_too_small", ("buffer_too_small", "nobufs", "overflow")),
+    ("bad_handle", ("bad_handle", "badf")),
+    ("bad_pointer", ("bad_pointer", "fault")),
+    ("bad_value", ("bad_value", "inval")),
+)
+_RANGE = {"u8": "(uint32_t){a} > 0xFFu", "u16": "(uint32_t){a} > 0xFFFFu",
+          "s8": "{a} < -128 || {a} > 127", "s16": "{a} < -32768 || {a} > 32767",
+          "char8": "(uint32_t){a} > 0xFFu"}
+
+
+def c_ident(name: str) -> str:
+    """A C identifier for a WITX name (tuple members "0" → "f0", keywords → "x_")."""
+    name = f"f{name}" if name[:1].isdigit() else name
+    return name + "_" if name in _C_KEYWORDS else name
+
+
+def _doc_lines(docs: str) -> list[str]:
+    lines = [line.rstrip().replace("*/", "* /") for line in docs.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+# --------------------------------------------------------------------------- view models
+
+
+@dataclass(slots=True)
+class HConst:
+    name: str
+    value: str
+
+
+@dataclass(slots=True)
+class HType:
+    """One host typedef with its constants and its decode/encode functions."""
+
+    cname: str          # `<module>_t_t`
+    typedef: list[str]  # lines of the typedef
+    doc: list[str]
+    constants: list[HConst]
+    decode_name: str
+    encode_name: str
+    decode_body: list[str]
+    encode_body: list[str]
+    guest_size: int
+    guest_align: int
+    descriptor: str = ""      # handle types: the `w2w_type` object
+    descriptor_label: str = ""
+    typename: TypeName | None = None
+
+
+@dataclass(slots=True)
+class HParam:
+    ctype: str
+    name: str
+
+    @property
+    def decl(self) -> str:
+        return f"{self.ctype}{self.name}" if self.ctype.endswith("*") else f"{self.ctype} {self.name}"
+
+
+@dataclass(slots=True)
+class HFunc:
+    name: str                # P1 name
+    doc: list[str]
+    impl_name: str
+    impl_return: str
+    impl_params: list[HParam]
+    call_name: str
+    call_return: str         # C type of the core result ("void" when none)
+    core_params: list[HParam]
+    body: list[str]          # the trampoline's statements
+    wasm3_sig: str
+    wamr_sig: str
+    core_result_wasm: str    # "" or the C type of the core result
+    import_module: str
+
+    @property
+    def core_arg_names(self) -> list[str]:
+        return [p.name for p in self.core_params]
+
+
+@dataclass(slots=True)
+class HUnit:
+    module: str
+    prefix: str
+    header_line: str
+    origin: str
+    includes: list[str]
+    types: list[HType]
+    functions: list[HFunc]
+    glue_tables: list[tuple[str, str, list[str], int]]  # (name, C type, values, ncases)
+
+    @property
+    def guard(self) -> str:
+        return f"{self.prefix.upper()}HOST_H"
+
+    @property
+    def host_t(self) -> str:
+        return f"{self.prefix}host_ctx_t"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _unsupported(message: str) -> UnsupportedError:
+    return UnsupportedError(error(f"host-c: {message}"))
+
+
+def _ld(size: int, src: str) -> str:
+    return f"({src})[0]" if size == 1 else f"w2w_ld_u{size * 8}({src})"
+
+
+def _st(size: int, dst: str, value: str) -> str:
+    return f"w2w_st_u{size * 8}({dst}, ({_UINT[size]})({value}));"
+
+
+def _flags_mask(n: int) -> str:
+    return f"0x{(1 << n) - 1 if n else 0:X}ull"
+
+
+def _handle_typename(tref: TypeRef) -> TypeName | None:
+    """The typename whose body is `(handle)` that `tref` names (through aliases)."""
+    while isinstance(tref, Ref):
+        assert tref.target is not None
+        if isinstance(tref.target.type, Handle):
+            return tref.target
+        tref = tref.target.type
+    return None
+
+
+def _count_handles(tref: TypeRef | None, depth: int = 0) -> int:
+    """Handles a value of this type holds outside of lists (upper bound over cases)."""
+    if tref is None or depth > 64:
+        return 0
+    ty = resolve(tref)
+    if isinstance(ty, Handle):
+        return 1
+    fields = canonical_fields(ty)
+    if fields is not None:
+        return sum(_count_handles(f.type, depth + 1) for f in fields)
+    cases = canonical_variant_cases(ty)
+    if cases is not None:
+        return max((_count_handles(c.type, depth + 1) for c in cases), default=0)
+    return 0
+
+
+def _elem(ty: Type) -> TypeRef:
+    return Builtin("char8") if isinstance(ty, String) else ty.element  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- the unit builder
+
+
+class _UnitBuilder:
+    def __init__(self, unit: Unit, owners: dict[int, str], header_line: str) -> None:
+        self.unit = unit
+        self.module_name = unit.module.name if unit.module is not None else unit.name
+        self.prefix = self.module_name + "_"
+        self.owners = owners
+        self.header_line = header_line
+        self.types: list[HType] = []
+        self._synth: dict[int, str] = {}  # id(anonymous type) -> synthesized C name
+        self._synth_names: set[str] = set()
+        self._glue: dict[str, tuple[str, str, list[str], int]] = {}
+
+    # --- naming ---------------------------------------------------------------------
+
+    def _prefix_of(self, tn: TypeName) -> str:
+        return self.owners.get(id(tn), self.prefix)
+
+    def tname(self, tn: TypeName) -> str:
+        return f"{self._prefix_of(tn)}{tn.name}_t"
+
+    def const_name(self, tn: TypeName, case: str) -> str:
+        return f"{self._prefix_of(tn).upper()}{tn.name.upper()}_{case.upper()}"
+
+    def descriptor(self, tn: TypeName) -> str:
+        return f"{self._prefix_of(tn)}{tn.name}_type"
+
+    def codec(self, tn: TypeName, which: str) -> str:
+        return f"{self._prefix_of(tn)}{which}_{tn.name}"
+
+    # --- host C types ---------------------------------------------------------------
+
+    def ctype(self, tref: TypeRef, hint: str) -> str:
+        if isinstance(tref, Ref):
+            assert tref.target is not None
+            return self.tname(tref.target)
+        ty = tref
+        if isinstance(ty, Builtin):
+            return _BUILTIN_C[ty.name]
+        if isinstance(ty, (String, List)):
+            return "w2w_list_t"
+        if isinstance(ty, (Pointer, ConstPointer)):
+            return "w2w_gaddr_t"
+        if isinstance(ty, Handle):
+            return "void *"
+        if isinstance(ty, Bool):
+            return "bool"
+        if isinstance(ty, Flags):
+            return _UINT[ty.repr.size]
+        if is_enum_like(ty):
+            return _UINT[layout.variant_layout(ty).tag_size]
+        return self._synthesize(ty, hint)
+
+    def _synthesize(self, ty: Type, hint: str) -> str:
+        """A named host type for an anonymous record/variant written in place."""
+        key = id(ty)
+        if key in self._synth:
+            return self._synth[key]
+        name = hint
+        n = 2
+        while name in self._synth_names or self.unit.document.typename(name) is not None:
+            name = f"{hint}{n}"
+            n += 1
+        self._synth_names.add(name)
+        tn = TypeName(name, ty)
+        self.owners[id(tn)] = self.prefix
+        self._synth[key] = self.tname(tn)
+        self.add_type(tn, synthesized=True)
+        return self._synth[key]
+
+    # --- decode (guest layout -> host value); statements return W2W_E_* on failure ----
+
+    def dec(self, tref: TypeRef, src: str, dst: str, hint: str, d: int) -> list[str]:
+        if isinstance(tref, Ref):
+            assert tref.target is not None
+            return [f"if ((rc = {self.codec(tref.target, 'decode')}(mem, handles, {src}, &{dst})) != 0)",
+                    "    return rc;"]
+        ty = tref
+        if canonical_fields(ty) is not None or (
+                canonical_variant_cases(ty) is not None and not is_enum_like(ty) and not isinstance(ty, Bool)):
+            cname = self._synthesize(ty, hint)
+            tn = self._synth_tn(cname)
+            return self.dec(Ref(tn.name, tn), src, dst, hint, d)
+        return self.dec_value(ty, src, dst, hint, d, None)
+
+    def _synth_tn(self, cname: str) -> TypeName:
+        for t in self.types:
+            if t.cname == cname:
+                assert t.typename is not None
+                return t.typename
+        raise AssertionError(cname)
+
+    def dec_value(self, ty: Type, src: str, dst: str, hint: str, d: int,
+                  tn: TypeName | None) -> list[str]:
+        t = f"t{d}"
+        if isinstance(ty, Builtin):
+            sa = layout.size_align(ty)
+            ctype = _BUILTIN_C[ty.name]
+            if ty.name == "f32":
+                return [f"{dst} = w2w_ld_f32({src});"]
+            if ty.name == "f64":
+                return [f"{dst} = w2w_ld_f64({src});"]
+            if ty.name == "char":
+                return [f"{dst} = w2w_ld_u32({src});",
+                        f"if (!w2w_valid_char({dst}))", "    return W2W_E_BAD_VALUE;"]
+            return [f"{dst} = ({ctype}){_ld(sa.size, src)};"]
+        if isinstance(ty, Bool):
+            vl = layout.variant_layout(ty)
+            return ["{", f"    uint64_t {t} = {_ld(vl.tag_size, src)};", f"    if ({t} > 1u)",
+                    "        return W2W_E_BAD_VALUE;", f"    {dst} = {t} != 0;", "}"]
+        if isinstance(ty, Flags):
+            ctype = _UINT[ty.repr.size]
+            return ["{", f"    uint64_t {t} = {_ld(ty.repr.size, src)};",
+                    f"    if (({t} & ~{_flags_mask(len(ty.flags))}) != 0)",
+                    "        return W2W_E_BAD_VALUE;", f"    {dst} = ({ctype}){t};", "}"]
+        if is_enum_like(ty):
+            vl = layout.variant_layout(ty)
+            return ["{", f"    uint64_t {t} = {_ld(vl.tag_size, src)};", f"    if ({t} >= {len(vl.cases)}u)",
+                    "        return W2W_E_BAD_VALUE;", f"    {dst} = ({_UINT[vl.tag_size]}){t};", "}"]
+        if isinstance(ty, Handle):
+            assert tn is not None
+            return ["{", f"    w2w_slot *s{d} = w2w_handles_slot(handles, w2w_ld_u32({src}), &{self.descriptor(tn)});",
+                    f"    if (s{d} == NULL)", "        return W2W_E_BAD_HANDLE;", f"    {dst} = s{d}->obj;", "}"]
+        if isinstance(ty, (String, List)):
+            es = layout.size_align(_elem(ty))
+            return ["{", f"    uint32_t p{d} = w2w_ld_u32({src}), n{d} = w2w_ld_u32({src} + 4);",
+                    f"    uint8_t *q{d} = w2w_mem_ptr(mem, p{d}, (uint64_t)n{d} * {es.size}u, {es.align}u);",
+                    f"    if (q{d} == NULL)", "        return W2W_E_BAD_POINTER;",
+                    f"    {dst}.ptr = q{d};", f"    {dst}.len = n{d};", "}"]
+        if isinstance(ty, (Pointer, ConstPointer)):
+            return [f"{dst} = w2w_ld_u32({src});"]
+        fields = canonical_fields(ty)
+        if fields is not None:
+            out: list[str] = []
+            for fl in layout.record_layout(ty):
+                out += self.dec(fl.type, f"{src} + {fl.offset}", f"{dst}.{c_ident(fl.name)}",
+                                f"{hint}_{fl.name}", d + 1)
+            return out
+        vl = layout.variant_layout(ty)
+        out = ["{", f"    uint64_t {t} = {_ld(vl.tag_size, src)};", f"    switch ({t}) {{"]
+        for i, case in enumerate(vl.cases):
+            out.append(f"    case {i}:")
+            if case.type is not None:
+                out += ["        " + s for s in self.dec(
+                    case.type, f"{src} + {vl.payload_offset}", f"{dst}.val.{c_ident(case.name)}",
+                    f"{hint}_{case.name}", d + 1)]
+            out.append("        break;")
+        out += ["    default:", "        return W2W_E_BAD_VALUE;", "    }",
+                f"    {dst}.tag = ({_UINT[vl.tag_size]}){t};", "}"]
+        return out
+
+    # --- encode (host value -> guest layout) -----------------------------------------
+
+    def enc(self, tref: TypeRef, dst: str, src: str, hint: str, d: int) -> list[str]:
+        if isinstance(tref, Ref):
+            assert tref.target is not None
+            return [f"if ((rc = {self.codec(tref.target, 'encode')}(handles, buf, {dst}, &{src})) != 0)",
+                    "    return rc;"]
+        ty = tref
+        if canonical_fields(ty) is not None or (
+                canonical_variant_cases(ty) is not None and not is_enum_like(ty) and not isinstance(ty, Bool)):
+            cname = self._synthesize(ty, hint)
+            tn = self._synth_tn(cname)
+            return self.enc(Ref(tn.name, tn), dst, src, hint, d)
+        return self.enc_value(ty, dst, src, hint, d, None)
+
+    def enc_value(self, ty: Type, dst: str, src: str, hint: str, d: int,
+                  tn: TypeName | None) -> list[str]:
+        if isinstance(ty, Builtin):
+            sa = layout.size_align(ty)
+            if ty.name == "f32":
+                return [f"w2w_st_f32({dst}, {src});"]
+            if ty.name == "f64":
+                return [f"w2w_st_f64({dst}, {src});"]
+            if ty.name == "char":
+                return [f"if (!w2w_valid_char({src}))", "    return W2W_E_BAD_VALUE;",
+                        _st(4, dst, src)]
+            return [_st(sa.size, dst, src)]
+        if isinstance(ty, Bool):
+            vl = layout.variant_layout(ty)
+            return [_st(vl.tag_size, dst, f"{src} ? 1u : 0u")]
+        if isinstance(ty, Flags):
+            return [f"if (((uint64_t){src} & ~{_flags_mask(len(ty.flags))}) != 0)",
+                    "    return W2W_E_BAD_VALUE;", _st(ty.repr.size, dst, src)]
+        if is_enum_like(ty):
+            vl = layout.variant_layout(ty)
+            return [f"if ((uint64_t){src} >= {len(vl.cases)}u)", "    return W2W_E_BAD_VALUE;",
+                    _st(vl.tag_size, dst, src)]
+        if isinstance(ty, Handle):
+            assert tn is not None
+            return ["{", f"    uint32_t h{d} = w2w_handles_insert(handles, &{self.descriptor(tn)}, {src});",
+                    f"    if (h{d} == 0)", "        return W2W_E_BAD_HANDLE;",
+                    f"    w2w_st_u32({dst}, h{d});", "}"]
+        if isinstance(ty, (String, List)):
+            es = layout.size_align(_elem(ty))
+            return ["{", f"    uint32_t a{d};",
+                    f"    if (w2w_buf_addr(buf, {src}.ptr, (uint64_t){src}.len * {es.size}u, &a{d}) != 0)",
+                    "        return W2W_E_BAD_VALUE;",
+                    f"    w2w_st_u32({dst}, a{d});", f"    w2w_st_u32({dst} + 4, {src}.len);", "}"]
+        if isinstance(ty, (Pointer, ConstPointer)):
+            return [f"w2w_st_u32({dst}, {src});"]
+        fields = canonical_fields(ty)
+        if fields is not None:
+            out: list[str] = []
+            for fl in layout.record_layout(ty):
+                out += self.enc(fl.type, f"{dst} + {fl.offset}", f"{src}.{c_ident(fl.name)}",
+                                f"{hint}_{fl.name}", d + 1)
+            return out
+        vl = layout.variant_layout(ty)
+        out = [f"switch ({src}.tag) {{"]
+        for i, case in enumerate(vl.cases):
+            out += [f"case {i}:", "    " + _st(vl.tag_size, dst, f"{i}u")]
+            if case.type is not None:
+                out += ["    " + s for s in self.enc(
+                    case.type, f"{dst} + {vl.payload_offset}", f"{src}.val.{c_ident(case.name)}",
+                    f"{hint}_{case.name}", d + 1)]
+            out.append("    break;")
+        out += ["default:", "    return W2W_E_BAD_VALUE;", "}"]
+        return out
+
+    # --- typenames ------------------------------------------------------------------
+
+    def add_type(self, tn: TypeName, synthesized: bool = False) -> None:
+        cname = self.tname(tn)
+        ty = tn.type
+        val = resolve(ty)
+        hint = tn.name
+        constants: list[HConst] = []
+        typedef: list[str]
+        descriptor = ""
+        if isinstance(ty, Ref) or not (canonical_fields(val) is not None or (
+                canonical_variant_cases(val) is not None and not is_enum_like(val)
+                and not isinstance(val, Bool))):
+            typedef = [f"typedef {self.ctype(ty, hint)} {cname};"] if not isinstance(ty, Handle) \
+                else [f"typedef void *{cname};"]
+        else:
+            typedef = []
+        if not isinstance(ty, Ref):
+            if isinstance(ty, Enum):
+                for i, c in enumerate(ty.cases):
+                    constants.append(HConst(self.const_name(tn, c.name), f"{i}u"))
+            elif isinstance(ty, Flags):
+                for i, f in enumerate(ty.flags):
+                    constants.append(HConst(self.const_name(tn, f.name), f"0x{1 << i:X}u"))
+            elif is_enum_like(ty) and not isinstance(ty, Bool):
+                for i, c in enumerate(canonical_variant_cases(ty) or []):
+                    constants.append(HConst(self.const_name(tn, c.name), f"{i}u"))
+            if isinstance(ty, Handle):
+                descriptor = self.descriptor(tn)
+        # structs and tagged unions (members first, so nested synthesized types come first)
+        if not typedef:
+            fields = canonical_fields(val)
+            if fields is not None:
+                members = [f"    {self._decl(self.ctype(fl.type, f'{hint}_{fl.name}'), c_ident(fl.name))};"
+                           for fl in layout.record_layout(val)]
+                if not members:
+                    members = ["    uint8_t unused_;"]
+                typedef = [f"typedef struct {cname[:-2]} {{", *members, f"}} {cname};"]
+            else:
+                vl = layout.variant_layout(val)
+                members = []
+                for c in vl.cases:
+                    if c.type is not None:
+                        members.append(f"        {self._decl(self.ctype(c.type, f'{hint}_{c.name}'), c_ident(c.name))};")
+                        constants.append(HConst(self.const_name(tn, c.name), f"{vl.cases.index(c)}u"))
+                    else:
+                        constants.append(HConst(self.const_name(tn, c.name), f"{vl.cases.index(c)}u"))
+                typedef = [f"typedef struct {cname[:-2]} {{", f"    {_UINT[vl.tag_size]} tag;",
+                           "    union {", *members, "    } val;", f"}} {cname};"]
+        sa = layout.size_align(ty)
+        if isinstance(ty, Ref):
+            dec = self.dec(ty, "src", "(*dst)", hint, 0)
+            enc = self.enc(ty, "dst", "(*src)", hint, 0)
+        else:
+            dec = self.dec_value(ty, "src", "(*dst)", hint, 0, tn)
+            enc = self.enc_value(ty, "dst", "(*src)", hint, 0, tn)
+        uses_rc = any("rc = " in s for s in dec)
+        dec_body = (["int rc;"] if uses_rc else []) + dec
+        uses_rc = any("rc = " in s for s in enc)
+        enc_body = (["int rc;"] if uses_rc else []) + [f"memset(dst, 0, {sa.size});"] + enc
+        htype = HType(cname, typedef, _doc_lines(tn.docs), constants,
+                      self.codec(tn, "decode"), self.codec(tn, "encode"), dec_body, enc_body,
+                      sa.size, sa.align, descriptor, f"{self.module_name}.{tn.name}")
+        htype.typename = tn
+        self.types.append(htype)
+
+    @staticmethod
+    def _decl(ctype: str, name: str) -> str:
+        return f"{ctype}{name}" if ctype.endswith("*") else f"{ctype} {name}"
+
+    # --- status mapping ---------------------------------------------------------------
+
+    def glue_table(self, status: TypeRef, func: str) -> str:
+        """Name of the static table mapping W2W_E_* onto the status enum's values."""
+        if not isinstance(status, Ref) or status.target is None:
+            raise _unsupported(f"function `{func}`: the error type of its result must be a named enum")
+        tn = status.target
+        ty = resolve(status)
+        cases = canonical_variant_cases(ty)
+        if cases is None or not is_enum_like(ty):
+            raise _unsupported(f"function `{func}`: status `{tn.name}` is not an enum")
+        if tn.name in self._glue:
+            return self._glue[tn.name][0]
+        names = [c.name for c in cases]
+        values = ["0"]
+        for glue, options in GLUE_CASES:
+            hit = next((names.index(o) for o in options if o in names), None)
+            if hit is None:
+                raise _unsupported(
+                    f"status enum `{tn.name}` has no `{glue}` case (the backport ABI's glue statuses "
+                    "are `buffer_too_small`, `bad_handle`, `bad_pointer`, `bad_value`)")
+            values.append(f"{hit}")
+        ctype = "int64_t" if abi.repr_wasm_type(layout.variant_layout(ty).tag) is WasmType.I64 else "int32_t"
+        name = f"{self.prefix}glue_{tn.name}"
+        self._glue[tn.name] = (name, ctype, values, len(cases))
+        return name
+
+    # --- functions --------------------------------------------------------------------
+
+    def function(self, func: Function) -> HFunc:
+        sig = abi.core_signature(func)
+        fname = func.name
+        core_params = [HParam(_WASM_C[p.wasm_type], f"a_{c_ident(p.name)}") for p in sig.params]
+        core_by_name = {p.name: f"a_{c_ident(p.name)}" for p in sig.params}
+        status_res = next((r for r in sig.results if r.role is Role.STATUS), None)
+        call_return = _WASM_C[sig.results[0].wasm_type] if sig.results else "void"
+        glue = None
+        ncases = 0
+        if status_res is not None:
+            exp = resolve(status_res.type)
+            cases = canonical_variant_cases(exp)
+            assert cases is not None
+            err = cases[1].type if len(cases) > 1 else None
+            if err is not None:
+                glue = self.glue_table(err, fname)
+                ncases = self._glue[err.target.name][3]  # type: ignore[union-attr]
+
+        def fail(code: str) -> str:
+            if glue is not None:
+                return f"return {glue}[{code}];"
+            return "return;" if call_return == "void" else "return 0;"
+
+        decls: list[str] = []
+        checks: list[str] = []
+        post_ok: list[str] = []
+        impl_params: list[HParam] = [HParam(f"{self.prefix}host_ctx_t *", "host")]
+        impl_args: list[str] = ["host"]
+        needs_rc = False
+        has_buf = False
+        take_lines: list[str] = []
+        err_payload = None
+        params = func.params
+        i = 0
+        is_drop = (fname.endswith("_drop") and len(params) == 1
+                   and _handle_typename(params[0].type) is not None)
+        while i < len(params):
+            p = params[i]
+            ty = resolve(p.type)
+            name = c_ident(p.name)
+            a = core_by_name.get(p.name, f"a_{name}")
+            nxt = params[i + 1] if i + 1 < len(params) else None
+            if (p.name == "buf" and isinstance(ty, Pointer) and i + 2 < len(params)
+                    and params[i + 1].name == "buf_len" and params[i + 2].name == "buf_used"):
+                has_buf = True
+                a_len, a_used = core_by_name["buf_len"], core_by_name["buf_used"]
+                decls += ["w2w_buf buf;", "uint8_t *p_buf_used;"]
+                checks += [f"buf.data = w2w_mem_ptr(mem, (uint32_t){a}, (uint32_t){a_len}, 1u);",
+                           "if (buf.data == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
+                           f"buf.gaddr = (uint32_t){a};", f"buf.cap = (uint32_t){a_len};", "buf.used = 0;",
+                           f"p_buf_used = w2w_mem_ptr(mem, (uint32_t){a_used}, 4u, 4u);",
+                           "if (p_buf_used == NULL)", f"    {fail('W2W_E_BAD_POINTER')}"]
+                impl_params.append(HParam("w2w_buf *", "buf"))
+                impl_args.append("&buf")
+                i += 3
+                continue
+            if (isinstance(ty, (Pointer, ConstPointer)) and nxt is not None
+                    and nxt.name == f"{p.name}_len" and isinstance(resolve(nxt.type), Builtin)):
+                self._list_param(p.name, ty.pointee,
+                                 isinstance(ty, ConstPointer), a, core_by_name[nxt.name],
+                                 decls, checks, impl_params, impl_args, fail)
+                i += 2
+                continue
+            if isinstance(ty, (String, List)):
+                self._list_param(p.name, _elem(ty), True, a, core_by_name[f"{p.name}_len"],
+                                 decls, checks, impl_params, impl_args, fail)
+                i += 1
+                continue
+            if (p.name == "error_payload" and isinstance(ty, Pointer) and i == len(params) - 1):
+                ptype = ty.pointee
+                sa = layout.size_align(ptype)
+                ct = self.ctype(ptype, f"{fname}_error_payload")
+                decls += ["uint8_t *p_error_payload;", f"{self._decl(ct, 'error_payload')};"]
+                checks += [f"p_error_payload = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
+                           "if (p_error_payload == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
+                           "memset(&error_payload, 0, sizeof error_payload);"]
+                impl_params.append(HParam(f"{ct} *", "error_payload"))
+                impl_args.append("&error_payload")
+                err_payload = ptype
+                i += 1
+                continue
+            htn = _handle_typename(p.type)
+            if htn is not None:
+                if is_drop:
+                    decls.append(f"void *{name};")
+                    take_lines += [f"if (!w2w_handles_take(host->handles, (uint32_t){a}, &{self.descriptor(htn)}, &{name}))",
+                                   f"    {fail('W2W_E_BAD_HANDLE')}"]
+                else:
+                    decls += [f"w2w_slot *s_{name};"]
+                    checks += [f"s_{name} = w2w_handles_slot(host->handles, (uint32_t){a}, &{self.descriptor(htn)});",
+                               f"if (s_{name} == NULL)", f"    {fail('W2W_E_BAD_HANDLE')}"]
+                impl_params.append(HParam("void *", name))
+                impl_args.append(name if is_drop else f"s_{name}->obj")
+                i += 1
+                continue
+            if isinstance(ty, Builtin):
+                ct = _BUILTIN_C[ty.name]
+                if ty.name in _RANGE:
+                    checks += [f"if ({_RANGE[ty.name].format(a=a)})", f"    {fail('W2W_E_BAD_VALUE')}"]
+                if ty.name == "char":
+                    checks += [f"if (!w2w_valid_char((uint32_t){a}))", f"    {fail('W2W_E_BAD_VALUE')}"]
+                impl_params.append(HParam(self.ctype(p.type, name), name))
+                impl_args.append(f"({ct}){a}" if ct not in ("float", "double") else a)
+                i += 1
+                continue
+            if isinstance(ty, Flags):
+                cast = "(uint64_t)" if ty.repr is IntRepr.U64 else "(uint32_t)"
+                checks += [f"if (({cast}{a} & ~{_flags_mask(len(ty.flags))}) != 0)", f"    {fail('W2W_E_BAD_VALUE')}"]
+                ct = self.ctype(p.type, name)
+                impl_params.append(HParam(ct, name))
+                impl_args.append(f"({ct}){a}")
+                i += 1
+                continue
+            if isinstance(ty, Bool):
+                checks += [f"if ((uint32_t){a} > 1u)", f"    {fail('W2W_E_BAD_VALUE')}"]
+                impl_params.append(HParam(self.ctype(p.type, name), name))
+                impl_args.append(f"{a} != 0")
+                i += 1
+                continue
+            if is_enum_like(ty):
+                n = len(canonical_variant_cases(ty) or [])
+                checks += [f"if ((uint32_t){a} >= {n}u)", f"    {fail('W2W_E_BAD_VALUE')}"]
+                ct = self.ctype(p.type, name)
+                impl_params.append(HParam(ct, name))
+                impl_args.append(f"({ct}){a}")
+                i += 1
+                continue
+            if isinstance(ty, (Pointer, ConstPointer)):
+                impl_params.append(HParam("w2w_gaddr_t", name))
+                impl_args.append(f"(w2w_gaddr_t){a}")
+                i += 1
+                continue
+            # records and variants with payloads: by reference
+            sa = layout.size_align(p.type)
+            ct = self.ctype(p.type, f"{fname}_{p.name}")
+            tn = self._named(p.type, ct)
+            needs_rc = True
+            decls += [f"const uint8_t *p_{name};", f"{self._decl(ct, name)};"]
+            checks += [f"p_{name} = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
+                       f"if (p_{name} == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
+                       f"if ((rc = {self.codec(tn, 'decode')}(mem, host->handles, p_{name}, &{name})) != 0)",
+                       f"    {fail('rc')}"]
+            impl_params.append(HParam(f"const {ct} *", name))
+            impl_args.append(f"&{name}")
+            i += 1
+        # results
+        outs = sig.out_params
+        handles_needed = 0
+        for k, op in enumerate(outs):
+            sa = layout.size_align(op.type)
+            ct = self.ctype(op.type, f"{fname}_ret{k}")
+            tn = self._named(op.type, ct)
+            handles_needed += _count_handles(op.type)
+            decls += [f"uint8_t *r_{k};", f"{self._decl(ct, f'ret{k}')};"]
+            a = core_by_name[op.name]
+            checks += [f"r_{k} = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
+                       f"if (r_{k} == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
+                       f"memset(&ret{k}, 0, sizeof ret{k});"]
+            impl_params.append(HParam(f"{ct} *", f"ret{k}"))
+            impl_args.append(f"&ret{k}")
+            needs_rc = True
+            post_ok += [f"if ((rc = {self.codec(tn, 'encode')}(host->handles, {'&buf' if has_buf else 'NULL'}, r_{k}, &ret{k})) != 0)",
+                        f"    {fail('rc')}"]
+        if err_payload is not None:
+            handles_needed = max(handles_needed, _count_handles(err_payload))
+        if handles_needed:
+            checks += [f"if (w2w_handles_free(host->handles) < {handles_needed}u)",
+                       f"    {fail('W2W_E_BAD_HANDLE')}"]
+        checks += take_lines
+        body: list[str] = []
+        direct = None if status_res is not None or not sig.results else sig.results[0]
+        if status_res is not None:
+            impl_return = call_return
+            body += decls + ([("int rc;")] if needs_rc or err_payload is not None else []) + [f"{call_return} status;"]
+            body += checks
+            body += ["host->mem = *mem;", f"status = {self.prefix}impl_{fname}({', '.join(impl_args)});"]
+            if glue is not None:
+                if has_buf:
+                    body += [f"if (buf.used > buf.cap || status == {glue}[W2W_E_BUFFER_TOO_SMALL]) {{",
+                             "    w2w_st_u32(p_buf_used, buf.used);",
+                             f"    return {glue}[W2W_E_BUFFER_TOO_SMALL];", "}"]
+                body += ["if (status != 0) {", f"    if (status < 0 || status >= {ncases})",
+                         f"        return {glue}[W2W_E_BAD_VALUE];"]
+                if err_payload is not None:
+                    ept = self.ctype(err_payload, f"{fname}_error_payload")
+                    etn = self._named(err_payload, ept)
+                    body += [f"    if (status != {glue}[W2W_E_BAD_HANDLE] && status != {glue}[W2W_E_BAD_POINTER]"
+                             f" && status != {glue}[W2W_E_BAD_VALUE]"
+                             f" && (rc = {self.codec(etn, 'encode')}(host->handles, {'&buf' if has_buf else 'NULL'},"
+                             " p_error_payload, &error_payload)) != 0)",
+                             f"        return {glue}[rc];"]
+                body += ["    return status;", "}"]
+            else:
+                body += ["if (status != 0)", "    return status;"]
+            body += post_ok
+            if has_buf:
+                body += ["w2w_st_u32(p_buf_used, buf.used);"]
+            body += ["return 0;"]
+        elif direct is not None:
+            impl_return = self.ctype(direct.type, f"{fname}_result")
+            body += decls + (["int rc;"] if needs_rc else []) + checks + ["host->mem = *mem;"]
+            htn = _handle_typename(direct.type)
+            if htn is not None:
+                body += [f"return (int32_t)w2w_handles_insert(host->handles, &{self.descriptor(htn)},"
+                         f" {self.prefix}impl_{fname}({', '.join(impl_args)}));"]
+            else:
+                body += [f"return ({call_return}){self.prefix}impl_{fname}({', '.join(impl_args)});"]
+        else:
+            impl_return = "void"
+            body += decls + (["int rc;"] if needs_rc else []) + checks + [
+                "host->mem = *mem;", f"{self.prefix}impl_{fname}({', '.join(impl_args)});"]
+        if not sig.params:
+            body.insert(0, "(void)mem;")
+        w3 = (_WASM3_SIG[sig.results[0].wasm_type] if sig.results else "v") + \
+            "(" + "".join(_WASM3_SIG[p.wasm_type] for p in sig.params) + ")"
+        wamr = "(" + "".join(_WAMR_SIG[p.wasm_type] for p in sig.params) + ")" + \
+            (_WAMR_SIG[sig.results[0].wasm_type] if sig.results else "")
+        return HFunc(fname, _doc_lines(func.docs), f"{self.prefix}impl_{fname}", impl_return,
+                     impl_params, f"{self.prefix}call_{fname}", call_return, core_params, body,
+                     w3, wamr, call_return if sig.results else "", self.module_name)
+
+    def _named(self, tref: TypeRef, cname: str) -> TypeName:
+        if isinstance(tref, Ref):
+            assert tref.target is not None
+            return tref.target
+        ty = resolve(tref)
+        if canonical_fields(ty) is not None or (
+                canonical_variant_cases(ty) is not None and not is_enum_like(ty) and not isinstance(ty, Bool)):
+            return self._synth_tn(cname)
+        # a scalar/list written in place: give it a codec of its own
+        key = id(tref)
+        if key not in self._synth:
+            name = f"{cname[len(self.prefix):-2]}"
+            tn = TypeName(name, tref)
+            self.owners[id(tn)] = self.prefix
+            self._synth[key] = self.tname(tn)
+            self._synth_names.add(name)
+            self.add_type(tn, synthesized=True)
+            return tn
+        return self._synth_tn(self._synth[key])
+
+    def _list_param(self, name: str, elem: TypeRef, const: bool, a_ptr: str, a_len: str,
+                    decls, checks, impl_params, impl_args, fail) -> None:
+        es = layout.size_align(elem)
+        cname = c_ident(name)
+        ety = resolve(elem)
+        q = "const " if const else ""
+        if isinstance(ety, Builtin):
+            ct = f"{q}{_BUILTIN_C[ety.name]} *"
+        else:
+            ct = f"{q}uint8_t *"
+        decls.append(f"uint8_t *p_{cname};")
+        checks += [f"p_{cname} = w2w_mem_ptr(mem, (uint32_t){a_ptr}, (uint64_t)(uint32_t){a_len} * {es.size}u, {es.align}u);",
+                   f"if (p_{cname} == NULL)", f"    {fail('W2W_E_BAD_POINTER')}"]
+        impl_params += [HParam(ct, cname), HParam("uint32_t", f"{cname}_len")]
+        impl_args += [f"({ct})p_{cname}", f"(uint32_t){a_len}"]
+
+
+# --------------------------------------------------------------------------- program level
+
+
+def _owners(units: list[Unit]) -> dict[int, str]:
+    owners: dict[int, str] = {}
+    for u in units:
+        prefix = (u.module.name if u.module is not None else u.name) + "_"
+        for d in u.own:
+            if isinstance(d, TypeName):
+                owners.setdefault(id(d), prefix)
+    return owners
+
+
+def build_units(program) -> list[HUnit]:
+    """The view models of every unit of a compiled program."""
+    units: list[Unit] = list(program.units)
+    owners = _owners(units)
+    names = {u.name: (u.module.name if u.module is not None else u.name) for u in units}
+    out = []
+    for u in units:
+        b = _UnitBuilder(u, dict(owners), program.header_line())
+        for tn in u.own_typenames:
+            b.add_type(tn)
+        funcs = [b.function(f) for f in u.module.functions] if u.module is not None else []
+        includes = [f"{names.get(n, n)}_host.h" for n in u.uses]
+        out.append(HUnit(b.module_name, b.prefix, program.header_line(), u.origin, includes,
+                         b.types, funcs, list(b._glue.values())))
+    return out
+
+
+@lru_cache(maxsize=None)
+def _env():
+    import jinja2
+
+    from .._resources import templates_dir
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "host_c")),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True, autoescape=False)
+
+
+def _render(name: str, **ctx) -> str:
+    return _env().get_template(name).render(**ctx)
+
+
+def emit_files(program) -> dict[str, str]:
+    """`w2w_host.h` and `<module>_host.h` / `<module>_host.c` for every unit."""
+    hunits = build_units(program)
+    files: dict[str, str] = {}
+    if hunits:
+        files[SUPPORT_HEADER] = _render("w2w_host.h.j2", header_line=program.header_line())
+    for hu in hunits:
+        files[f"{hu.module}_host.h"] = _render("host.h.j2", u=hu)
+        files[f"{hu.module}_host.c"] = _render("host.c.j2", u=hu)
+    return files
+
+
+def emit_wasm3_files(program) -> dict[str, str]:
+    """`<module>_wasm3.h` / `.c`: link every import of a unit into a wasm3 module."""
+    files: dict[str, str] = {}
+    for hu in build_units(program):
+        if not hu.functions:
+            continue
+        files[f"{hu.module}_wasm3.h"] = _render("wasm3.h.j2", u=hu)
+        files[f"{hu.module}_wasm3.c"] = _render("wasm3.c.j2", u=hu)
+    return files
+
+
+def emit_wamr_files(program) -> dict[str, str]:
+    """`<module>_wamr.h` / `.c`: a NativeSymbol table for WAMR per unit."""
+    files: dict[str, str] = {}
+    for hu in build_units(program):
+        if not hu.functions:
+            continue
+        files[f"{hu.module}_wamr.h"] = _render("wamr.h.j2", u=hu)
+        files[f"{hu.module}_wamr.c"] = _render("wamr.c.j2", u=hu)
+    return files
+
+
+__all__ = ["emit_files", "emit_wasm3_files", "emit_wamr_files", "build_units", "c_ident",
+           "GLUE_CASES", "SUPPORT_HEADER"]

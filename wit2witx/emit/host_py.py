@@ -1,0 +1,594 @@
+"""Python host glue back end: one `<module>_host.py` per unit, for wasmtime-py.
+
+Each generated module has
+
+* Python types for the unit's own typenames: `IntEnum` (enums, status enums and
+  payload-free variants), `IntFlag` (flags), frozen dataclasses (records), a
+  `<Name>Tag` `IntEnum` plus a dataclass `(tag, value)` with one constructor
+  classmethod per case (variants with payloads), aliases for everything else
+  (handles are plain objects: `TcpSocket = Any`);
+* for every error type E of a status enum `$<e>_status` (and for a status enum used
+  directly, such as the generic `$status`) an exception class `<E>Error(value)`, a
+  subclass of `runtime.WitError`: the implementation raises it to return that error;
+* `Impl`, a `typing.Protocol` with one method per P1 function, taking and returning
+  Python values: the buffer parameters (`$buf`, `$buf_len`, `$buf_used`) and
+  `$error_payload` are the glue's business; a function whose results go through the
+  caller's buffer gets a keyword `result_capacity` (its size: produce no more, or the
+  guest sees `buffer_too_small` after the side effect happened);
+* `SPECS`, a description of every import (core signature, what each core parameter
+  is, how statuses map) as data for `wit2witx.hosts.runtime`, and
+  `add_to_linker(linker, store, impl, *, tables=None) -> HandleTables`, which defines
+  every import with `linker.define_func(..., access_caller=True)`.
+
+Types owned by another unit are imported from that unit's `<unit>_host` module
+(relative import inside a package, absolute otherwise), so resource handles, records
+and exceptions are the same classes across modules. The run-time checks are described
+in `wit2witx/hosts/runtime.py`.
+
+Templates only format: every name and expression is computed here.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..p1 import abi, layout
+from ..p1.abi import Role
+from ..p1.model import (
+    Bool, Builtin, ConstPointer, Document, Enum, Expected, Flags, Function, Handle, List,
+    OptionType, Pointer, Record, Ref, String, Tuple, TypeName, TypeRef, Union, Variant,
+    canonical_variant_cases, is_enum_like, resolve,
+)
+
+SUFFIX = "_host.py"
+RESERVED = frozenset({
+    "Impl", "SPECS", "add_to_linker", "HandleTables", "Any", "Protocol", "annotations",
+    "dataclass", "enum", "typing", "_rt",
+})
+
+_BUILTIN_CODEC = {
+    "u8": "_rt.U8", "u16": "_rt.U16", "u32": "_rt.U32", "u64": "_rt.U64",
+    "s8": "_rt.S8", "s16": "_rt.S16", "s32": "_rt.S32", "s64": "_rt.S64",
+    "f32": "_rt.F32", "f64": "_rt.F64", "char": "_rt.CHAR", "usize": "_rt.USIZE",
+    "char8": "_rt.CHAR8",
+}
+
+
+# --------------------------------------------------------------------------- names
+
+
+def camel(name: str) -> str:
+    parts = [p for p in re.split(r"[_\-]+", name) if p]
+    out = "".join(p[:1].upper() + p[1:] for p in parts) or "T"
+    return f"T{out}" if out[0].isdigit() else out
+
+
+def py_ident(name: str) -> str:
+    name = re.sub(r"\W", "_", name.replace("-", "_"))
+    if not name or name[0].isdigit():
+        name = "_" + name
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name == "self":
+        name += "_"
+    return name
+
+
+def member_name(name: str) -> str:
+    name = re.sub(r"\W", "_", name.replace("-", "_")).upper()
+    if not name or name[0].isdigit():
+        name = "_" + name
+    return name
+
+
+def module_stem(unit_name: str) -> str:
+    return f"{unit_name}_host"
+
+
+# --------------------------------------------------------------------------- view model
+
+
+@dataclass(slots=True)
+class Member:
+    name: str
+    value: int
+    docs: list[str]
+
+
+@dataclass(slots=True)
+class PyField:
+    name: str
+    annotation: str
+    docs: list[str]
+
+
+@dataclass(slots=True)
+class PyCase:
+    name: str  # the constructor name
+    tag: str  # the tag member
+    annotation: str | None  # payload annotation, None for no payload
+    docs: list[str]
+
+
+@dataclass(slots=True)
+class PyType:
+    """One generated definition. `shape`: enum | flags | record | variant | alias."""
+
+    shape: str
+    name: str
+    docs: list[str]
+    members: list[Member] = field(default_factory=list)
+    fields: list[PyField] = field(default_factory=list)
+    cases: list[PyCase] = field(default_factory=list)
+    tag_name: str = ""
+    alias: str = ""
+    witx_name: str = ""
+
+    @property
+    def doc_lines(self) -> list[str]:
+        head = f"`${self.witx_name}`" + (f": {self.docs[0]}" if self.docs else "")
+        return [head, *self.docs[1:]]
+
+
+@dataclass(slots=True)
+class PyError:
+    name: str
+    value_annotation: str
+    default: str  # default value expression ("None" if none)
+    witx_name: str
+
+
+@dataclass(slots=True)
+class Codec:
+    name: str
+    expr: str
+
+
+@dataclass(slots=True)
+class Param:
+    name: str
+    annotation: str
+
+
+@dataclass(slots=True)
+class PyFunc:
+    witx_name: str
+    method: str
+    params: list[Param]
+    returns: str
+    docs: list[str]
+    result_capacity: bool
+    spec_lines: list[str]
+    core_wat: str
+
+    @property
+    def doc_lines(self) -> list[str]:
+        head = f"`{self.witx_name}` {self.core_wat}"
+        return [head, "", *self.docs] if self.docs else [head]
+
+
+@dataclass(slots=True)
+class PyImport:
+    alias: str
+    module: str
+
+
+@dataclass(slots=True)
+class PyModule:
+    header: str
+    unit: str
+    module: str | None
+    origin: str
+    docs: list[str]
+    imports: list[PyImport]
+    types: list[PyType]
+    errors: list[PyError]
+    codecs: list[Codec]
+    functions: list[PyFunc]
+    exports: list[str]
+
+
+def _docs(text: str) -> list[str]:
+    lines = [line.rstrip().replace('"""', "'''").replace("\\", "\\\\") for line in text.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return lines
+
+
+class _Builder:
+    """Builds the view of one unit; knows which unit owns every typename."""
+
+    def __init__(self, unit, owners: dict[int, str], program) -> None:
+        self.unit = unit
+        self.doc: Document = unit.document
+        self.owners = owners
+        self.program = program
+        self.used_units: dict[str, str] = {}  # unit name -> alias
+        self.names: dict[int, str] = {}  # id(TypeName) -> Python class/alias name
+        self.taken: set[str] = set(RESERVED)
+        self.errors: dict[str, PyError] = {}
+        self.anon = 0
+        self.extra_codecs: list[Codec] = []
+
+    # -- ownership and naming
+
+    def owner(self, tn: TypeName) -> str:
+        return self.owners.get(id(tn), self.unit.name)
+
+    def is_own(self, tn: TypeName) -> bool:
+        return self.owner(tn) == self.unit.name
+
+    def _fresh(self, base: str) -> str:
+        name = base
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def _qual(self, tn: TypeName, local: str) -> str:
+        if self.is_own(tn):
+            return local
+        unit = self.owner(tn)
+        alias = self.used_units.setdefault(unit, f"_u_{unit}")
+        return f"{alias}.{local}"
+
+    def class_name(self, tn: TypeName) -> str:
+        """The local spelling of the Python name of `tn` (foreign names are qualified)."""
+        if id(tn) not in self.names:
+            # a foreign typename: its owner module named it the same way
+            self.names[id(tn)] = camel(tn.name)
+        return self._qual(tn, self.names[id(tn)])
+
+    def codec_name(self, tn: TypeName) -> str:
+        return self._qual(tn, f"_C_{py_ident(tn.name)}")
+
+    def error_class(self, etn: TypeName) -> str:
+        return self._qual(etn, camel(etn.name) + "Error")
+
+    def resource_key(self, tn: TypeName) -> str:
+        return f"{self.owner(tn)}.{tn.name}"
+
+    # -- types
+
+    def annotation(self, tref: TypeRef | None) -> str:
+        if tref is None:
+            return "None"
+        if isinstance(tref, Ref):
+            return self.class_name(tref.target)
+        ty = tref
+        if isinstance(ty, Builtin):
+            if ty.name in ("f32", "f64"):
+                return "float"
+            return "str" if ty.name == "char" else "int"
+        if isinstance(ty, String):
+            return "str"
+        if isinstance(ty, List):
+            el = resolve(ty.element)
+            if isinstance(el, Builtin) and el.name in ("u8", "char8"):
+                return "bytes"
+            return f"list[{self.annotation(ty.element)}]"
+        if isinstance(ty, (Pointer, ConstPointer)):
+            return "_rt.GuestPointer"
+        if isinstance(ty, Bool):
+            return "bool"
+        if isinstance(ty, Tuple):
+            return "tuple[" + ", ".join(self.annotation(t) for t in ty.types) + "]" if ty.types else "tuple[()]"
+        if isinstance(ty, OptionType):
+            return f"{self.annotation(ty.some)} | None"
+        if isinstance(ty, Expected):
+            return "_rt.Ok | _rt.Err"
+        if isinstance(ty, Handle):
+            return "Any"
+        if isinstance(ty, (Enum, Flags)):
+            return "int"
+        return "_rt.VariantValue"
+
+    def codec(self, tref: TypeRef) -> str:
+        if isinstance(tref, Ref):
+            return self.codec_name(tref.target)
+        ty = tref
+        if isinstance(ty, Builtin):
+            return _BUILTIN_CODEC[ty.name]
+        if isinstance(ty, String):
+            return "_rt.STRING"
+        if isinstance(ty, List):
+            return f"_rt.ListOf({self.codec(ty.element)})"
+        if isinstance(ty, (Pointer, ConstPointer)):
+            return f"_rt.Pointer({self.codec(ty.pointee)})"
+        if isinstance(ty, Bool):
+            return "_rt.BOOL"
+        sa = layout.size_align(ty)
+        if isinstance(ty, Tuple):
+            members = ", ".join(
+                f"({f.name!r}, {f.offset}, {self.codec(f.type)})" for f in layout.record_layout(ty))
+            return f"_rt.Record({sa.size}, {sa.align}, None, [{members}])"
+        if isinstance(ty, OptionType):
+            vl = layout.variant_layout(ty)
+            return f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, {self.codec(ty.some)})"
+        if isinstance(ty, Expected):
+            vl = layout.variant_layout(ty)
+            ok = "None" if ty.ok is None else self.codec(ty.ok)
+            err = "None" if ty.err is None else self.codec(ty.err)
+            return f"_rt.Expected({vl.payload_offset}, {sa.size}, {sa.align}, {ok}, {err})"
+        if isinstance(ty, Handle):
+            raise ValueError("an anonymous handle has no resource type")
+        cases = canonical_variant_cases(ty)
+        if cases is not None:  # an anonymous enum or variant: generic values
+            vl = layout.variant_layout(ty)
+            if is_enum_like(ty):
+                return f"_rt.Enum({vl.tag_size}, int, {len(cases)}, {sa.size}, {sa.align})"
+            payloads = ", ".join("None" if c.type is None else self.codec(c.type) for c in cases)
+            return (f"_rt.Variant({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, "
+                    f"_rt.VariantValue, int, [{payloads}])")
+        if isinstance(ty, Flags):
+            return f"_rt.Flags({ty.repr.size}, int, {len(ty.flags)})"
+        raise ValueError(f"no codec for {ty.kind}")
+
+    def typename(self, tn: TypeName) -> tuple[PyType, Codec]:
+        name = self._fresh(camel(tn.name))
+        self.names[id(tn)] = name
+        cname = f"_C_{py_ident(tn.name)}"
+        self.taken.add(cname)
+        docs = _docs(tn.docs)
+        ty = tn.type
+        if isinstance(ty, Ref):
+            return (PyType("alias", name, docs, alias=self.annotation(ty), witx_name=tn.name),
+                    Codec(cname, self.codec(ty)))
+        if isinstance(ty, Enum):
+            members = [Member(member_name(c.name), i, _docs(c.docs)) for i, c in enumerate(ty.cases)]
+            return (PyType("enum", name, docs, members=members, witx_name=tn.name),
+                    Codec(cname, f"_rt.Enum({ty.tag.size}, {name}, {len(ty.cases)})"))
+        if isinstance(ty, Flags):
+            members = [Member(member_name(f.name), 1 << i, _docs(f.docs)) for i, f in enumerate(ty.flags)]
+            return (PyType("flags", name, docs, members=members, witx_name=tn.name),
+                    Codec(cname, f"_rt.Flags({ty.repr.size}, {name}, {len(ty.flags)})"))
+        if isinstance(ty, Record):
+            sa = layout.size_align(ty)
+            fls = layout.record_layout(ty)
+            fields = [PyField(py_ident(f.name), self.annotation(f.type), _docs(f.docs)) for f in fls]
+            members = ", ".join(f"({py_ident(f.name)!r}, {f.offset}, {self.codec(f.type)})" for f in fls)
+            return (PyType("record", name, docs, fields=fields, witx_name=tn.name),
+                    Codec(cname, f"_rt.Record({sa.size}, {sa.align}, {name}, [{members}])"))
+        if isinstance(ty, (Variant, Union)):
+            sa = layout.size_align(ty)
+            vl = layout.variant_layout(ty)
+            if is_enum_like(ty):
+                members = [Member(member_name(c.name), i, _docs(c.docs)) for i, c in enumerate(ty.cases)]
+                return (PyType("enum", name, docs, members=members, witx_name=tn.name),
+                        Codec(cname, f"_rt.Enum({vl.tag_size}, {name}, {len(ty.cases)}, {sa.size}, {sa.align})"))
+            tag = self._fresh(name + "Tag")
+            cases = [
+                PyCase(py_ident(c.name), member_name(c.name),
+                       None if c.type is None else self.annotation(c.type), _docs(c.docs))
+                for c in ty.cases
+            ]
+            payloads = ", ".join("None" if c.type is None else self.codec(c.type) for c in ty.cases)
+            return (PyType("variant", name, docs, cases=cases, tag_name=tag, witx_name=tn.name),
+                    Codec(cname, f"_rt.Variant({vl.tag_size}, {vl.payload_offset}, {sa.size}, "
+                                 f"{sa.align}, {name}, {tag}, [{payloads}])"))
+        if isinstance(ty, Handle):
+            return (PyType("alias", name, docs or [f"A `{tn.name}` resource: any Python object the implementation hands out."],
+                           alias="Any", witx_name=tn.name),
+                    Codec(cname, f"_rt.Handle({self.resource_key(tn)!r})"))
+        return (PyType("alias", name, docs, alias=self.annotation(ty), witx_name=tn.name),
+                Codec(cname, self.codec(ty)))
+
+    # -- errors
+
+    def error_type_of(self, status: TypeName) -> TypeName:
+        """E for a status enum `$<e>_status` (when `$<e>` exists), else the status itself."""
+        if status.name.endswith("_status"):
+            etn = self.doc.typename(status.name[: -len("_status")])
+            if etn is not None and canonical_variant_cases(resolve(etn.type)) is not None:
+                return etn
+        return status
+
+    def own_error(self, etn: TypeName, status: TypeName) -> PyError:
+        name = camel(etn.name) + "Error"
+        default = "None"
+        ety = resolve(etn.type)
+        if etn is status and isinstance(ety, Enum) and any(c.name == "error" for c in ety.cases):
+            default = f"{self.class_name(etn)}.ERROR"
+        return PyError(name, self.class_name(etn), default, etn.name)
+
+    # -- functions
+
+    def function(self, func: Function) -> PyFunc:
+        sig = abi.core_signature(func)
+        by_name = {p.name: p for p in func.params}
+        buf_trio = _buffer_params(func)
+        ep = by_name.get("error_payload")
+        if ep is not None and not isinstance(resolve(ep.type), Pointer):
+            ep = None
+        spec_params: list[str] = []
+        py_params: list[Param] = []
+        skip = set(buf_trio) | ({"error_payload"} if ep is not None else set())
+        for cp in sig.params:
+            src = cp.source
+            if cp.role is Role.OUT_PTR:
+                spec_params.append(f"(_rt.OUT, {cp.name!r}, {self.codec(cp.type)})")
+                continue
+            if buf_trio and src == buf_trio[0]:
+                spec_params.append("(_rt.BUF, 'buf', None)")
+                continue
+            if src in skip:
+                if ep is not None and src == "error_payload":
+                    pointee = resolve(ep.type).pointee
+                    spec_params.append(f"(_rt.ERROR_PAYLOAD, 'error_payload', {self.codec(pointee)})")
+                continue
+            ty = resolve(cp.type)
+            pyname = py_ident(src)
+            if cp.role is Role.LIST_LEN:
+                continue
+            if cp.role is Role.LIST_PTR:
+                spec_params.append(f"(_rt.LIST, {pyname!r}, {self.codec(cp.type)})")
+            elif cp.role is Role.HANDLE:
+                tn = _named(cp.type)
+                if tn is None:
+                    raise ValueError(f"{func.name}: a handle parameter needs a named resource type")
+                spec_params.append(f"(_rt.HANDLE, {pyname!r}, {self.resource_key(tn)!r})")
+            elif cp.role in (Role.VALUE, Role.ENUM, Role.FLAGS):
+                spec_params.append(f"(_rt.VALUE, {pyname!r}, {self.codec(cp.type)})")
+            elif cp.role is Role.BY_REF:
+                spec_params.append(f"(_rt.BY_REF, {pyname!r}, {self.codec(cp.type)})")
+            elif cp.role in (Role.POINTER, Role.CONST_POINTER):
+                spec_params.append(f"(_rt.POINTER, {pyname!r}, {self.codec(ty.pointee)})")
+            else:  # pragma: no cover - every role is handled above
+                raise ValueError(f"unexpected role {cp.role}")
+            py_params.append(Param(pyname, self.annotation(cp.type)))
+
+        status_cases = "None"
+        error_class = "None"
+        error_cases = "None"
+        direct = "None"
+        returns = "None"
+        drop_key = "None"
+        if func.results:
+            r = func.results[0]
+            rty = resolve(r.type)
+            status_res = [c for c in sig.results if c.role is Role.STATUS]
+            if status_res or (isinstance(rty, Expected)):
+                assert isinstance(rty, Expected)
+                returns = self._ok_annotation(rty.ok)
+                if rty.err is not None:
+                    stn = _named(rty.err)
+                    sty = resolve(rty.err)
+                    cases = canonical_variant_cases(sty) or []
+                    status_cases = "(" + "".join(f"{c.name!r}, " for c in cases) + ")"
+                    if stn is not None:
+                        etn = self.error_type_of(stn)
+                        error_class = self.error_class(etn)
+                        if etn is not stn:
+                            ecases = canonical_variant_cases(resolve(etn.type)) or []
+                            error_cases = "(" + "".join(f"{c.name!r}, " for c in ecases) + ")"
+                        if self.is_own(etn) and etn.name not in self.errors:
+                            self.errors[etn.name] = self.own_error(etn, stn)
+                else:
+                    status_cases = "('ok', 'err')"
+            else:
+                returns = self.annotation(r.type)
+                direct = self.codec(r.type) if not isinstance(rty, Handle) else "None"
+        for tn in self.doc.typenames:
+            if (func.name == f"{tn.name}_drop" and isinstance(resolve(tn.type), Handle)
+                    and len(func.params) == 1 and _named(func.params[0].type) is tn):
+                drop_key = repr(self.resource_key(tn))
+        spec = [
+            f"module={self.unit.module.name!r}",
+            f"name={func.name!r}",
+            f"method={py_ident(func.name)!r}",
+            "params=(" + "".join(p + ", " for p in spec_params) + ")",
+            "core_params=(" + "".join(f"{t!r}, " for t in sig.param_types) + ")",
+            "core_results=(" + "".join(f"{t!r}, " for t in sig.result_types) + ")",
+            f"status_cases={status_cases}",
+            f"error_class={error_class}",
+            f"error_cases={error_cases}",
+            f"direct={direct}",
+            f"drop_key={drop_key}",
+        ]
+        return PyFunc(func.name, py_ident(func.name), py_params, returns, _docs(func.docs),
+                      bool(buf_trio), spec, f"(func {sig.to_wat()})".replace(" )", ")"))
+
+    def _ok_annotation(self, ok: TypeRef | None) -> str:
+        if ok is None:
+            return "None"
+        return self.annotation(ok)
+
+
+def _named(tref: TypeRef | None) -> TypeName | None:
+    while isinstance(tref, Ref):
+        tn = tref.target
+        if tn is None:
+            return None
+        if not isinstance(tn.type, Ref):
+            return tn
+        tref = tn.type
+    return None
+
+
+def _buffer_params(func: Function) -> tuple[str, ...]:
+    """('buf', 'buf_len', 'buf_used') when the function has the result-buffer trio."""
+    names = [p.name for p in func.params]
+    if not all(n in names for n in ("buf", "buf_len", "buf_used")):
+        return ()
+    i = names.index("buf")
+    if names[i:i + 3] != ["buf", "buf_len", "buf_used"]:
+        return ()
+    kinds = [resolve(func.params[i + k].type) for k in range(3)]
+    if (isinstance(kinds[0], Pointer) and isinstance(kinds[1], Builtin)
+            and isinstance(kinds[2], Pointer)):
+        return ("buf", "buf_len", "buf_used")
+    return ()
+
+
+def build_view(unit, owners: dict[int, str], program) -> PyModule:
+    b = _Builder(unit, owners, program)
+    types: list[PyType] = []
+    codecs: list[Codec] = []
+    for tn in unit.own_typenames:
+        t, c = b.typename(tn)
+        types.append(t)
+        codecs.append(c)
+    functions = []
+    if unit.module is not None:
+        functions = [b.function(f) for f in unit.module.functions]
+    # exceptions of own error types used by no function of this unit (another unit's
+    # functions raise them): every own status enum `$<e>_status` gets one
+    for tn in unit.own_typenames:
+        if tn.name.endswith("_status") and isinstance(resolve(tn.type), Enum):
+            etn = b.error_type_of(tn)
+            if b.is_own(etn) and etn.name not in b.errors:
+                b.errors[etn.name] = b.own_error(etn, tn)
+    order = {t.witx_name: i for i, t in enumerate(types)}
+    errors = sorted(b.errors.values(), key=lambda e: order.get(e.witx_name, -1))
+    imports = [PyImport(alias, module_stem(u)) for u, alias in sorted(b.used_units.items())]
+    exports = ([t.name for t in types] + [t.tag_name for t in types if t.tag_name]
+               + [e.name for e in errors] + ["Impl", "SPECS", "add_to_linker"])
+    header = program.header_line() if hasattr(program, "header_line") else "Generated by wit2witx."
+    return PyModule(
+        header=header, unit=unit.name, module=unit.module.name if unit.module else None,
+        origin=unit.origin, docs=_docs(unit.module.docs) if unit.module else [],
+        imports=imports, types=types, errors=errors, codecs=codecs, functions=functions,
+        exports=exports,
+    )
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@lru_cache(maxsize=1)
+def _template():
+    import jinja2  # noqa: PLC0415
+
+    from .._resources import templates_dir  # noqa: PLC0415
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "host_py")),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True, autoescape=False,
+    )
+    return env.get_template("module.py.j2")
+
+
+def owners_of(units) -> dict[int, str]:
+    owners: dict[int, str] = {}
+    for unit in units:
+        for d in unit.own:
+            if isinstance(d, TypeName):
+                owners.setdefault(id(d), unit.name)
+    return owners
+
+
+def render_unit(unit, owners: dict[int, str], program) -> str:
+    return _template().render(m=build_view(unit, owners, program))
+
+
+def emit_files(program) -> dict[str, str]:
+    """`<unit>_host.py` for every unit of the program."""
+    owners = owners_of(program.units)
+    return {unit.name + SUFFIX: render_unit(unit, owners, program) for unit in program.units}
+
+
+__all__ = ["emit_files", "build_view", "render_unit", "camel", "py_ident"]

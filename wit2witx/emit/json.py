@@ -1,0 +1,163 @@
+"""The resolved model as JSON, in the schema of `wasm-tools component wit --json`.
+
+Field order and omission rules follow wit-parser's serde derive: empty docs and unknown
+stability are left out, anonymous types have `"name": null` and `"owner": null`,
+interface keys of world items are written `interface-<id>`.
+"""
+
+from __future__ import annotations
+
+import json as _json
+
+from .. import ir
+
+
+def _docs(out: dict, docs: str | None) -> None:
+    if docs is not None:
+        out["docs"] = {"contents": docs}
+
+
+def _stability(out: dict, st: ir.Stability) -> None:
+    if st.kind == "unknown":
+        return
+    body: dict = {"since": st.since} if st.kind == "stable" else {"feature": st.feature}
+    if st.deprecated is not None:
+        body["deprecated"] = st.deprecated
+    out["stability"] = {st.kind: body}
+
+
+def _opt(ref: ir.TypeRef | None):
+    return ref  # primitives are names, typedefs ids: both already JSON values
+
+
+def _kind(kind: ir.TypeDefKind):
+    if isinstance(kind, ir.Alias):
+        return {"type": kind.target}
+    if isinstance(kind, ir.Record):
+        fields = []
+        for f in kind.fields:
+            item = {"name": f.name, "type": f.type}
+            _docs(item, f.docs)
+            fields.append(item)
+        return {"record": {"fields": fields}}
+    if isinstance(kind, ir.Resource):
+        return "resource"
+    if isinstance(kind, ir.Handle):
+        return {"handle": {kind.kind: kind.resource}}
+    if isinstance(kind, ir.Flags):
+        return {"flags": {"flags": [_named(c) for c in kind.flags]}}
+    if isinstance(kind, ir.Tuple):
+        return {"tuple": {"types": list(kind.types)}}
+    if isinstance(kind, ir.Variant):
+        cases = []
+        for c in kind.cases:
+            item = {"name": c.name, "type": _opt(c.type)}
+            _docs(item, c.docs)
+            cases.append(item)
+        return {"variant": {"cases": cases}}
+    if isinstance(kind, ir.Enum):
+        return {"enum": {"cases": [_named(c) for c in kind.cases]}}
+    if isinstance(kind, ir.Option):
+        return {"option": kind.inner}
+    if isinstance(kind, ir.Result):
+        return {"result": {"ok": _opt(kind.ok), "err": _opt(kind.err)}}
+    if isinstance(kind, ir.List):
+        if kind.size is not None:
+            return {"fixed-length-list": [kind.element, kind.size]}
+        return {"list": kind.element}
+    if isinstance(kind, ir.Map):
+        return {"map": [kind.key, kind.value]}
+    if isinstance(kind, ir.Future):
+        return {"future": _opt(kind.inner)}
+    if isinstance(kind, ir.Stream):
+        return {"stream": _opt(kind.inner)}
+    raise TypeError(f"cannot serialise {kind!r}")
+
+
+def _named(case: ir.Case) -> dict:
+    item = {"name": case.name}
+    _docs(item, case.docs)
+    return item
+
+
+def _function(fn: ir.Function) -> dict:
+    kind = fn.kind if fn.resource is None else {fn.kind: fn.resource}
+    out: dict = {"name": fn.name, "kind": kind, "params": [
+        {"name": p.name, "type": p.type} for p in fn.params]}
+    if fn.result is not None:
+        out["result"] = fn.result
+    _docs(out, fn.docs)
+    _stability(out, fn.stability)
+    return out
+
+
+def _world_key(key: ir.WorldKey) -> str:
+    return f"interface-{key}" if isinstance(key, int) else key
+
+
+def _world_item(item: ir.WorldItem) -> dict:
+    if isinstance(item, ir.WorldInterface):
+        body: dict = {"id": item.id}
+        _stability(body, item.stability)
+        _docs(body, item.docs)
+        return {"interface": body}
+    if isinstance(item, ir.WorldFunction):
+        return {"function": _function(item.function)}
+    return {"type": item.id}
+
+
+def _world(world: ir.World) -> dict:
+    out: dict = {
+        "name": world.name,
+        "imports": {_world_key(k): _world_item(v) for k, v in world.imports.items()},
+        "exports": {_world_key(k): _world_item(v) for k, v in world.exports.items()},
+        "package": world.package,
+    }
+    _docs(out, world.docs)
+    _stability(out, world.stability)
+    return out
+
+
+def _interface(iface: ir.Interface) -> dict:
+    out: dict = {
+        "name": iface.name,
+        "types": dict(iface.types),
+        "functions": {name: _function(fn) for name, fn in iface.functions.items()},
+    }
+    _docs(out, iface.docs)
+    _stability(out, iface.stability)
+    out["package"] = iface.package
+    if iface.clone_of is not None:
+        out["clone_of"] = iface.clone_of
+    return out
+
+
+def _typedef(td: ir.TypeDef) -> dict:
+    owner = None if td.owner is None else {td.owner.kind: td.owner.id}
+    out: dict = {"name": td.name, "kind": _kind(td.kind), "owner": owner}
+    _docs(out, td.docs)
+    _stability(out, td.stability)
+    return out
+
+
+def _package(pkg: ir.Package) -> dict:
+    out: dict = {"name": str(pkg.name)}
+    _docs(out, pkg.docs)
+    out["interfaces"] = dict(pkg.interfaces)
+    out["worlds"] = dict(pkg.worlds)
+    return out
+
+
+def to_json(resolve: ir.Resolve) -> dict:
+    """The whole `Resolve` as a JSON-ready dict."""
+    return {
+        "worlds": [_world(w) for w in resolve.worlds],
+        "interfaces": [_interface(i) for i in resolve.interfaces],
+        "types": [_typedef(t) for t in resolve.types],
+        "packages": [_package(p) for p in resolve.packages],
+    }
+
+
+def dumps(resolve: ir.Resolve) -> str:
+    """JSON text, indented like wasm-tools (2 spaces)."""
+    return _json.dumps(to_json(resolve), indent=2, ensure_ascii=False)

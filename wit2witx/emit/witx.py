@@ -1,0 +1,219 @@
+"""The WITX printer: a pure formatter of the P1 model.
+
+Layout rules, chosen to read like the upstream WASI `.witx` files and to be a fixed
+point (printing what was read from our own output gives the same text):
+
+- one top-level form per definition, a blank line between definitions;
+- docs as `;;; ` lines right above what they document;
+- two-space indentation; a type that fits on one line stays inline (`(list u8)`,
+  `(expected $size (error $errno))`); enum, flags, record, variant and union put
+  one member per line and their closing `)` on its own line;
+- tags and reprs are always written out (`(@witx tag u32)`), except a variant's
+  default u32 tag when the source did not write it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from ..p1.model import (
+    Bool, Builtin, Case, Constant, ConstPointer, Document, Enum, Expected, Flags, Function,
+    Handle, Import, IntRepr, List, Module, OptionType, Param, Pointer, Record, Ref, String,
+    Tuple, TypeName, TypeRef, Union, Variant,
+)
+
+__all__ = ["print_witx", "format_type"]
+
+INDENT = "  "
+
+Lines = list[str]
+
+
+def _doc_lines(docs: str, indent: str) -> Lines:
+    if not docs:
+        return []
+    text = docs[:-1] if docs.endswith("\n") else docs
+    return [f"{indent};;; {line}".rstrip() for line in text.split("\n")]
+
+
+def _string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def _builtin(name: str) -> str:
+    return f"(@witx {name})" if name in ("usize", "char8") else name
+
+
+def format_type(tref: TypeRef) -> str:
+    """A type on one line (for messages and simple uses)."""
+    return " ".join(line.strip() for line in _type_lines(tref))
+
+
+def _inline(tref: TypeRef | None) -> str | None:
+    """The one-line form of a type if it has one."""
+    if tref is None:
+        return None
+    lines = _type_lines(tref)
+    return lines[0] if len(lines) == 1 else None
+
+
+def _wrap(head: str, parts: Sequence[Lines]) -> Lines:
+    """`(head part...)`: inline when every part is one line, else one part per line."""
+    if all(len(p) == 1 for p in parts):
+        return ["(" + " ".join([head, *(p[0] for p in parts)]) + ")"]
+    out = ["(" + head]
+    for p in parts:
+        out.extend(INDENT + line for line in p)
+    out.append(")")
+    return out
+
+
+def _block(head: str, members: Iterable[Lines]) -> Lines:
+    """`(head` / indented members / `)` on its own line."""
+    out = ["(" + head]
+    for m in members:
+        out.extend(INDENT + line for line in m)
+    out.append(")")
+    return out
+
+
+def _documented(docs: str, body: Lines) -> Lines:
+    return _doc_lines(docs, "") + body
+
+
+def _tag_clause(tag: IntRepr, tag_name: Ref | None, written: bool) -> str | None:
+    if tag_name is not None:
+        return f"(@witx tag ${tag_name.name})"
+    if written or tag is not IntRepr.U32:
+        return f"(@witx tag {tag.value})"
+    return None
+
+
+def _type_lines(tref: TypeRef) -> Lines:  # noqa: PLR0911 - one branch per kind
+    if isinstance(tref, Ref):
+        return [f"${tref.name}"]
+    ty = tref
+    if isinstance(ty, Builtin):
+        return [_builtin(ty.name)]
+    if isinstance(ty, String):
+        return ["string"]
+    if isinstance(ty, Bool):
+        return ["bool"]
+    if isinstance(ty, Handle):
+        return ["(handle)"]
+    if isinstance(ty, List):
+        return _wrap("list", [_type_lines(ty.element)])
+    if isinstance(ty, Pointer):
+        return _wrap("@witx pointer", [_type_lines(ty.pointee)])
+    if isinstance(ty, ConstPointer):
+        return _wrap("@witx const_pointer", [_type_lines(ty.pointee)])
+    if isinstance(ty, Tuple):
+        return _wrap("tuple", [_type_lines(t) for t in ty.types])
+    if isinstance(ty, Expected):
+        parts = [] if ty.ok is None else [_type_lines(ty.ok)]
+        parts.append(["(error)"] if ty.err is None else _wrap("error", [_type_lines(ty.err)]))
+        return _wrap("expected", parts)
+    if isinstance(ty, Enum):
+        return _block(f"enum (@witx tag {ty.tag.value})",
+                      (_documented(c.docs, [f"${c.name}"]) for c in ty.cases))
+    if isinstance(ty, Flags):
+        return _block(f"flags (@witx repr {ty.repr.value})",
+                      (_documented(f.docs, [f"${f.name}"]) for f in ty.flags))
+    if isinstance(ty, Record):
+        return _block("record", (
+            _documented(f.docs, _wrap(f"field ${f.name}", [_type_lines(f.type)]))
+            for f in ty.fields
+        ))
+    if isinstance(ty, Variant):
+        head = " ".join(filter(None, ["variant", _tag_clause(ty.tag, ty.tag_name, ty.tag_written)]))
+        return _block(head, (_case_lines(c) for c in ty.cases))
+    if isinstance(ty, Union):
+        head = " ".join(filter(None, ["union", _tag_clause(ty.tag, ty.tag_name, ty.tag_written)]))
+        return _block(head, (_documented(c.docs, _type_lines(c.type)) for c in ty.cases))  # type: ignore[arg-type]
+    if isinstance(ty, OptionType):
+        # No WITX shorthand for option: spell out the variant it is laid out as.
+        return _block(f"variant (@witx tag {ty.tag.value})",
+                      [["(case $none)"], _case_lines(Case("some", ty.some))])
+    raise TypeError(f"cannot print {ty!r} as WITX")
+
+
+def _case_lines(case: Case) -> Lines:
+    parts = [] if case.type is None else [_type_lines(case.type)]
+    return _documented(case.docs, _wrap(f"case ${case.name}", parts))
+
+
+def _typename_lines(tn: TypeName) -> Lines:
+    return _documented(tn.docs, _wrap(f"typename ${tn.name}", [_type_lines(tn.type)]))
+
+
+def _constant_lines(c: Constant) -> Lines:
+    return _documented(c.docs, [f"(@witx const ${c.type_name} ${c.name} {c.value})"])
+
+
+def _param_lines(keyword: str, p: Param) -> Lines:
+    return _documented(p.docs, _wrap(f"{keyword} ${p.name}", [_type_lines(p.type)]))
+
+
+def _import_lines(imp: Import) -> Lines:
+    return _documented(imp.docs, [f"(import {_string(imp.name)} ({imp.kind}))"])
+
+
+def _function_lines(func: Function) -> Lines:
+    members: list[Lines] = [_param_lines("param", p) for p in func.params]
+    members += [_param_lines("result", r) for r in func.results]
+    if func.noreturn:
+        members.append(["(@witx noreturn)"])
+    head = f"@interface func (export {_string(func.name)})"
+    if not members:
+        return _documented(func.docs, [f"({head})"])
+    return _documented(func.docs, _block(head, members))
+
+
+def _module_lines(module: Module) -> Lines:
+    members: list[Lines] = [_import_lines(i) for i in module.imports]
+    members += [_function_lines(f) for f in module.functions]
+    out = _doc_lines(module.docs, "") + [f"(module ${module.name}"]
+    for k, m in enumerate(members):
+        if k and (len(m) > 1 or len(members[k - 1]) > 1):
+            out.append("")  # a blank line between multi-line members reads better
+        out.extend(INDENT + line if line else line for line in m)
+    out.append(")")
+    return out
+
+
+def _definition_lines(d: TypeName | Constant | Module) -> Lines:
+    if isinstance(d, TypeName):
+        return _typename_lines(d)
+    if isinstance(d, Constant):
+        return _constant_lines(d)
+    if isinstance(d, Module):
+        return _module_lines(d)
+    raise TypeError(f"cannot print {d!r} as WITX")
+
+
+def print_witx(
+    item: Document | Module | TypeName | Constant | Sequence[TypeName | Constant | Module],
+    *,
+    header: str | None = None,
+    uses: Sequence[str] = (),
+) -> str:
+    """WITX text for a document, a module, a definition or a list of definitions.
+
+    `header` becomes `;; ` comment lines at the top (not docs, so they are not part of
+    the model); `uses` adds `(use "file")` lines before the definitions, for output split
+    over several files.
+    """
+    if isinstance(item, Document):
+        definitions = list(item.definitions)
+    elif isinstance(item, (Module, TypeName, Constant)):
+        definitions = [item]
+    else:
+        definitions = list(item)
+    chunks: list[str] = []
+    if header:
+        chunks.append("\n".join(f";; {line}".rstrip() for line in header.rstrip("\n").split("\n")))
+    if uses:
+        chunks.append("\n".join(f"(use {_string(u)})" for u in uses))
+    chunks.extend("\n".join(_definition_lines(d)) for d in definitions)
+    return "\n\n".join(chunks) + "\n"

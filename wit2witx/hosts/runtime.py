@@ -1,0 +1,897 @@
+"""Run-time support for the Python host glue that `wit2witx --emit host-py` generates.
+
+Generated `<module>_host.py` files describe their types and functions as data (codecs
+and `FuncSpec`s); this module turns that description into wasmtime host functions.
+It depends on nothing but the standard library and `wasmtime` (imported lazily), so an
+application that ships generated glue only needs `wit2witx.hosts.runtime` at run time.
+
+The contract every generated import keeps (the backport ABI, DESIGN.md):
+
+* every guest pointer is checked before use: the whole range `[p, p + size)` must lie in
+  the caller's linear memory (computed without wrap-around) and be aligned for its type,
+  else the call returns `bad_pointer`; every length likewise;
+* enum tags, flag bits, bools, chars and UTF-8 strings coming from the guest are
+  validated (`bad_value`); handles are looked up in a typed, generation-checked table
+  (`bad_handle`): a handle that was never given out, was dropped, or names a resource
+  of another type is refused;
+* all checks (including the out-pointers the results go to) happen *before* the
+  implementation is called; a result whose strings/lists do not fit in the caller's
+  buffer returns `buffer_too_small` and writes only `*buf_used` (the size needed);
+* the implementation reports a WIT error by raising the generated `<E>Error(value)`;
+  the glue maps it to the status case of the same name and, for errors with payloads,
+  writes the value through `$error_payload`;
+* no Python exception reaches wasmtime: any other exception from the implementation
+  is logged (logger `wit2witx.hosts`) and the call returns `bad_value`. Only a function
+  that has no status result (possible in hand-written WITX) traps instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+log = logging.getLogger("wit2witx.hosts")
+
+MASK32 = 0xFFFFFFFF
+MASK64 = 0xFFFFFFFFFFFFFFFF
+
+# ---------------------------------------------------------------------------- faults
+
+
+class GlueFault(Exception):
+    """Raised inside the glue for a bad guest input; mapped to a status, never escapes."""
+
+    status_name = "bad_value"
+
+
+class BadPointer(GlueFault):
+    status_name = "bad_pointer"
+
+
+class BadHandle(GlueFault):
+    status_name = "bad_handle"
+
+
+class BadValue(GlueFault):
+    status_name = "bad_value"
+
+
+#: Status case names, in the order of preference, for each fault; the second spelling
+#: is wasi_snapshot_preview1's errno (so glue for hand-written P1 WITX works too).
+FAULT_CASES = {
+    "bad_pointer": ("bad_pointer", "fault"),
+    "bad_handle": ("bad_handle", "badf"),
+    "bad_value": ("bad_value", "inval"),
+    "buffer_too_small": ("buffer_too_small", "overflow"),
+}
+
+
+class WitError(Exception):
+    """Base of the generated `<E>Error` exceptions: `value` is the WIT error value."""
+
+    def __init__(self, value: Any = None) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+# ---------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Ok:
+    """The ok case of a `result` (expected) *inside* another value."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Err:
+    """The error case of a `result` (expected) *inside* another value."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class VariantValue:
+    """A value of an anonymous variant type (named variants get generated classes)."""
+
+    tag: int
+    value: Any = None
+
+
+class GuestPointer:
+    """A raw `(@witx pointer T)` handed to the implementation: checked on each access."""
+
+    __slots__ = ("_cx", "addr", "_codec")
+
+    def __init__(self, cx: "Call", addr: int, codec: "Codec | None") -> None:
+        self._cx, self.addr, self._codec = cx, addr, codec
+
+    def load(self, index: int = 0) -> Any:
+        c = self._codec
+        if c is None:
+            raise BadValue("untyped pointer")
+        addr = self.addr + index * c.size
+        self._cx.check(addr, c.size, c.align)
+        return c.load(self._cx, addr)
+
+    def store(self, value: Any, index: int = 0) -> None:
+        c = self._codec
+        if c is None:
+            raise BadValue("untyped pointer")
+        addr = self.addr + index * c.size
+        self._cx.check(addr, c.size, c.align)
+        c.store(self._cx, addr, value)
+
+    def read_bytes(self, n: int) -> bytes:
+        self._cx.check(self.addr, n, 1)
+        return bytes(self._cx.mem[self.addr:self.addr + n])
+
+    def write_bytes(self, data: bytes) -> None:
+        self._cx.check(self.addr, len(data), 1)
+        self._cx.mem[self.addr:self.addr + len(data)] = data
+
+
+# ---------------------------------------------------------------------------- handles
+
+
+class HandleTables:
+    """One table for every resource type of a store: typed, generation-checked entries.
+
+    A handle is `generation << 20 | (slot + 1)`: never 0, always a positive i32. A
+    slot remembers the resource type (`key`, e.g. "wasi_io_streams.input_stream") and
+    the generation it was filled with, so a stale handle, a forged one and a handle of
+    another resource type are all refused. Share one instance between the
+    `add_to_linker` calls of every module of a store (handles cross modules: a
+    tcp-socket hands out input-streams that wasi_io_streams reads).
+    """
+
+    SLOT_BITS = 20
+    MAX_SLOTS = (1 << SLOT_BITS) - 1
+    GEN_MASK = (1 << 11) - 1
+
+    __slots__ = ("_keys", "_gens", "_objs", "_free", "capacity", "live")
+
+    def __init__(self, capacity: int = MAX_SLOTS) -> None:
+        self.capacity = min(capacity, self.MAX_SLOTS)
+        self._keys: list[str | None] = []
+        self._gens: list[int] = []
+        self._objs: list[Any] = []
+        self._free: list[int] = []
+        self.live = 0
+
+    def insert(self, key: str, obj: Any) -> int:
+        if self._free:
+            slot = self._free.pop()
+            gen = (self._gens[slot] % self.GEN_MASK) + 1
+            self._keys[slot], self._gens[slot], self._objs[slot] = key, gen, obj
+        else:
+            slot = len(self._keys)
+            if slot >= self.capacity:
+                raise BadHandle("handle table full")
+            gen = 1
+            self._keys.append(key)
+            self._gens.append(gen)
+            self._objs.append(obj)
+        self.live += 1
+        return (gen << self.SLOT_BITS) | (slot + 1)
+
+    def _slot(self, handle: int, key: str) -> int:
+        handle &= MASK32
+        slot = (handle & self.MAX_SLOTS) - 1
+        if (slot < 0 or slot >= len(self._keys) or self._keys[slot] != key
+                or self._gens[slot] != handle >> self.SLOT_BITS):
+            raise BadHandle(handle)
+        return slot
+
+    def get(self, handle: int, key: str) -> Any:
+        return self._objs[self._slot(handle, key)]
+
+    def remove(self, handle: int, key: str) -> Any:
+        slot = self._slot(handle, key)
+        obj = self._objs[slot]
+        self._keys[slot] = None
+        self._objs[slot] = None
+        self._free.append(slot)
+        self.live -= 1
+        return obj
+
+    def items(self, key: str | None = None) -> list[tuple[int, Any]]:
+        """Live (handle, object) pairs, optionally of one resource type (for cleanup)."""
+        out = []
+        for slot, k in enumerate(self._keys):
+            if k is not None and (key is None or k == key):
+                out.append(((self._gens[slot] << self.SLOT_BITS) | (slot + 1), self._objs[slot]))
+        return out
+
+
+# ---------------------------------------------------------------------------- a call
+
+
+class Call:
+    """One host call: the caller's memory (a memoryview over linear memory), the handle
+    tables, and the result buffer the glue allocates strings/lists in."""
+
+    __slots__ = ("mem", "size", "tables", "cursor", "end")
+
+    def __init__(self, mem: memoryview, tables: HandleTables) -> None:
+        self.mem = mem
+        self.size = len(mem)
+        self.tables = tables
+        self.cursor = 0
+        self.end = 0
+
+    def check(self, addr: int, n: int, align: int = 1) -> int:
+        if addr < 0 or n < 0 or addr + n > self.size or (align > 1 and addr % align):
+            raise BadPointer(addr)
+        return addr
+
+    def alloc(self, n: int, align: int) -> int:
+        pos = _align(self.cursor, align)
+        if pos + n > self.end:  # `need` was computed first: a bug if this happens
+            raise BadValue("result buffer overrun")
+        self.cursor = pos + n
+        return pos
+
+
+def _align(n: int, a: int) -> int:
+    return n if a <= 1 else (n + a - 1) // a * a
+
+
+_EMPTY = memoryview(b"")
+
+
+def guest_memory(memory: Any, ctx: Any) -> memoryview:
+    """A writable memoryview over the whole linear memory (valid for this call only)."""
+    size = memory.data_len(ctx)
+    if size == 0:
+        return _EMPTY
+    base = ctypes.addressof(memory.data_ptr(ctx).contents)
+    return memoryview((ctypes.c_ubyte * size).from_address(base)).cast("B")
+
+
+# ---------------------------------------------------------------------------- codecs
+
+
+class Codec:
+    """How one P1 type sits in linear memory, and how it is a Python value."""
+
+    size = 0
+    align = 1
+    has_list = False  # contains strings/lists/handles-needing-allocation in results
+
+    def load(self, cx: Call, addr: int) -> Any:  # addr is already checked
+        raise NotImplementedError
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        raise NotImplementedError
+
+    def need(self, value: Any, pos: int) -> int:
+        """Advance `pos` over what storing `value` allocates in the result buffer."""
+        return pos
+
+    def from_core(self, raw: int) -> Any:
+        """A value passed directly as a core wasm parameter."""
+        raise BadValue("not a scalar")
+
+    def to_core(self, value: Any) -> Any:
+        raise BadValue("not a scalar")
+
+
+class Int(Codec):
+    __slots__ = ("fmt", "size", "align", "lo", "hi", "mask", "signed", "_st")
+
+    def __init__(self, fmt: str, size: int, signed: bool) -> None:
+        self.fmt, self.size, self.align, self.signed = fmt, size, size, signed
+        bits = size * 8
+        self.lo = -(1 << (bits - 1)) if signed else 0
+        self.hi = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+        self.mask = (1 << bits) - 1
+        self._st = struct.Struct("<" + fmt)
+
+    def load(self, cx: Call, addr: int) -> int:
+        return self._st.unpack_from(cx.mem, addr)[0]
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        self._st.pack_into(cx.mem, addr, value)
+
+    def from_core(self, raw: int) -> int:
+        if self.size >= 4:  # i32/i64 carry the bits; reinterpret the sign
+            v = raw & self.mask
+            if self.signed and v > self.hi:
+                v -= self.mask + 1
+            return v
+        # narrower than the core type: witx passes it zero/sign-extended
+        if not self.lo <= raw <= self.hi:
+            if self.signed or not 0 <= (raw & MASK32) <= self.hi:
+                raise BadValue(raw)
+            return raw & MASK32
+        return raw
+
+    def to_core(self, value: Any) -> int:
+        if not isinstance(value, int) or not self.lo <= value <= self.hi:
+            raise TypeError(f"{value!r} is not a {self.fmt} integer")
+        if self.size == 4 and value > 0x7FFFFFFF:
+            return value - (1 << 32)
+        if self.size == 8 and value > 0x7FFFFFFFFFFFFFFF:
+            return value - (1 << 64)
+        return value
+
+
+class Float(Codec):
+    __slots__ = ("size", "align", "_st")
+
+    def __init__(self, fmt: str, size: int) -> None:
+        self.size = self.align = size
+        self._st = struct.Struct("<" + fmt)
+
+    def load(self, cx: Call, addr: int) -> float:
+        return self._st.unpack_from(cx.mem, addr)[0]
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        self._st.pack_into(cx.mem, addr, value)
+
+    def from_core(self, raw: float) -> float:
+        return raw
+
+    def to_core(self, value: Any) -> float:
+        return float(value)
+
+
+U8, U16, U32, U64 = Int("B", 1, False), Int("H", 2, False), Int("I", 4, False), Int("Q", 8, False)
+S8, S16, S32, S64 = Int("b", 1, True), Int("h", 2, True), Int("i", 4, True), Int("q", 8, True)
+USIZE = U32
+CHAR8 = U8
+F32, F64 = Float("f", 4), Float("d", 8)
+_REPR = {1: U8, 2: U16, 4: U32, 8: U64}
+
+
+class Char(Codec):
+    size = align = 4
+
+    def _check(self, v: int) -> str:
+        if v > 0x10FFFF or 0xD800 <= v <= 0xDFFF:
+            raise BadValue(v)
+        return chr(v)
+
+    def load(self, cx: Call, addr: int) -> str:
+        return self._check(U32.load(cx, addr))
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        U32.store(cx, addr, ord(value))
+
+    def from_core(self, raw: int) -> str:
+        return self._check(raw & MASK32)
+
+    def to_core(self, value: Any) -> int:
+        return ord(value)
+
+
+CHAR = Char()
+
+
+class Bool(Codec):
+    """witx lays bool out as a variant false/true with a u32 tag (4 bytes)."""
+
+    size = align = 4
+
+    def load(self, cx: Call, addr: int) -> bool:
+        return self.from_core(U32.load(cx, addr))
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        U32.store(cx, addr, 1 if value else 0)
+
+    def from_core(self, raw: int) -> bool:
+        if raw == 0 or raw == 1:
+            return bool(raw)
+        raise BadValue(raw)
+
+    def to_core(self, value: Any) -> int:
+        if not isinstance(value, bool):
+            raise TypeError(f"{value!r} is not a bool")
+        return int(value)
+
+
+BOOL = Bool()
+
+
+class Enum(Codec):
+    """Payload-free variant: the tag, an `IntEnum` member."""
+
+    __slots__ = ("size", "align", "cls", "count", "_tag")
+
+    def __init__(self, tag_size: int, cls: Any, count: int, size: int | None = None,
+                 align: int | None = None) -> None:
+        self._tag = _REPR[tag_size]
+        self.size = size if size is not None else tag_size
+        self.align = align if align is not None else tag_size
+        self.cls, self.count = cls, count
+
+    def load(self, cx: Call, addr: int) -> Any:
+        return self.from_core(self._tag.load(cx, addr))
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        self._tag.store(cx, addr, self.to_core(value))
+
+    def from_core(self, raw: int) -> Any:
+        raw &= MASK64
+        if raw >= self.count:
+            raise BadValue(raw)
+        return self.cls(raw)
+
+    def to_core(self, value: Any) -> int:
+        v = int(value)
+        if not 0 <= v < self.count:
+            raise ValueError(f"{value!r} is not a case of {self.cls.__name__}")
+        return v
+
+
+class Flags(Codec):
+    __slots__ = ("size", "align", "cls", "valid", "_repr")
+
+    def __init__(self, repr_size: int, cls: Any, count: int) -> None:
+        self._repr = _REPR[repr_size]
+        self.size = self.align = repr_size
+        self.cls, self.valid = cls, (1 << count) - 1
+
+    def load(self, cx: Call, addr: int) -> Any:
+        return self.from_core(self._repr.load(cx, addr))
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        self._repr.store(cx, addr, self.to_core(value))
+
+    def from_core(self, raw: int) -> Any:
+        raw &= self._repr.mask
+        if raw & ~self.valid:
+            raise BadValue(raw)
+        return self.cls(raw)
+
+    def to_core(self, value: Any) -> int:
+        v = int(value)
+        if v & ~self.valid or v < 0:
+            raise ValueError(f"{value!r} has unknown flag bits")
+        if self.size == 4 and v > 0x7FFFFFFF:
+            v -= 1 << 32
+        elif self.size == 8 and v > 0x7FFFFFFFFFFFFFFF:
+            v -= 1 << 64
+        return v
+
+
+class Handle(Codec):
+    """A resource handle: looked up (params) or inserted (results) in the tables."""
+
+    size = align = 4
+    has_list = True  # storing one allocates a table slot: only after the size check
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def load(self, cx: Call, addr: int) -> Any:
+        return cx.tables.get(U32.load(cx, addr), self.key)
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        U32.store(cx, addr, cx.tables.insert(self.key, value))
+
+
+class Pointer(Codec):
+    size = align = 4
+    __slots__ = ("pointee",)
+
+    def __init__(self, pointee: Codec | None) -> None:
+        self.pointee = pointee
+
+    def load(self, cx: Call, addr: int) -> GuestPointer:
+        return GuestPointer(cx, U32.load(cx, addr), self.pointee)
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        U32.store(cx, addr, value.addr if isinstance(value, GuestPointer) else int(value))
+
+
+class Record(Codec):
+    """A record (`cls` a dataclass, fields by keyword) or a tuple (`cls` None)."""
+
+    __slots__ = ("size", "align", "cls", "fields", "has_list")
+
+    def __init__(self, size: int, align: int, cls: Any,
+                 fields: Sequence[tuple[str, int, Codec]]) -> None:
+        self.size, self.align, self.cls, self.fields = size, align, cls, tuple(fields)
+        self.has_list = any(c.has_list for _, _, c in self.fields)
+
+    def _members(self, value: Any) -> list[Any]:
+        if self.cls is None:
+            if len(value) != len(self.fields):
+                raise ValueError(f"expected a {len(self.fields)}-tuple, got {value!r}")
+            return list(value)
+        return [getattr(value, name) for name, _, _ in self.fields]
+
+    def load(self, cx: Call, addr: int) -> Any:
+        vals = [c.load(cx, addr + off) for _, off, c in self.fields]
+        if self.cls is None:
+            return tuple(vals)
+        return self.cls(*vals)
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        for (_, off, c), v in zip(self.fields, self._members(value)):
+            c.store(cx, addr + off, v)
+
+    def need(self, value: Any, pos: int) -> int:
+        if self.has_list:
+            for (_, _, c), v in zip(self.fields, self._members(value)):
+                pos = c.need(v, pos)
+        return pos
+
+
+class Variant(Codec):
+    """A variant with payloads: `cls(tag, value)`; `tag_cls` is its tag `IntEnum`."""
+
+    __slots__ = ("size", "align", "cls", "tag_cls", "payload_offset", "cases", "_tag", "has_list")
+
+    def __init__(self, tag_size: int, payload_offset: int, size: int, align: int, cls: Any,
+                 tag_cls: Any, cases: Sequence[Codec | None]) -> None:
+        self._tag = _REPR[tag_size]
+        self.size, self.align, self.payload_offset = size, align, payload_offset
+        self.cls, self.tag_cls, self.cases = cls, tag_cls, tuple(cases)
+        self.has_list = any(c is not None and c.has_list for c in self.cases)
+
+    def _split(self, value: Any) -> tuple[int, Any]:
+        return int(value.tag), value.value
+
+    def _make(self, tag: int, payload: Any) -> Any:
+        return self.cls(self.tag_cls(tag), payload)
+
+    def load(self, cx: Call, addr: int) -> Any:
+        tag = self._tag.load(cx, addr)
+        if tag >= len(self.cases):
+            raise BadValue(tag)
+        c = self.cases[tag]
+        return self._make(tag, None if c is None else c.load(cx, addr + self.payload_offset))
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        tag, payload = self._split(value)
+        c = self.cases[tag]
+        self._tag.store(cx, addr, tag)
+        if c is not None:
+            c.store(cx, addr + self.payload_offset, payload)
+
+    def need(self, value: Any, pos: int) -> int:
+        if self.has_list:
+            tag, payload = self._split(value)
+            c = self.cases[tag]
+            if c is not None:
+                pos = c.need(payload, pos)
+        return pos
+
+
+class Option(Variant):
+    """option<T>: None or the value (so option<option<T>> cannot say some(none))."""
+
+    def __init__(self, tag_size: int, payload_offset: int, size: int, align: int,
+                 some: Codec) -> None:
+        super().__init__(tag_size, payload_offset, size, align, None, None, (None, some))
+
+    def _split(self, value: Any) -> tuple[int, Any]:
+        return (0, None) if value is None else (1, value)
+
+    def _make(self, tag: int, payload: Any) -> Any:
+        return payload if tag else None
+
+
+class Expected(Variant):
+    """result<T, E> inside another value: `Ok(v)` or `Err(e)`."""
+
+    def __init__(self, payload_offset: int, size: int, align: int,
+                 ok: Codec | None, err: Codec | None) -> None:
+        super().__init__(4, payload_offset, size, align, None, None, (ok, err))
+
+    def _split(self, value: Any) -> tuple[int, Any]:
+        if isinstance(value, Ok):
+            return 0, value.value
+        if isinstance(value, Err):
+            return 1, value.value
+        raise TypeError(f"{value!r} is neither Ok nor Err")
+
+    def _make(self, tag: int, payload: Any) -> Any:
+        return Err(payload) if tag else Ok(payload)
+
+
+class Str(Codec):
+    """string: (pointer, length) of UTF-8 bytes."""
+
+    size, align, has_list = 8, 4, True
+
+    def load(self, cx: Call, addr: int) -> str:
+        ptr, n = struct.unpack_from("<II", cx.mem, addr)
+        return self.load_span(cx, ptr, n)
+
+    def load_span(self, cx: Call, ptr: int, n: int) -> str:
+        ptr &= MASK32
+        n &= MASK32
+        cx.check(ptr, n, 1)
+        try:
+            return str(cx.mem[ptr:ptr + n], "utf-8")
+        except UnicodeDecodeError:
+            raise BadValue("invalid UTF-8") from None
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        data = value.encode("utf-8")
+        ptr = cx.alloc(len(data), 1)
+        cx.mem[ptr:ptr + len(data)] = data
+        struct.pack_into("<II", cx.mem, addr, ptr, len(data))
+
+    def need(self, value: Any, pos: int) -> int:
+        return pos + len(value.encode("utf-8"))
+
+
+STRING = Str()
+
+
+class ListOf(Codec):
+    """list<T>: (pointer, length); list<u8> is `bytes`, other lists Python lists."""
+
+    size, align, has_list = 8, 4, True
+    __slots__ = ("elem", "_bytes")
+
+    def __init__(self, elem: Codec) -> None:
+        self.elem = elem
+        self._bytes = elem is U8 or elem is CHAR8
+
+    def load(self, cx: Call, addr: int) -> Any:
+        ptr, n = struct.unpack_from("<II", cx.mem, addr)
+        return self.load_span(cx, ptr, n)
+
+    def load_span(self, cx: Call, ptr: int, n: int) -> Any:
+        ptr &= MASK32
+        n &= MASK32
+        e = self.elem
+        cx.check(ptr, n * e.size, e.align)
+        if self._bytes:
+            return bytes(cx.mem[ptr:ptr + n])
+        return [e.load(cx, ptr + i * e.size) for i in range(n)]
+
+    def store(self, cx: Call, addr: int, value: Any) -> None:
+        e = self.elem
+        n = len(value)
+        ptr = cx.alloc(n * e.size, e.align)
+        if self._bytes:
+            cx.mem[ptr:ptr + n] = value
+        else:
+            for i, v in enumerate(value):
+                e.store(cx, ptr + i * e.size, v)
+        struct.pack_into("<II", cx.mem, addr, ptr, n)
+
+    def need(self, value: Any, pos: int) -> int:
+        e = self.elem
+        pos = _align(pos, e.align) + len(value) * e.size
+        if e.has_list and not isinstance(e, Handle):
+            for v in value:
+                pos = e.need(v, pos)
+        return pos
+
+
+# ---------------------------------------------------------------------------- functions
+
+# core parameter kinds in a FuncSpec
+VALUE, HANDLE, LIST, BY_REF, POINTER, OUT, BUF, ERROR_PAYLOAD = (
+    "value", "handle", "list", "by_ref", "pointer", "out", "buf", "error_payload")
+
+
+@dataclass(frozen=True, slots=True)
+class FuncSpec:
+    """One import, as the generated glue describes it.
+
+    `params` lists the core parameters in order, each `(kind, name, arg)`:
+    `value` (arg: codec; enums, flags, bools and chars too), `handle` (arg: resource
+    key), `list` (two core values, arg: the list/string codec), `by_ref` (arg: codec of
+    the value at the address), `pointer` (arg: pointee codec or None), `out` (arg:
+    codec of the ok value/tuple member written there), `buf` (three core values:
+    buffer, its length, and where to write the bytes used), `error_payload` (arg: the
+    error type's codec). `method` is the implementation's method name.
+
+    `status`: for a function returning `(expected T (error S))`, a dict with
+    `cases` (the names of S's cases, in order), `error` (the name of the generated
+    exception class's error type: the `WitError` subclass), `error_cases` (the case
+    names of E, so E's case i maps to the S case of the same name), or None for a
+    function whose result is returned directly (`direct`: its codec or None).
+    """
+
+    module: str
+    name: str
+    method: str
+    params: tuple
+    core_params: tuple[str, ...]
+    core_results: tuple[str, ...]
+    status_cases: tuple[str, ...] | None = None
+    error_class: Any = None
+    error_cases: tuple[str, ...] | None = None
+    direct: Codec | None = None
+    drop_key: str | None = None
+
+
+def _status_of(cases: Sequence[str], fault: str) -> int | None:
+    for name in FAULT_CASES[fault]:
+        if name in cases:
+            return cases.index(name)
+    return None
+
+
+def _wasm_type(name: str) -> Any:
+    import wasmtime  # noqa: PLC0415
+
+    return {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64(),
+            "f32": wasmtime.ValType.f32(), "f64": wasmtime.ValType.f64()}[name]
+
+
+def func_type(spec: FuncSpec) -> Any:
+    import wasmtime  # noqa: PLC0415
+
+    return wasmtime.FuncType([_wasm_type(t) for t in spec.core_params],
+                             [_wasm_type(t) for t in spec.core_results])
+
+
+def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
+                   memory_name: str = "memory") -> Callable[..., Any]:
+    """The Python callable wasmtime calls for `spec` (with `access_caller=True`)."""
+    method = getattr(impl, spec.method, None)
+    if method is None or not callable(method):
+        raise TypeError(f"{type(impl).__name__} has no method `{spec.method}` "
+                        f"(needed for import {spec.module}::{spec.name})")
+    params = spec.params
+    has_buf = any(p[0] == BUF for p in params)
+    needs_mem = any(p[0] in (LIST, BY_REF, POINTER, OUT, BUF, ERROR_PAYLOAD) for p in params)
+    drop_key = spec.drop_key
+    outs = [p for p in params if p[0] == OUT]
+    out_tuple = len(outs) > 1
+    error_payload = next((p for p in params if p[0] == ERROR_PAYLOAD), None)
+
+    cases = spec.status_cases
+    if cases is not None:
+        st_pointer = _status_of(cases, "bad_pointer")
+        st_handle = _status_of(cases, "bad_handle")
+        st_value = _status_of(cases, "bad_value")
+        st_small = _status_of(cases, "buffer_too_small")
+        fallback = st_value if st_value is not None else (1 if len(cases) > 1 else 0)
+        fault_status = {
+            "bad_pointer": st_pointer if st_pointer is not None else fallback,
+            "bad_handle": st_handle if st_handle is not None else fallback,
+            "bad_value": fallback,
+        }
+        err_cls = spec.error_class
+        err_map: list[int] | None = None
+        if spec.error_cases is not None:
+            err_map = [cases.index(c) if c in cases else fallback for c in spec.error_cases]
+        elif "error" in cases:
+            err_map = None
+    direct = spec.direct
+
+    def fail_direct(exc: BaseException) -> Any:
+        import wasmtime  # noqa: PLC0415
+
+        raise wasmtime.Trap(f"{spec.module}::{spec.name}: {exc!r}")
+
+    def host(caller: Any, *raw: Any) -> Any:
+        try:
+            cx: Call
+            if needs_mem:
+                memory = caller.get(memory_name)
+                if memory is None:
+                    raise BadPointer("the caller exports no memory")
+                cx = Call(guest_memory(memory, caller), tables)
+            else:
+                cx = Call(_EMPTY, tables)
+            args: list[Any] = []
+            out_addrs: list[tuple[int, Codec]] = []
+            buf = None
+            ep_addr = None
+            i = 0
+            for kind, _name, arg in params:
+                r = raw[i]
+                if kind == VALUE:
+                    args.append(arg.from_core(r))
+                elif kind == HANDLE:
+                    if drop_key is None:
+                        args.append(tables.get(r, arg))
+                    else:
+                        tables.get(r, arg)  # checked; removed after all checks passed
+                        args.append(r)
+                elif kind == LIST:
+                    args.append(arg.load_span(cx, r, raw[i + 1]))
+                    i += 1
+                elif kind == BY_REF:
+                    addr = cx.check(r & MASK32, arg.size, arg.align)
+                    args.append(arg.load(cx, addr))
+                elif kind == OUT:
+                    out_addrs.append((cx.check(r & MASK32, arg.size, arg.align), arg))
+                elif kind == BUF:
+                    b, blen, bused = r & MASK32, raw[i + 1] & MASK32, raw[i + 2] & MASK32
+                    cx.check(b, blen, 1)
+                    cx.check(bused, 4, 4)
+                    buf = (b, blen, bused)
+                    i += 2
+                elif kind == ERROR_PAYLOAD:
+                    ep_addr = cx.check(r & MASK32, arg.size, arg.align)
+                elif kind == POINTER:
+                    args.append(GuestPointer(cx, r & MASK32, arg))
+                i += 1
+            if drop_key is not None:
+                args[0] = tables.remove(args[0], drop_key)
+            if has_buf:
+                value = method(*args, result_capacity=buf[1])  # type: ignore[index]
+            else:
+                value = method(*args)
+            if cases is None:
+                return None if direct is None else direct.to_core(value)
+            if outs:
+                members = list(value) if out_tuple else [value]
+                if len(members) != len(out_addrs):
+                    raise TypeError(f"{spec.method} returned {value!r}, expected "
+                                    f"{len(out_addrs)} values")
+                if buf is not None:
+                    b, blen, bused = buf
+                    pos = b
+                    for (_, codec), v in zip(out_addrs, members):
+                        pos = codec.need(v, pos)
+                    used = pos - b
+                    U32.store(cx, bused, used)
+                    if used > blen:
+                        return st_small if st_small is not None else fallback
+                    cx.cursor, cx.end = b, b + blen
+                for (addr, codec), v in zip(out_addrs, members):
+                    codec.store(cx, addr, v)
+            elif buf is not None:
+                U32.store(cx, buf[2], 0)
+            return 0
+        except GlueFault as exc:
+            if cases is None:
+                return fail_direct(exc)
+            return fault_status[exc.status_name]
+        except WitError as exc:
+            if cases is None:
+                return fail_direct(exc)
+            if err_cls is None or not isinstance(exc, err_cls):
+                log.error("%s::%s raised %r, which is not its error type", spec.module,
+                          spec.name, exc)
+                return fallback
+            try:
+                value = exc.value
+                if err_map is None:  # the generic `$status`: its `error` case
+                    return cases.index("error") if value is None else int(value)
+                tag = int(value.tag) if hasattr(value, "tag") else int(value)
+                if error_payload is not None and ep_addr is not None:
+                    error_payload[2].store(cx, ep_addr, value)
+                return err_map[tag]
+            except Exception:  # noqa: BLE001 - a malformed error value: impl bug
+                log.exception("%s::%s raised a malformed %s", spec.module, spec.name,
+                              type(exc).__name__)
+                return fallback
+        except Exception as exc:  # noqa: BLE001 - an implementation bug
+            log.exception("%s::%s: the implementation failed", spec.module, spec.name)
+            if cases is None:
+                return fail_direct(exc)
+            return fallback
+
+    host.__name__ = f"{spec.module}__{spec.name}"
+    host.__qualname__ = host.__name__
+    return host
+
+
+def define_all(linker: Any, specs: Sequence[FuncSpec], impl: Any,
+               tables: HandleTables | None) -> HandleTables:
+    """Define every spec on `linker` (the body of a generated `add_to_linker`)."""
+    if tables is None:
+        tables = HandleTables()
+    hosts = [(spec, make_host_func(spec, impl, tables)) for spec in specs]  # all or nothing
+    for spec, host in hosts:
+        linker.define_func(spec.module, spec.name, func_type(spec), host, access_caller=True)
+    return tables
+
+
+__all__ = [
+    "BadHandle", "BadPointer", "BadValue", "Call", "Codec", "Err", "FuncSpec",
+    "GlueFault", "GuestPointer", "HandleTables", "Ok", "WitError", "define_all",
+    "guest_memory", "make_host_func",
+]
