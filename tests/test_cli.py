@@ -148,10 +148,24 @@ def test_quiet_prints_nothing_on_success(tmp_path):
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
 
 
+def _missing(d: Path) -> Path:
+    return d / "missing-folder"
+
+
+def _empty_folder(d: Path) -> Path:
+    (d / "empty").mkdir()
+    return d / "empty"
+
+
+def _latin1_file(d: Path) -> Path:
+    (d / "latin1.wit").write_bytes(b"package a:b;\n// caf\xe9\n")
+    return d / "latin1.wit"
+
+
 @pytest.mark.parametrize("make_input, message", [
-    (lambda d: d / "missing-folder", "no such"),
-    (lambda d: (d / "empty").mkdir() or d / "empty", "no .wit files"),
-    (lambda d: (d / "latin1.wit").write_bytes(b"package a:b;\n// caf\xe9\n") or d / "latin1.wit", "UTF-8"),
+    (_missing, "no such"),
+    (_empty_folder, "no .wit files"),
+    (_latin1_file, "UTF-8"),
 ])
 def test_bad_paths_are_diagnosed(tmp_path, make_input, message):
     path = make_input(tmp_path)

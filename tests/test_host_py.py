@@ -63,9 +63,12 @@ class DemoImpl:
         self.read_data = b""
         self.read_error = None
         self.connect_exc = None
+        self.add_result = None
 
     def add(self, a, b):
         self.calls += 1
+        if self.add_result is not None:
+            return self.add_result
         return (a + b) & 0xFFFFFFFF
 
     def nop(self):
@@ -374,7 +377,9 @@ def test_implementation_bugs_never_escape(guest, caplog):
     guest.impl.connect_exc = KeyError("x")
     assert guest.call("connect", 0) == 6
     # wrong return type from the implementation
-    guest.impl.add = lambda a, b: "not an int"
+    guest.impl.add_result = "not an int"
+    assert guest.call("add", 1, 2, 16) == BAD_VALUE
+    guest.impl.add_result = 1 << 40  # does not fit a u32
     assert guest.call("add", 1, 2, 16) == BAD_VALUE
     # and the host still works
     guest.impl.connect_exc = None
@@ -406,9 +411,13 @@ def test_handle_table_capacity_and_generations():
     with pytest.raises(BadHandle):
         t.get(a, "other")
     assert t.remove(a, "k") == "A"
-    for _ in range(5000):  # generations wrap without ever reviving `a`
-        h = t.insert("k", "X")
-        assert h != a and h > 0
-        t.remove(h, "k")
+    seen = {a, b}
+    with pytest.raises(BadHandle):  # slots retire when their generations run out
+        for _ in range(5000):
+            h = t.insert("k", "X")
+            assert h not in seen and 0 < h < 2**31  # no handle value is ever reused
+            seen.add(h)
+            t.remove(h, "k")
+    assert len(seen) == 2048
     assert t.get(b, "k") == "B"
     assert t.live == 1

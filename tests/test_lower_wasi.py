@@ -18,6 +18,7 @@ from conftest import ROOT, run_wasm_tools
 from wasi import wasi_package_with_deps
 from wit2witx.diagnostics import UnsupportedError
 from wit2witx.emit import witx as witx_emit
+from wit2witx.emit.witx import print_unit
 from wit2witx.p1 import abi, model
 from wit2witx.p1.lower import Lowered, lower
 from wit2witx.p1.unit import Unit
@@ -32,14 +33,6 @@ ABI_DOC = ROOT / "docs" / "abi.md"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def print_unit(unit: Unit) -> str:
-    """A unit's WITX file: the lead's `print_unit` when present, else `print_witx`."""
-    printer = getattr(witx_emit, "print_unit", None)
-    if printer is not None:
-        return printer(unit)
-    return witx_emit.print_witx(unit.own, uses=[f"{u}.witx" for u in unit.uses])
 
 
 def write_units(units: list[Unit], folder: Path) -> None:

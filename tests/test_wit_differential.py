@@ -21,28 +21,31 @@ from wit2witx.diagnostics import Wit2WitxError
 from wit2witx.wit.resolve import load
 
 PRIMS = ["u8", "u32", "s64", "f64", "bool", "char", "string"]
-GATES = ["", "", "", "@since(version = 1.0.0)\n  ", "@unstable(feature = f)\n  ",
-         "@since(version = 2.0.0)\n  "]
+# Mostly ungated; `f` is never enabled; 2.0.0 is newer than the package.
+GATES = [""] * 9 + ["@since(version = 1.0.0)\n  ", "@since(version = 1.0.0)\n  ",
+                    "@unstable(feature = f)\n  ", "@since(version = 2.0.0)\n  "]
 
 
 @st.composite
 def type_expr(draw, names: list[str], resources: list[str], depth: int = 0,
               allow_borrow: bool = False) -> str:
     choices = ["prim", "prim"] + (["name"] if names else []) + (
-        ["list", "option", "result", "tuple"] if depth < 2 else []) + (
-        ["borrow"] if allow_borrow and resources else [])
+        ["list", "option", "result", "tuple", "future", "stream"] if depth < 2 else []) + (
+        ["borrow"] if allow_borrow and resources else []) + (["own"] if resources else [])
     kind = draw(st.sampled_from(choices))
     if kind == "prim":
         return draw(st.sampled_from(PRIMS))
     if kind == "name":
         return draw(st.sampled_from(names))
-    if kind == "borrow":
-        return f"borrow<{draw(st.sampled_from(resources))}>"
+    if kind in ("borrow", "own"):
+        return f"{kind}<{draw(st.sampled_from(resources))}>"
     inner = draw(type_expr(names, resources, depth + 1))
     if kind == "list":
         return f"list<{inner}>"
     if kind == "option":
         return f"option<{inner}>"
+    if kind in ("future", "stream"):
+        return f"{kind}<{inner}>"
     if kind == "tuple":
         other = draw(type_expr(names, resources, depth + 1))
         return f"tuple<{inner}, {other}>"
@@ -94,14 +97,16 @@ def interface(draw, name: str, previous: dict[str, list[str]]) -> tuple[str, lis
         gate = draw(st.sampled_from(GATES))
         param = draw(type_expr(names, resources, allow_borrow=True))
         result = draw(st.sampled_from(["", " -> " + draw(type_expr(names, resources))]))
-        lines.append(f"{gate}fn{k}: func(p: {param}){result};")
+        prefix = draw(st.sampled_from(["", "", "async "]))
+        lines.append(f"{gate}fn{k}: {prefix}func(p: {param}){result};")
     body = "\n  ".join(lines)
-    return f"interface {name} {{\n  {body}\n}}\n", names
+    gate = draw(st.sampled_from(GATES)).strip()
+    return f"{gate}\ninterface {name} {{\n  {body}\n}}\n", names
 
 
 @st.composite
 def package(draw) -> str:
-    version = draw(st.sampled_from(["", "@1.0.0"]))
+    version = draw(st.sampled_from(["", "@1.0.0", "@1.0.0", "@1.0.0"]))
     parts = [f"package t:gen{version};\n"]
     previous: dict[str, list[str]] = {}
     iface_names = [f"i{k}" for k in range(draw(st.integers(1, 3)))]
@@ -120,8 +125,20 @@ def package(draw) -> str:
             items.append(f"import log: func(msg: {draw(st.sampled_from(PRIMS))});")
         if draw(st.booleans()):
             items.append("export run: func() -> u32;")
+        usable = [(i, t) for i in iface_names for t in previous[i]]
+        if usable and draw(st.booleans()):
+            src, used = draw(st.sampled_from(usable))
+            items.append(f"use {src}.{{{used}}};")
+            items.append(f"import take: func(x: {used});")
+        if draw(st.booleans()):
+            items.append("type wt = list<u8>;")
+            items.append("export give: func() -> wt;")
+        if usable and draw(st.booleans()):
+            src, used = draw(st.sampled_from(usable))
+            items.append(f"import inline: interface {{ use {src}.{{{used}}}; g: func() -> {used}; }}")
         if worlds and draw(st.booleans()):
-            items.append(f"include {worlds[-1]};")
+            rename = draw(st.sampled_from(["", " with { log as log2 }", " with { run as go }"]))
+            items.append(f"include {worlds[-1]}{rename}" + ("" if rename else ";"))
         name = f"w{w}"
         parts.append(f"world {name} {{\n  " + "\n  ".join(items) + "\n}\n")
         worlds.append(name)
@@ -133,7 +150,7 @@ _TOKEN = re.compile(r"%?[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*|->|\S")
 
 @st.composite
 def mutated(draw, text: str) -> str:
-    how = draw(st.sampled_from(["none", "none", "drop", "rename", "duplicate", "swap"]))
+    how = draw(st.sampled_from(["none", "none", "drop", "rename", "duplicate", "swap", "case"]))
     tokens = list(_TOKEN.finditer(text))
     lines = text.split("\n")
     if how == "drop" and tokens:
@@ -144,6 +161,11 @@ def mutated(draw, text: str) -> str:
         if idents:
             m = draw(st.sampled_from(idents))
             return text[: m.start()] + "zz-unknown" + text[m.end():]
+    if how == "case":
+        idents = [m for m in tokens if m.group()[0].isalpha()]
+        if idents:
+            m = draw(st.sampled_from(idents))
+            return text[: m.start()] + m.group().upper() + text[m.end():]
     if how == "duplicate" and len(lines) > 1:
         i = draw(st.integers(1, len(lines) - 1))
         return "\n".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])

@@ -22,7 +22,7 @@ from ..p1.model import (
     Tuple, TypeName, TypeRef, Union, Variant,
 )
 
-__all__ = ["print_witx", "format_type"]
+__all__ = ["print_witx", "print_unit", "emit_files", "format_type"]
 
 INDENT = "  "
 
@@ -217,3 +217,14 @@ def print_witx(
         chunks.append("\n".join(f"(use {_string(u)})" for u in uses))
     chunks.extend("\n".join(_definition_lines(d)) for d in definitions)
     return "\n\n".join(chunks) + "\n"
+
+
+def print_unit(unit, header_line: str | None = None) -> str:
+    """The WITX file of one emitted unit: its `(use …)`s and its own definitions."""
+    return print_witx(unit.own, header=header_line, uses=[f"{name}.witx" for name in unit.uses])
+
+
+def emit_files(program) -> dict[str, str]:
+    """`--emit witx`: `<unit>.witx` for every unit, each re-readable on its own folder."""
+    header = program.header_line()
+    return {f"{unit.name}.witx": print_unit(unit, header) for unit in program.units}

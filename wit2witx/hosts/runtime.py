@@ -141,7 +141,8 @@ class GuestPointer:
 class HandleTables:
     """One table for every resource type of a store: typed, generation-checked entries.
 
-    A handle is `generation << 20 | (slot + 1)`: never 0, always a positive i32. A
+    A handle is `generation << 20 | (slot + 1)`: never 0, always a positive i32, and
+    never given out twice (a slot whose 11-bit generation is used up is retired). A
     slot remembers the resource type (`key`, e.g. "wasi_io_streams.input_stream") and
     the generation it was filled with, so a stale handle, a forged one and a handle of
     another resource type are all refused. Share one instance between the
@@ -166,7 +167,7 @@ class HandleTables:
     def insert(self, key: str, obj: Any) -> int:
         if self._free:
             slot = self._free.pop()
-            gen = (self._gens[slot] % self.GEN_MASK) + 1
+            gen = self._gens[slot] + 1
             self._keys[slot], self._gens[slot], self._objs[slot] = key, gen, obj
         else:
             slot = len(self._keys)
@@ -195,7 +196,10 @@ class HandleTables:
         obj = self._objs[slot]
         self._keys[slot] = None
         self._objs[slot] = None
-        self._free.append(slot)
+        if self._gens[slot] < self.GEN_MASK:
+            self._free.append(slot)
+        # else: the slot has used up its generations and is retired, so that no
+        # handle value is ever given out twice
         self.live -= 1
         return obj
 

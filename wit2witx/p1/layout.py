@@ -139,20 +139,26 @@ def _struct(fields: list[Field], cache: _Cache) -> tuple[SizeAlign, list[FieldLa
 
 
 def _variant(tag: IntRepr, cases: list[Case], cache: _Cache) -> tuple[SizeAlign, int]:
+    """A variant is laid out as the C struct `{ tag; union { payloads } u; }`.
+
+    witx sizes each case with its payload at that payload's own alignment, which a C
+    union cannot express: `variant { a(u64), b(option<string>) }` would put `b` at 4
+    while the union puts it at 8. Every payload here sits at one shared offset (the
+    tag aligned to the largest payload alignment), so guest headers and host glue agree.
+    Where all payloads share one alignment, as everywhere in WASI preview0/preview1,
+    this is exactly the witx layout.
+    """
     tag_sa = repr_size_align(tag)
-    size = 0
-    align = tag_sa.align
-    payload_offset = tag_sa.size
+    payload_align = 1
+    payload_size = 0
     for case in cases:
-        case_size, case_align = tag_sa.size, tag_sa.align
         if case.type is not None:
             payload = size_align(case.type, cache)
-            case_size = align_to(case_size, payload.align) + payload.size
-            case_align = max(case_align, payload.align)
-            payload_offset = max(payload_offset, align_to(tag_sa.size, payload.align))
-        size = max(size, align_to(case_size, case_align))
-        align = max(align, case_align)
-    return SizeAlign(size, align), payload_offset
+            payload_align = max(payload_align, payload.align)
+            payload_size = max(payload_size, payload.size)
+    align = max(tag_sa.align, payload_align)
+    payload_offset = align_to(tag_sa.size, payload_align)
+    return SizeAlign(align_to(payload_offset + payload_size, align), align), payload_offset
 
 
 def record_layout(tref: TypeRef) -> list[FieldLayout]:

@@ -97,7 +97,7 @@ _DESCRIBE = {
     "GT": "'>'", "RARROW": "`->`", "STAR": "`*`", "AT": "`@`", "SLASH": "`/`",
     "PLUS": "`+`", "MINUS": "`-`", "STRING_LIT": "a string literal",
     "ID": "an identifier", "BAD": "an identifier", "INTEGER": "an integer",
-    "VERSION": "an integer", "$END": "eof",
+    "VERSION": "an integer", "BADVERSION": "an integer", "$END": "eof",
 }
 for _word, _kind in KEYWORDS.items():
     _DESCRIBE[_kind] = f"keyword `{_word}`"
@@ -126,6 +126,7 @@ _VALID_ID = re.compile(r"(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)(?:-(?:[a-z0-9]+|[A-Z0
 _KEYLIKE = re.compile(r"[^\W\d][\w-]*")
 _STRING = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\(?:["\'tnr\\]|u\{[0-9a-fA-F_]+\}|[0-9a-fA-F]{2}))*"')
 _BLOCK_MARK = re.compile(r"/\*|\*/")
+_UNICODE_ESCAPE = re.compile(r"u\{[0-9a-fA-F_]+\}")
 
 # wit-parser's `detect_invalid_input`: control codes (other than tab/CR/LF), bidi
 # overrides, and a few deprecated code points are rejected anywhere in the file.
@@ -157,10 +158,11 @@ def _reject_invalid_codepoints(source: SourceFile) -> None:
         return
     ch = m.group()
     code = f"\\u{{{ord(ch):x}}}"
+    # The first two are Rust's `{:?}` of `char::escape_unicode()`, verbatim.
     if ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
-        msg = f'Input contains bidirectional override codepoint "{code}"'
+        msg = f"Input contains bidirectional override codepoint EscapeUnicode(EscapeIterInner('{code}'))"
     elif ch in "\u0149\u0673\u0f77\u0f79\u17a3\u17a4\u17b4\u17b5":
-        msg = f'Codepoint "{code}" is discouraged by Unicode'
+        msg = f"Codepoint EscapeUnicode(EscapeIterInner('{code}')) is discouraged by Unicode"
     else:
         msg = f"Control code '{code}'"
     raise WitSyntaxError(error(msg, source.span(m.start(), m.start() + 1)))
@@ -177,7 +179,7 @@ def _lex(source: SourceFile) -> _Tokens:
     words = dict(KEYWORDS)  # word -> kind, filled in as identifiers are met
     valid_id = _VALID_ID.match
     pending: list[tuple[int, int]] = []
-    resume = 0
+    resume = 1 if text.startswith("\ufeff") else 0  # a byte-order mark is skipped
     while resume >= 0:
         scan_from, resume = resume, -1
         for m in finditer(text, scan_from):
@@ -203,7 +205,11 @@ def _lex(source: SourceFile) -> _Tokens:
                 pending.append((start, end))
                 continue
             elif group == 5:
-                kind = "VERSION"
+                # Checked now, reported only if the parser wants a version here.
+                word = text[start:end]
+                kind = words.get(word)
+                if kind is None:
+                    kind = words[word] = "BADVERSION" if _semver_problem(word) else "VERSION"
             elif group == 6:
                 kind = "INTEGER"
             elif group == 4:
@@ -213,7 +219,8 @@ def _lex(source: SourceFile) -> _Tokens:
             elif group == 7:
                 sm = _STRING.match(text, start)
                 if sm is None:
-                    _lex_failure(toks, "invalid string literal", start)
+                    message, at = _string_problem(text, start)
+                    _lex_failure(toks, message, at)
                     break
                 kind, end = "STRING_LIT", sm.end()
                 resume = end  # the regex only took the opening quote
@@ -238,6 +245,40 @@ def _lex(source: SourceFile) -> _Tokens:
     add_start(end)
     add_end(end)
     return toks
+
+
+def _string_problem(text: str, start: int) -> tuple[str, int]:
+    """Why the string literal at `start` is malformed (wit-parser's wording), and where."""
+    pos = start + 1
+    n = len(text)
+    while pos < n:
+        ch = text[pos]
+        if ch == '"':
+            break
+        if ch == "\\":
+            pos += 1
+            if pos >= n:
+                break
+            esc = text[pos]
+            if esc == "u":
+                m = _UNICODE_ESCAPE.match(text, pos)
+                if m is None:
+                    return "expected character '{'", pos + 1
+                pos = m.end()
+                continue
+            if esc in "0123456789abcdefABCDEF":
+                if pos + 1 < n and text[pos + 1] not in "0123456789abcdefABCDEF":
+                    return f"invalid hex digit {_rust_char(text[pos + 1])}", pos + 1
+                pos += 2
+                continue
+            if esc not in "\"'tnr\\":
+                return f"invalid string escape {_rust_char(esc)}", pos
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            return f"invalid string character {_rust_char(ch)}", pos
+        pos += 1
+    if pos >= n:
+        return "unexpected end of file", n
+    return "invalid string literal", start
 
 
 def _lex_failure(toks: _Tokens, message: str, at: int) -> None:
@@ -568,6 +609,9 @@ def _syntax_error(tables, toks, builder, stack, values, index) -> WitSyntaxError
         if name.startswith("%"):
             name = name[1:]
         return WitSyntaxError(error(_id_error(name), file.span(starts[index], starts[index] + 1)))
+    if "VERSION" in expected and kind == "BADVERSION":
+        problem = _semver_problem(builder.text_of(index))
+        return WitSyntaxError(error(problem, at))
     if "VERSION" in expected and kind == "INTEGER":
         return _version_error(toks, builder, index)
     if "VERSION" in expected and "ID" in expected:
@@ -770,12 +814,8 @@ class _Builder:
         return None if runs is None else _docs_text(self.text, runs)
 
     def version(self, index: int) -> tuple[str, Span]:
-        text = self.text_of(index)
-        span = self.span_of(index)
-        problem = _semver_problem(text)
-        if problem:
-            raise WitSyntaxError(error(problem, span))
-        return text, span
+        """A VERSION token's text (the lexer checked it against the semver rules)."""
+        return self.text_of(index), self.span_of(index)
 
     # --- generic lists --------------------------------------------------------------
 

@@ -802,6 +802,8 @@ class _PackageResolver:
                 if prev is None:
                     prev_desc = self._dropped(wid, desc)[key]
                 raise _fail(f"{desc} `{key}` conflicts with prior {prev_desc} of same name", span)
+            if isinstance(key, str):
+                _check_case_blind(dst, key, span)
             if item_included:
                 dst[key] = value
             elif isinstance(key, str):
@@ -1153,6 +1155,14 @@ def _merge_include_stability(src: ir.Stability, into: ir.Stability, external: bo
     if into.is_unknown:
         return src
     raise _fail(f"mismatch in stability from '{src}' to '{into}'", span)
+
+
+def _check_case_blind(items: dict, key: str, span: Span | None) -> None:
+    """A new world item name may not differ from an earlier one only by ASCII case."""
+    low = key.lower()
+    for other in items:
+        if isinstance(other, str) and other != key and other.lower() == low:
+            raise _fail(f"name `{key}` conflicts with previous name `{other}`", span)
 
 
 def _check_case_insensitive(world: ir.World) -> None:
