@@ -27,26 +27,33 @@ BIN = Path(sys.executable).parent
 ALL_EMIT = "witx,c,host-c,host-wasm3,host-wamr,host-py,docs,json"
 
 
-def wasi_tree(dest: Path, copies: int = 1) -> Path:
-    """Lay WASI 0.2.12 out as root package + deps/; `copies` > 1 renames namespaces."""
+def wasi_copies(dest: Path, copies: int = 1) -> list[Path]:
+    """WASI 0.2.12's package folders, `copies` times (namespaces wasi, wasi1, ...).
+
+    Passed together on one command line they resolve against each other, and every
+    interface of every package is backported.
+    """
     src = CORPUS / "wasi-p2"
-    root = dest / "wasi"
+    folders = []
     for i in range(copies):
         ns = "wasi" if i == 0 else f"wasi{i}"
-        for pkg in sorted(p.name for p in src.iterdir()):
-            target = root / pkg if (i == 0 and pkg == "http") else root / "deps" / f"{ns}-{pkg}"
-            target.mkdir(parents=True, exist_ok=True)
+        for pkg in sorted(p.name for p in src.iterdir() if p.is_dir()):
+            target = dest / f"{ns}-{pkg}"
+            target.mkdir(parents=True)
             for wit in sorted((src / pkg).glob("*.wit")):
-                text = wit.read_text()
-                if ns != "wasi":
-                    text = text.replace("wasi:", f"{ns}:")
-                (target / wit.name).write_text(text)
-    if copies > 1:  # make the root package pull every copy in through a world
-        lines = ["package bench:all;", "world everything {"]
-        for i in range(1, copies):
-            lines.append(f"  include wasi{i}:http/proxy@0.2.12;")
-        lines.append("}")
-        (root / "all.wit").write_text("\n".join(lines) + "\n")
+                (target / wit.name).write_text(wit.read_text().replace("wasi:", f"{ns}:"))
+            folders.append(target)
+    return folders
+
+
+def wasm_tools_tree(dest: Path) -> Path:
+    """The same input for wasm-tools, which takes one folder: wasi:http with the other
+    six packages in its deps/ (so it parses and resolves all seven)."""
+    src = CORPUS / "wasi-p2"
+    root = dest / "http"
+    shutil.copytree(src / "http", root)
+    for pkg in sorted(p.name for p in src.iterdir() if p.is_dir() and p.name != "http"):
+        shutil.copytree(src / pkg, root / "deps" / pkg)
     return root
 
 
@@ -73,14 +80,14 @@ def median_of(cmd: list[str], runs: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(peaks)
 
 
-def in_process(tree: Path, runs: int, emit: str) -> float:
+def in_process(paths: list[Path], runs: int, emit: str) -> float:
     code = (
         "import sys, time, statistics, wit2witx\n"
-        f"tree, runs, emit = {str(tree)!r}, {runs}, {emit!r}.split(',')\n"
-        "wit2witx.compile([tree], emit=emit)\n"
+        f"paths, runs, emit = {[str(p) for p in paths]!r}, {runs}, {emit!r}.split(',')\n"
+        "wit2witx.compile(paths, emit=emit)\n"
         "times = []\n"
         "for _ in range(runs):\n"
-        "    t = time.perf_counter(); wit2witx.compile([tree], emit=emit)\n"
+        "    t = time.perf_counter(); wit2witx.compile(paths, emit=emit)\n"
         "    times.append(time.perf_counter() - t)\n"
         "print(statistics.median(times))\n"
     )
@@ -114,8 +121,9 @@ def main() -> int:
     emit = available_emit()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        tree = wasi_tree(tmp / "x1")
-        big = wasi_tree(tmp / "x10", copies=10)
+        tree = wasm_tools_tree(tmp / "wt")
+        one = wasi_copies(tmp / "x1")
+        big = wasi_copies(tmp / "x10", copies=10)
         lines = sum(len(p.read_text().splitlines()) for p in tree.rglob("*.wit"))
         print(f"input: WASI 0.2.12, {lines} lines; back ends: {emit}; {args.runs} runs each")
 
@@ -124,15 +132,15 @@ def main() -> int:
 
         out = tmp / "out"
         cli_load_wall, cli_load_mem = median_of(
-            [wit2witx, str(tree), "--emit", "json", "-o", str(out / "json")], args.runs)
+            [wit2witx, *map(str, one), "--emit", "json", "-o", str(out / "json")], args.runs)
         print(f"wit2witx CLI, load (json)     {cli_load_wall * 1e3:8.1f} ms  {cli_load_mem:6.1f} MiB"
               f"  ratio {cli_load_wall / wt_wall:5.1f}x")
         cli_wall, cli_mem = median_of(
-            [wit2witx, str(tree), "--emit", emit, "-o", str(out / "all")], args.runs)
+            [wit2witx, *map(str, one), "--emit", emit, "-o", str(out / "all")], args.runs)
         print(f"wit2witx CLI, all back ends   {cli_wall * 1e3:8.1f} ms  {cli_mem:6.1f} MiB"
               f"  ratio {cli_wall / wt_wall:5.1f}x  (budget 20x, 160 ms, 80 MiB)")
 
-        ip = in_process(tree, args.runs, emit)
+        ip = in_process(one, args.runs, emit)
         print(f"wit2witx in-process compile   {ip * 1e3:8.1f} ms"
               f"            ratio {ip / wt_wall:5.1f}x  (budget 10x, 80 ms)")
 

@@ -5,6 +5,13 @@ Every test here builds C: the generated core and wasm3 binding are compiled with
 wasm3 (built once from the pywasm3 0.5.0 sdist by `support.wasm3`) and an
 implementation; guests are compiled with zig for wasm32-freestanding or assembled
 from WAT with `wasm-tools parse`.
+
+WAMR: no package registry ships WAMR's headers or library (checked: apt-cache search
+wasm-micro / wamr / iwasm after apt-get update; PyPI wamr-bin is binaries only; npm has
+nothing), so the WAMR tests need a wasm-micro-runtime checkout: WAMR_INCLUDE=<wamr>/
+core/iwasm/include compiles the generated bindings, WAMR_LIB=<build>/libiwasm.a also
+runs the example and hostile guests in WAMR. Without them those tests are skipped with
+that reason (the only skips here).
 """
 
 from __future__ import annotations
@@ -18,14 +25,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT, corpus_path, run_wasm_tools, zig_cc
+from conftest import FIXTURES, corpus_path, run_wasm_tools, zig_cc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support.wasm3 import Wasm3Unavailable, gcc, wasm3_lib  # noqa: E402
 
 import wit2witx  # noqa: E402
 from wit2witx.compiler import Options, build_program  # noqa: E402
-from wit2witx.emit import c_header, host_c  # noqa: E402
+from wit2witx.emit import c_header  # noqa: E402
 from wit2witx.p1 import abi  # noqa: E402
 from wit2witx.p1.model import Expected, Flags, resolve  # noqa: E402
 
@@ -71,10 +78,10 @@ def wasm3_san() -> tuple[Path, Path]:
 
 
 def build_host(out: Path, sources: list[Path], wasm3: tuple[Path, Path], name: str,
-               includes: list[Path] = ()) -> Path:
+               includes: list[Path] = (), defines: tuple[str, ...] = ()) -> Path:
     inc, lib = wasm3
     exe = out / name
-    cmd = [gcc(), *CFLAGS, *SAN, "-I", out, *[x for i in includes for x in ("-I", i)],
+    cmd = [gcc(), *CFLAGS, *SAN, *defines, "-I", out, *[x for i in includes for x in ("-I", i)],
            "-isystem", inc, *sources, lib, "-lm", "-o", exe]
     check(run(cmd), "building the host")
     return exe
@@ -153,7 +160,7 @@ def test_emitted_files_for_the_example(sensors_build):
     out, _, program = sensors_build
     unit = program.units[0]
     files = sorted(p.name for p in out.iterdir() if p.suffix in (".c", ".h"))
-    for name in ("w2w_host.h", f"{unit.name}_host.h", f"{unit.name}_host.c",
+    for name in ("w2w_host.h", f"{unit.name}_host.h", f"{unit.name}_host_inline.h", f"{unit.name}_host.c",
                  f"{unit.name}_wasm3.h", f"{unit.name}_wasm3.c", f"{unit.name}_wamr.h",
                  f"{unit.name}_wamr.c"):
         assert name in files
@@ -171,7 +178,8 @@ def test_emitted_files_for_the_example(sensors_build):
         assert f'.signature = "{wamr_sig}";' in wamr_c
         assert "*" not in wamr_sig and "~" not in wamr_sig
     # no allocation and no mutable file-scope state in the generated C
-    for name in (f"{unit.name}_host.c", f"{unit.name}_wasm3.c", f"{unit.name}_wamr.c", "w2w_host.h"):
+    for name in (f"{unit.name}_host.c", f"{unit.name}_host_inline.h", f"{unit.name}_wasm3.c",
+                 f"{unit.name}_wamr.c", "w2w_host.h"):
         text = (out / name).read_text()
         assert not re.search(r"\b(malloc|calloc|realloc|free)\s*\(", text), name
         assert not re.search(r"^static (?!const|inline)[^(]*;", text, re.M), name
@@ -237,3 +245,219 @@ def test_wasi_random_over_getrandom(tmp_path, wasm3_san):
     facts = run_host(exe, wasm)
     assert facts["run"] == "0", f"guest check {facts['run']} failed"
     assert facts["impl_calls"] == "6"  # every call reaches the implementation
+
+
+# --------------------------------------------------------------------------- hostile guests
+
+
+def status_values(program, module: str, typename: str) -> dict[str, int]:
+    unit = next(u for u in program.units if u.name == module)
+    tn = unit.document.typename(typename)
+    assert tn is not None, typename
+    return {c.name: i for i, c in enumerate(tn.resolved.cases)}
+
+
+def hostile_wat(sensors, extra=None, name: str = "hostile.wat") -> str:
+    """A WAT guest with its @@E.case@@ / @@S.case@@ / @@X.case@@ status placeholders filled."""
+    values = {
+        "E": status_values(sensors, "example_sensors_bus", "error_code_status"),
+        "S": status_values(sensors, "example_sensors_bus", "status"),
+        "X": status_values(extra, "extra", "status") if extra is not None else {},
+        "F": status_values(extra, "extra", "fault_status") if extra is not None else {},
+    }
+    text = (GUESTS / name).read_text()
+    head, body = text.split("(module", 1)  # the comment above the module names the syntax
+    body = re.sub(r"@@(\w)\.(\w+)@@", lambda m: str(values[m.group(1)][m.group(2)]), body)
+    assert "@@" not in body
+    text = head + "(module" + body
+    return text
+
+
+def test_hostile_guest_gets_documented_statuses(tmp_path, wasm3_san):
+    out = tmp_path
+    generate([EXAMPLE], out, emit=("host-c", "host-wasm3"))
+    witx = FIXTURES / "witx" / "extra.witx"
+    generate([witx], out, emit=("host-c", "host-wasm3"))
+    sensors = sensors_program()
+    extra = build_program([str(witx)], Options(emit=EMIT))
+    # the layout the WAT relies on (config record at 0x400, shape variant at 0x480)
+    from wit2witx.p1 import layout
+    doc = extra.units[0].document
+    assert layout.field_offsets(doc.typename("config").type) == {
+        "mode": 0, "label": 4, "opts": 12, "glyph": 16, "on": 20}
+    assert layout.size_align(doc.typename("config").type) == layout.SizeAlign(24, 4)
+    assert layout.variant_layout(doc.typename("shape").type).payload_offset == 4
+    assert layout.size_align(doc.typename("reading").type if doc.typename("reading") else
+                             sensors.units[0].document.typename("reading").type) == layout.SizeAlign(24, 8)
+    wasm = wat_guest(hostile_wat(sensors, extra), out, "hostile")
+    exe = build_host(out, [GUESTS / "hostile_host.c", out / "example_sensors_bus_host.c",
+                           out / "example_sensors_bus_wasm3.c", out / "extra_host.c",
+                           out / "extra_wasm3.c", IMPL / "sensors_impl.c", GUESTS / "extra_impl.c"],
+                     wasm3_san, "hostile_host", [IMPL, GUESTS])
+    facts = run_host(exe, wasm)
+    calls = int(facts["calls"])
+    print(f"hostile calls: {calls}")
+    assert facts["run"] == "0", f"hostile expectation {facts['run']} failed"
+    assert calls == 72
+    # the host is intact: only the handles the guest legitimately holds are live,
+    # nothing refused reached an implementation, device registers are unchanged
+    assert facts["live"] == "4"  # h1, h2, lamp, switch
+    assert facts["bus_calls"] == "9"  # 4 setup + 2 too-small reads + empty write + short name + final read
+    assert facts["extra_calls"] == "8"  # 4 setup + configure + area + 2 checks (too small, message)
+    assert facts["extra_dropped"] == "1"
+    assert facts["regs0"] == ",".join(str(i ^ 0x10) for i in range(8))
+    assert facts["lamp0"] == "mode:1,label:kitchen,opts:1,glyph:65,on:1"
+
+
+# --------------------------------------------------------------------------- WAMR
+
+
+def wamr_include() -> Path | None:
+    """WAMR's public headers (`core/iwasm/include` of wasm-micro-runtime), if given."""
+    value = os.environ.get("WAMR_INCLUDE")
+    if not value:
+        return None
+    path = Path(value)
+    assert (path / "wasm_export.h").is_file() and (path / "lib_export.h").is_file(), \
+        f"WAMR_INCLUDE={value} does not hold wasm_export.h and lib_export.h"
+    return path
+
+
+def test_wamr_binding_compiles_against_wamr_headers(tmp_path):
+    include = wamr_include()
+    if include is None:
+        # No registry ships WAMR's headers (checked: apt-cache search wasm-micro/wamr/iwasm,
+        # PyPI wamr-bin = binaries only, npm: none), so this needs a checkout.
+        pytest.skip("WAMR headers not available: set WAMR_INCLUDE=<wasm-micro-runtime>/core/iwasm/include")
+    out = tmp_path
+    generate([EXAMPLE], out, emit=("host-c", "host-wamr"))
+    generate([FIXTURES / "witx" / "extra.witx"], out, emit=("host-c", "host-wamr"))
+    generate([corpus_path("wasi-p2", "random")], out, emit=("host-c", "host-wamr"))
+    sources = sorted(out.glob("*_wamr.c"))
+    assert {s.name for s in sources} >= {"example_sensors_bus_wamr.c", "extra_wamr.c", "wasi_random_random_wamr.c"}
+    for src in sources:
+        text = src.read_text()
+        for sig in re.findall(r'\.signature = "([^"]*)";', text):
+            assert re.fullmatch(r"\([iIfF]*\)[iIfF]?", sig), sig  # never `*`, `~` or `$`
+        check(run([gcc(), "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-I", include,
+                   "-I", out, "-c", src, "-o", out / (src.stem + ".o")]), f"compiling {src.name}")
+
+
+# --------------------------------------------------------------------------- all of WASI 0.2.12
+
+
+def test_glue_for_all_of_wasi_compiles(tmp_path):
+    """Every package of WASI 0.2.12 (with the others as deps) and wasi_snapshot_preview1:
+    the core and the wasm3 binding of every unit compile as C99 with -pedantic -Wall
+    -Wextra -Werror (and the WAMR binding too when WAMR_INCLUDE is set)."""
+    src = corpus_path("wasi-p2")
+    packages = sorted(p.name for p in src.iterdir() if p.is_dir())
+    assert len(packages) == 7
+    wasm3_inc, _ = wasm3_lib(("-O2",))
+    include = wamr_include()
+    out = tmp_path / "out"
+    units = set()
+    for pkg in packages:
+        root = tmp_path / "tree" / pkg
+        shutil.copytree(src / pkg, root)
+        for dep in packages:
+            if dep != pkg:
+                shutil.copytree(src / dep, root / "deps" / dep)
+        emit = ("host-c", "host-wasm3", "host-wamr")
+        files = generate([root], out, emit=emit)
+        units |= {name[:-len("_host.c")] for name in files if name.endswith("_host.c")}
+    assert len(units) >= 25, sorted(units)
+    # and the WITX front end's P1-era modules, whose errno has nobufs/badf/fault/inval
+    preview1 = corpus_path("witx", "preview1", "wasi_snapshot_preview1.witx")
+    generate([preview1], out, emit=("host-c", "host-wasm3", "host-wamr"))
+    sources = sorted(out.glob("*_host.c")) + sorted(out.glob("*_wasm3.c"))
+    if include is not None:
+        sources += sorted(out.glob("*_wamr.c"))
+    # strict C99 (what embedded toolchains still default to), pedantic
+    cmd = [gcc(), "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-I", out,
+           "-isystem", wasm3_inc, *(["-isystem", include] if include else [])]
+    for s in sources:
+        check(run([*cmd, s]), f"compiling {s.name}")
+
+
+def test_handle_table_capacity(tmp_path, wasm3_san):
+    """A full table refuses new handles (bad_handle, implementation not called); a
+    freed slot comes back under a new generation."""
+    out = tmp_path
+    generate([EXAMPLE], out, emit=("host-c", "host-wasm3"))
+    sensors = sensors_program()
+    wasm = wat_guest(hostile_wat(sensors, name="capacity.wat"), out, "capacity")
+    exe = build_host(out, [GUESTS / "sensors_host.c", out / "example_sensors_bus_host.c",
+                           out / "example_sensors_bus_wasm3.c", IMPL / "sensors_impl.c"],
+                     wasm3_san, "sensors_host_cap2", [IMPL], defines=("-DW2W_HANDLE_CAPACITY=2",))
+    facts = run_host(exe, wasm)
+    assert facts["run"] == "0", f"expectation {facts['run']} failed"
+    assert facts["calls"] == "8"
+    assert facts["live"] == "2"
+    assert facts["opened"] == "2,1"  # the refused open never reached the implementation
+    assert facts["impl_calls"] == "5"
+
+
+def test_status_enum_without_glue_cases_is_reported(tmp_path):
+    witx = tmp_path / "noglue.witx"
+    witx.write_text(
+        "(typename $errno (enum (@witx tag u8) $success $oops))\n"
+        "(module $noglue (@interface func (export \"f\") (param $x u8)"
+        " (result $error (expected (error $errno)))))\n")
+    with pytest.raises(wit2witx.UnsupportedError) as info:
+        wit2witx.compiler.compile([witx], emit=("host-c",))
+    assert "no `buffer_too_small` case" in str(info.value.diagnostics[0].message)
+
+
+def wamr_lib() -> Path | None:
+    value = os.environ.get("WAMR_LIB")
+    return Path(value) if value else None
+
+
+@pytest.mark.parametrize("guest", ["example", "hostile"])
+def test_wamr_runs_the_guests(tmp_path, guest):
+    """The WAMR binding in a real WAMR (needs WAMR_INCLUDE and WAMR_LIB=libiwasm.a, built
+    from a wasm-micro-runtime checkout): the example guest and the hostile guest get the
+    same results as under wasm3."""
+    include, lib = wamr_include(), wamr_lib()
+    if include is None or lib is None:
+        pytest.skip("WAMR not available: set WAMR_INCLUDE=<wamr>/core/iwasm/include and "
+                    "WAMR_LIB=<build>/libiwasm.a (no registry ships WAMR's headers or library)")
+    out = tmp_path
+    generate([EXAMPLE], out)
+    witx = FIXTURES / "witx" / "extra.witx"
+    generate([witx], out, emit=("host-c", "host-wamr"))
+    sensors = sensors_program()
+    extra = build_program([str(witx)], Options(emit=EMIT))
+    if guest == "example":
+        guest_names(sensors.units[0], sensors.units, out)
+        wasm = zig_guest(GUESTS / "sensors_guest.c", out, "sensors_guest.wasm")
+    else:
+        wasm = wat_guest(hostile_wat(sensors, extra), out, "hostile")
+    exe = out / "wamr_host"
+    cmd = [gcc(), *CFLAGS, *SAN, "-I", out, "-I", IMPL, "-I", GUESTS, "-isystem", include,
+           GUESTS / "wamr_host.c", out / "example_sensors_bus_host.c", out / "example_sensors_bus_wamr.c",
+           out / "extra_host.c", out / "extra_wamr.c", IMPL / "sensors_impl.c", GUESTS / "extra_impl.c",
+           lib, "-lpthread", "-lm", "-ldl", "-o", exe]
+    check(run(cmd), "building the WAMR host")
+    facts = run_host(exe, wasm)
+    assert facts["run"] == "0", f"check {facts['run']} failed under WAMR"
+    if guest == "example":
+        assert facts["live"] == "0" and facts["opened"] == "1,1" and facts["dropped"] == "1,1"
+        assert facts["impl_calls"] == "23"
+    else:
+        assert facts["calls"] == "72" and facts["live"] == "4"
+        assert facts["bus_calls"] == "9" and facts["extra_calls"] == "8"
+
+
+def test_parameter_names_that_clash_with_the_glue(tmp_path):
+    """Params named host/mem/rc/status/ret0 or C keywords: the glue still compiles, and
+    the implementation's prototype keeps its own names apart."""
+    out = tmp_path
+    files = generate([FIXTURES / "witx" / "clash.witx"], out, emit=("host-c", "host-wasm3"))
+    assert "uint32_t host_, const clash_pt_t *mem, const clash_pt_t *rc, uint8_t status, uint16_t ret0_," \
+        in files["clash_host.h"]
+    wasm3_inc, _ = wasm3_lib(("-O2",))
+    for name in ("clash_host.c", "clash_wasm3.c"):
+        check(run([gcc(), *CFLAGS, "-fsyntax-only", "-I", out, "-isystem", wasm3_inc, out / name]),
+              f"compiling {name}")

@@ -115,10 +115,14 @@ class DemoImpl:
     def note_drop(self, self_):
         self.dropped.append(self_)
 
-    def find(self, x):
+    def count(self, data, name):
+        assert isinstance(data, bytes) and isinstance(name, str)
+        return len(data) * 1000 + len(name)
+
+    def find(self, x):  # `$opt_point` is a none/some variant: Python None or the value
         if x == 0:
-            return self.g.OptPoint.none()
-        return self.g.OptPoint.some(self.g.Point(x, 7))
+            return None
+        return self.g.Point(x, 7)
 
 
 class TwoImpl:
@@ -198,6 +202,7 @@ def test_generated_module_shape(glue):
     assert [m.name for m in demo.ErrorCode] == ["REFUSED", "CLOSED"]
     assert demo.Mode.READ | demo.Mode.WRITE == 3
     assert demo.Failure.closed().tag is demo.FailureTag.CLOSED
+    assert not hasattr(demo, "OptPointTag")  # none/some variants are Python optionals
     assert demo.StatusError().value is demo.Status.ERROR
     assert {s.name for s in demo.SPECS} >= {"add", "echo", "read", "thing_drop"}
     # the foreign typename is the owner's class, not a copy
@@ -421,3 +426,367 @@ def test_handle_table_capacity_and_generations():
     assert len(seen) == 2048
     assert t.get(b, "k") == "B"
     assert t.live == 1
+
+
+def test_pointer_length_pairs_are_list_params(guest):
+    guest.write(100, b"\x00\xff\x01")
+    guest.write(200, "héllo".encode())
+    # count(data, data_len, name, name_len, retptr0)
+    assert guest.call("count", 100, 3, 200, 6, 16) == SUCCESS
+    assert guest.u32(16) == 3005
+    assert guest.call("count", 100, 3, 100, 3, 16) == BAD_VALUE  # not UTF-8
+    assert guest.call("count", -2, 3, 200, 6, 16) == BAD_POINTER  # wraps
+    assert guest.call("count", 100, 3, PAGE - 1, 6, 16) == BAD_POINTER
+
+
+def test_preview1_witx_glue(tmp_path):
+    """The same back end on wasi_snapshot_preview1.witx: raw pointers, errno statuses
+    (`fault`/`badf`/`inval` stand for bad_pointer/bad_handle/bad_value), and a function
+    without a status result (`proc_exit`) that traps instead."""
+    from conftest import corpus_path
+    import wit2witx.compiler as compiler
+
+    witx = corpus_path("witx", "preview1", "wasi_snapshot_preview1.witx")
+    files = compiler.compile([str(witx)], emit=["host-py"])
+    (tmp_path / "wasi_snapshot_preview1_host.py").write_text(files["wasi_snapshot_preview1_host.py"])
+    sys.path.insert(0, str(tmp_path))
+    try:
+        p1 = importlib.import_module("wasi_snapshot_preview1_host")
+    finally:
+        sys.path.remove(str(tmp_path))
+
+    class Impl:
+        def __getattr__(self, name):
+            def nosys(*args, **kw):
+                raise p1.ErrnoError(p1.Errno.NOSYS)
+            return nosys
+
+        def random_get(self, buf, buf_len):
+            buf.write_bytes(bytes(range(buf_len)))
+
+        def proc_exit(self, rval):
+            raise RuntimeError(f"exit {rval}")
+
+    specs = [s for s in p1.SPECS if s.name in ("random_get", "fd_close", "proc_exit", "sched_yield")]
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    linker = wasmtime.Linker(engine)
+    tables = p1.add_to_linker(linker, store, Impl())
+    wasm = _assemble(_wrapper_wat(specs), tmp_path, "p1")
+    ex = linker.instantiate(store, wasmtime.Module.from_file(engine, str(wasm))).exports(store)
+    mem = ex["memory"]
+    assert ex["call_random_get"](store, 100, 5) == 0
+    assert bytes(mem.read(store, 100, 105)) == bytes(range(5))
+    assert ex["call_random_get"](store, PAGE - 2, 5) == int(p1.Errno.FAULT)
+    assert ex["call_fd_close"](store, 3) == int(p1.Errno.BADF)  # not in the handle table
+    fd = tables.insert("wasi_snapshot_preview1.fd", "stdout")
+    assert ex["call_fd_close"](store, fd) == int(p1.Errno.NOSYS)
+    assert ex["call_sched_yield"](store) == int(p1.Errno.NOSYS)
+    with pytest.raises(wasmtime.Trap):
+        ex["call_proc_exit"](store, 3)
+
+
+def test_guest_pointer_does_not_outlive_the_call(tmp_path):
+    """A raw pointer the implementation keeps is dead after the call returns."""
+    from wit2witx.hosts.runtime import BadPointer
+    from conftest import corpus_path
+    import wit2witx.compiler as compiler
+
+    witx = corpus_path("witx", "preview1", "wasi_snapshot_preview1.witx")
+    text = compiler.compile([str(witx)], emit=["host-py"])["wasi_snapshot_preview1_host.py"]
+    (tmp_path / "p1_keep_host.py").write_text(text)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        p1 = importlib.import_module("p1_keep_host")
+    finally:
+        sys.path.remove(str(tmp_path))
+    kept = []
+
+    class Impl:
+        def __getattr__(self, name):
+            return lambda *a, **k: None
+
+        def random_get(self, buf, buf_len):
+            kept.append(buf)
+            buf.write_bytes(b"\x01" * buf_len)
+
+    specs = [s for s in p1.SPECS if s.name == "random_get"]
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    linker = wasmtime.Linker(engine)
+    p1.add_to_linker(linker, store, Impl())
+    wasm = _assemble(_wrapper_wat(specs), tmp_path, "keep")
+    ex = linker.instantiate(store, wasmtime.Module.from_file(engine, str(wasm))).exports(store)
+    assert ex["call_random_get"](store, 100, 4) == 0
+    with pytest.raises(BadPointer):
+        kept[0].write_bytes(b"\x02")
+
+
+@pytest.mark.parametrize("package", ["cli", "clocks", "filesystem", "http", "io", "random", "sockets"])
+def test_every_wasi_p2_package_gets_importable_glue(package, tmp_path):
+    """The glue of every WASI 0.2.12 package imports, and every import links in wasmtime
+    with the right core signature (the linker would reject a wrong FuncType at
+    instantiation; here the spec's signature is checked against p1.abi as well)."""
+    import wit2witx.compiler as compiler
+    from wasi import wasi_package_with_deps
+    from wit2witx.compiler import Options, build_program
+    from wit2witx.p1 import abi
+
+    root = wasi_package_with_deps(tmp_path, package)
+    files = compiler.compile([str(root)], emit=["host-py"])
+    out = tmp_path / "glue"
+    out.mkdir()
+    for name, text in files.items():
+        (out / name).write_text(text)
+    program = build_program([str(root)], Options(emit=("host-py",)))
+    want = {(u.module.name, f.name): abi.core_signature(f)
+            for u in program.units if u.module is not None for f in u.module.functions}
+
+    class Anything:
+        def __getattr__(self, name):
+            return lambda *a, **k: None
+
+    engine = wasmtime.Engine()
+    linker = wasmtime.Linker(engine)
+    tables = None
+    seen = set()
+    sys.path.insert(0, str(out))
+    try:
+        for name in sorted(files):
+            sys.modules.pop(name[:-3], None)
+        for name in sorted(files):
+            mod = importlib.import_module(name[:-3])
+            tables = mod.add_to_linker(linker, None, Anything(), tables=tables)
+            for spec in mod.SPECS:
+                sig = want[(spec.module, spec.name)]
+                assert list(spec.core_params) == sig.param_types
+                assert list(spec.core_results) == sig.result_types
+                seen.add((spec.module, spec.name))
+    finally:
+        sys.path.remove(str(out))
+        for name in files:
+            sys.modules.pop(name[:-3], None)
+    assert seen == set(want)
+
+
+# --- every WIT shape, from real WIT through the lowering -----------------------------------
+
+SHAPES_WIT = """package test:shapes@1.0.0;
+
+interface shapes {
+  record point { x: s32, y: s32, label: string }
+  flags perms { read, write, exec }
+  enum color { red, green, blue }
+  variant shape { circle(f64), square(point), empty }
+  variant failure { bad(string), worse(list<u8>), plain }
+  resource counter {
+    constructor(start: u32);
+    incr: func(by: u32) -> u32;
+    name: func() -> string;
+    merge: static func(a: borrow<counter>, b: borrow<counter>) -> counter;
+  }
+  echo-point: func(p: point) -> point;
+  names: func(n: u32) -> list<string>;
+  maybe: func(s: option<string>) -> option<string>;
+  try-it: func(ok: bool) -> result<string, failure>;
+  try-str: func(ok: bool) -> result<u32, string>;
+  paint: func(c: color, p: perms) -> tuple<color, perms>;
+  area: func(s: shape) -> f64;
+  points: func(ps: list<point>) -> list<point>;
+  chars: func(c: char) -> char;
+  big: func(a: u64, b: s64, c: s8, d: u16) -> u64;
+}
+
+world w { import shapes; }
+"""
+
+
+class Harness:
+    """Any generated glue module in wasmtime, called through `call_<name>` wrappers."""
+
+    def __init__(self, mod, impl, tmp_path):
+        self.mod = mod
+        self.engine = wasmtime.Engine()
+        self.store = wasmtime.Store(self.engine)
+        linker = wasmtime.Linker(self.engine)
+        self.tables = mod.add_to_linker(linker, self.store, impl)
+        wasm = _assemble(_wrapper_wat(mod.SPECS), tmp_path, "harness")
+        inst = linker.instantiate(self.store, wasmtime.Module.from_file(self.engine, str(wasm)))
+        self.ex = inst.exports(self.store)
+        self.mem = self.ex["memory"]
+
+    def call(self, name, *args):
+        return self.ex[f"call_{name}"](self.store, *args)
+
+    def put(self, addr, data):
+        self.mem.write(self.store, bytearray(data), addr)
+
+    def get(self, addr, n):
+        return bytes(self.mem.read(self.store, addr, addr + n))
+
+    def u32(self, addr):
+        return int.from_bytes(self.get(addr, 4), "little")
+
+    def string(self, addr):
+        """A (pointer, length) pair at `addr`, read back as text."""
+        return self.get(self.u32(addr), self.u32(addr + 4)).decode()
+
+
+@pytest.fixture(scope="module")
+def shapes_glue(tmp_path_factory):
+    import wit2witx.compiler as compiler
+
+    src = tmp_path_factory.mktemp("shapes")
+    (src / "shapes.wit").write_text(SHAPES_WIT)
+    files = compiler.compile([str(src)], emit=["host-py"])
+    (src / "shapes_glue_host.py").write_text(files["test_shapes_shapes_host.py"])
+    sys.path.insert(0, str(src))
+    try:
+        return importlib.import_module("shapes_glue_host")
+    finally:
+        sys.path.remove(str(src))
+
+
+class ShapesImpl:
+    def __init__(self, g):
+        self.g = g
+
+    def counter_new(self, start):
+        return {"n": start}
+
+    def counter_incr(self, self_, by):
+        self_["n"] += by
+        return self_["n"]
+
+    def counter_name(self, self_, *, result_capacity):
+        return f"counter-{self_['n']}"
+
+    def counter_merge(self, a, b):
+        return {"n": a["n"] + b["n"]}
+
+    def counter_drop(self, self_):
+        pass
+
+    def echo_point(self, p, *, result_capacity):
+        return self.g.Point(p.x + 1, p.y - 1, p.label.upper())
+
+    def names(self, n, *, result_capacity):
+        return [f"n{i}" * (i + 1) for i in range(n)]
+
+    def maybe(self, s, *, result_capacity):
+        return None if s is None else s + "!"
+
+    def try_it(self, ok, *, result_capacity):
+        if ok:
+            return "fine"
+        raise self.g.FailureError(self.g.Failure.bad("oops, bad"))
+
+    def try_str(self, ok, *, result_capacity):
+        if ok:
+            return 7
+        raise self.g.StatusError(payload="nope")
+
+    def paint(self, c, p):
+        return (self.g.Color((int(c) + 1) % 3), p | self.g.Perms.EXEC)
+
+    def area(self, s):
+        if s.tag == self.g.ShapeTag.CIRCLE:
+            return 3.0 * s.value * s.value
+        if s.tag == self.g.ShapeTag.SQUARE:
+            return float(s.value.x * s.value.y)
+        return 0.0
+
+    def points(self, ps, *, result_capacity):
+        return [self.g.Point(p.y, p.x, p.label * 2) for p in ps]
+
+    def chars(self, c):
+        return chr(ord(c) + 1)
+
+    def big(self, a, b, c, d):
+        assert (b, c, d) == (-1, -128, 65535)
+        return a
+
+
+def _point(x, y, label_ptr, label_len):
+    import struct
+
+    return struct.pack("<iiII", x, y, label_ptr, label_len)
+
+
+def test_wit_shapes_through_the_glue(shapes_glue, tmp_path):
+    import struct
+
+    g = shapes_glue
+    h = Harness(g, ShapesImpl(g), tmp_path)
+    BUF, USED, RET, EP = 4096, 64, 128, 192
+    # resource: constructor, method, static, drop
+    assert h.call("counter_new", 5, RET) == 0
+    c1 = h.u32(RET)
+    assert h.call("counter_incr", c1, 2, RET) == 0 and h.u32(RET) == 7
+    assert h.call("counter_name", c1, BUF, 64, USED, RET) == 0 and h.string(RET) == "counter-7"
+    assert h.call("counter_new", 1, RET) == 0
+    c2 = h.u32(RET)
+    assert h.call("counter_merge", c1, c2, RET) == 0
+    c3 = h.u32(RET)
+    assert c3 not in (c1, c2) and h.call("counter_incr", c3, 0, RET) == 0 and h.u32(RET) == 8
+    assert h.call("counter_drop", c2) == 0 and h.call("counter_merge", c1, c2, RET) == int(g.Status.BAD_HANDLE)
+    # a record with a string, by reference in, through the buffer out
+    h.put(1000, b"abc")
+    h.put(256, _point(3, 4, 1000, 3))
+    assert h.call("echo_point", 256, BUF, 64, USED, RET) == 0
+    x, y, lp, ll = struct.unpack("<iiII", h.get(RET, 16))
+    assert (x, y, h.get(lp, ll)) == (4, 3, b"ABC") and BUF <= lp < BUF + 64
+    h.put(256, _point(3, 4, 0xFFFFFFF0, 0x20))  # the label's ptr + len wraps
+    assert h.call("echo_point", 256, BUF, 64, USED, RET) == int(g.Status.BAD_POINTER)
+    # list<string> result: the array and every string land in the buffer
+    assert h.call("names", 3, BUF, 8, USED, RET) == int(g.Status.BUFFER_TOO_SMALL)
+    need = h.u32(USED)
+    assert need == 3 * 8 + 2 + 4 + 6
+    assert h.call("names", 3, BUF, need, USED, RET) == 0
+    arr, n = h.u32(RET), h.u32(RET + 4)
+    assert n == 3 and [h.string(arr + 8 * i) for i in range(3)] == ["n0", "n1n1", "n2n2n2"]
+    # option<string> by reference in and out
+    h.put(300, b"\x01\x00\x00\x00" + struct.pack("<II", 1000, 3))
+    assert h.call("maybe", 300, BUF, 64, USED, RET) == 0
+    assert h.get(RET, 1) == b"\x01" and h.string(RET + 4) == "abc!"
+    h.put(300, b"\x00")
+    assert h.call("maybe", 300, BUF, 64, USED, RET) == 0 and h.get(RET, 1) == b"\x00"
+    h.put(300, b"\x02")
+    assert h.call("maybe", 300, BUF, 64, USED, RET) == int(g.Status.BAD_VALUE)
+    # result<string, failure>: the error payload's string goes into the buffer too
+    assert h.call("try_it", 1, BUF, 64, USED, EP, RET) == 0 and h.string(RET) == "fine"
+    assert h.call("try_it", 0, BUF, 64, USED, EP, RET) == int(g.FailureStatus.BAD)
+    assert h.get(EP, 1) == b"\x00" and h.string(EP + 4) == "oops, bad"
+    assert h.call("try_it", 0, BUF, 4, USED, EP, RET) == int(g.FailureStatus.BUFFER_TOO_SMALL)
+    assert h.u32(USED) == 9
+    assert h.call("try_it", 2, BUF, 64, USED, EP, RET) == int(g.FailureStatus.BAD_VALUE)  # bool 2
+    # result<u32, string>: the generic status with a string payload
+    assert h.call("try_str", 1, BUF, 64, USED, EP, RET) == 0 and h.u32(RET) == 7
+    assert h.call("try_str", 0, BUF, 64, USED, EP, RET) == int(g.Status.ERROR)
+    assert h.string(EP) == "nope"
+    # tuple<color, perms> through two out-pointers; enum and flag values checked
+    assert h.call("paint", 2, 3, RET, RET + 8) == 0
+    assert h.get(RET, 1) == b"\x00" and h.get(RET + 8, 1) == b"\x07"
+    assert h.call("paint", 3, 0, RET, RET + 8) == int(g.Status.BAD_VALUE)
+    assert h.call("paint", 0, 8, RET, RET + 8) == int(g.Status.BAD_VALUE)
+    # a variant with an f64 payload (at offset 8) and one with a record
+    h.put(400, b"\x00" + b"\x00" * 7 + struct.pack("<d", 2.0))
+    assert h.call("area", 400, RET) == 0 and struct.unpack("<d", h.get(RET, 8))[0] == 12.0
+    h.put(400, b"\x01" + b"\x00" * 7 + _point(3, 5, 1000, 0))
+    assert h.call("area", 400, RET) == 0 and struct.unpack("<d", h.get(RET, 8))[0] == 15.0
+    assert h.call("area", 404, RET) == int(g.Status.BAD_POINTER)  # misaligned (align 8)
+    # list<record> in (pointer + length) and out (buffer)
+    h.put(1000, b"xy")
+    h.put(512, _point(1, 2, 1000, 1) + _point(3, 4, 1001, 1))
+    assert h.call("points", 512, 2, BUF, 128, USED, RET) == 0
+    arr, n = h.u32(RET), h.u32(RET + 4)
+    out = [struct.unpack("<iiII", h.get(arr + 16 * i, 16)) for i in range(n)]
+    assert [(x, y, h.get(p, l)) for x, y, p, l in out] == [(2, 1, b"xx"), (4, 3, b"yy")]
+    # char, and every integer width
+    assert h.call("chars", ord("a"), RET) == 0 and h.u32(RET) == ord("b")
+    assert h.call("chars", 0xD800, RET) == int(g.Status.BAD_VALUE)
+    assert h.call("chars", 0x110000, RET) == int(g.Status.BAD_VALUE)
+    assert h.call("big", -1, -1, -128, 65535, RET) == 0
+    assert h.get(RET, 8) == b"\xff" * 8
+    assert h.call("big", 1, -1, 200, 65535, RET) == int(g.Status.BAD_VALUE)  # not an s8
+    assert h.call("big", 1, -1, -128, 70000, RET) == int(g.Status.BAD_VALUE)  # not a u16

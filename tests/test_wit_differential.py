@@ -16,7 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_wasm_tools
+from conftest import corpus_path, run_wasm_tools
 from wit2witx.diagnostics import Wit2WitxError
 from wit2witx.wit.resolve import load
 
@@ -218,3 +218,19 @@ def test_generator_produces_both_verdicts() -> None:
 
     sample()
     assert seen[True] >= 5 and seen[False] >= 5, seen
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_mutated_corpus_files_agree_with_wasm_tools(data) -> None:
+    """Real-world inputs: wit-parser's own single-file UI cases, valid and not, mutated."""
+    root = corpus_path("wit-parser-ui")
+    files = sorted(root.glob("*.wit")) + sorted((root / "parse-fail").glob("*.wit"))
+    source = data.draw(st.sampled_from(files), label="file")
+    text = data.draw(mutated(source.read_text()), label="text")
+    theirs, ours, their_error, our_error = _verdicts(text)
+    assert ours == theirs, (
+        f"{source.name}: wasm-tools {'accepts' if theirs else 'rejects'}, wit2witx "
+        f"{'accepts' if ours else 'rejects'}:\n{text}\n--- wasm-tools:\n{their_error}\n"
+        f"--- wit2witx:\n{our_error}")

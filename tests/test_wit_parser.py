@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import marshal
 import os
 import random
 import re
@@ -669,6 +670,21 @@ BROKEN = [
     "package a:b;\n@since(version = x)\ninterface i {}\n",
     "package a:b;\n@since(version 1.0.0)\ninterface i {}\n",
     "package a:b;\n@since(version = 0.2.01.0.0)\ninterface i {}\n",
+    "package a:b@1.0.0;\n@unstable(feature = 42)\ninterface i {}\n",
+    "package a:b@1.0.0;\n@since(version = foo_x)\ninterface i {}\n",
+    "package a:b@1.0.0;\n@unstable(feature = foo_x)\ninterface i {}\n",
+    "package a:b@1.0.0;\n@since(version = 1.0)\ninterface i {}\n",
+    "package a:b@1.0.0;\n@deprecated(version = 01.0.0)\ninterface i {}\n",
+    "package a:b@1.0.0;\n@%foo(version = 1.0.0)\ninterface i {}\n",
+    "package a:b@1.0.0;\n@since(version = %foo)\ninterface i {}\n",
+    "package a:b;\ninterface i {\n  t1: fun_;\n}\n",
+    "package a:b;\ninterface i {\n  resource r { x: static fun_(); }\n}\n",
+    "package a:b;\n@since(vers.on = 1.0.0)\ninterface i {}\n",
+    "package a:b;\n@sinc\\re(version = 1.0.0)\ninterface i {}\n",
+    "package a:b;\n@since(version = 0.2/*0)\ninterface i {}\n",
+    "package a:b;\n@since(versio\"n = 0.3.0)\ninterface i {}\n",
+    "package a:b@1.0.0-+x;\n",
+    "package a:b;\n@since(version = 0.2.0->\ninterface i {}\n",
     "package a:b;\nworld w {\n  include a with { b }\n}\n",
     "package a:b;\ninterface i {\n  use a.{b c};\n}\n",
     "package a:b;\ninterface i {\n  x: func() -> ();\n}\n",
@@ -734,25 +750,30 @@ def test_syntax_errors_match_wasm_tools(tmp_path, index):
     assert ours[1:] == theirs
 
 
-@pytest.mark.parametrize("seed", [11, 22, 33])
-def test_random_token_mutations_match_wasm_tools(tmp_path, seed):
-    """Delete, duplicate, swap or replace one token of a corpus file: whenever we report a
-    syntax error, wasm-tools reports the same message at the same line and column; when we
-    accept the text, wasm-tools' complaint (if any) is not a syntax error."""
+@pytest.mark.parametrize("seed", [11, 22])
+def test_random_mutations_match_wasm_tools(tmp_path, seed):
+    """Delete, duplicate, swap or replace one token of a corpus file, or put a stray
+    character somewhere: whenever we report a syntax error, wasm-tools reports the same
+    message at the same line and column; when we accept the text, wasm-tools' complaint
+    (if any) is not a syntax error."""
     rng = random.Random(seed)
     files = corpus_wit_files()
     replacements = ["type", "u32", "(", ")", "{", "}", ";", ",", "<", ">", "@", "foo", "%foo",
                     "1.0.0", "42", "_", "->", ":", ".", "/", "func", "as", "with", "static", "$"]
+    stray = ["_", "-", "%", ".", "0", "A", '"', "/*", "*/", "//", "\\", "\r", "é", "@", "+", "1.0"]
     path = tmp_path / "mutant.wit"
     compared = 0
-    for _ in range(40):
+    for _ in range(50):
         text = rng.choice(files).read_text()
         toks = wit_parser._lex(SourceFile("x", text))
         count = len(toks.kinds) - 1
         k = rng.randrange(count)
         s, e = toks.starts[k], toks.ends[k]
-        op = rng.choice(["delete", "duplicate", "swap", "replace"])
-        if op == "delete":
+        op = rng.choice(["delete", "duplicate", "swap", "replace", "stray"])
+        if op == "stray":
+            at = rng.randrange(len(text))
+            new = text[:at] + rng.choice(stray) + text[at + rng.randrange(2):]
+        elif op == "delete":
             new = text[:s] + text[e:]
         elif op == "duplicate":
             new = text[:e] + " " + text[s:e] + text[e:]
@@ -763,7 +784,7 @@ def test_random_token_mutations_match_wasm_tools(tmp_path, seed):
             new = text[:s] + rng.choice(replacements) + text[e:]
         if new.lstrip().startswith("("):
             continue  # wasm-tools would read it as the WebAssembly text format
-        path.write_text(new)
+        path.write_bytes(new.encode("utf-8"))
         ours = our_error(new, str(path))
         theirs = wasm_tools_error(path)
         if ours is None or ours[0] != "WitSyntaxError":
@@ -773,6 +794,19 @@ def test_random_token_mutations_match_wasm_tools(tmp_path, seed):
         assert ours[1:] == theirs, (op, new[max(0, s - 60):s + 60])
         compared += 1
     assert compared >= 20
+
+
+@pytest.mark.parametrize("version", ["1.0.0-", "1.0.0+", "1.0.0-+", "1.0.0-rc+", "1.0.0--", "1.0.0-rc-"])
+def test_dangling_version_signs_match_wasm_tools(tmp_path, version):
+    text = f"package a:b@{version};\ninterface i {{}}\n"
+    path = tmp_path / "v.wit"
+    path.write_text(text)
+    printed = run_wasm_tools("component", "wit", str(path))
+    assert printed.returncode == 0, printed.stderr.decode()
+    header = printed.stdout.decode().splitlines()[0]
+    package = parse(text).package
+    assert header == f"package {package.text};"
+    assert text[package.version_span.start:package.version_span.end] == package.version
 
 
 def _parse_fail_cases():
@@ -871,6 +905,17 @@ def test_cache_is_written_then_reused(tmp_path, monkeypatch, fresh_tables):
     assert parse("package a:b;\nworld w {}\n").items[0].name.name == "w"
 
 
+def test_cache_from_other_code_is_rebuilt(tmp_path, monkeypatch, fresh_tables):
+    # A table that names a builder this code lacks (an older checkout, say) is not used.
+    monkeypatch.setenv("WIT2WITX_CACHE_DIR", str(tmp_path))
+    key = wit_parser._table_key(wit_parser._resources.grammar_path().read_bytes())
+    rows, rules, start, accessing = wit_parser._build_tables(
+        wit_parser._resources.grammar_path().read_text())
+    rules = [(lhs, n, "no_such_builder" if name else None) for lhs, n, name in rules]
+    (tmp_path / f"wit-lalr-{key}.marshal").write_bytes(marshal.dumps((rows, rules, start, accessing)))
+    assert parse("package a:b;\ninterface i {}\n").items[0].name.name == "i"
+
+
 @pytest.mark.parametrize("problem", ["read-only", "not-a-directory", "corrupt"])
 def test_cache_problems_only_cost_a_rebuild(tmp_path, monkeypatch, fresh_tables, problem):
     if problem == "read-only":
@@ -883,9 +928,7 @@ def test_cache_problems_only_cost_a_rebuild(tmp_path, monkeypatch, fresh_tables,
     else:
         cache = tmp_path / "bad"
         cache.mkdir()
-        grammar = wit_parser._resources.grammar_path().read_bytes()
-        import zlib
-        key = f"{zlib.crc32(grammar):08x}-{len(grammar)}-{wit_parser._TABLE_FORMAT}"
+        key = wit_parser._table_key(wit_parser._resources.grammar_path().read_bytes())
         (cache / f"wit-lalr-{key}.marshal").write_bytes(b"\x00garbage")
     monkeypatch.setenv("WIT2WITX_CACHE_DIR", str(cache))
     try:

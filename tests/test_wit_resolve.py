@@ -158,6 +158,7 @@ def test_version_must_match_like_wasm_tools(tmp_path: Path) -> None:
     app = _versions_app(tmp_path, "1.0.1")
     exc = error_of([str(app)])
     assert "package 'x:v@1.0.1' not found" in exc.diagnostic.message
+    assert "found other versions: x:v@1.0.0, x:v@2.0.0" in exc.render()
     ref = run_wasm_tools("component", "wit", str(app))
     assert ref.returncode != 0 and b"x:v@1.0.1" in ref.stderr
 

@@ -176,7 +176,7 @@ class Alias:
 
 @dataclass(slots=True)
 class Unknown:
-    """Placeholder used only while resolving (a foreign type not yet looked up)."""
+    """A foreign type named only by gated-off `use`s; dropped before `load` returns."""
 
 
 TypeDefKind = Union[
@@ -203,6 +203,29 @@ class TypeDef:
     @property
     def is_anonymous(self) -> bool:
         return self.name is None
+
+
+def type_refs(kind: TypeDefKind) -> list[TypeRef]:
+    """The type references directly inside a typedef kind."""
+    if isinstance(kind, Record):
+        return [f.type for f in kind.fields]
+    if isinstance(kind, Variant):
+        return [c.type for c in kind.cases if c.type is not None]
+    if isinstance(kind, Tuple):
+        return list(kind.types)
+    if isinstance(kind, (Option, Future, Stream)):
+        return [kind.inner] if kind.inner is not None else []
+    if isinstance(kind, List):
+        return [kind.element]
+    if isinstance(kind, Map):
+        return [kind.key, kind.value]
+    if isinstance(kind, Result):
+        return [t for t in (kind.ok, kind.err) if t is not None]
+    if isinstance(kind, Alias):
+        return [kind.target]
+    if isinstance(kind, Handle):
+        return [kind.resource]
+    return []
 
 
 # --- functions ---------------------------------------------------------------------------

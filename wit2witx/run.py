@@ -28,10 +28,10 @@ def _fail(message: str, code: int) -> typer.Exit:
 @app.command(no_args_is_help=True)
 def run(
     guest: str = typer.Argument(..., metavar="GUEST.wasm", help="A wasm32-wasi (Preview 1) module."),
-    args: Optional[List[str]] = typer.Argument(None, metavar="[-- ARGS...]", help="Arguments for the guest."),
-    host: List[str] = typer.Option([], "--host", help="Reference host to provide (repeatable): wasi-sockets."),
+    args: Optional[List[str]] = typer.Argument(None, metavar="-- ARGS", help="Arguments for the guest."),
+    host: List[str] = typer.Option([], "--host", metavar="NAME", help="Reference host to provide (repeatable): wasi-sockets."),
     allow_network: bool = typer.Option(False, "--allow-network", help="Let wasi-sockets reach non-loopback addresses (default: loopback only)."),
-    env: List[str] = typer.Option([], "--env", help="NAME=VALUE for the guest's environment (repeatable)."),
+    env: List[str] = typer.Option([], "--env", metavar="NAME=VALUE", help="NAME=VALUE for the guest's environment (repeatable)."),
 ) -> None:
     """Run GUEST.wasm in wasmtime with WASI P1 and the chosen reference hosts."""
     from . import hosts

@@ -13,6 +13,9 @@ For every unit (one P1 module) it writes:
   implementation and writes the results into guest memory. Any check that fails
   returns a glue status of the module's status enum (`buffer_too_small`, `bad_handle`,
   `bad_pointer`, `bad_value`) and the implementation is not called.
+- `<module>_host_inline.h` — the same core as static inline functions: the `.c` wraps
+  them, the bindings include them so that binding + checks + encoding compile into one
+  function per import (no call between binding and core: see bench/bench_host_c.py).
 - `<module>_wasm3.{h,c}` — `<module>_wasm3_link(module, host)` registers every import
   with `m3_LinkRawFunctionEx` (the host context is the userdata).
 - `<module>_wamr.{h,c}` — `<module>_wamr_register(natives, host)` fills an
@@ -40,7 +43,8 @@ Host types: a typename `$t` is `<module>_t_t`; lists and strings are `w2w_list_t
 (native pointer into guest memory, elements in guest layout); records are structs;
 variants are `{ tag; union { case payloads } val; }`; handles are `void *`. Every
 typename has `<module>_decode_<t>` / `<module>_encode_<t>` (guest layout ↔ host struct),
-which the implementation can use for list elements.
+which the implementation uses for list elements (an anonymous record/tuple/variant
+element type gets a name of its own, `<hint>_elem`, so that it has codecs too).
 
 Resource results: a handle returned by the implementation (`void *`) is entered into the
 table; the trampoline checks beforehand that the table has room for every handle of the
@@ -52,16 +56,16 @@ Templates only format: every line of C below is computed here in view models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import lru_cache
+import re
+from dataclasses import dataclass
 
 from ..diagnostics import UnsupportedError, error
 from ..p1 import abi, layout
 from ..p1.abi import Role, WasmType
 from ..p1.model import (
-    Bool, Builtin, ConstPointer, Enum, Expected, Flags, Function, Handle, IntRepr, List,
-    Pointer, Record, Ref, String, Tuple, Type, TypeName, TypeRef, canonical_fields,
-    canonical_variant_cases, is_enum_like, resolve,
+    Bool, Builtin, ConstPointer, Enum, Flags, Function, Handle, IntRepr, List, Pointer, Ref,
+    String, Type, TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like,
+    resolve,
 )
 from ..p1.unit import Unit
 
@@ -92,6 +96,8 @@ GLUE_CASES = (
     ("bad_pointer", ("bad_pointer", "fault")),
     ("bad_value", ("bad_value", "inval")),
 )
+#: names the implementation's prototype uses itself
+_IMPL_RESERVED = frozenset(("host", "buf", "error_payload"))
 _RANGE = {"u8": "(uint32_t){a} > 0xFFu", "u16": "(uint32_t){a} > 0xFFFFu",
           "s8": "{a} < -128 || {a} > 127", "s16": "{a} < -32768 || {a} > 32767",
           "char8": "(uint32_t){a} > 0xFFu"}
@@ -101,6 +107,11 @@ def c_ident(name: str) -> str:
     """A C identifier for a WITX name (tuple members "0" → "f0", keywords → "x_")."""
     name = f"f{name}" if name[:1].isdigit() else name
     return name + "_" if name in _C_KEYWORDS else name
+
+
+def _indent(lines: list[str]) -> str:
+    """Statement lines as one block of text, indented one level (no trailing newline)."""
+    return "\n".join("    " + line for line in lines)
 
 
 def _doc_lines(docs: str) -> list[str]:
@@ -137,6 +148,14 @@ class HType:
     descriptor_label: str = ""
     typename: TypeName | None = None
 
+    @property
+    def decode_text(self) -> str:
+        return _indent(self.decode_body)
+
+    @property
+    def encode_text(self) -> str:
+        return _indent(self.encode_body)
+
 
 @dataclass(slots=True)
 class HParam:
@@ -167,6 +186,10 @@ class HFunc:
     @property
     def core_arg_names(self) -> list[str]:
         return [p.name for p in self.core_params]
+
+    @property
+    def body_text(self) -> str:
+        return _indent(self.body)
 
 
 @dataclass(slots=True)
@@ -234,6 +257,13 @@ def _count_handles(tref: TypeRef | None, depth: int = 0) -> int:
     return 0
 
 
+def _is_composite(ty: Type) -> bool:
+    """Records, tuples and variants with a payload: host structs with their own codecs."""
+    if canonical_fields(ty) is not None:
+        return True
+    return canonical_variant_cases(ty) is not None and not is_enum_like(ty)
+
+
 def _elem(ty: Type) -> TypeRef:
     return Builtin("char8") if isinstance(ty, String) else ty.element  # type: ignore[union-attr]
 
@@ -252,6 +282,26 @@ class _UnitBuilder:
         self._synth: dict[int, str] = {}  # id(anonymous type) -> synthesized C name
         self._synth_names: set[str] = set()
         self._glue: dict[str, tuple[str, str, list[str], int]] = {}
+        self._sa_cache: dict = {}  # layout's own cache (keyed by typename)
+        self._vl_cache: dict[int, tuple[object, layout.VariantLayout]] = {}
+        self._rl_cache: dict[int, tuple[object, list[layout.FieldLayout]]] = {}
+
+    # --- layout, memoized (the same types are laid out again and again) ---------------
+
+    def sa(self, tref: TypeRef) -> layout.SizeAlign:
+        return layout.size_align(tref, self._sa_cache)
+
+    def vl(self, ty: TypeRef) -> layout.VariantLayout:
+        hit = self._vl_cache.get(id(ty))
+        if hit is None or hit[0] is not ty:  # keep the key object alive and check it
+            hit = self._vl_cache[id(ty)] = (ty, layout.variant_layout(ty))
+        return hit[1]
+
+    def rl(self, ty: TypeRef) -> list[layout.FieldLayout]:
+        hit = self._rl_cache.get(id(ty))
+        if hit is None or hit[0] is not ty:
+            hit = self._rl_cache[id(ty)] = (ty, layout.record_layout(ty))
+        return hit[1]
 
     # --- naming ---------------------------------------------------------------------
 
@@ -268,7 +318,15 @@ class _UnitBuilder:
         return f"{self._prefix_of(tn)}{tn.name}_type"
 
     def codec(self, tn: TypeName, which: str) -> str:
+        """The public decode/encode function of a typename."""
         return f"{self._prefix_of(tn)}{which}_{tn.name}"
+
+    def codec_inline(self, tn: TypeName, which: str) -> str:
+        """What generated code calls: the static inline version for this unit's own
+        typenames (so that trampolines and bindings compile to one function), the
+        public function of the owning unit otherwise."""
+        name = self.codec(tn, which)
+        return name + "_inline" if self._prefix_of(tn) == self.prefix else name
 
     # --- host C types ---------------------------------------------------------------
 
@@ -280,6 +338,10 @@ class _UnitBuilder:
         if isinstance(ty, Builtin):
             return _BUILTIN_C[ty.name]
         if isinstance(ty, (String, List)):
+            if isinstance(ty, List) and not isinstance(ty.element, Ref) and _is_composite(ty.element):
+                # elements stay in guest layout; name their type so that the embedder
+                # gets `<module>_encode_<hint>_elem` / `_decode_` to write/read them
+                self._synthesize(ty.element, f"{hint}_elem")
             return "w2w_list_t"
         if isinstance(ty, (Pointer, ConstPointer)):
             return "w2w_gaddr_t"
@@ -290,7 +352,7 @@ class _UnitBuilder:
         if isinstance(ty, Flags):
             return _UINT[ty.repr.size]
         if is_enum_like(ty):
-            return _UINT[layout.variant_layout(ty).tag_size]
+            return _UINT[self.vl(ty).tag_size]
         return self._synthesize(ty, hint)
 
     def _synthesize(self, ty: Type, hint: str) -> str:
@@ -307,7 +369,7 @@ class _UnitBuilder:
         tn = TypeName(name, ty)
         self.owners[id(tn)] = self.prefix
         self._synth[key] = self.tname(tn)
-        self.add_type(tn, synthesized=True)
+        self.add_type(tn)
         return self._synth[key]
 
     # --- decode (guest layout -> host value); statements return W2W_E_* on failure ----
@@ -315,11 +377,10 @@ class _UnitBuilder:
     def dec(self, tref: TypeRef, src: str, dst: str, hint: str, d: int) -> list[str]:
         if isinstance(tref, Ref):
             assert tref.target is not None
-            return [f"if ((rc = {self.codec(tref.target, 'decode')}(mem, handles, {src}, &{dst})) != 0)",
+            return [f"if ((rc = {self.codec_inline(tref.target, 'decode')}(mem, handles, {src}, &{dst})) != 0)",
                     "    return rc;"]
         ty = tref
-        if canonical_fields(ty) is not None or (
-                canonical_variant_cases(ty) is not None and not is_enum_like(ty) and not isinstance(ty, Bool)):
+        if _is_composite(ty):
             cname = self._synthesize(ty, hint)
             tn = self._synth_tn(cname)
             return self.dec(Ref(tn.name, tn), src, dst, hint, d)
@@ -336,7 +397,7 @@ class _UnitBuilder:
                   tn: TypeName | None) -> list[str]:
         t = f"t{d}"
         if isinstance(ty, Builtin):
-            sa = layout.size_align(ty)
+            sa = self.sa(ty)
             ctype = _BUILTIN_C[ty.name]
             if ty.name == "f32":
                 return [f"{dst} = w2w_ld_f32({src});"]
@@ -347,7 +408,7 @@ class _UnitBuilder:
                         f"if (!w2w_valid_char({dst}))", "    return W2W_E_BAD_VALUE;"]
             return [f"{dst} = ({ctype}){_ld(sa.size, src)};"]
         if isinstance(ty, Bool):
-            vl = layout.variant_layout(ty)
+            vl = self.vl(ty)
             return ["{", f"    uint64_t {t} = {_ld(vl.tag_size, src)};", f"    if ({t} > 1u)",
                     "        return W2W_E_BAD_VALUE;", f"    {dst} = {t} != 0;", "}"]
         if isinstance(ty, Flags):
@@ -356,7 +417,7 @@ class _UnitBuilder:
                     f"    if (({t} & ~{_flags_mask(len(ty.flags))}) != 0)",
                     "        return W2W_E_BAD_VALUE;", f"    {dst} = ({ctype}){t};", "}"]
         if is_enum_like(ty):
-            vl = layout.variant_layout(ty)
+            vl = self.vl(ty)
             return ["{", f"    uint64_t {t} = {_ld(vl.tag_size, src)};", f"    if ({t} >= {len(vl.cases)}u)",
                     "        return W2W_E_BAD_VALUE;", f"    {dst} = ({_UINT[vl.tag_size]}){t};", "}"]
         if isinstance(ty, Handle):
@@ -364,7 +425,7 @@ class _UnitBuilder:
             return ["{", f"    w2w_slot *s{d} = w2w_handles_slot(handles, w2w_ld_u32({src}), &{self.descriptor(tn)});",
                     f"    if (s{d} == NULL)", "        return W2W_E_BAD_HANDLE;", f"    {dst} = s{d}->obj;", "}"]
         if isinstance(ty, (String, List)):
-            es = layout.size_align(_elem(ty))
+            es = self.sa(_elem(ty))
             return ["{", f"    uint32_t p{d} = w2w_ld_u32({src}), n{d} = w2w_ld_u32({src} + 4);",
                     f"    uint8_t *q{d} = w2w_mem_ptr(mem, p{d}, (uint64_t)n{d} * {es.size}u, {es.align}u);",
                     f"    if (q{d} == NULL)", "        return W2W_E_BAD_POINTER;",
@@ -374,11 +435,11 @@ class _UnitBuilder:
         fields = canonical_fields(ty)
         if fields is not None:
             out: list[str] = []
-            for fl in layout.record_layout(ty):
+            for fl in self.rl(ty):
                 out += self.dec(fl.type, f"{src} + {fl.offset}", f"{dst}.{c_ident(fl.name)}",
                                 f"{hint}_{fl.name}", d + 1)
             return out
-        vl = layout.variant_layout(ty)
+        vl = self.vl(ty)
         out = ["{", f"    uint64_t {t} = {_ld(vl.tag_size, src)};", f"    switch ({t}) {{"]
         for i, case in enumerate(vl.cases):
             out.append(f"    case {i}:")
@@ -396,11 +457,10 @@ class _UnitBuilder:
     def enc(self, tref: TypeRef, dst: str, src: str, hint: str, d: int) -> list[str]:
         if isinstance(tref, Ref):
             assert tref.target is not None
-            return [f"if ((rc = {self.codec(tref.target, 'encode')}(handles, buf, {dst}, &{src})) != 0)",
+            return [f"if ((rc = {self.codec_inline(tref.target, 'encode')}(handles, buf, {dst}, &{src})) != 0)",
                     "    return rc;"]
         ty = tref
-        if canonical_fields(ty) is not None or (
-                canonical_variant_cases(ty) is not None and not is_enum_like(ty) and not isinstance(ty, Bool)):
+        if _is_composite(ty):
             cname = self._synthesize(ty, hint)
             tn = self._synth_tn(cname)
             return self.enc(Ref(tn.name, tn), dst, src, hint, d)
@@ -409,7 +469,7 @@ class _UnitBuilder:
     def enc_value(self, ty: Type, dst: str, src: str, hint: str, d: int,
                   tn: TypeName | None) -> list[str]:
         if isinstance(ty, Builtin):
-            sa = layout.size_align(ty)
+            sa = self.sa(ty)
             if ty.name == "f32":
                 return [f"w2w_st_f32({dst}, {src});"]
             if ty.name == "f64":
@@ -419,13 +479,13 @@ class _UnitBuilder:
                         _st(4, dst, src)]
             return [_st(sa.size, dst, src)]
         if isinstance(ty, Bool):
-            vl = layout.variant_layout(ty)
+            vl = self.vl(ty)
             return [_st(vl.tag_size, dst, f"{src} ? 1u : 0u")]
         if isinstance(ty, Flags):
             return [f"if (((uint64_t){src} & ~{_flags_mask(len(ty.flags))}) != 0)",
                     "    return W2W_E_BAD_VALUE;", _st(ty.repr.size, dst, src)]
         if is_enum_like(ty):
-            vl = layout.variant_layout(ty)
+            vl = self.vl(ty)
             return [f"if ((uint64_t){src} >= {len(vl.cases)}u)", "    return W2W_E_BAD_VALUE;",
                     _st(vl.tag_size, dst, src)]
         if isinstance(ty, Handle):
@@ -434,7 +494,7 @@ class _UnitBuilder:
                     f"    if (h{d} == 0)", "        return W2W_E_BAD_HANDLE;",
                     f"    w2w_st_u32({dst}, h{d});", "}"]
         if isinstance(ty, (String, List)):
-            es = layout.size_align(_elem(ty))
+            es = self.sa(_elem(ty))
             return ["{", f"    uint32_t a{d};",
                     f"    if (w2w_buf_addr(buf, {src}.ptr, (uint64_t){src}.len * {es.size}u, &a{d}) != 0)",
                     "        return W2W_E_BAD_VALUE;",
@@ -444,11 +504,11 @@ class _UnitBuilder:
         fields = canonical_fields(ty)
         if fields is not None:
             out: list[str] = []
-            for fl in layout.record_layout(ty):
+            for fl in self.rl(ty):
                 out += self.enc(fl.type, f"{dst} + {fl.offset}", f"{src}.{c_ident(fl.name)}",
                                 f"{hint}_{fl.name}", d + 1)
             return out
-        vl = layout.variant_layout(ty)
+        vl = self.vl(ty)
         out = [f"switch ({src}.tag) {{"]
         for i, case in enumerate(vl.cases):
             out += [f"case {i}:", "    " + _st(vl.tag_size, dst, f"{i}u")]
@@ -462,7 +522,7 @@ class _UnitBuilder:
 
     # --- typenames ------------------------------------------------------------------
 
-    def add_type(self, tn: TypeName, synthesized: bool = False) -> None:
+    def add_type(self, tn: TypeName) -> None:
         cname = self.tname(tn)
         ty = tn.type
         val = resolve(ty)
@@ -470,9 +530,7 @@ class _UnitBuilder:
         constants: list[HConst] = []
         typedef: list[str]
         descriptor = ""
-        if isinstance(ty, Ref) or not (canonical_fields(val) is not None or (
-                canonical_variant_cases(val) is not None and not is_enum_like(val)
-                and not isinstance(val, Bool))):
+        if isinstance(ty, Ref) or not _is_composite(val):
             typedef = [f"typedef {self.ctype(ty, hint)} {cname};"] if not isinstance(ty, Handle) \
                 else [f"typedef void *{cname};"]
         else:
@@ -494,22 +552,20 @@ class _UnitBuilder:
             fields = canonical_fields(val)
             if fields is not None:
                 members = [f"    {self._decl(self.ctype(fl.type, f'{hint}_{fl.name}'), c_ident(fl.name))};"
-                           for fl in layout.record_layout(val)]
+                           for fl in self.rl(val)]
                 if not members:
                     members = ["    uint8_t unused_;"]
                 typedef = [f"typedef struct {cname[:-2]} {{", *members, f"}} {cname};"]
             else:
-                vl = layout.variant_layout(val)
+                vl = self.vl(val)
                 members = []
-                for c in vl.cases:
+                for i, c in enumerate(vl.cases):
                     if c.type is not None:
                         members.append(f"        {self._decl(self.ctype(c.type, f'{hint}_{c.name}'), c_ident(c.name))};")
-                        constants.append(HConst(self.const_name(tn, c.name), f"{vl.cases.index(c)}u"))
-                    else:
-                        constants.append(HConst(self.const_name(tn, c.name), f"{vl.cases.index(c)}u"))
+                    constants.append(HConst(self.const_name(tn, c.name), f"{i}u"))
                 typedef = [f"typedef struct {cname[:-2]} {{", f"    {_UINT[vl.tag_size]} tag;",
                            "    union {", *members, "    } val;", f"}} {cname};"]
-        sa = layout.size_align(ty)
+        sa = self.sa(ty)
         if isinstance(ty, Ref):
             dec = self.dec(ty, "src", "(*dst)", hint, 0)
             enc = self.enc(ty, "dst", "(*src)", hint, 0)
@@ -552,7 +608,7 @@ class _UnitBuilder:
                     f"status enum `{tn.name}` has no `{glue}` case (the backport ABI's glue statuses "
                     "are `buffer_too_small`, `bad_handle`, `bad_pointer`, `bad_value`)")
             values.append(f"{hit}")
-        ctype = "int64_t" if abi.repr_wasm_type(layout.variant_layout(ty).tag) is WasmType.I64 else "int32_t"
+        ctype = "int64_t" if abi.repr_wasm_type(self.vl(ty).tag) is WasmType.I64 else "int32_t"
         name = f"{self.prefix}glue_{tn.name}"
         self._glue[tn.name] = (name, ctype, values, len(cases))
         return name
@@ -600,6 +656,8 @@ class _UnitBuilder:
             ty = resolve(p.type)
             name = c_ident(p.name)
             a = core_by_name.get(p.name, f"a_{name}")
+            if name in _IMPL_RESERVED or re.fullmatch(r"ret\d+", name):
+                name += "_"  # the implementation's own parameters keep their names
             nxt = params[i + 1] if i + 1 < len(params) else None
             if (p.name == "buf" and isinstance(ty, Pointer) and i + 2 < len(params)
                     and params[i + 1].name == "buf_len" and params[i + 2].name == "buf_used"):
@@ -619,17 +677,17 @@ class _UnitBuilder:
                     and nxt.name == f"{p.name}_len" and isinstance(resolve(nxt.type), Builtin)):
                 self._list_param(p.name, ty.pointee,
                                  isinstance(ty, ConstPointer), a, core_by_name[nxt.name],
-                                 decls, checks, impl_params, impl_args, fail)
+                                 decls, checks, impl_params, impl_args, fail, f"{fname}_{p.name}")
                 i += 2
                 continue
             if isinstance(ty, (String, List)):
                 self._list_param(p.name, _elem(ty), True, a, core_by_name[f"{p.name}_len"],
-                                 decls, checks, impl_params, impl_args, fail)
+                                 decls, checks, impl_params, impl_args, fail, f"{fname}_{p.name}")
                 i += 1
                 continue
             if (p.name == "error_payload" and isinstance(ty, Pointer) and i == len(params) - 1):
                 ptype = ty.pointee
-                sa = layout.size_align(ptype)
+                sa = self.sa(ptype)
                 ct = self.ctype(ptype, f"{fname}_error_payload")
                 decls += ["uint8_t *p_error_payload;", f"{self._decl(ct, 'error_payload')};"]
                 checks += [f"p_error_payload = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
@@ -643,15 +701,15 @@ class _UnitBuilder:
             htn = _handle_typename(p.type)
             if htn is not None:
                 if is_drop:
-                    decls.append(f"void *{name};")
-                    take_lines += [f"if (!w2w_handles_take(host->handles, (uint32_t){a}, &{self.descriptor(htn)}, &{name}))",
+                    decls.append(f"void *v_{name};")
+                    take_lines += [f"if (!w2w_handles_take(host->handles, (uint32_t){a}, &{self.descriptor(htn)}, &v_{name}))",
                                    f"    {fail('W2W_E_BAD_HANDLE')}"]
                 else:
                     decls += [f"w2w_slot *s_{name};"]
                     checks += [f"s_{name} = w2w_handles_slot(host->handles, (uint32_t){a}, &{self.descriptor(htn)});",
                                f"if (s_{name} == NULL)", f"    {fail('W2W_E_BAD_HANDLE')}"]
                 impl_params.append(HParam("void *", name))
-                impl_args.append(name if is_drop else f"s_{name}->obj")
+                impl_args.append(f"v_{name}" if is_drop else f"s_{name}->obj")
                 i += 1
                 continue
             if isinstance(ty, Builtin):
@@ -692,23 +750,23 @@ class _UnitBuilder:
                 i += 1
                 continue
             # records and variants with payloads: by reference
-            sa = layout.size_align(p.type)
+            sa = self.sa(p.type)
             ct = self.ctype(p.type, f"{fname}_{p.name}")
             tn = self._named(p.type, ct)
             needs_rc = True
-            decls += [f"const uint8_t *p_{name};", f"{self._decl(ct, name)};"]
+            decls += [f"const uint8_t *p_{name};", f"{self._decl(ct, f'v_{name}')};"]
             checks += [f"p_{name} = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
                        f"if (p_{name} == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
-                       f"if ((rc = {self.codec(tn, 'decode')}(mem, host->handles, p_{name}, &{name})) != 0)",
+                       f"if ((rc = {self.codec_inline(tn, 'decode')}(mem, host->handles, p_{name}, &v_{name})) != 0)",
                        f"    {fail('rc')}"]
             impl_params.append(HParam(f"const {ct} *", name))
-            impl_args.append(f"&{name}")
+            impl_args.append(f"&v_{name}")
             i += 1
         # results
         outs = sig.out_params
         handles_needed = 0
         for k, op in enumerate(outs):
-            sa = layout.size_align(op.type)
+            sa = self.sa(op.type)
             ct = self.ctype(op.type, f"{fname}_ret{k}")
             tn = self._named(op.type, ct)
             handles_needed += _count_handles(op.type)
@@ -720,7 +778,7 @@ class _UnitBuilder:
             impl_params.append(HParam(f"{ct} *", f"ret{k}"))
             impl_args.append(f"&ret{k}")
             needs_rc = True
-            post_ok += [f"if ((rc = {self.codec(tn, 'encode')}(host->handles, {'&buf' if has_buf else 'NULL'}, r_{k}, &ret{k})) != 0)",
+            post_ok += [f"if ((rc = {self.codec_inline(tn, 'encode')}(host->handles, {'&buf' if has_buf else 'NULL'}, r_{k}, &ret{k})) != 0)",
                         f"    {fail('rc')}"]
         if err_payload is not None:
             handles_needed = max(handles_needed, _count_handles(err_payload))
@@ -747,9 +805,11 @@ class _UnitBuilder:
                     etn = self._named(err_payload, ept)
                     body += [f"    if (status != {glue}[W2W_E_BAD_HANDLE] && status != {glue}[W2W_E_BAD_POINTER]"
                              f" && status != {glue}[W2W_E_BAD_VALUE]"
-                             f" && (rc = {self.codec(etn, 'encode')}(host->handles, {'&buf' if has_buf else 'NULL'},"
+                             f" && (rc = {self.codec_inline(etn, 'encode')}(host->handles, {'&buf' if has_buf else 'NULL'},"
                              " p_error_payload, &error_payload)) != 0)",
                              f"        return {glue}[rc];"]
+                    if has_buf:  # the payload's strings/lists went into buf
+                        body += ["    w2w_st_u32(p_buf_used, buf.used);"]
                 body += ["    return status;", "}"]
             else:
                 body += ["if (status != 0)", "    return status;"]
@@ -785,8 +845,7 @@ class _UnitBuilder:
             assert tref.target is not None
             return tref.target
         ty = resolve(tref)
-        if canonical_fields(ty) is not None or (
-                canonical_variant_cases(ty) is not None and not is_enum_like(ty) and not isinstance(ty, Bool)):
+        if _is_composite(ty):
             return self._synth_tn(cname)
         # a scalar/list written in place: give it a codec of its own
         key = id(tref)
@@ -796,15 +855,17 @@ class _UnitBuilder:
             self.owners[id(tn)] = self.prefix
             self._synth[key] = self.tname(tn)
             self._synth_names.add(name)
-            self.add_type(tn, synthesized=True)
+            self.add_type(tn)
             return tn
         return self._synth_tn(self._synth[key])
 
     def _list_param(self, name: str, elem: TypeRef, const: bool, a_ptr: str, a_len: str,
-                    decls, checks, impl_params, impl_args, fail) -> None:
-        es = layout.size_align(elem)
+                    decls, checks, impl_params, impl_args, fail, hint: str) -> None:
+        es = self.sa(elem)
         cname = c_ident(name)
         ety = resolve(elem)
+        if not isinstance(elem, Ref) and _is_composite(ety):  # a decoder for the elements
+            self._synthesize(ety, f"{hint}_elem")
         q = "const " if const else ""
         if isinstance(ety, Builtin):
             ct = f"{q}{_BUILTIN_C[ety.name]} *"
@@ -830,8 +891,20 @@ def _owners(units: list[Unit]) -> dict[int, str]:
     return owners
 
 
+#: the last program's view models: host-c, host-wasm3 and host-wamr of one run share them
+_last_built: list = [None, None]
+
+
 def build_units(program) -> list[HUnit]:
-    """The view models of every unit of a compiled program."""
+    """The view models of every unit of a compiled program (memoized for the last one)."""
+    if _last_built[0] is program:
+        return _last_built[1]
+    hunits = _build_units(program)
+    _last_built[:] = [program, hunits]
+    return hunits
+
+
+def _build_units(program) -> list[HUnit]:
     units: list[Unit] = list(program.units)
     owners = _owners(units)
     names = {u.name: (u.module.name if u.module is not None else u.name) for u in units}
@@ -847,20 +920,10 @@ def build_units(program) -> list[HUnit]:
     return out
 
 
-@lru_cache(maxsize=None)
-def _env():
-    import jinja2
-
-    from .._resources import templates_dir
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "host_c")),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True, autoescape=False)
-
-
 def _render(name: str, **ctx) -> str:
-    return _env().get_template(name).render(**ctx)
+    from .templating import render
+
+    return render(f"host_c/{name}", **ctx)
 
 
 def emit_files(program) -> dict[str, str]:
@@ -868,9 +931,14 @@ def emit_files(program) -> dict[str, str]:
     hunits = build_units(program)
     files: dict[str, str] = {}
     if hunits:
-        files[SUPPORT_HEADER] = _render("w2w_host.h.j2", header_line=program.header_line())
+        # the same text whatever the input, so that runs sharing an output folder agree
+        from .. import __version__
+
+        files[SUPPORT_HEADER] = _render(
+            "w2w_host.h.j2", header_line=f"Generated by wit2witx {__version__}. Do not edit.")
     for hu in hunits:
         files[f"{hu.module}_host.h"] = _render("host.h.j2", u=hu)
+        files[f"{hu.module}_host_inline.h"] = _render("host_inline.h.j2", u=hu)
         files[f"{hu.module}_host.c"] = _render("host.c.j2", u=hu)
     return files
 

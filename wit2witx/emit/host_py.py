@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..diagnostics import UnsupportedError, error
 from ..p1 import abi, layout
 from ..p1.abi import Role
 from ..p1.model import (
@@ -58,6 +59,11 @@ _BUILTIN_CODEC = {
 
 
 # --------------------------------------------------------------------------- names
+
+
+def _unsupported(what: str, node: object = None) -> UnsupportedError:
+    return UnsupportedError(error(f"the Python host glue back end cannot express {what}",
+                                  getattr(node, "span", None)))
 
 
 def camel(name: str) -> str:
@@ -137,6 +143,7 @@ class PyError:
     value_annotation: str
     default: str  # default value expression ("None" if none)
     witx_name: str
+    is_status: bool = False  # raised with a status case (+ an optional payload)
 
 
 @dataclass(slots=True)
@@ -188,6 +195,14 @@ class PyModule:
     functions: list[PyFunc]
     exports: list[str]
 
+    @property
+    def needs_enum(self) -> bool:
+        return any(t.shape in ("enum", "flags", "variant") for t in self.types)
+
+    @property
+    def needs_dataclass(self) -> bool:
+        return any(t.shape in ("record", "variant") for t in self.types)
+
 
 def _docs(text: str) -> list[str]:
     lines = [line.rstrip().replace('"""', "'''").replace("\\", "\\\\") for line in text.splitlines()]
@@ -210,8 +225,6 @@ class _Builder:
         self.names: dict[int, str] = {}  # id(TypeName) -> Python class/alias name
         self.taken: set[str] = set(RESERVED)
         self.errors: dict[str, PyError] = {}
-        self.anon = 0
-        self.extra_codecs: list[Codec] = []
 
     # -- ownership and naming
 
@@ -278,6 +291,8 @@ class _Builder:
             return "tuple[" + ", ".join(self.annotation(t) for t in ty.types) + "]" if ty.types else "tuple[()]"
         if isinstance(ty, OptionType):
             return f"{self.annotation(ty.some)} | None"
+        if _option_like(ty):
+            return f"{self.annotation(ty.cases[1].type)} | None"
         if isinstance(ty, Expected):
             return "_rt.Ok | _rt.Err"
         if isinstance(ty, Handle):
@@ -308,13 +323,16 @@ class _Builder:
         if isinstance(ty, OptionType):
             vl = layout.variant_layout(ty)
             return f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, {self.codec(ty.some)})"
+        if _option_like(ty):
+            vl = layout.variant_layout(ty)
+            return f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, {self.codec(ty.cases[1].type)})"
         if isinstance(ty, Expected):
             vl = layout.variant_layout(ty)
             ok = "None" if ty.ok is None else self.codec(ty.ok)
             err = "None" if ty.err is None else self.codec(ty.err)
             return f"_rt.Expected({vl.payload_offset}, {sa.size}, {sa.align}, {ok}, {err})"
         if isinstance(ty, Handle):
-            raise ValueError("an anonymous handle has no resource type")
+            raise _unsupported("an anonymous `(handle)` (it needs a typename)", ty)
         cases = canonical_variant_cases(ty)
         if cases is not None:  # an anonymous enum or variant: generic values
             vl = layout.variant_layout(ty)
@@ -325,7 +343,7 @@ class _Builder:
                     f"_rt.VariantValue, int, [{payloads}])")
         if isinstance(ty, Flags):
             return f"_rt.Flags({ty.repr.size}, int, {len(ty.flags)})"
-        raise ValueError(f"no codec for {ty.kind}")
+        raise _unsupported(f"a `{ty.kind}` here", ty)
 
     def typename(self, tn: TypeName) -> tuple[PyType, Codec]:
         name = self._fresh(camel(tn.name))
@@ -352,6 +370,13 @@ class _Builder:
             members = ", ".join(f"({py_ident(f.name)!r}, {f.offset}, {self.codec(f.type)})" for f in fls)
             return (PyType("record", name, docs, fields=fields, witx_name=tn.name),
                     Codec(cname, f"_rt.Record({sa.size}, {sa.align}, {name}, [{members}])"))
+        if _option_like(ty):
+            sa = layout.size_align(ty)
+            vl = layout.variant_layout(ty)
+            some = ty.cases[1].type
+            return (PyType("alias", name, docs, alias=f"{self.annotation(some)} | None", witx_name=tn.name),
+                    Codec(cname, f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, "
+                                 f"{sa.align}, {self.codec(some)})"))
         if isinstance(ty, (Variant, Union)):
             sa = layout.size_align(ty)
             vl = layout.variant_layout(ty)
@@ -392,7 +417,7 @@ class _Builder:
         ety = resolve(etn.type)
         if etn is status and isinstance(ety, Enum) and any(c.name == "error" for c in ety.cases):
             default = f"{self.class_name(etn)}.ERROR"
-        return PyError(name, self.class_name(etn), default, etn.name)
+        return PyError(name, self.class_name(etn), default, etn.name, etn is status)
 
     # -- functions
 
@@ -405,9 +430,16 @@ class _Builder:
             ep = None
         spec_params: list[str] = []
         py_params: list[Param] = []
-        skip = set(buf_trio) | ({"error_payload"} if ep is not None else set())
+        pairs = _pointer_length_pairs(func)
+        skip = set(buf_trio) | ({"error_payload"} if ep is not None else set()) | set(pairs.values())
         for cp in sig.params:
             src = cp.source
+            if src in pairs and cp.role is not Role.OUT_PTR:
+                pointee = resolve(cp.type).pointee
+                codec, ann = self._span_codec(pointee)
+                spec_params.append(f"(_rt.LIST, {py_ident(src)!r}, {codec})")
+                py_params.append(Param(py_ident(src), ann))
+                continue
             if cp.role is Role.OUT_PTR:
                 spec_params.append(f"(_rt.OUT, {cp.name!r}, {self.codec(cp.type)})")
                 continue
@@ -428,7 +460,7 @@ class _Builder:
             elif cp.role is Role.HANDLE:
                 tn = _named(cp.type)
                 if tn is None:
-                    raise ValueError(f"{func.name}: a handle parameter needs a named resource type")
+                    raise _unsupported(f"the anonymous handle parameter `{src}` of `{func.name}`", func)
                 spec_params.append(f"(_rt.HANDLE, {pyname!r}, {self.resource_key(tn)!r})")
             elif cp.role in (Role.VALUE, Role.ENUM, Role.FLAGS):
                 spec_params.append(f"(_rt.VALUE, {pyname!r}, {self.codec(cp.type)})")
@@ -437,7 +469,7 @@ class _Builder:
             elif cp.role in (Role.POINTER, Role.CONST_POINTER):
                 spec_params.append(f"(_rt.POINTER, {pyname!r}, {self.codec(ty.pointee)})")
             else:  # pragma: no cover - every role is handled above
-                raise ValueError(f"unexpected role {cp.role}")
+                raise _unsupported(f"the parameter `{src}` of `{func.name}`", func)
             py_params.append(Param(pyname, self.annotation(cp.type)))
 
         status_cases = "None"
@@ -450,12 +482,13 @@ class _Builder:
             r = func.results[0]
             rty = resolve(r.type)
             status_res = [c for c in sig.results if c.role is Role.STATUS]
-            if status_res or (isinstance(rty, Expected)):
-                assert isinstance(rty, Expected)
-                returns = self._ok_annotation(rty.ok)
-                if rty.err is not None:
-                    stn = _named(rty.err)
-                    sty = resolve(rty.err)
+            rcases = canonical_variant_cases(rty) if status_res or isinstance(rty, Expected) else None
+            if rcases is not None and len(rcases) == 2:
+                ok_t, err_t = rcases[0].type, rcases[1].type  # (expected T (error S)) or alike
+                returns = self._ok_annotation(ok_t)
+                if err_t is not None:
+                    stn = _named(err_t)
+                    sty = resolve(err_t)
                     cases = canonical_variant_cases(sty) or []
                     status_cases = "(" + "".join(f"{c.name!r}, " for c in cases) + ")"
                     if stn is not None:
@@ -468,12 +501,15 @@ class _Builder:
                             self.errors[etn.name] = self.own_error(etn, stn)
                 else:
                     status_cases = "('ok', 'err')"
+            elif status_res:
+                raise _unsupported(f"the result of `{func.name}` (not an expected)", func)
             else:
                 returns = self.annotation(r.type)
                 direct = self.codec(r.type) if not isinstance(rty, Handle) else "None"
-        for tn in self.doc.typenames:
-            if (func.name == f"{tn.name}_drop" and isinstance(resolve(tn.type), Handle)
-                    and len(func.params) == 1 and _named(func.params[0].type) is tn):
+        if func.name.endswith("_drop") and len(func.params) == 1:
+            tn = _named(func.params[0].type)
+            if (tn is not None and func.name == f"{tn.name}_drop"
+                    and isinstance(resolve(tn.type), Handle)):
                 drop_key = repr(self.resource_key(tn))
         spec = [
             f"module={self.unit.module.name!r}",
@@ -491,6 +527,15 @@ class _Builder:
         return PyFunc(func.name, py_ident(func.name), py_params, returns, _docs(func.docs),
                       bool(buf_trio), spec, f"(func {sig.to_wat()})".replace(" )", ")"))
 
+    def _span_codec(self, pointee: TypeRef) -> tuple[str, str]:
+        """Codec and annotation of a `const_pointer T` + `_len` list parameter."""
+        el = resolve(pointee)
+        if isinstance(el, Builtin) and el.name == "char8":
+            return "_rt.STRING", "str"
+        if isinstance(el, Builtin) and el.name == "u8":
+            return "_rt.ListOf(_rt.U8)", "bytes"
+        return f"_rt.ListOf({self.codec(pointee)})", f"list[{self.annotation(pointee)}]"
+
     def _ok_annotation(self, ok: TypeRef | None) -> str:
         if ok is None:
             return "None"
@@ -506,6 +551,24 @@ def _named(tref: TypeRef | None) -> TypeName | None:
             return tn
         tref = tn.type
     return None
+
+
+def _pointer_length_pairs(func: Function) -> dict[str, str]:
+    """`x` → `x_len` for each `(@witx const_pointer T)` followed by `x_len: usize`: how
+    the lowering passes a string/list parameter (read-only, so never an out-buffer)."""
+    pairs = {}
+    for p, q in zip(func.params, func.params[1:]):
+        if (isinstance(resolve(p.type), ConstPointer) and q.name == f"{p.name}_len"
+                and isinstance(resolve(q.type), Builtin) and resolve(q.type).name == "usize"):
+            pairs[p.name] = q.name
+    return pairs
+
+
+def _option_like(ty) -> bool:
+    """A variant `none | some(T)`: WITX's spelling of option<T> (Python: None or T)."""
+    return (isinstance(ty, Variant) and len(ty.cases) == 2 and ty.cases[0].name == "none"
+            and ty.cases[0].type is None and ty.cases[1].name == "some"
+            and ty.cases[1].type is not None)
 
 
 def _buffer_params(func: Function) -> tuple[str, ...]:

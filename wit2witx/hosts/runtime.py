@@ -70,11 +70,18 @@ FAULT_CASES = {
 
 
 class WitError(Exception):
-    """Base of the generated `<E>Error` exceptions: `value` is the WIT error value."""
+    """Base of the generated `<E>Error` exceptions.
 
-    def __init__(self, value: Any = None) -> None:
-        super().__init__(value)
+    `value` is the WIT error value (an `E` enum member or variant) or, for a status
+    enum raised directly (the generic `<iface>_status`), the status case; `payload` is
+    then what goes through `$error_payload` when the function has one (e.g. the
+    string of a `result<T, string>`).
+    """
+
+    def __init__(self, value: Any = None, payload: Any = None) -> None:
+        super().__init__(value) if payload is None else super().__init__(value, payload)
         self.value = value
+        self.payload = payload
 
 
 # ---------------------------------------------------------------------------- values
@@ -653,6 +660,8 @@ class ListOf(Codec):
         n &= MASK32
         e = self.elem
         cx.check(ptr, n * e.size, e.align)
+        if e.size == 0 and n > 0xFFFF:  # zero-sized elements: no memory bounds the count
+            raise BadValue(n)
         if self._bytes:
             return bytes(cx.mem[ptr:ptr + n])
         return [e.load(cx, ptr + i * e.size) for i in range(n)]
@@ -696,11 +705,12 @@ class FuncSpec:
     buffer, its length, and where to write the bytes used), `error_payload` (arg: the
     error type's codec). `method` is the implementation's method name.
 
-    `status`: for a function returning `(expected T (error S))`, a dict with
-    `cases` (the names of S's cases, in order), `error` (the name of the generated
-    exception class's error type: the `WitError` subclass), `error_cases` (the case
-    names of E, so E's case i maps to the S case of the same name), or None for a
-    function whose result is returned directly (`direct`: its codec or None).
+    For a function returning `(expected T (error S))`: `status_cases` names S's cases
+    in order; `error_class` is the generated `WitError` subclass the implementation
+    raises; `error_cases` names the cases of its error type E when E is not S itself
+    (E's case i maps to the S case of the same name). `status_cases` is None for a
+    function whose result is returned directly (`direct`: its codec, or None): such a
+    function traps on bad input. `drop_key` marks a resource's `<r>_drop`.
     """
 
     module: str
@@ -714,6 +724,26 @@ class FuncSpec:
     error_cases: tuple[str, ...] | None = None
     direct: Codec | None = None
     drop_key: str | None = None
+
+
+def _write_results(cx: Call, buf: tuple[int, int, int] | None,
+                   writes: list[tuple[int, "Codec", Any]]) -> bool:
+    """Store values at checked addresses; their strings/lists go into the caller's
+    buffer. False (and only `*buf_used` written, with the size needed) when they do
+    not fit."""
+    if buf is not None:
+        b, blen, bused = buf
+        pos = b
+        for _, codec, v in writes:
+            pos = codec.need(v, pos)
+        used = pos - b
+        U32.store(cx, bused, used)
+        if used > blen:
+            return False
+        cx.cursor, cx.end = b, b + blen
+    for addr, codec, v in writes:
+        codec.store(cx, addr, v)
+    return True
 
 
 def _status_of(cases: Sequence[str], fault: str) -> int | None:
@@ -757,19 +787,21 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
         st_pointer = _status_of(cases, "bad_pointer")
         st_handle = _status_of(cases, "bad_handle")
         st_value = _status_of(cases, "bad_value")
-        st_small = _status_of(cases, "buffer_too_small")
         fallback = st_value if st_value is not None else (1 if len(cases) > 1 else 0)
+        st_small = _status_of(cases, "buffer_too_small")
+        if st_small is None:
+            st_small = fallback
         fault_status = {
             "bad_pointer": st_pointer if st_pointer is not None else fallback,
             "bad_handle": st_handle if st_handle is not None else fallback,
             "bad_value": fallback,
         }
         err_cls = spec.error_class
+        # E's case i → the status case of the same name; None: the status enum is the
+        # error type itself (the generic `<iface>_status`, or a P1 errno)
         err_map: list[int] | None = None
         if spec.error_cases is not None:
             err_map = [cases.index(c) if c in cases else fallback for c in spec.error_cases]
-        elif "error" in cases:
-            err_map = None
     direct = spec.direct
 
     def fail_direct(exc: BaseException) -> Any:
@@ -778,15 +810,14 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
         raise wasmtime.Trap(f"{spec.module}::{spec.name}: {exc!r}")
 
     def host(caller: Any, *raw: Any) -> Any:
+        cx = Call(_EMPTY, tables)
         try:
-            cx: Call
             if needs_mem:
                 memory = caller.get(memory_name)
                 if memory is None:
                     raise BadPointer("the caller exports no memory")
-                cx = Call(guest_memory(memory, caller), tables)
-            else:
-                cx = Call(_EMPTY, tables)
+                cx.mem = guest_memory(memory, caller)
+                cx.size = len(cx.mem)
             args: list[Any] = []
             out_addrs: list[tuple[int, Codec]] = []
             buf = None
@@ -829,25 +860,15 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
                 value = method(*args)
             if cases is None:
                 return None if direct is None else direct.to_core(value)
+            writes: list[tuple[int, Codec, Any]] = []
             if outs:
                 members = list(value) if out_tuple else [value]
                 if len(members) != len(out_addrs):
                     raise TypeError(f"{spec.method} returned {value!r}, expected "
                                     f"{len(out_addrs)} values")
-                if buf is not None:
-                    b, blen, bused = buf
-                    pos = b
-                    for (_, codec), v in zip(out_addrs, members):
-                        pos = codec.need(v, pos)
-                    used = pos - b
-                    U32.store(cx, bused, used)
-                    if used > blen:
-                        return st_small if st_small is not None else fallback
-                    cx.cursor, cx.end = b, b + blen
-                for (addr, codec), v in zip(out_addrs, members):
-                    codec.store(cx, addr, v)
-            elif buf is not None:
-                U32.store(cx, buf[2], 0)
+                writes = [(addr, codec, v) for (addr, codec), v in zip(out_addrs, members)]
+            if not _write_results(cx, buf, writes):
+                return st_small
             return 0
         except GlueFault as exc:
             if cases is None:
@@ -862,12 +883,22 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
                 return fallback
             try:
                 value = exc.value
-                if err_map is None:  # the generic `$status`: its `error` case
-                    return cases.index("error") if value is None else int(value)
-                tag = int(value.tag) if hasattr(value, "tag") else int(value)
+                if err_map is None:  # the status enum itself (`error` when no value)
+                    status = cases.index("error") if value is None else int(value)
+                    if not 0 < status < len(cases):
+                        raise ValueError(f"{value!r} is not an error status")
+                    payload = exc.payload
+                else:
+                    tag = int(value.tag) if hasattr(value, "tag") else int(value)
+                    status = err_map[tag]
+                    payload = value
                 if error_payload is not None and ep_addr is not None:
-                    error_payload[2].store(cx, ep_addr, value)
-                return err_map[tag]
+                    codec = error_payload[2]
+                    if payload is None and not isinstance(codec, Option):
+                        cx.mem[ep_addr:ep_addr + codec.size] = bytes(codec.size)
+                    elif not _write_results(cx, buf, [(ep_addr, codec, payload)]):
+                        return st_small
+                return status
             except Exception:  # noqa: BLE001 - a malformed error value: impl bug
                 log.exception("%s::%s raised a malformed %s", spec.module, spec.name,
                               type(exc).__name__)
@@ -877,6 +908,11 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
             if cases is None:
                 return fail_direct(exc)
             return fallback
+        finally:
+            # the view dies with the call: a GuestPointer kept by the implementation
+            # must not reach memory that a later memory.grow may have moved
+            cx.mem = _EMPTY
+            cx.size = 0
 
     host.__name__ = f"{spec.module}__{spec.name}"
     host.__qualname__ = host.__name__

@@ -139,6 +139,9 @@ class Pollable:
     def ready_now(self) -> bool:
         if self.check is not None and self.check():
             return True
+        if self.sock is not None and self.sock.fileno() < 0:
+            return True  # its socket is gone: waiting would never end; let the call fail
+
         if self.deadline is not None and time.monotonic_ns() >= self.deadline:
             return True
         return self.sock is None and self.deadline is None and self.check is None
@@ -282,9 +285,25 @@ class OutputStream:
         return max(0, self.LIMIT - len(self.pending))
 
     def write(self, data: bytes) -> None:
+        """`write`: no more than `check-write` permitted (WASI traps; this reports an
+        error), so a guest that ignores the permit cannot make the host buffer without end."""
         self._raise_if_failed()
+        if len(self.pending) + len(data) > self.LIMIT:
+            self._push()
+            if len(self.pending) + len(data) > self.LIMIT:
+                raise stream_failed("write: more bytes than check-write permitted")
         self.pending += data
         self._push()
+
+    def write_all(self, data: bytes | memoryview) -> None:
+        """The blocking writes: any length, sent a permit at a time."""
+        view = memoryview(data)
+        while view:
+            self.blocking_flush()
+            n = min(len(view), self.LIMIT)
+            self.write(bytes(view[:n]))
+            view = view[n:]
+        self.blocking_flush()
 
     def blocking_flush(self) -> None:
         self._push()
@@ -365,7 +384,7 @@ class SocketsHost:
 
     def poll(self, in_: list[Pollable], *, result_capacity: int) -> list[int]:
         if not in_:
-            raise T.StatusError()
+            raise T.PollStatusError()
         return wait_any(list(in_))
 
     # --- wasi:io/streams
@@ -396,8 +415,7 @@ class SocketsHost:
         self_.write(contents)
 
     def output_stream_blocking_write_and_flush(self, self_: OutputStream, contents: bytes) -> None:
-        self_.write(contents)
-        self_.blocking_flush()
+        self_.write_all(contents)
 
     def output_stream_flush(self, self_: OutputStream) -> None:
         self_._push()
@@ -410,11 +428,14 @@ class SocketsHost:
         return self_.subscribe()
 
     def output_stream_write_zeroes(self, self_: OutputStream, len_: int) -> None:
+        if len_ > OutputStream.LIMIT:
+            raise stream_failed("write-zeroes: more bytes than check-write permitted")
         self_.write(bytes(len_))
 
     def output_stream_blocking_write_zeroes_and_flush(self, self_: OutputStream, len_: int) -> None:
-        self_.write(bytes(len_))
-        self_.blocking_flush()
+        if len_ > 1 << 24:  # WASI allows 4096; a guest cannot make the host allocate GiBs
+            raise stream_failed("blocking-write-zeroes-and-flush: too long")
+        self_.write_all(bytes(len_))
 
     def output_stream_splice(self, self_: OutputStream, src: InputStream, len_: int) -> int:
         data = src.read(min(len_, self_.check_write()))
@@ -423,8 +444,7 @@ class SocketsHost:
 
     def output_stream_blocking_splice(self, self_: OutputStream, src: InputStream, len_: int) -> int:
         data = src.blocking_read(min(len_, OutputStream.LIMIT))
-        self_.write(data)
-        self_.blocking_flush()
+        self_.write_all(data)
         return len(data)
 
     def output_stream_drop(self, self_: OutputStream) -> None:
@@ -673,7 +693,12 @@ class SocketsHost:
 
     # --- wasi:sockets/ip-name-lookup (numeric hosts only)
 
-    def resolve_addresses(self, network: Network, name: str) -> ResolveAddressStream:
+    def resolve_addresses(self, network: Network, name: bytes | str) -> ResolveAddressStream:
+        if isinstance(name, (bytes, bytearray)):  # a string parameter arrives as its bytes
+            try:
+                name = bytes(name).decode("utf-8")
+            except UnicodeDecodeError:
+                raise net_error("INVALID_ARGUMENT") from None
         text = name[1:-1] if name.startswith("[") and name.endswith("]") else name
         try:
             ip = ipaddress.ip_address(text)

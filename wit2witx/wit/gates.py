@@ -3,6 +3,9 @@
 An `@unstable` item exists only when its feature is enabled (or all features are);
 `@since` items always exist but must not name a version newer than their package;
 `@deprecated` is kept as information. Rules and messages follow wit-parser.
+
+The resolver builds gated-off items too (their errors still count) and records them;
+`drop_excluded` then removes them from the arenas in one renumbering pass.
 """
 
 from __future__ import annotations
@@ -81,3 +84,116 @@ class Gates:
                 f"feature gate cannot reference unreleased version {stability.since} of "
                 f"package [{package}] (current version {package.version})", span))
         return True
+
+
+# --- dropping gated-off items ------------------------------------------------------
+
+
+def drop_excluded(r: ir.Resolve, ex_types: set[int], ex_ifaces: set[int],
+                  ex_worlds: set[int]) -> None:
+    """Remove gated-off items (and anonymous types built for them); renumber all ids."""
+    # Anonymous types may refer to excluded ones (built inside gated items): drop those too.
+    dropped = set(ex_types)
+    changed = True
+    while changed:
+        changed = False
+        for tid, td in enumerate(r.types):
+            if tid in dropped:
+                continue
+            if any(isinstance(t, int) and t in dropped for t in ir.type_refs(td.kind)) or (
+                    td.owner is not None and (
+                        (td.owner.kind == "interface" and td.owner.id in ex_ifaces)
+                        or (td.owner.kind == "world" and td.owner.id in ex_worlds))):
+                dropped.add(tid)
+                changed = True
+    tmap = _renumber(len(r.types), dropped)
+    imap = _renumber(len(r.interfaces), ex_ifaces)
+    wmap = _renumber(len(r.worlds), ex_worlds)
+
+    def ty(ref):
+        return tmap[ref] if isinstance(ref, int) else ref
+
+    def fn(f: ir.Function) -> None:
+        f.params = [ir.Param(p.name, ty(p.type), p.span) for p in f.params]
+        f.result = None if f.result is None else ty(f.result)
+        f.resource = None if f.resource is None else tmap[f.resource]
+
+    new_types = []
+    for tid, td in enumerate(r.types):
+        if tid in dropped:
+            continue
+        td.kind = _remap_kind(td.kind, ty)
+        if td.owner is not None:
+            table = imap if td.owner.kind == "interface" else wmap
+            td.owner = ir.TypeOwner(td.owner.kind, table[td.owner.id])
+        new_types.append(td)
+    new_ifaces = []
+    for iid, iface in enumerate(r.interfaces):
+        if iid in ex_ifaces:
+            continue
+        iface.types = {n: tmap[t] for n, t in iface.types.items() if t in tmap}
+        for f in iface.functions.values():
+            fn(f)
+        if iface.clone_of is not None:
+            iface.clone_of = imap.get(iface.clone_of)
+        new_ifaces.append(iface)
+    new_worlds = []
+    for wid, world in enumerate(r.worlds):
+        if wid in ex_worlds:
+            continue
+        for items in (world.imports, world.exports):
+            remapped = {}
+            for key, item in items.items():
+                if isinstance(item, ir.WorldInterface):
+                    if item.id not in imap:
+                        continue
+                    item.id = imap[item.id]
+                elif isinstance(item, ir.WorldType):
+                    if item.id not in tmap:
+                        continue
+                    item.id = tmap[item.id]
+                else:
+                    fn(item.function)
+                remapped[imap[key] if isinstance(key, int) else key] = item
+            items.clear()
+            items.update(remapped)
+        new_worlds.append(world)
+    for pkg in r.packages:
+        pkg.interfaces = {n: imap[i] for n, i in pkg.interfaces.items() if i in imap}
+        pkg.worlds = {n: wmap[w] for n, w in pkg.worlds.items() if w in wmap}
+    r.types, r.interfaces, r.worlds = new_types, new_ifaces, new_worlds
+
+
+def _renumber(count: int, dropped: set[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for old in range(count):
+        if old not in dropped:
+            out[old] = len(out)
+    return out
+
+
+def _remap_kind(kind, ty):
+    if isinstance(kind, ir.Alias):
+        return ir.Alias(ty(kind.target))
+    if isinstance(kind, ir.Handle):
+        return ir.Handle(kind.kind, ty(kind.resource))
+    if isinstance(kind, ir.Record):
+        for f in kind.fields:
+            f.type = ty(f.type)
+    elif isinstance(kind, ir.Variant):
+        for c in kind.cases:
+            if c.type is not None:
+                c.type = ty(c.type)
+    elif isinstance(kind, ir.Tuple):
+        kind.types = [ty(t) for t in kind.types]
+    elif isinstance(kind, (ir.Option, ir.Future, ir.Stream)):
+        if kind.inner is not None:
+            kind.inner = ty(kind.inner)
+    elif isinstance(kind, ir.List):
+        kind.element = ty(kind.element)
+    elif isinstance(kind, ir.Map):
+        kind.key, kind.value = ty(kind.key), ty(kind.value)
+    elif isinstance(kind, ir.Result):
+        kind.ok = None if kind.ok is None else ty(kind.ok)
+        kind.err = None if kind.err is None else ty(kind.err)
+    return kind

@@ -22,11 +22,11 @@ How it works, and why:
 
 from __future__ import annotations
 
-import zlib
 import marshal
 import os
 import re
 import sys
+import zlib
 from pathlib import Path
 
 from .. import _resources
@@ -55,7 +55,12 @@ def parse_text(text: str, path: str = "<input>") -> ast.File:
 
 
 def parse_file(source: SourceFile) -> ast.File:
-    """Parse one .wit file into its unresolved syntax tree."""
+    """Parse one .wit file into its unresolved syntax tree.
+
+    Raises WitSyntaxError (with a span) for text wit-parser rejects while parsing, and
+    UnsupportedError for valid syntax the AST cannot hold (`import label: path;`,
+    `@external-id(...)`).
+    """
     _reject_invalid_codepoints(source)
     tokens = _lex(source)
     builder = _Builder(source, tokens)
@@ -113,7 +118,7 @@ _TOKEN_TEMPLATE = r"""WS(?:
     | (->|[=,:.;(){}<>*@/+-])
     | ([^\W\d][\w-]*)
     | (%(?:[^\W\d][\w-]*)?)
-    | (\d+\.\d+\.\d+(?:-[\w-]+(?:\.[\w-]+)*)?(?:\+[\w-]+(?:\.[\w-]+)*)?)
+    | (\d+\.\d+\.\d+(?:-(?!>)(?:[\w-]+(?:\.[\w-]+)*)?)?(?:\+(?:[\w-]+(?:\.[\w-]+)*)?)?)
     | (\d+)
     | (")
     | (\Z)
@@ -122,10 +127,15 @@ _TOKEN_TEMPLATE = r"""WS(?:
 _TOKEN = re.compile(_TOKEN_TEMPLATE.replace("WS", r"[ \t\n\r]*"), re.VERBOSE | re.DOTALL)
 _TOKEN_STRICT = re.compile(_TOKEN_TEMPLATE.replace("WS", r"(?:[ \t\n]|\r\n)*"), re.VERBOSE | re.DOTALL)
 _LONE_CR = re.compile(r"\r(?!\n)")
+# The parts of a version token. wit-parser eats a `-` or `+` with nothing after it but
+# leaves it out of the version: `1.0.0-` is version 1.0.0.
+_VERSION_PARTS = re.compile(r"(\d+\.\d+\.\d+)(?:-([\w-]+(?:\.[\w-]+)*)?)?(?:\+([\w-]+(?:\.[\w-]+)*)?)?")
 _VALID_ID = re.compile(r"(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)(?:-(?:[a-z0-9]+|[A-Z0-9]+))*\Z")
 _KEYLIKE = re.compile(r"[^\W\d][\w-]*")
 _STRING = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\(?:["\'tnr\\]|u\{[0-9a-fA-F_]+\}|[0-9a-fA-F]{2}))*"')
 _BLOCK_MARK = re.compile(r"/\*|\*/")
+_LINE_COMMENT_BODY = re.compile(r"//+([^\n]*)")
+_ASCII_SPACE = " \t\n\r\x0c"
 _UNICODE_ESCAPE = re.compile(r"u\{[0-9a-fA-F_]+\}")
 
 # wit-parser's `detect_invalid_input`: control codes (other than tab/CR/LF), bidi
@@ -209,7 +219,8 @@ def _lex(source: SourceFile) -> _Tokens:
                 word = text[start:end]
                 kind = words.get(word)
                 if kind is None:
-                    kind = words[word] = "BADVERSION" if _semver_problem(word) else "VERSION"
+                    problem = _semver_problem(_version_text(word))
+                    kind = words[word] = "BADVERSION" if problem else "VERSION"
             elif group == 6:
                 kind = "INTEGER"
             elif group == 4:
@@ -346,6 +357,14 @@ def _id_error(name: str) -> str:
 _SEMVER_PARTS = ("major version number", "minor version number", "patch version number")
 
 
+def _version_text(token: str) -> str:
+    """A version token without a dangling `-` or `+`."""
+    if token[-1] not in "-+":
+        return token
+    m = _VERSION_PARTS.fullmatch(token)
+    return token[:max(m.end(g) for g in (1, 2, 3) if m.group(g) is not None)]
+
+
 def _semver_problem(text: str) -> str | None:
     core, plus, build = text.partition("+")
     core, dash, pre = core.partition("-")
@@ -373,31 +392,24 @@ def _semver_problem(text: str) -> str | None:
 
 
 def _docs_text(text: str, runs: list[tuple[int, int]]) -> str:
-    lines = []
+    """wit-parser's `docs()`: strip the markers (`/**` + `*/`, or every leading `/`) and
+    trailing blanks, then the common indentation (spaces), one line per line."""
+    docs: list[str] = []
     for start, end in runs:
-        chunk = text[start:end]
-        if chunk[1] == "*":  # one block comment
-            if chunk.startswith("/**"):
-                lines.append(chunk[3:-2].rstrip())
-            else:
-                lines.append(chunk.lstrip("/").rstrip())
-            continue
-        for comment in chunk.split("\n"):  # a run of line comments (and blank lines)
-            comment = comment.strip()
-            if comment:
-                lines.append(comment.lstrip("/").rstrip())
-    indents = [len(d) - len(d.lstrip(" \t\n\r\x0c")) for d in lines if d]
-    indent = min(indents, default=0)
+        if text[start + 1] == "/":  # a run of line comments
+            docs.extend(body.rstrip() for body in _LINE_COMMENT_BODY.findall(text, start, end))
+        elif text.startswith("/**", start):
+            docs.append(text[start + 3:end - 2].rstrip())
+        else:
+            docs.append(text[start:end].lstrip("/").rstrip())
+    indent = min((len(d) - len(d.lstrip(_ASCII_SPACE)) for d in docs if d), default=0)
     if indent:
         prefix = " " * indent
-        lines = [d[indent:] if d.startswith(prefix) else d for d in lines]
-    out = []
-    for doc in lines:
-        if not doc:
-            out.append("")
-        else:
-            out.extend(line[:-1] if line.endswith("\r") else line for line in doc.split("\n"))
-    return "\n".join(out).rstrip("\n")
+        docs = [d[indent:] if d.startswith(prefix) else d for d in docs]
+    joined = "\n".join(docs)
+    if "\r" in joined:  # Rust's `lines()` drops the CR of a CRLF inside a block comment
+        joined = joined.replace("\r\n", "\n")
+    return joined.rstrip("\n")
 
 
 # =====================================================================================
@@ -408,13 +420,17 @@ def _docs_text(text: str, runs: list[tuple[int, int]]) -> str:
 class _Tables:
     """rows[state][symbol] -> int: >= 0 shift/goto to that state, < 0 reduce rule ~n."""
 
-    __slots__ = ("rows", "rules", "start", "accessing")
+    __slots__ = ("rows", "rules", "start", "accessing", "reductions")
 
     def __init__(self, rows, rules, start, accessing) -> None:
         self.rows: list[dict[str, int]] = rows
         self.rules: list[tuple[str, int, str | None]] = rules  # (lhs, length, builder)
         self.start: int = start
         self.accessing: list[str] = accessing  # the symbol that leads into each state
+        # What the driver calls: (lhs, length, _Builder function or None to pass through).
+        self.reductions = [
+            (lhs, length, getattr(_Builder, name) if name else None) for lhs, length, name in rules
+        ]
 
 
 _LOADED: _Tables | None = None
@@ -424,14 +440,31 @@ def _tables() -> _Tables:
     global _LOADED
     if _LOADED is None:
         grammar = _resources.grammar_path().read_bytes()
-        key = f"{zlib.crc32(grammar):08x}-{len(grammar)}-{_TABLE_FORMAT}"
-        cache = _cache_dir() / f"wit-lalr-{key}.marshal"
-        data = _read_cache(cache)
-        if data is None:
+        cache = _cache_dir() / f"wit-lalr-{_table_key(grammar)}.marshal"
+        tables = _tables_from(_read_cache(cache))
+        if tables is None:
             data = _build_tables(grammar.decode("utf-8"))
             _write_cache(cache, data)
-        _LOADED = _Tables(*data)
+            tables = _Tables(*data)
+        _LOADED = tables
     return _LOADED
+
+
+def _table_key(grammar: bytes) -> str:
+    """Changes with the grammar, with the builder's method names (which decide what is a
+    pass-through rule), and with the cache format."""
+    builders = ",".join(sorted(name for name in vars(_Builder) if not name.startswith("_")))
+    return f"{zlib.crc32(grammar):08x}{zlib.crc32(builders.encode()):08x}-{_TABLE_FORMAT}"
+
+
+def _tables_from(data) -> _Tables | None:
+    """The cached table, or None if it is missing, damaged or does not fit this code."""
+    if not (isinstance(data, tuple) and len(data) == 4 and isinstance(data[0], list)):
+        return None
+    try:
+        return _Tables(*data)
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def _cache_dir() -> Path:
@@ -447,13 +480,9 @@ def _cache_dir() -> Path:
 
 def _read_cache(path: Path):
     try:
-        data = marshal.loads(path.read_bytes())
+        return marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
-        return None
-    # A damaged or foreign file is rebuilt rather than trusted.
-    if not (isinstance(data, tuple) and len(data) == 4 and isinstance(data[0], list)):
-        return None
-    return data
+        return None  # missing or damaged: rebuilt
 
 
 def _write_cache(path: Path, data) -> None:
@@ -520,10 +549,7 @@ def _rule_entry(rule) -> tuple[str, int, str | None]:
 
 def _run_lr(tables: _Tables, toks: _Tokens, builder: "_Builder") -> ast.File:
     rows = tables.rows
-    reductions = [
-        (lhs, length, getattr(builder, name) if name else None)
-        for lhs, length, name in tables.rules
-    ]
+    reductions = tables.reductions
     kinds = toks.kinds
     stack = [tables.start]
     values: list = []
@@ -550,9 +576,9 @@ def _run_lr(tables: _Tables, toks: _Tokens, builder: "_Builder") -> ast.File:
             args = values[-length:]
             del values[-length:]
             del stack[-length:]
-            push_value(callback(args))
+            push_value(callback(builder, args))
         else:
-            push_value(callback(()))
+            push_value(callback(builder, ()))
         if lhs == "file":  # the start symbol: only reduced at end of input
             return values[-1]
         row = rows[stack[-1]]
@@ -588,56 +614,69 @@ def _acceptable(tables: _Tables, stack: list[int], terminal: str) -> bool:
 
 
 def _syntax_error(tables, toks, builder, stack, values, index) -> WitSyntaxError:
-    kinds, starts, ends = toks.kinds, toks.starts, toks.ends
-    kind = kinds[index]
-    file = builder.file
+    kind = toks.kinds[index]
+    symbols = [tables.accessing[s] for s in stack[1:]]
+    # wit-parser checks an attribute's name and key as soon as it has read them.
+    problem = _attribute_problem(symbols, values, builder)
+    if problem is not None:
+        return problem
     if kind == "LEXERR":
-        message, start, end = toks.lex_error
-        return WitSyntaxError(error(message, file.span(start, end)))
+        return _lex_error(toks, builder)
     expected = {
         t for t in tables.rows[stack[-1]]
         if (t.isupper() or t == "$END") and _acceptable(tables, stack, t)
     }
-    symbols = [tables.accessing[s] for s in stack[1:]]
-    at = file.span(starts[index], ends[index])
-
-    unknown = _unknown_attribute(symbols, values, builder)
-    if unknown is not None:
-        return unknown
-    if kind == "BAD" and "ID" in expected:
-        name = builder.text_of(index)
-        if name.startswith("%"):
-            name = name[1:]
-        return WitSyntaxError(error(_id_error(name), file.span(starts[index], starts[index] + 1)))
+    at = builder.span_of(index)
+    if "VERSION" in expected and "ID" in expected:
+        # An attribute's value: `@unstable(feature = name)`, else `@since(version = 1.2.3)`.
+        expected = {"ID"} if builder.name_of(values[-4]) == "unstable" else {"VERSION"}
+    if kind == "BAD" and ("ID" in expected or ("FUNC" in expected and symbols[-1] in ("COLON", "STATIC"))):
+        # (wasm-tools also checks a word where `func` should follow `name:` or `static`.)
+        start = toks.starts[index]
+        return WitSyntaxError(error(_id_error(builder.name_of(index)), builder.file.span(start, start + 1)))
     if "VERSION" in expected and kind == "BADVERSION":
-        problem = _semver_problem(builder.text_of(index))
-        return WitSyntaxError(error(problem, at))
+        version, span = builder.version(index)
+        return WitSyntaxError(error(_semver_problem(version), span))
     if "VERSION" in expected and kind == "INTEGER":
         return _version_error(toks, builder, index)
-    if "VERSION" in expected and "ID" in expected:
-        # `@since(version = ...)` vs `@unstable(feature = ...)`: the attribute decides.
-        name = builder.text_of(values[-4]) if len(values) >= 4 else ""
-        want = "an identifier or string" if name == "unstable" else "an integer"
-    else:
-        want = _describe_expected(expected, symbols)
-    found = _DESCRIBE.get(kind, kind)
-    if kind == "ID" and builder.text_of(index).startswith("%"):
-        found = "an '%' identifier"
-    return WitSyntaxError(error(f"expected {want}, found {found}", at))
+    want = _describe_expected(expected, symbols)
+    return WitSyntaxError(error(f"expected {want}, found {_describe_found(toks, builder, index)}", at))
 
 
-def _unknown_attribute(symbols, values, builder) -> WitSyntaxError | None:
-    """wit-parser rejects `@name` before reading its arguments if `name` is unknown."""
+def _describe_found(toks: _Tokens, builder: "_Builder", index: int) -> str:
+    kind = toks.kinds[index]
+    if kind in ("ID", "BAD"):
+        return builder.describe(index)
+    return _DESCRIBE.get(kind, kind)
+
+
+def _lex_error(toks: _Tokens, builder: "_Builder") -> WitSyntaxError:
+    message, start, end = toks.lex_error
+    return WitSyntaxError(error(message, builder.file.span(start, end)))
+
+
+_ATTRIBUTE_KEYS = {"since": "version", "deprecated": "version", "unstable": "feature", "external-id": ""}
+
+
+def _attribute_problem(symbols, values, builder) -> WitSyntaxError | None:
+    """An unknown `@name`, or a wrong `key` in `@name(key = ...)`, already read."""
     for depth in range(1, min(len(symbols), 6) + 1):
-        if symbols[-depth] == "AT":
-            # `ns:name@1.2.3` has an `@` too, after an identifier.
-            if depth == 1 or (depth < len(symbols) and symbols[-depth - 1] == "ID"):
-                return None
-            name_index = values[-depth + 1]
-            name = builder.text_of(name_index)
-            if name not in ("since", "unstable", "deprecated", "external-id"):
-                return WitSyntaxError(error(f"unknown attribute `{name}`", builder.span_of(name_index)))
+        if symbols[-depth] != "AT":
+            continue
+        # `ns:name@1.2.3` has an `@` too, after an identifier.
+        if depth == 1 or (depth < len(symbols) and symbols[-depth - 1] == "ID"):
             return None
+        name_index = values[-depth + 1]
+        name = builder.name_of(name_index)
+        if name not in _ATTRIBUTE_KEYS:
+            return WitSyntaxError(error(f"unknown attribute `{name}`", builder.span_of(name_index)))
+        key = _ATTRIBUTE_KEYS[name]
+        if depth >= 4 and key and symbols[-depth + 3] == "ID":
+            key_index = values[-depth + 3]
+            if builder.name_of(key_index) != key:
+                found = builder.name_of(key_index)
+                return WitSyntaxError(error(f"expected `{key}`, found `{found}`", builder.span_of(key_index)))
+        return None
     return None
 
 
@@ -680,8 +719,10 @@ def _version_error(toks: _Tokens, builder: "_Builder", index: int) -> WitSyntaxE
     for offset, want in enumerate(pattern):
         i = index + offset
         kind = toks.kinds[i]
+        if kind == "LEXERR":
+            return _lex_error(toks, builder)
         if kind != want:
-            found = _DESCRIBE.get(kind, kind)
+            found = _describe_found(toks, builder, i)
             return WitSyntaxError(error(f"expected {_DESCRIBE[want]}, found {found}", builder.span_of(i)))
     return WitSyntaxError(error("a version must be written without spaces", builder.span_of(index)))
 
@@ -795,6 +836,15 @@ class _Builder:
     def text_of(self, index: int) -> str:
         return self.text[self.starts[index]:self.ends[index]]
 
+    def describe(self, index: int) -> str:
+        """An identifier token as wit-parser names it in "found ..." messages."""
+        return "an '%' identifier" if self.text[self.starts[index]] == "%" else "an identifier"
+
+    def name_of(self, index: int) -> str:
+        """An identifier token's name, without the `%` escape."""
+        text = self.text[self.starts[index]:self.ends[index]]
+        return text[1:] if text[:1] == "%" else text
+
     def span_of(self, index: int) -> Span:
         return Span(self.file, self.starts[index], self.ends[index])
 
@@ -814,8 +864,10 @@ class _Builder:
         return None if runs is None else _docs_text(self.text, runs)
 
     def version(self, index: int) -> tuple[str, Span]:
-        """A VERSION token's text (the lexer checked it against the semver rules)."""
-        return self.text_of(index), self.span_of(index)
+        """A VERSION token's text and span (the lexer checked it against semver)."""
+        start = self.starts[index]
+        text = _version_text(self.text[start:self.ends[index]])
+        return text, Span(self.file, start, start + len(text))
 
     # --- generic lists --------------------------------------------------------------
 
@@ -868,20 +920,20 @@ class _Builder:
     # --- attributes -----------------------------------------------------------------
 
     def _attr_name(self, c, key: str) -> str:
-        name = self.text_of(c[1])
+        name = self.name_of(c[1])
         if name not in ("since", "unstable", "deprecated", "external-id"):
             raise WitSyntaxError(error(f"unknown attribute `{name}`", self.span_of(c[1])))
         if name == "external-id":
             raise UnsupportedError(error("the `@external-id` attribute is not supported",
                                          self.span_of(c[1])))
-        if key != "" and self.text_of(c[3]) != key:
-            found = self.text_of(c[3])
-            raise WitSyntaxError(error(f"expected `{key}`, found `{found.lstrip('%')}`",
+        if key != "" and self.name_of(c[3]) != key:
+            found = self.name_of(c[3])
+            raise WitSyntaxError(error(f"expected `{key}`, found `{found}`",
                                        self.span_of(c[3])))
         return name
 
     def attr_version(self, c):  # AT ID LPAR ID EQUALS VERSION RPAR
-        name = self.text_of(c[1])
+        name = self.name_of(c[1])
         if name == "unstable":
             self._attr_name(c, "feature")
             raise WitSyntaxError(error("expected an identifier or string, found an integer",
@@ -892,15 +944,16 @@ class _Builder:
         return ast.Since(version, span) if name == "since" else ast.Deprecated(version, span)
 
     def attr_name(self, c):  # AT ID LPAR ID EQUALS ID RPAR
-        name = self.text_of(c[1])
+        name = self.name_of(c[1])
         if name != "unstable":
             self._attr_name(c, "version")
-            raise WitSyntaxError(error("expected an integer, found an identifier", self.span_of(c[5])))
+            raise WitSyntaxError(error(f"expected an integer, found {self.describe(c[5])}",
+                                       self.span_of(c[5])))
         self._attr_name(c, "feature")
         return ast.Unstable(self.id(c[5]), self.span(c[0], c[6]))
 
     def attr_string(self, c):  # AT ID LPAR STRING_LIT RPAR
-        name = self.text_of(c[1])
+        name = self.name_of(c[1])
         if name != "external-id":
             self._attr_name(c, "")
             raise WitSyntaxError(error("expected an identifier or string, found a string literal",

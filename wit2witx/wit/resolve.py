@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import heapq
 import os
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .. import ir
 from ..diagnostics import InputError, ResolveError, Span, error
 from . import ast
-from .deps import DeclList, PackageSource, discover, package_name, sort_packages
-from .gates import Gates, stability_of
+from .deps import PackageSource, discover, package_name, sort_packages
+from .gates import Gates, drop_excluded, stability_of
 
 _PRIMS = {
     "bool": "bool", "s8": "s8", "u8": "u8", "s16": "s16", "u16": "u16", "s32": "s32",
@@ -61,7 +62,7 @@ def load(paths, *, features: Iterable[str] = (), all_features: bool = False,
     sources, searched = discover(path_list, _as_paths(deps))
     ordered = sort_packages(sources)
     gates = Gates(frozenset(_split_features(features)), all_features)
-    state = _State(gates, searched)
+    state = _State(gates, searched, sorted(str(src.name) for src in sources))
     for src in ordered:
         pid = _PackageResolver(state, src).run()
         if src.is_main:
@@ -86,30 +87,22 @@ def _split_features(features: Iterable[str]) -> list[str]:
 
 
 class _State:
-    def __init__(self, gates: Gates, searched: list[str]) -> None:
+    def __init__(self, gates: Gates, searched: list[str], discovered: list[str]) -> None:
         self.resolve = ir.Resolve()
         self.gates = gates
         self.searched = searched
+        self.discovered = discovered
         self.ex_types: set[int] = set()
         self.ex_ifaces: set[int] = set()
         self.ex_worlds: set[int] = set()
 
     def finish(self) -> ir.Resolve:
         if self.ex_types or self.ex_ifaces or self.ex_worlds:
-            _compact(self.resolve, self.ex_types, self.ex_ifaces, self.ex_worlds)
+            drop_excluded(self.resolve, self.ex_types, self.ex_ifaces, self.ex_worlds)
         return self.resolve
 
 
 # --- one package -----------------------------------------------------------------------------
-
-
-class _Scope:
-    """Names visible inside one interface or world body: name -> type id or "function"."""
-
-    __slots__ = ("names",)
-
-    def __init__(self) -> None:
-        self.names: dict[str, int | str] = {}
 
 
 class _PackageResolver:
@@ -129,8 +122,10 @@ class _PackageResolver:
         self.cur_file = 0
         self.ctx_included = True
         self.ctx_span: Span | None = None
-        self.ctx_desc = "type"
         self.has_borrow_cache: dict[int, bool] = {}
+        # functions that exist, and where they belong (for `_finish_signatures`)
+        self.signatures_of_interfaces: list[ir.Function] = []
+        self.world_signatures: list[tuple[ir.Function, int, str]] = []
         # per world: its `include`s (resolved after all worlds of the package)
         self.includes: dict[int, list[tuple[ast.Include, int, bool, Span]]] = {}
         # names of gated-off world items: still taken, for the conflict check
@@ -153,6 +148,7 @@ class _PackageResolver:
             node, file_index = asts[("world", wid)]
             self.cur_file = file_index
             self._resolve_world(wid, node)
+        self._finish_signatures(world_order)
         for wid in world_order:
             if wid in self.state.ex_worlds:
                 continue
@@ -234,7 +230,12 @@ class _PackageResolver:
         if known:
             message += ". known packages:" + "".join(f"\n    {k}" for k in known)
         searched = ", ".join(f"`{d}`" for d in self.state.searched) or "(none)"
-        return _fail(message, path.package.span, f"searched dependency folders: {searched}")
+        notes = [f"searched dependency folders: {searched}"]
+        base = pkg_key.split("@", 1)[0]
+        versions = [n for n in self.state.discovered if n.split("@", 1)[0] == base]
+        if versions:
+            notes.append(f"found other versions: {', '.join(versions)}")
+        return _fail(message, path.package.span, *notes)
 
     # -- package-level items ------------------------------------------------------------------
 
@@ -412,6 +413,8 @@ class _PackageResolver:
             included = self._enabled(stability, td.name.span)
             self.ctx_included, self.ctx_span = included, td.name.span
             kind = self._resolve_typedef_kind(td.kind, stability, scope, td.name)
+            if included:
+                self._materialize(kind)
             tid = self._alloc_type(ir.TypeDef(td.name.name, kind, owner, td.docs, stability,
                                               td.name.span), included)
             if included and not owner_included:
@@ -426,8 +429,8 @@ class _PackageResolver:
                      owner_included: bool) -> None:
         source, source_enabled = self._iface_of(use.path)
         stability = stability_of(use.attributes)
-        lookup = self.iface_scopes.get(source, {})
-        foreign = self.r.interfaces[source].package != self.pid
+        lookup = self.iface_scopes.get(source, {}) if source >= 0 else {}
+        foreign = source < 0 or self.r.interfaces[source].package != self.pid
         for name in use.names:
             found = lookup.get(name.name.name)
             if found is None:
@@ -435,6 +438,11 @@ class _PackageResolver:
                     if self._enabled(stability, name.name.span):
                         raise _fail(f"type `{name.name.name}` not defined in interface",
                                     name.name.span)
+                    # Only gated-off uses name it: a placeholder, as wit-parser keeps one.
+                    ident = name.alias or name.name
+                    tid = self._alloc_type(ir.TypeDef(ident.name, ir.Unknown(), owner, None,
+                                                      stability, name.name.span), False)
+                    _define(scope, ident, tid)
                     continue
                 raise _not_found("name", name.name)
             if isinstance(found, str):
@@ -466,7 +474,7 @@ class _PackageResolver:
         cur = tid
         while True:
             kind = self.r.types[cur].kind
-            if isinstance(kind, ir.Resource):
+            if isinstance(kind, (ir.Resource, ir.Unknown)):
                 return tid
             if isinstance(kind, ir.Alias) and isinstance(kind.target, int):
                 cur = kind.target
@@ -552,13 +560,39 @@ class _PackageResolver:
             return _PRIMS[node.name]
         if isinstance(node, ast.NamedType):
             tid = self._check_ref(self._lookup_type(node.name, scope))
-            return self._own_if_resource(tid)
+            return _OwnLater(tid) if self._is_resource(tid) else tid
         if isinstance(node, ast.ErrorContextType):
             return "error-context"
         if isinstance(node, ast.HandleType) and node.kind == "own":
-            return self._own_if_resource(self._check_ref(self._resource_of(node.resource, scope)))
+            return _OwnLater(self._check_ref(self._resource_of(node.resource, scope)))
         kind, key, parts = self._compound_kind(node, stability, scope)
         return self._anon(key, kind, parts, stability)
+
+    def _materialize(self, kind) -> None:
+        """Turn the resources a type names directly into `own<r>` handles, in field order,
+        just before the type itself is added: where wit-parser's merge step puts them."""
+        def own(ref):
+            return self._own_if_resource(ref.resource) if isinstance(ref, _OwnLater) else ref
+
+        if isinstance(kind, ir.Record):
+            for f in kind.fields:
+                f.type = own(f.type)
+        elif isinstance(kind, ir.Variant):
+            for c in kind.cases:
+                if c.type is not None:
+                    c.type = own(c.type)
+        elif isinstance(kind, ir.Tuple):
+            kind.types = [own(t) for t in kind.types]
+        elif isinstance(kind, (ir.Option, ir.Future, ir.Stream)):
+            if kind.inner is not None:
+                kind.inner = own(kind.inner)
+        elif isinstance(kind, ir.List):
+            kind.element = own(kind.element)
+        elif isinstance(kind, ir.Map):
+            kind.key, kind.value = own(kind.key), own(kind.value)
+        elif isinstance(kind, ir.Result):
+            kind.ok = None if kind.ok is None else own(kind.ok)
+            kind.err = None if kind.err is None else own(kind.err)
 
     def _compound_kind(self, node, stability, scope):
         """(kind, interning key, referenced types) of a list/option/result/... type."""
@@ -620,10 +654,9 @@ class _PackageResolver:
     def _inherited(self, parts) -> ir.Stability:
         """An anonymous type takes the first known stability of what it refers to."""
         for part in parts:
+            if isinstance(part, _OwnLater):
+                part = part.resource
             if isinstance(part, int):
-                kind = self.r.types[part].kind
-                if isinstance(kind, ir.Handle) and self.own_handles.get(kind.resource) == part:
-                    part = kind.resource  # wit-parser adds own<T> handles after this step
                 st = self.r.types[part].stability
                 if not st.is_unknown:
                     return st
@@ -631,7 +664,8 @@ class _PackageResolver:
 
     def _anon_included(self, parts) -> bool:
         ex = self.state.ex_types
-        return not any(isinstance(p, int) and p in ex for p in parts)
+        return not any((p.resource if isinstance(p, _OwnLater) else p) in ex
+                       for p in parts if isinstance(p, (int, _OwnLater)))
 
     def _anon(self, key: tuple, kind, parts, stability: ir.Stability = ir.UNKNOWN) -> int:
         """Intern an anonymous type; the first one built fixes its stability (wit-parser)."""
@@ -641,6 +675,8 @@ class _PackageResolver:
                 stability = self._inherited(parts)
             td = ir.TypeDef(None, kind, None, None, stability, self.ctx_span)
             included = self._anon_included(parts) and self._enabled(stability, self.ctx_span)
+            if included:
+                self._materialize(kind)
             tid = self._alloc_type(td, included)
             self.anon[key] = tid
         return self._check_ref(tid)
@@ -665,28 +701,56 @@ class _PackageResolver:
         for p in func.params:
             if any(q.name.lower() == p.name.name.lower() for q in params):
                 raise _fail(f"param `{p.name.name}` is defined more than once", p.name.span)
-            params.append(ir.Param(p.name.name, self._resolve_type(p.type, ir.UNKNOWN, scope),
+            params.append(ir.Param(p.name.name, self._signature_type(p.type, scope),
                                    p.name.span))
         if kind == "constructor":
             result = self._constructor_result(func.result, resource, scope)
         else:
-            result = None if func.result is None else \
-                self._resolve_type(func.result, ir.UNKNOWN, scope)
+            result = None if func.result is None else self._signature_type(func.result, scope)
         fn = ir.Function(name, kind, params, result, resource, docs, stability, named.name.span)
         if included and result is not None and self._has_borrow(result):
             raise _fail(f"function `{name}` returns a type which contains a `borrow<T>` which "
                         "is not supported", named.name.span)
         return fn, included
 
+    def _signature_type(self, node, scope: dict):
+        """A parameter or result type. A resource named directly there becomes `own<r>`
+        only once the package's types are all built (see `_finish_signatures`), which is
+        when wit-parser creates those handles: the arena order then matches it."""
+        return self._resolve_type(node, ir.UNKNOWN, scope)
+
+    def _is_resource(self, tid: int) -> bool:
+        target = self.r.resolve_alias(tid)
+        return isinstance(target, int) and isinstance(self.r.types[target].kind, ir.Resource)
+
+    def _finish_signatures(self, world_order: list[int]) -> None:
+        """Create the `own<r>` handles of signatures: interfaces' functions first, then
+        each world's imports and then exports (the order of wit-parser's merge step)."""
+        by_world: dict[int, tuple[list, list]] = {}
+        for fn, wid, direction in self.world_signatures:
+            by_world.setdefault(wid, ([], []))[direction != "import"].append(fn)
+        ordered = list(self.signatures_of_interfaces)
+        for wid in world_order:
+            imports, exports = by_world.get(wid, ([], []))
+            ordered.extend(imports + exports)
+        for fn in ordered:
+            for param in fn.params:
+                if isinstance(param.type, _OwnLater):
+                    param.type = self._own_if_resource(param.type.resource)
+            if isinstance(fn.result, _OwnLater):
+                fn.result = self._own_if_resource(fn.result.resource)
+
     def _constructor_result(self, node, resource: int, scope: dict) -> ir.TypeRef:
         if node is None:
-            return self._own_if_resource(resource)
+            return _OwnLater(resource)
         result = self._resolve_type(node, ir.UNKNOWN, scope)
         kind = self.r.types[result].kind if isinstance(result, int) else None
         if not isinstance(kind, ir.Result):
             raise _fail("if a constructor return type is declared it must be a `result`",
                         node.span)
         ok = kind.ok
+        if isinstance(ok, _OwnLater) and ok.resource == resource:
+            return result
         ok_kind = self.r.types[ok].kind if isinstance(ok, int) else None
         if isinstance(ok_kind, ir.Handle) and ok_kind.kind == "own" and ok_kind.resource == resource:
             return result
@@ -704,7 +768,7 @@ class _PackageResolver:
         if isinstance(kind, ir.Handle):
             found = kind.kind == "borrow"
         else:
-            found = any(self._has_borrow(t) for t in _refs_of(kind))
+            found = any(self._has_borrow(t) for t in ir.type_refs(kind))
         self.has_borrow_cache[ref] = found
         return found
 
@@ -751,6 +815,8 @@ class _PackageResolver:
         for fn, fn_included in funcs:
             if fn_included:
                 iface.functions[fn.name] = fn
+                if included:
+                    self.signatures_of_interfaces.append(fn)
         _check_export_names(items)
         self.iface_scopes[iid] = scope
 
@@ -784,6 +850,7 @@ class _PackageResolver:
                 for fn, fn_included in self._resource_functions(item, scope, included):
                     if fn_included:
                         world.imports[fn.name] = ir.WorldFunction(fn)
+                        self.world_signatures.append((fn, wid, "import"))
                 continue
             if not isinstance(item, ast.Extern):
                 continue
@@ -806,6 +873,8 @@ class _PackageResolver:
                 _check_case_blind(dst, key, span)
             if item_included:
                 dst[key] = value
+                if isinstance(value, ir.WorldFunction):
+                    self.world_signatures.append((value.function, wid, desc))
             elif isinstance(key, str):
                 self._dropped(wid, desc)[key] = (
                     "interface" if isinstance(value, ir.WorldInterface) else "func")
@@ -967,6 +1036,13 @@ class _PackageResolver:
 # --- helpers -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _OwnLater:
+    """A resource named in a value position: an `own<r>` handle, created later."""
+
+    resource: int
+
+
 def _define(scope: dict, ident: ast.Id, value) -> None:
     if ident.name in scope:
         raise _fail(f"name `{ident.name}` is defined more than once", ident.span)
@@ -1104,29 +1180,6 @@ def _toposort(kind: str, deps: dict[str, list[ast.Id]]) -> list[str]:
             if remaining[index[edge.name]] != 0:
                 raise _fail(f"{kind} `{edge.name}` depends on itself", edge.span)
     raise AssertionError("cycle not found")  # pragma: no cover
-
-
-def _refs_of(kind) -> list[ir.TypeRef]:
-    """The type references directly inside a typedef kind."""
-    if isinstance(kind, ir.Record):
-        return [f.type for f in kind.fields]
-    if isinstance(kind, ir.Variant):
-        return [c.type for c in kind.cases if c.type is not None]
-    if isinstance(kind, ir.Tuple):
-        return list(kind.types)
-    if isinstance(kind, (ir.Option, ir.Future, ir.Stream)):
-        return [kind.inner] if kind.inner is not None else []
-    if isinstance(kind, ir.List):
-        return [kind.element]
-    if isinstance(kind, ir.Map):
-        return [kind.key, kind.value]
-    if isinstance(kind, ir.Result):
-        return [t for t in (kind.ok, kind.err) if t is not None]
-    if isinstance(kind, ir.Alias):
-        return [kind.target]
-    if isinstance(kind, ir.Handle):
-        return [kind.resource]
-    return []
 
 
 def _rename(original: str, inc: ast.IncludeName) -> str | None:
@@ -1271,118 +1324,6 @@ class _Cloner:
         new.types = {name: inner.type_id(tid) for name, tid in old.types.items()}
         new.functions = {name: inner.function(fn) for name, fn in old.functions.items()}
         return new_id
-
-
-# --- dropping gated-off items --------------------------------------------------------------------
-
-
-def _compact(r: ir.Resolve, ex_types: set[int], ex_ifaces: set[int], ex_worlds: set[int]) -> None:
-    """Remove excluded items (and anonymous types that only they used); renumber ids."""
-    # Anonymous types may refer to excluded ones (built inside gated items): drop those too.
-    dropped = set(ex_types)
-    changed = True
-    while changed:
-        changed = False
-        for tid, td in enumerate(r.types):
-            if tid in dropped:
-                continue
-            if any(isinstance(t, int) and t in dropped for t in _refs_of(td.kind)) or (
-                    td.owner is not None and (
-                        (td.owner.kind == "interface" and td.owner.id in ex_ifaces)
-                        or (td.owner.kind == "world" and td.owner.id in ex_worlds))):
-                dropped.add(tid)
-                changed = True
-    tmap = _renumber(len(r.types), dropped)
-    imap = _renumber(len(r.interfaces), ex_ifaces)
-    wmap = _renumber(len(r.worlds), ex_worlds)
-
-    def ty(ref):
-        return tmap[ref] if isinstance(ref, int) else ref
-
-    def fn(f: ir.Function) -> None:
-        f.params = [ir.Param(p.name, ty(p.type), p.span) for p in f.params]
-        f.result = None if f.result is None else ty(f.result)
-        f.resource = None if f.resource is None else tmap[f.resource]
-
-    new_types = []
-    for tid, td in enumerate(r.types):
-        if tid in dropped:
-            continue
-        td.kind = _remap_kind(td.kind, ty)
-        if td.owner is not None:
-            table = imap if td.owner.kind == "interface" else wmap
-            td.owner = ir.TypeOwner(td.owner.kind, table[td.owner.id])
-        new_types.append(td)
-    new_ifaces = []
-    for iid, iface in enumerate(r.interfaces):
-        if iid in ex_ifaces:
-            continue
-        iface.types = {n: tmap[t] for n, t in iface.types.items() if t in tmap}
-        for f in iface.functions.values():
-            fn(f)
-        if iface.clone_of is not None:
-            iface.clone_of = imap.get(iface.clone_of)
-        new_ifaces.append(iface)
-    new_worlds = []
-    for wid, world in enumerate(r.worlds):
-        if wid in ex_worlds:
-            continue
-        for items in (world.imports, world.exports):
-            remapped = {}
-            for key, item in items.items():
-                if isinstance(item, ir.WorldInterface):
-                    if item.id not in imap:
-                        continue
-                    item.id = imap[item.id]
-                elif isinstance(item, ir.WorldType):
-                    if item.id not in tmap:
-                        continue
-                    item.id = tmap[item.id]
-                else:
-                    fn(item.function)
-                remapped[imap[key] if isinstance(key, int) else key] = item
-            items.clear()
-            items.update(remapped)
-        new_worlds.append(world)
-    for pkg in r.packages:
-        pkg.interfaces = {n: imap[i] for n, i in pkg.interfaces.items() if i in imap}
-        pkg.worlds = {n: wmap[w] for n, w in pkg.worlds.items() if w in wmap}
-    r.types, r.interfaces, r.worlds = new_types, new_ifaces, new_worlds
-
-
-def _renumber(count: int, dropped: set[int]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for old in range(count):
-        if old not in dropped:
-            out[old] = len(out)
-    return out
-
-
-def _remap_kind(kind, ty):
-    if isinstance(kind, ir.Alias):
-        return ir.Alias(ty(kind.target))
-    if isinstance(kind, ir.Handle):
-        return ir.Handle(kind.kind, ty(kind.resource))
-    if isinstance(kind, ir.Record):
-        for f in kind.fields:
-            f.type = ty(f.type)
-    elif isinstance(kind, ir.Variant):
-        for c in kind.cases:
-            if c.type is not None:
-                c.type = ty(c.type)
-    elif isinstance(kind, ir.Tuple):
-        kind.types = [ty(t) for t in kind.types]
-    elif isinstance(kind, (ir.Option, ir.Future, ir.Stream)):
-        if kind.inner is not None:
-            kind.inner = ty(kind.inner)
-    elif isinstance(kind, ir.List):
-        kind.element = ty(kind.element)
-    elif isinstance(kind, ir.Map):
-        kind.key, kind.value = ty(kind.key), ty(kind.value)
-    elif isinstance(kind, ir.Result):
-        kind.ok = None if kind.ok is None else ty(kind.ok)
-        kind.err = None if kind.err is None else ty(kind.err)
-    return kind
 
 
 __all__: Sequence[str] = ("load",)

@@ -1,1 +1,1 @@
-"""Generated host glue for the wasi-sockets reference host (see wit2witx.hosts)."""
+"""Generated host glue for the wasi-sockets reference host: see `wit2witx.hosts`."""

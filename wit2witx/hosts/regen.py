@@ -1,0 +1,87 @@
+"""Regenerate the glue shipped in `wit2witx/hosts/_generated/` from the WASI WIT files.
+
+    python -m wit2witx.hosts.regen [--corpus ../shared/corpus] [--check]
+
+The WASI 0.2.12 WIT files are corpus data, not part of this repository, so the
+package ships what `wit2witx --emit host-py` makes of them (wasi:sockets with its
+wasi:io and wasi:clocks dependencies). `--check` writes nothing and exits 1 when a
+shipped file is missing or differs; the test suite runs the same comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GENERATED = HERE / "_generated"
+DEFAULT_CORPUS = HERE.parent.parent.parent / "shared" / "corpus"
+PACKAGE = "sockets"
+DEPS = ("io", "clocks")
+INIT = '"""Generated host glue for the wasi-sockets reference host: see `wit2witx.hosts`."""\n'
+
+
+def compile_sockets(corpus: Path, emit: list[str]) -> dict[str, str]:
+    """`wit2witx` on WASI 0.2.12 wasi:sockets (deps: wasi:io, wasi:clocks) from the corpus."""
+    from .. import compiler  # noqa: PLC0415
+
+    src = Path(corpus) / "wasi-p2"
+    with tempfile.TemporaryDirectory(prefix="wit2witx-regen-") as tmp:
+        root = Path(tmp) / PACKAGE
+        shutil.copytree(src / PACKAGE, root)
+        for dep in DEPS:
+            shutil.copytree(src / dep, root / "deps" / dep)
+        return dict(compiler.compile([str(root)], emit=emit))
+
+
+def generate(corpus: Path) -> dict[str, str]:
+    """File name → text of every shipped module (plus the package `__init__.py`)."""
+    artifacts = compile_sockets(corpus, ["host-py"])
+    from . import SOCKETS_MODULES  # noqa: PLC0415
+
+    wanted = {f"{name}_host.py" for name in SOCKETS_MODULES}
+    files = {name: text for name, text in artifacts.items() if name in wanted}
+    missing = wanted - set(files)
+    if missing:
+        raise RuntimeError(f"the lowering made no {', '.join(sorted(missing))}")
+    files["__init__.py"] = INIT
+    return dict(sorted(files.items()))
+
+
+def stale(corpus: Path) -> list[str]:
+    """Names of shipped files that are missing or differ from a fresh generation."""
+    out = []
+    for name, text in generate(corpus).items():
+        path = GENERATED / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            out.append(name)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m wit2witx.hosts.regen", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+    args = ap.parse_args(argv)
+    if args.check:
+        bad = stale(args.corpus)
+        for name in bad:
+            print(f"stale: {GENERATED / name}")
+        return 1 if bad else 0
+    files = generate(args.corpus)
+    GENERATED.mkdir(exist_ok=True)
+    for old in GENERATED.glob("*.py"):
+        if old.name not in files:
+            old.unlink()
+    for name, text in files.items():
+        with open(GENERATED / name, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    print(f"wrote {len(files)} files to {GENERATED}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
