@@ -30,7 +30,7 @@ NOW_REJECTED = {"multi-file", "types.wit", "union-fuzz-2.wit", "use-chain.wit"}
 # Dependencies given as binary-encoded packages (.wasm / .wat): not supported by wit2witx.
 BINARY_DEPS = {"kinds-of-deps"}
 # Share of parse-fail cases whose first diagnostic is at the expected line:column.
-SPAN_MATCH_FLOOR = 0.97
+SPAN_MATCH_FLOOR = 1.0
 
 
 # --- normalization ------------------------------------------------------------------------
@@ -294,6 +294,119 @@ def test_ui_parse_fail_locations() -> None:
     for miss in misses:
         print("  miss:", miss)
     assert ratio >= SPAN_MATCH_FLOOR
+
+
+# --- named interface imports/exports (`import label: iface;`) vs real wasm-tools -----------------
+
+# Each case: files (relative path -> text); the first one's folder is what is loaded.
+NAMED_IMPORTS = {
+    "labels": {"t.wit": """package foo:foo;
+interface types {
+  type t = u32;
+}
+interface store {
+  use types.{t};
+  get: func() -> option<t>;
+}
+world test {
+  /// primary docs
+  import primary: store;
+  // a plain comment is docs too
+  import secondary: store;
+  import store;
+  export out: store;
+  import f: func();
+}
+"""},
+    "foreign-and-include": {
+        "main.wit": """package foo:bar;
+interface local { f: func(); }
+world w {
+  import one: ns:dep/store@1.0.0;
+  import two: ns:dep/store@1.0.0;
+  import ns:dep/store@1.0.0;
+  export three: ns:dep/store@1.0.0;
+  export local;
+  export loc: local;
+  import f: func();
+}
+world w2 {
+  include w with { one as uno, f as g }
+  import x: local;
+}
+""",
+        "deps/dep/dep.wit": """package ns:dep@1.0.0;
+interface base { resource r { get: func() -> u32; } }
+interface store { use base.{r}; make: func() -> r; }
+"""},
+    "export-deps": {"t.wit": """package foo:foo;
+interface a { type t = u32; }
+interface b { use a.{t}; }
+world w1 { export x: b; export a; }
+world w2 { export x: a; export b; }
+world w3 { import a: a; import a; export a: a; export a; }
+"""},
+    "gates": {"t.wit": """package foo:foo@1.0.0;
+interface a { type t = u32; }
+@unstable(feature = nope)
+interface b { f: func(); }
+world w {
+  @unstable(feature = nope)
+  import x: a;
+  @since(version = 1.0.0)
+  import y: a;
+  export %y: a;
+  @unstable(feature = nope)
+  import z: b;
+}
+"""},
+    "dependency-only-by-label": {
+        "main.wit": "package app:main;\nworld w {\n  import s: zz:dep/store;\n"
+                    "  export t: zz:dep/store;\n}\n",
+        "deps/dep.wit": "package zz:dep;\ninterface base { type t = u32; }\n"
+                        "interface store { use base.{t}; get: func() -> t; }\n"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(NAMED_IMPORTS))
+def test_named_imports_match_wasm_tools(tmp_path: Path, case: str) -> None:
+    files = NAMED_IMPORTS[case]
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    target = tmp_path / next(iter(files)) if len(files) == 1 else tmp_path
+    ref = run_wasm_tools("component", "wit", "--json", str(target))
+    assert ref.returncode == 0, ref.stderr.decode()
+    resolve = load([str(target)])
+    assert dumps(resolve).strip() == ref.stdout.decode().strip()
+
+
+NAMED_IMPORT_ERRORS = [
+    "world w {\n  import x: a;\n  import X: a;\n}\n",
+    "world v { import x: a; export y: a; }\nworld w {\n  include v;\n  import x: a;\n}\n",
+    "world w {\n  use a.{t};\n  import t: a;\n}\n",
+    "world w {\n  import x: interface { f: func(); }\n  import x: a;\n}\n",
+    "world w {\n  import a: foo:foo/a;\n}\n",
+    "world w {\n  export e: nope:nope/a;\n}\n",
+    "world w {\n  import x: a;\n  export x: func();\n  export x: a;\n}\n",
+    # `b` needs `a` imported (its key is the interface), yet `a` is exported by label
+    "interface b { use a.{t}; }\nworld w {\n  export x: b;\n  export %a: a;\n}\n",
+]
+
+
+@pytest.mark.parametrize("index", range(len(NAMED_IMPORT_ERRORS)))
+def test_named_import_errors_match_wasm_tools(tmp_path: Path, index: int) -> None:
+    text = "package foo:foo;\ninterface a { type t = u32; }\n" + NAMED_IMPORT_ERRORS[index]
+    path = tmp_path / "t.wit"
+    path.write_text(text)
+    ref = run_wasm_tools("component", "wit", str(path))
+    assert ref.returncode != 0, "wasm-tools accepted it"
+    theirs = ref.stderr.decode()
+    with pytest.raises(Wit2WitxError) as info:
+        load([str(path)])
+    diag = info.value.diagnostic
+    assert diag.message.split("\n")[0] in theirs.split("\n")[0]
+    assert (diag.span.line, diag.span.col) == _expected_location(theirs)
 
 
 # --- WASI packages vs real wasm-tools ---------------------------------------------------------------

@@ -634,13 +634,43 @@ def test_keywords_are_not_names():
         assert (err.diagnostic.span.line, err.diagnostic.span.col) == (3, 14)
 
 
-def test_named_interface_imports_are_reported_as_unsupported():
-    # `import label: iface;` is valid WIT (wit-parser's NamedPath) but the AST has no
-    # node for it yet: the error must still be a diagnostic with a span.
-    with pytest.raises(UnsupportedError) as info:
-        parse("package a:b;\nworld w {\n  import primary: store;\n}\n")
-    span = info.value.diagnostic.span
-    assert (span.line, span.col) == (3, 10)
+def test_named_interface_imports_and_exports():
+    """`import label: path;` (wit-parser's NamedPath): the label names an interface,
+    local or of another package; `import a:b/c;` stays a plain package path."""
+    text = ("package a:b;\nworld w {\n"
+            "  /// docs\n  import primary: store;\n"
+            "  export %secondary: ns:pkg/store@1.2.0;\n"
+            "  import ns:pkg/store;\n"
+            "  @since(version = 1.0.0)\n  import x : ns : pkg / other;\n"
+            "}\n")
+    world = parse(text).items[0]
+    first, second, plain, gated = world.items
+    assert isinstance(first.kind, ast.NamedPath)
+    assert first.direction == "import" and first.docs == "docs"
+    assert first.kind.name.name == "primary"
+    assert (first.kind.name.span.line, first.kind.name.span.col) == (4, 10)
+    assert isinstance(first.kind.path, ast.LocalPath) and first.kind.path.name.name == "store"
+    assert text[first.kind.span.start:first.kind.span.end] == "primary: store"
+    assert text[first.span.start:first.span.end] == "import primary: store;"
+    assert second.direction == "export" and second.kind.name.name == "secondary"
+    path = second.kind.path
+    assert isinstance(path, ast.PackagePath)
+    assert (path.package.text, path.name.name) == ("ns:pkg@1.2.0", "store")
+    assert isinstance(plain.kind, ast.PackagePath) and plain.kind.package.text == "ns:pkg"
+    assert isinstance(gated.kind, ast.NamedPath) and gated.kind.path.package.text == "ns:pkg"
+    assert gated.attributes and gated.attributes[0].version == "1.0.0"
+
+
+def test_named_interface_import_syntax_errors():
+    for text, message, where in [
+        ("world w {\n  import a: b:c;\n}\n", "expected `/`, found ';'", (2, 16)),
+        ("world w {\n  import a: b.c;\n}\n", "expected ';', found '.'", (2, 14)),
+        ("world w {\n  import a: b\n}\n", "expected ';', found '}'", (3, 1)),
+        ("world w {\n  export a: ;\n}\n", "expected an identifier or string, found ';'", (2, 13)),
+    ]:
+        err = syntax_error("package a:b;\n" + text)
+        assert err.diagnostic.message == message, text
+        assert (err.diagnostic.span.line - 1, err.diagnostic.span.col) == where, text
 
 
 # --- syntax errors against the real wasm-tools -----------------------------------------
@@ -733,6 +763,13 @@ BROKEN = [
     "package;\n",
     "package a:b;\nuse;\n",
     "interface i {}\nworld w { include i with {} extra }\n",
+    # named interface imports/exports (`label: path`)
+    "package a:b;\nworld w {\n  import a: b:c;\n}\n",
+    "package a:b;\nworld w {\n  import a: b.c;\n}\n",
+    "package a:b;\nworld w {\n  import a: b\n}\n",
+    "package a:b;\nworld w {\n  export a: ;\n}\n",
+    "package a:b;\nworld w {\n  export a: b:c/d@1.x.0;\n}\n",
+    "package a:b;\nworld w {\n  import a: b:c/d/e;\n}\n",
     _DEEP_TYPE,
     _DEEP_PACKAGES,
 ]
@@ -841,7 +878,7 @@ def test_wit_parser_parse_fail_cases():
                 ours = (path, exc.diagnostic)
                 break
             except UnsupportedError:
-                break  # `import label: path` (see test_named_interface_imports_...)
+                break  # `@external-id(...)`: valid, but not supported
         wants_syntax_error = message is not None and _SYNTAX_MESSAGE.match(message)
         if ours is None:
             assert not wants_syntax_error, f"{result.name}: not rejected: {message}"

@@ -353,3 +353,87 @@ def test_json_matches_wasm_tools(tmp_path: Path) -> None:
     ref = run_wasm_tools("component", "wit", "--json", str(path))
     assert ref.returncode == 0, ref.stderr.decode()
     assert normalize(to_json(load([str(path)]))) == normalize(json.loads(ref.stdout))
+
+
+# --- named interface imports and exports (`import label: iface;`) ----------------------------
+
+
+NAMED = """package x:t@1.0.0;
+interface types { type t = u32; }
+interface store { use types.{t}; get: func() -> t; }
+world w {
+  /// the primary store
+  import primary: store;
+  import secondary: store;
+  import store;
+  export out: store;
+  @since(version = 1.0.0)
+  export out2: store;
+}
+"""
+
+
+def test_named_imports_are_keyed_by_label(tmp_path: Path) -> None:
+    resolve = load([str(write(tmp_path, {"t.wit": NAMED}) / "t.wit")])
+    world = resolve.worlds[0]
+    store = resolve.packages[0].interfaces["store"]
+    types = resolve.packages[0].interfaces["types"]
+    # the label is the key; the same interface may appear under several labels, and
+    # plainly too; what it uses is imported by interface id first
+    assert list(world.imports) == [types, "primary", "secondary", store]
+    assert list(world.exports) == ["out", "out2"]
+    for key in ("primary", "secondary"):
+        item = world.imports[key]
+        assert isinstance(item, ir.WorldInterface) and item.id == store
+    assert world.imports["primary"].docs == "the primary store"
+    assert world.imports["primary"].span.line == 6 and world.imports["primary"].span.col == 10
+    assert world.exports["out2"].id == store
+    assert world.exports["out2"].stability.kind == "stable"
+    # no anonymous interface is made: the interface itself is referenced
+    assert len(resolve.interfaces) == 2
+
+
+@pytest.mark.parametrize("body,message,loc", [
+    ("import primary: func();\n  import primary: store;",
+     "import `primary` conflicts with prior func of same name", (5, 10)),
+    ("import primary: store;\n  import primary: store;",
+     "import `primary` conflicts with prior interface of same name", (5, 10)),
+    ("export p: interface { f: func(); }\n  export p: store;",
+     "export `p` conflicts with prior interface of same name", (5, 10)),
+    ("import primary: nonexistent;", "interface or world `nonexistent` does not exist", (4, 19)),
+    ("import primary: w;", "name `w` is defined as a world, not an interface", (4, 19)),
+    ("import p: store;\n  import P: store;", "name `P` conflicts with previous name `p`", (5, 10)),
+    ("import p: x:none/store;", "package 'x:none' not found", (4, 13)),
+    ("import p: x:t/nope;", "package `x:t` creates a dependency cycle", (4, 13)),
+])
+def test_named_import_errors(tmp_path: Path, body: str, message: str, loc) -> None:
+    text = f"package x:t;\ninterface store {{ f: func(); }}\nworld w {{\n  {body}\n}}\n"
+    exc = error_of([str(write(tmp_path, {"t.wit": text}) / "t.wit")])
+    assert exc.diagnostic.message.split(".")[0] == message.split(".")[0]
+    assert where(exc) == loc
+
+
+def test_named_import_gates_point_at_the_label(tmp_path: Path) -> None:
+    text = ("package x:t@1.0.0;\n@unstable(feature = f)\ninterface i { g: func(); }\n"
+            "world w {\n  import a: i;\n  @unstable(feature = f)\n  import b: i;\n}\n")
+    path = write(tmp_path, {"t.wit": text}) / "t.wit"
+    exc = error_of([str(path)])
+    assert "excluded due to its feature not being activated" in exc.diagnostic.message
+    assert where(exc) == (5, 10)
+    world = load([str(path)], features=["f"]).worlds[0]
+    assert list(world.imports) == ["a", "b"]
+    text = text.replace("  import a: i;\n", "")
+    world = load([str(write(tmp_path / "gated", {"t.wit": text}) / "t.wit")]).worlds[0]
+    assert world.imports == {}
+
+
+def test_named_import_from_a_dependency_orders_packages(tmp_path: Path) -> None:
+    root = write(tmp_path / "app", {
+        "main.wit": "package app:main;\nworld w {\n  import s: zz:dep/store;\n}\n",
+        "deps/dep.wit": "package zz:dep;\ninterface store { f: func(); }\n",
+    })
+    resolve = load([str(root)])
+    assert [str(p.name) for p in resolve.packages] == ["zz:dep", "app:main"]
+    world = resolve.worlds[0]
+    assert list(world.imports) == ["s"]
+    assert resolve.interface_qualified_name(world.imports["s"].id) == "zz:dep/store"

@@ -2,8 +2,17 @@
 
 Mirrors wit-parser's `ast` module: names are not looked up here (that is
 `resolve.py`), so a `NamedType` is just an identifier. Identifiers written with the
-`%` escape (`%record`) are stored without it. Docs are the text of `///` and `/** */`
-comments (markers stripped, lines joined with "\n"), or None.
+`%` escape (`%record`) are stored without it.
+
+Docs: as in wit-parser (whose `parse_docs` takes every comment token before an item),
+*all* the comments between the previous token and the item's first token are its docs,
+not only `///` and `/** */`: plain `//` and `/* ... */` comments count too. The text is
+wit-parser's `docs()` (see `parser._docs_text`): a `/** ... */` comment loses `/**` and
+`*/`; any other comment loses only its leading slashes (`//`, `///`, ...; a `/* ... */`
+comment thus keeps `* ... */`); each piece loses trailing blanks, then the indentation
+(in spaces) common to the non-empty pieces, and the pieces are joined one per line with
+"\n" (trailing newlines dropped). An item with no comment before it has docs None; an
+item with attributes takes the comments before its first `@`.
 """
 
 from __future__ import annotations
@@ -346,7 +355,18 @@ class ExternFunc:
     func: Func
 
 
-ExternKind = Union[LocalPath, PackagePath, InlineInterface, ExternFunc]
+@dataclass(slots=True)
+class NamedPath:
+    """`import label: path;` inside a world: an interface (local or of another package)
+    imported or exported under the plain name `label` (the component model's
+    "implements"), so one interface may appear several times under different labels."""
+
+    name: Id  # the label
+    path: UsePath
+    span: Span  # from the label to the end of the path
+
+
+ExternKind = Union[LocalPath, PackagePath, InlineInterface, ExternFunc, NamedPath]
 
 
 @dataclass(slots=True)

@@ -223,6 +223,8 @@ def foreign_packages(src: PackageSource) -> list[tuple[str, Span]]:
                         kind = wi.kind
                         if isinstance(kind, ast.PackagePath):
                             note(kind)
+                        elif isinstance(kind, ast.NamedPath):  # `import label: path;`
+                            note(kind.path)
                         elif isinstance(kind, ast.InlineInterface):
                             walk_iface_items(kind.items)
     return list(seen.items())

@@ -58,8 +58,7 @@ def parse_file(source: SourceFile) -> ast.File:
     """Parse one .wit file into its unresolved syntax tree.
 
     Raises WitSyntaxError (with a span) for text wit-parser rejects while parsing, and
-    UnsupportedError for valid syntax the AST cannot hold (`import label: path;`,
-    `@external-id(...)`).
+    UnsupportedError for valid syntax the AST cannot hold (`@external-id(...)`).
     """
     _reject_invalid_codepoints(source)
     tokens = _lex(source)
@@ -1194,9 +1193,12 @@ class _Builder:
         return self.extern_interface(c)
 
     def extern_named_path(self, c):  # ID COLON use_path SEMI
-        raise UnsupportedError(error(
-            "named imports and exports of an interface (`label: path`) are not supported",
-            self.span_of(c[0])))
+        # `import a: b/c;` never gets here: after `a: b` a `/` makes `a:b/c` one package
+        # path (extern_path), as wit-parser's look-ahead decides.
+        path = c[2]
+        name = self.id(c[0])
+        return ast.NamedPath(name, path, Span(self.file, name.span.start, path.span.end)), \
+            self.ends[c[3]]
 
     def extern_path(self, c):  # use_path SEMI
         return c[0], self.ends[c[1]]

@@ -192,6 +192,8 @@ class _PackageResolver:
                             yield from iface_items(ext.kind.items)
                         elif isinstance(ext.kind, (ast.LocalPath, ast.PackagePath)):
                             yield ext.kind, ext.attributes, "interface"
+                        elif isinstance(ext.kind, ast.NamedPath):
+                            yield ext.kind.path, ext.attributes, "interface"
 
     def _resolve_foreign(self) -> None:
         r = self.r
@@ -900,14 +902,22 @@ class _PackageResolver:
             fn, included = self._resolve_function(holder, kind.name.name, fkind, None, scope,
                                                   world_included)
             return ir.WorldFunction(fn), fn.name, included, kind.name.span
+        # `import iface;` is keyed by the interface; `import label: iface;` (wit-parser's
+        # NamedPath, the component model's "implements") by the label, so one interface
+        # may be imported or exported under several labels. Both are WorldInterface items.
+        # Diagnostics about the item (gates, conflicts) point at the label if there is one.
+        named = isinstance(kind, ast.NamedPath)
+        path = kind.path if named else kind
         stability = stability_of(item.attributes)
-        iid, enabled = self._iface_of(kind)
-        span = kind.name.span
+        iid, enabled = self._iface_of(path)
+        span = kind.name.span if named else path.name.span
         included = world_included and self._enabled(stability, span)
         if included and not enabled:
             self.ctx_span = span
             raise self._excluded_ref("interface")
         value = ir.WorldInterface(iid, stability, item.docs, span)
+        if named:
+            return value, kind.name.name, included, span
         return value, iid, included, span
 
     # -- include and elaboration --------------------------------------------------------------
