@@ -57,10 +57,15 @@ def wasm_tools_tree(dest: Path) -> Path:
     return root
 
 
+# Measure what a user gets: an installed package has .pyc files, so bytecode writing is
+# allowed even where the environment disables it (the warm-up run writes them).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
     """Run a command; return (wall seconds, peak RSS MiB, exit status)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -91,7 +96,7 @@ def in_process(paths: list[Path], runs: int, emit: str) -> float:
         "    times.append(time.perf_counter() - t)\n"
         "print(statistics.median(times))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=ENV)
     return float(out.stdout.strip().splitlines()[-1])
 
 

@@ -6,6 +6,8 @@ an editable install or a plain checkout has them at the repository's top level.
 
 from __future__ import annotations
 
+import os
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,3 +28,19 @@ def grammar_path(filename: str = "wit.lark") -> Path:
 
 def templates_dir() -> Path:
     return resource_dir("templates")
+
+
+def cache_dir() -> Path:
+    """Per-user cache (grammar tables, compiled templates); WIT2WITX_CACHE_DIR overrides.
+
+    Everything cached is keyed by content, and a missing or read-only cache only costs
+    the work it would have saved.
+    """
+    override = os.environ.get("WIT2WITX_CACHE_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wit2witx"

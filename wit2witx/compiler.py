@@ -196,47 +196,52 @@ def _backend(name: str) -> Callable[[Program], dict[str, str]]:
 
 
 def write(artifacts: Mapping[str, str], out: str | os.PathLike) -> None:
-    """Write artifacts into `out` atomically: a temporary sibling folder renamed into place.
+    """Write artifacts into `out`, never leaving a half-written file or folder.
 
-    Files in `out` that the artifacts do not name are kept (the folder may hold other
-    things, e.g. checked-in sources); only the generated paths are replaced.
+    Every changed file is first written completely into a temporary sibling folder. A
+    new `out` is that folder renamed into place; an existing one gets each staged file
+    moved over its old version (`os.replace`, atomic per file). Files whose content is
+    unchanged are not touched (their mtimes stay, so builds downstream do not rerun),
+    and files in `out` that the artifacts do not name are kept. Compilation finishes
+    before this runs, so a run with bad input never reaches `out` at all.
     """
     out = Path(out)
-    parent = out.parent if str(out.parent) else Path(".")
+    if out.exists() and not out.is_dir():
+        raise InputError(error(f"output path `{out}` exists and is not a folder"))
+    changed = {rel: text for rel, text in artifacts.items() if _differs(out / rel, text)}
+    if out.is_dir() and not changed:
+        return
+    parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
     except OSError as exc:
         raise InputError(error(f"cannot create output folder `{out}`: {exc.strerror or exc}")) from None
     try:
-        if out.is_dir():
-            shutil.copytree(out, staging, dirs_exist_ok=True, symlinks=True)
-        elif out.exists():
-            raise InputError(error(f"output path `{out}` exists and is not a folder"))
-        for rel, text in artifacts.items():
+        for rel, text in changed.items():
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
-        _swap_into_place(staging, out)
-    except BaseException:
+        if not out.exists():
+            os.rename(staging, out)
+            return
+        for rel in changed:
+            target = out / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / rel, target)
+    except OSError as exc:
+        raise InputError(error(f"cannot write into `{out}`: {exc.strerror or exc}")) from None
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
-def _swap_into_place(staging: Path, out: Path) -> None:
-    if not out.exists():
-        os.rename(staging, out)
-        return
-    backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-    backup.rmdir()
-    os.rename(out, backup)
+def _differs(path: Path, text: str) -> bool:
     try:
-        os.rename(staging, out)
-    except OSError:
-        os.rename(backup, out)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read() != text
+    except (OSError, UnicodeDecodeError):
+        return True
 
 
 @dataclass(slots=True)

@@ -6,9 +6,25 @@ once per process, with compiled templates cached by Jinja itself.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
-from .._resources import templates_dir
+from .._resources import cache_dir, templates_dir
+
+
+def _bytecode_cache():
+    """Compiled templates on disk: a new process skips Jinja's compile step (tens of ms
+    for the host-glue templates). Keyed by template source; best effort."""
+    import jinja2  # noqa: PLC0415
+
+    folder = cache_dir() / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 @lru_cache(maxsize=1)
@@ -17,6 +33,7 @@ def environment():
 
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -439,7 +439,7 @@ def _tables() -> _Tables:
     global _LOADED
     if _LOADED is None:
         grammar = _resources.grammar_path().read_bytes()
-        cache = _cache_dir() / f"wit-lalr-{_table_key(grammar)}.marshal"
+        cache = _resources.cache_dir() / f"wit-lalr-{_table_key(grammar)}.marshal"
         tables = _tables_from(_read_cache(cache))
         if tables is None:
             data = _build_tables(grammar.decode("utf-8"))
@@ -464,17 +464,6 @@ def _tables_from(data) -> _Tables | None:
         return _Tables(*data)
     except (AttributeError, TypeError, ValueError):
         return None
-
-
-def _cache_dir() -> Path:
-    override = os.environ.get("WIT2WITX_CACHE_DIR")
-    if override:
-        return Path(override)
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wit2witx"
 
 
 def _read_cache(path: Path):
