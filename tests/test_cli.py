@@ -54,6 +54,8 @@ def test_bad_input_is_exit_1_with_caret(tmp_path):
     ["--bogus-option"],                     # unknown option
     [],                                     # no input at all
     ["--emit", "witx,c", "-o", "-"],       # several files cannot go to stdout
+    ["--module-name", "example:sensors/bus=not-an-id", "-o", "OUT"],  # not an identifier
+    ["--module-name", "no-equals-sign", "-o", "OUT"],
 ])
 def test_usage_errors_are_exit_2(tmp_path, args):
     args = [a.replace("OUT", str(tmp_path / "o")) for a in args]

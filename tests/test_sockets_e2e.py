@@ -437,3 +437,26 @@ def test_sockets_host_bounds_what_a_guest_can_make_it_buffer(hostile):
     finally:
         a.close()
         b.close()
+
+
+def test_sockets_clock_pollables(hostile):
+    """monotonic-clock pollables: ready only after their deadline; block waits for it."""
+    import time
+
+    h = hostile
+    MC = "wasi_clocks_monotonic_clock"
+    assert h.call(MC, "now", 16) == 0
+    t0 = int.from_bytes(bytes(h.memory.read(h.store, 16, 24)), "little")
+    assert abs(t0 - time.monotonic_ns()) < 5_000_000_000
+    assert h.call(MC, "subscribe_duration", 50_000_000, 24) == 0
+    p = h.u32(24)
+    assert h.call(POLL, "pollable_ready", p, 32) == 0 and h.u32(32) == 0  # false
+    start = time.monotonic()
+    assert h.call(POLL, "pollable_block", p) == 0
+    assert time.monotonic() - start >= 0.04
+    assert h.call(POLL, "pollable_ready", p, 32) == 0 and h.u32(32) == 1  # true
+    assert h.call(MC, "subscribe_instant", 0, 28) == 0  # in the past: ready at once
+    h.write(64, h.u32(28).to_bytes(4, "little") + p.to_bytes(4, "little"))
+    assert h.call(POLL, "poll", 64, 2, 200, 64, 100, 300) == 0
+    assert h.u32(304) == 2 and (h.u32(200), h.u32(204)) == (0, 1)
+    assert h.call(POLL, "pollable_drop", p) == 0 and h.call(POLL, "pollable_drop", p) != 0

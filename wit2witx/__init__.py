@@ -18,6 +18,7 @@ from .diagnostics import (  # noqa: F401  (re-exported)
     InputError,
     ResolveError,
     UnsupportedError,
+    UsageError,
     Wit2WitxError,
     WitSyntaxError,
     WitxError,
@@ -25,7 +26,7 @@ from .diagnostics import (  # noqa: F401  (re-exported)
 
 __all__ = [
     "__version__", "load", "compile", "write", "check", "Diagnostic", "Wit2WitxError",
-    "WitSyntaxError", "ResolveError", "WitxError", "UnsupportedError", "InputError",
+    "WitSyntaxError", "ResolveError", "WitxError", "UnsupportedError", "InputError", "UsageError",
 ]
 
 

@@ -51,7 +51,7 @@ def _version_callback(value: bool) -> None:
 
 
 def _parse_module_names(pairs: list[str]) -> dict[str, str]:
-    from .compiler import UsageError
+    from .diagnostics import UsageError
 
     names: dict[str, str] = {}
     for pair in pairs:
@@ -77,7 +77,7 @@ def _load_config(path: str, required: bool) -> dict:
     """Read a wit2witx.toml; paths in it are relative to its folder."""
     import tomllib
 
-    from .compiler import UsageError
+    from .diagnostics import UsageError
 
     try:
         with open(path, "rb") as fh:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from . import __version__
-from .diagnostics import Diagnostic, InputError, error
+from .diagnostics import Diagnostic, InputError, UsageError, error
 
 #: every back end, in the order their files are listed; value = "module:function"
 BACKENDS: dict[str, str] = {
@@ -30,10 +30,6 @@ BACKENDS: dict[str, str] = {
     "json": "wit2witx.emit.json:emit_files",
 }
 DEFAULT_EMIT = ("witx", "c")
-
-
-class UsageError(ValueError):
-    """Bad options (exit status 2), as opposed to bad input (exit status 1)."""
 
 
 @dataclass(slots=True)

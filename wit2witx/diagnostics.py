@@ -140,6 +140,10 @@ def render(diag: Diagnostic, color: bool = False) -> str:
     return "\n".join(lines)
 
 
+class UsageError(ValueError):
+    """Bad options or arguments (CLI exit status 2), as opposed to bad input (status 1)."""
+
+
 class Wit2WitxError(Exception):
     """Raised for bad input; carries one or more diagnostics."""
 

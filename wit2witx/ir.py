@@ -228,6 +228,34 @@ def type_refs(kind: TypeDefKind) -> list[TypeRef]:
     return []
 
 
+def map_compound_refs(kind: TypeDefKind, fn) -> None:
+    """Replace, in place, every type reference a compound kind holds by `fn(ref)`.
+
+    Compound kinds are those built from other types (record, variant, tuple, option,
+    future, stream, list, map, result); aliases and handles are left to the caller,
+    which may want new objects for them.
+    """
+    if isinstance(kind, Record):
+        for f in kind.fields:
+            f.type = fn(f.type)
+    elif isinstance(kind, Variant):
+        for c in kind.cases:
+            if c.type is not None:
+                c.type = fn(c.type)
+    elif isinstance(kind, Tuple):
+        kind.types = [fn(t) for t in kind.types]
+    elif isinstance(kind, (Option, Future, Stream)):
+        if kind.inner is not None:
+            kind.inner = fn(kind.inner)
+    elif isinstance(kind, List):
+        kind.element = fn(kind.element)
+    elif isinstance(kind, Map):
+        kind.key, kind.value = fn(kind.key), fn(kind.value)
+    elif isinstance(kind, Result):
+        kind.ok = None if kind.ok is None else fn(kind.ok)
+        kind.err = None if kind.err is None else fn(kind.err)
+
+
 # --- functions ---------------------------------------------------------------------------
 
 FUNCTION_KINDS = (

@@ -33,7 +33,6 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..diagnostics import UnsupportedError, error
 from ..p1 import abi, layout
@@ -621,18 +620,12 @@ def build_view(unit, owners: dict[int, str], program) -> PyModule:
 # --------------------------------------------------------------------------- rendering
 
 
-@lru_cache(maxsize=1)
 def _template():
-    import jinja2  # noqa: PLC0415
+    """The module template, from the one shared Jinja environment (StrictUndefined,
+    trim_blocks, lstrip_blocks; compiled once per process, bytecode cached on disk)."""
+    from .templating import environment  # noqa: PLC0415
 
-    from .._resources import templates_dir  # noqa: PLC0415
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir() / "host_py")),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True, autoescape=False,
-    )
-    return env.get_template("module.py.j2")
+    return environment().get_template("host_py/module.py.j2")
 
 
 def owners_of(units) -> dict[int, str]:

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 
 from .. import ir
-from ..diagnostics import Diagnostic, ResolveError, Span, UnsupportedError, error, warning
+from ..diagnostics import (
+    Diagnostic, ResolveError, Span, UnsupportedError, UsageError, error, warning,
+)
 from . import model as m
 from .names import (
     BUF_PARAMS, ERROR_PAYLOAD_PARAM, GENERIC_ERROR, GLUE_STATUSES, RESERVED_STATUS_CASES,
@@ -145,9 +147,9 @@ class _Lowering:
     def _check_module_names(self) -> None:
         for key, value in sorted(self.module_names.items()):
             if not is_identifier(value):
-                raise ResolveError(error(
-                    f"module name `{value}` given for `{key}` is not an identifier",
-                    None, "module names must match [A-Za-z_][A-Za-z0-9_]*"))
+                raise UsageError(
+                    f"module name `{value}` given for `{key}` is not an identifier "
+                    "(module names must match [A-Za-z_][A-Za-z0-9_]*)")
 
     def _select(self, world: str | None) -> None:
         """Create a plan for every unit, dependencies included."""

@@ -177,23 +177,5 @@ def _remap_kind(kind, ty):
         return ir.Alias(ty(kind.target))
     if isinstance(kind, ir.Handle):
         return ir.Handle(kind.kind, ty(kind.resource))
-    if isinstance(kind, ir.Record):
-        for f in kind.fields:
-            f.type = ty(f.type)
-    elif isinstance(kind, ir.Variant):
-        for c in kind.cases:
-            if c.type is not None:
-                c.type = ty(c.type)
-    elif isinstance(kind, ir.Tuple):
-        kind.types = [ty(t) for t in kind.types]
-    elif isinstance(kind, (ir.Option, ir.Future, ir.Stream)):
-        if kind.inner is not None:
-            kind.inner = ty(kind.inner)
-    elif isinstance(kind, ir.List):
-        kind.element = ty(kind.element)
-    elif isinstance(kind, ir.Map):
-        kind.key, kind.value = ty(kind.key), ty(kind.value)
-    elif isinstance(kind, ir.Result):
-        kind.ok = None if kind.ok is None else ty(kind.ok)
-        kind.err = None if kind.err is None else ty(kind.err)
+    ir.map_compound_refs(kind, ty)
     return kind

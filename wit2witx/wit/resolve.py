@@ -576,25 +576,7 @@ class _PackageResolver:
         def own(ref):
             return self._own_if_resource(ref.resource) if isinstance(ref, _OwnLater) else ref
 
-        if isinstance(kind, ir.Record):
-            for f in kind.fields:
-                f.type = own(f.type)
-        elif isinstance(kind, ir.Variant):
-            for c in kind.cases:
-                if c.type is not None:
-                    c.type = own(c.type)
-        elif isinstance(kind, ir.Tuple):
-            kind.types = [own(t) for t in kind.types]
-        elif isinstance(kind, (ir.Option, ir.Future, ir.Stream)):
-            if kind.inner is not None:
-                kind.inner = own(kind.inner)
-        elif isinstance(kind, ir.List):
-            kind.element = own(kind.element)
-        elif isinstance(kind, ir.Map):
-            kind.key, kind.value = own(kind.key), own(kind.value)
-        elif isinstance(kind, ir.Result):
-            kind.ok = None if kind.ok is None else own(kind.ok)
-            kind.err = None if kind.err is None else own(kind.err)
+        ir.map_compound_refs(kind, own)
 
     def _compound_kind(self, node, stability, scope):
         """(kind, interning key, referenced types) of a list/option/result/... type."""
