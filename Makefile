@@ -34,8 +34,9 @@ test: $(VENV)/.installed-test $(PYWASM3_SDIST)
 bench: $(VENV)/.installed-test
 	$(PY) bench/bench.py
 
+# Backport every standard WASI 0.2 interface (wasi-p2-interfaces/wit2witx.toml) into build/.
 wasi: $(VENV)/.installed
-	$(PY) -m wit2witx.manifest wasi-p2-interfaces/manifest.toml --wasi $(WASI) -o build/
+	WASI="$(abspath $(WASI))" $(VENV)/bin/wit2witx --config wasi-p2-interfaces/wit2witx.toml
 
 clean:
 	rm -rf $(VENV) $(CACHE) out build

@@ -100,11 +100,18 @@ def _load_config(path: str, required: bool) -> dict:
             raise UsageError(f"{path}: `{key}` must be a {kind.__name__}")
         table[key] = value
     base = os.path.dirname(path)
+
+    def locate(value: str) -> str:
+        expanded = os.path.expandvars(value)
+        if "$" in expanded:
+            raise UsageError(f"{path}: `{value}` names an environment variable that is not set")
+        return os.path.normpath(os.path.join(base, expanded))
+
     for key in ("paths", "deps"):
         if key in table:
-            table[key] = [os.path.normpath(os.path.join(base, p)) for p in table[key]]
+            table[key] = [locate(p) for p in table[key]]
     if "out" in table and table["out"] != "-":
-        table["out"] = os.path.normpath(os.path.join(base, table["out"]))
+        table["out"] = locate(table["out"])
     return table
 
 
