@@ -437,3 +437,15 @@ def test_named_import_from_a_dependency_orders_packages(tmp_path: Path) -> None:
     world = resolve.worlds[0]
     assert list(world.imports) == ["s"]
     assert resolve.interface_qualified_name(world.imports["s"].id) == "zz:dep/store"
+
+
+def test_binary_dependency_is_named_in_the_missing_package_note(tmp_path):
+
+    (tmp_path / "a.wit").write_text("package a:a;\nworld w {\n  import d:d/d;\n}\n")
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "d.wasm").write_bytes(b"\0asm\x0d\0\x01\0")
+    with pytest.raises(ResolveError) as info:
+        load([tmp_path])
+    diag = info.value.diagnostic
+    assert "d:d" in diag.message and (diag.span.line, diag.span.col) == (3, 10)
+    assert any("d.wasm" in note and "wasm-tools component wit" in note for note in diag.notes)

@@ -172,6 +172,19 @@ def load_deps_folder(folder: str) -> list[PackageSource]:
     return found
 
 
+def binary_packages(folders: list[str]) -> list[str]:
+    """`.wasm`/`.wat` files in dependency folders: binary-encoded WIT packages, which
+    wit2witx does not read (named in the "not found" diagnostic so users know why)."""
+    found = []
+    for folder in folders:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        found.extend(os.path.join(folder, n) for n in names if n.endswith((".wasm", ".wat")))
+    return found
+
+
 def discover(paths: list[str], extra_deps: list[str]) -> tuple[list[PackageSource], list[str]]:
     """All packages reachable from the inputs, and the dependency folders searched."""
     packages: list[PackageSource] = []

@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 from .. import ir
 from ..diagnostics import InputError, ResolveError, Span, error
 from . import ast
-from .deps import PackageSource, discover, package_name, sort_packages
+from .deps import PackageSource, binary_packages, discover, package_name, sort_packages
 from .gates import Gates, drop_excluded, stability_of
 
 _PRIMS = {
@@ -237,6 +237,10 @@ class _PackageResolver:
         versions = [n for n in self.state.discovered if n.split("@", 1)[0] == base]
         if versions:
             notes.append(f"found other versions: {', '.join(versions)}")
+        binaries = binary_packages(self.state.searched)
+        if binaries:
+            notes.append("binary-encoded packages are not read: " + ", ".join(f"`{b}`" for b in binaries)
+                         + "; convert one with `wasm-tools component wit FILE -o NAME.wit`")
         return _fail(message, path.package.span, *notes)
 
     # -- package-level items ------------------------------------------------------------------
