@@ -6,7 +6,6 @@ import doctest
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import marshal
 import os
 import re
-import sys
 import zlib
 from pathlib import Path
 
