@@ -53,8 +53,8 @@ class FunctionDoc:
     params: list[ParamDoc]
     result: str
     core: str
-    core_params: list[str]
-    statuses: list[tuple[int, str]]
+    core_params: str  # "`name: i32 (role)`, ..."
+    statuses: str  # "0 `success`, 1 `...`"
     status_type: str
     notes: list[str] = field(default_factory=list)
 
@@ -73,7 +73,7 @@ def render_unit(unit, header: str) -> str:
         origin=unit.origin,
         version=unit.version or "",
         docs=(module.docs if module else "").strip(),
-        uses=list(unit.uses),
+        uses=", ".join(f"[`{use}`]({use}.md)" for use in unit.uses),
         functions=[_function_doc(f) for f in (module.functions if module else [])],
         types=[_type_doc(tn) for tn in unit.own_typenames],
     )
@@ -152,8 +152,8 @@ def _function_doc(func: Function) -> FunctionDoc:
         params=[ParamDoc(p.name, format_type(p.type), _one_line(p.docs)) for p in func.params],
         result=", ".join(format_type(r.type) for r in func.results) or "(none)",
         core=f"(func {sig.to_wat()})".replace("(func )", "(func)"),
-        core_params=[f"{p.name}: {p.wasm_type.value} ({p.role.value})" for p in sig.params],
-        statuses=statuses,
+        core_params=", ".join(f"`{p.name}: {p.wasm_type.value} ({p.role.value})`" for p in sig.params),
+        statuses=", ".join(f"{value} `{case}`" for value, case in statuses),
         status_type=status_type,
         notes=notes,
     )
