@@ -7,7 +7,9 @@ touched by `write` (atomically) and `check` (read-only).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import gc
 import os
 import shutil
 import tempfile
@@ -103,14 +105,33 @@ def compile(  # noqa: A001 - the public verb
         prefix=prefix,
         skip_unsupported=skip_unsupported,
     )
-    program = build_program(_as_path_list(paths), options)
-    files: dict[str, str] = {}
-    for name in options.emit:
-        for path, text in _backend(name)(program).items():
-            if path in files:
-                raise AssertionError(f"two back ends wrote {path}")
-            files[path] = text
+    with _gc_paused():
+        program = build_program(_as_path_list(paths), options)
+        files: dict[str, str] = {}
+        for name in options.emit:
+            for path, text in _backend(name)(program).items():
+                if path in files:
+                    raise AssertionError(f"two back ends wrote {path}")
+                files[path] = text
     return Artifacts(files, list(program.warnings))
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while compiling.
+
+    A compile builds large object graphs and frees little before it ends, so the
+    collector's repeated scans of everything alive only cost time, and more the larger
+    the input (measured: 13x the time for 10x the input with it, 10x without). The
+    collector runs again as soon as the compile returns.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def build_program(paths: list[str], options: Options) -> Program:
