@@ -580,12 +580,25 @@ def build_view(doc: Document | Unit, module: Module | None = None, *, prefix: st
     )
 
 
+def c_doc(lines: Sequence[str], indent: str = "") -> str:
+    """A `/** ... */` block, one ` * line` per doc line ("" without docs).
+
+    A filter rather than a template macro: it runs for every documented item, and a
+    Jinja macro call costs several times as much."""
+    if not lines:
+        return ""
+    body = "".join(f"{indent} * {line}\n" if line else f"{indent} *\n" for line in lines)
+    return f"{indent}/**\n{body}{indent} */\n"
+
+
 @lru_cache(maxsize=1)
 def _template():
     # The shared environment (StrictUndefined, trim/lstrip blocks) imports jinja2 lazily.
     from .templating import environment  # noqa: PLC0415
 
-    return environment().get_template("c/header.h.j2")
+    env = environment()
+    env.filters["c_doc"] = c_doc
+    return env.get_template("c/header.h.j2")
 
 
 def emit_c_header(doc: Document | Unit, module: Module | None = None, *, prefix: str | None = None,
