@@ -149,6 +149,10 @@ def main() -> int:
             [wit2witx, *map(str, one), "--emit", "json", "-o", str(out / "json")], args.runs)
         print(f"wit2witx CLI, load (json)     {cli_load_wall * 1e3:8.1f} ms  {cli_load_mem:6.1f} MiB"
               f"  ratio {cli_load_wall / wt_wall:5.1f}x")
+        dflt_wall, dflt_mem = median_of(
+            [wit2witx, *map(str, one), "-o", str(out / "default")], args.runs)
+        print(f"wit2witx CLI, witx+c (default){dflt_wall * 1e3:8.1f} ms  {dflt_mem:6.1f} MiB"
+              f"  ratio {dflt_wall / wt_wall:5.1f}x")
         cli_wall, cli_mem = median_of(
             [wit2witx, *map(str, one), "--emit", emit, "-o", str(out / "all")], args.runs)
         print(f"wit2witx CLI, all back ends   {cli_wall * 1e3:8.1f} ms  {cli_mem:6.1f} MiB"
