@@ -46,7 +46,10 @@ def run(
             raise _fail(f"--env takes NAME=VALUE, got `{item}`", 2)
         pairs.append((name, value))
 
-    import wasmtime
+    try:
+        import wasmtime
+    except ImportError:
+        raise _fail("`wit2witx run` needs wasmtime: pip install 'wit2witx[run]'", 2) from None
 
     engine = wasmtime.Engine()
     try:
