@@ -125,7 +125,7 @@ def compile_command(
     all_features: bool = typer.Option(False, "--all-features", help="Enable every @unstable feature."),
     deps: List[str] = typer.Option([], "--deps", help="Extra dependency folder (repeatable)."),
     module_name: List[str] = typer.Option([], "--module-name", help="Rename a P1 module: INTERFACE=NAME (e.g. wasi:sockets/tcp=tcp)."),
-    prefix: Optional[str] = typer.Option(None, "--prefix", help="C identifier prefix (default: module name + _, __wasi_ for wasi_snapshot_preview1)."),
+    prefix: Optional[str] = typer.Option(None, "--prefix", help="C identifier prefix of the guest headers (default: module name + _, __wasi_ for wasi_snapshot_preview1); the host glue keeps module-name prefixes."),
     skip_unsupported: bool = typer.Option(False, "--skip-unsupported", help="Leave out WASI 0.3 items (async, stream, future) with a warning instead of failing."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 3 if OUT is missing files or they are stale."),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Write OUT, then exit 3 if any file was created or changed (pre-commit)."),
