@@ -81,8 +81,8 @@ def build_host(out: Path, sources: list[Path], wasm3: tuple[Path, Path], name: s
                includes: list[Path] = (), defines: tuple[str, ...] = ()) -> Path:
     inc, lib = wasm3
     exe = out / name
-    cmd = [gcc(), *CFLAGS, *SAN, *defines, "-I", out, *[x for i in includes for x in ("-I", i)],
-           "-isystem", inc, *sources, lib, "-lm", "-o", exe]
+    cmd = [gcc(), *CFLAGS, *SAN, *defines, "-I", out, "-I", GUESTS,
+           *[x for i in includes for x in ("-I", i)], "-isystem", inc, *sources, lib, "-lm", "-o", exe]
     check(run(cmd), "building the host")
     return exe
 
