@@ -193,6 +193,7 @@ class PyModule:
     codecs: list[Codec]
     functions: list[PyFunc]
     exports: list[str]
+    case_tuples: list[tuple[str, str]]  # (constant name, tuple text)
 
     @property
     def needs_enum(self) -> bool:
@@ -224,6 +225,8 @@ class _Builder:
         self.names: dict[int, str] = {}  # id(TypeName) -> Python class/alias name
         self.taken: set[str] = set(RESERVED)
         self.errors: dict[str, PyError] = {}
+        # case-name tuples shared by the FuncSpecs: tuple text -> module constant name
+        self.case_tuples: dict[str, str] = {}
 
     # -- ownership and naming
 
@@ -489,13 +492,13 @@ class _Builder:
                     stn = _named(err_t)
                     sty = resolve(err_t)
                     cases = canonical_variant_cases(sty) or []
-                    status_cases = "(" + "".join(f"{c.name!r}, " for c in cases) + ")"
+                    status_cases = self.case_tuple(cases)
                     if stn is not None:
                         etn = self.error_type_of(stn)
                         error_class = self.error_class(etn)
                         if etn is not stn:
                             ecases = canonical_variant_cases(resolve(etn.type)) or []
-                            error_cases = "(" + "".join(f"{c.name!r}, " for c in ecases) + ")"
+                            error_cases = self.case_tuple(ecases)
                         if self.is_own(etn) and etn.name not in self.errors:
                             self.errors[etn.name] = self.own_error(etn, stn)
                 else:
@@ -525,6 +528,14 @@ class _Builder:
         ]
         return PyFunc(func.name, py_ident(func.name), py_params, returns, _docs(func.docs),
                       bool(buf_trio), spec, f"(func {sig.to_wat()})".replace(" )", ")"))
+
+    def case_tuple(self, cases) -> str:
+        """The module constant holding these case names: a status enum's cases are
+        the same for every function returning it, so they are written once."""
+        text = "(" + "".join(f"{c.name!r}, " for c in cases) + ")"
+        if text not in self.case_tuples:
+            self.case_tuples[text] = f"_CASES_{len(self.case_tuples)}"
+        return self.case_tuples[text]
 
     def _span_codec(self, pointee: TypeRef) -> tuple[str, str]:
         """Codec and annotation of a `const_pointer T` + `_len` list parameter."""
@@ -613,7 +624,7 @@ def build_view(unit, owners: dict[int, str], program) -> PyModule:
         header=header, unit=unit.name, module=unit.module.name if unit.module else None,
         origin=unit.origin, docs=_docs(unit.module.docs) if unit.module else [],
         imports=imports, types=types, errors=errors, codecs=codecs, functions=functions,
-        exports=exports,
+        exports=exports, case_tuples=[(name, text) for text, name in b.case_tuples.items()],
     )
 
 

@@ -125,6 +125,8 @@ class Impl(Protocol):
         ...
 
 
+_CASES_0 = ('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', )
+
 SPECS: tuple[_rt.FuncSpec, ...] = (
     _rt.FuncSpec(
         module='wasi_clocks_monotonic_clock',
@@ -133,7 +135,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.OUT, 'retptr0', _C_instant), ),
         core_params=('i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=MonotonicClockStatusError,
         error_cases=None,
         direct=None,
@@ -146,7 +148,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.OUT, 'retptr0', _C_duration), ),
         core_params=('i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=MonotonicClockStatusError,
         error_cases=None,
         direct=None,
@@ -159,7 +161,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.VALUE, 'when', _C_instant), (_rt.OUT, 'retptr0', _u_wasi_io_poll._C_pollable), ),
         core_params=('i64', 'i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=MonotonicClockStatusError,
         error_cases=None,
         direct=None,
@@ -172,7 +174,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.VALUE, 'when', _C_duration), (_rt.OUT, 'retptr0', _u_wasi_io_poll._C_pollable), ),
         core_params=('i64', 'i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=MonotonicClockStatusError,
         error_cases=None,
         direct=None,

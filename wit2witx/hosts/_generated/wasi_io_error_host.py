@@ -105,6 +105,8 @@ class Impl(Protocol):
         ...
 
 
+_CASES_0 = ('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', )
+
 SPECS: tuple[_rt.FuncSpec, ...] = (
     _rt.FuncSpec(
         module='wasi_io_error',
@@ -113,7 +115,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'self_', 'wasi_io_error.error'), (_rt.BUF, 'buf', None), (_rt.OUT, 'retptr0', _C_error_to_debug_string_result), ),
         core_params=('i32', 'i32', 'i32', 'i32', 'i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=ErrorStatusError,
         error_cases=None,
         direct=None,
@@ -126,7 +128,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'self_', 'wasi_io_error.error'), ),
         core_params=('i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=ErrorStatusError,
         error_cases=None,
         direct=None,

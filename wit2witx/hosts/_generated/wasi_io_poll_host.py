@@ -129,6 +129,8 @@ class Impl(Protocol):
         ...
 
 
+_CASES_0 = ('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', )
+
 SPECS: tuple[_rt.FuncSpec, ...] = (
     _rt.FuncSpec(
         module='wasi_io_poll',
@@ -137,7 +139,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'self_', 'wasi_io_poll.pollable'), (_rt.OUT, 'retptr0', _C_pollable_ready_result), ),
         core_params=('i32', 'i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=PollStatusError,
         error_cases=None,
         direct=None,
@@ -150,7 +152,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'self_', 'wasi_io_poll.pollable'), ),
         core_params=('i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=PollStatusError,
         error_cases=None,
         direct=None,
@@ -163,7 +165,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'self_', 'wasi_io_poll.pollable'), ),
         core_params=('i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=PollStatusError,
         error_cases=None,
         direct=None,
@@ -176,7 +178,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.LIST, 'in_', _rt.ListOf(_C_pollable)), (_rt.BUF, 'buf', None), (_rt.OUT, 'retptr0', _C_poll_result), ),
         core_params=('i32', 'i32', 'i32', 'i32', 'i32', 'i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=PollStatusError,
         error_cases=None,
         direct=None,

@@ -72,6 +72,8 @@ class Impl(Protocol):
         ...
 
 
+_CASES_0 = ('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', )
+
 SPECS: tuple[_rt.FuncSpec, ...] = (
     _rt.FuncSpec(
         module='wasi_sockets_instance_network',
@@ -80,7 +82,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.OUT, 'retptr0', _u_wasi_sockets_network._C_network), ),
         core_params=('i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=InstanceNetworkStatusError,
         error_cases=None,
         direct=None,

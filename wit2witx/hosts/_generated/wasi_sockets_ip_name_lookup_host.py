@@ -141,6 +141,10 @@ class Impl(Protocol):
         ...
 
 
+_CASES_0 = ('success', 'unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', )
+_CASES_1 = ('unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', )
+_CASES_2 = ('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', )
+
 SPECS: tuple[_rt.FuncSpec, ...] = (
     _rt.FuncSpec(
         module='wasi_sockets_ip_name_lookup',
@@ -149,9 +153,9 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'network', 'wasi_sockets_network.network'), (_rt.LIST, 'name', _rt.ListOf(_rt.U8)), (_rt.OUT, 'retptr0', _C_resolve_address_stream), ),
         core_params=('i32', 'i32', 'i32', 'i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=_u_wasi_sockets_network.ErrorCodeError,
-        error_cases=('unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', ),
+        error_cases=_CASES_1,
         direct=None,
         drop_key=None,
     ),
@@ -162,9 +166,9 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'self_', 'wasi_sockets_ip_name_lookup.resolve_address_stream'), (_rt.OUT, 'retptr0', _C_resolve_address_stream_resolve_next_address_result), ),
         core_params=('i32', 'i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=_u_wasi_sockets_network.ErrorCodeError,
-        error_cases=('unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', ),
+        error_cases=_CASES_1,
         direct=None,
         drop_key=None,
     ),
@@ -175,7 +179,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'self_', 'wasi_sockets_ip_name_lookup.resolve_address_stream'), (_rt.OUT, 'retptr0', _u_wasi_io_poll._C_pollable), ),
         core_params=('i32', 'i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_2,
         error_class=IpNameLookupStatusError,
         error_cases=None,
         direct=None,
@@ -188,7 +192,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'self_', 'wasi_sockets_ip_name_lookup.resolve_address_stream'), ),
         core_params=('i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_2,
         error_class=IpNameLookupStatusError,
         error_cases=None,
         direct=None,

@@ -339,6 +339,8 @@ class Impl(Protocol):
         ...
 
 
+_CASES_0 = ('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', )
+
 SPECS: tuple[_rt.FuncSpec, ...] = (
     _rt.FuncSpec(
         module='wasi_sockets_network',
@@ -347,7 +349,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.HANDLE, 'self_', 'wasi_sockets_network.network'), ),
         core_params=('i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'error', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=NetworkStatusError,
         error_cases=None,
         direct=None,

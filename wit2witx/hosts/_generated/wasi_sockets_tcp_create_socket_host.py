@@ -60,6 +60,9 @@ class Impl(Protocol):
         ...
 
 
+_CASES_0 = ('success', 'unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', )
+_CASES_1 = ('unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', )
+
 SPECS: tuple[_rt.FuncSpec, ...] = (
     _rt.FuncSpec(
         module='wasi_sockets_tcp_create_socket',
@@ -68,9 +71,9 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         params=((_rt.VALUE, 'address_family', _u_wasi_sockets_network._C_ip_address_family), (_rt.OUT, 'retptr0', _u_wasi_sockets_tcp._C_tcp_socket), ),
         core_params=('i32', 'i32', ),
         core_results=('i32', ),
-        status_cases=('success', 'unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', 'buffer_too_small', 'bad_handle', 'bad_pointer', 'bad_value', ),
+        status_cases=_CASES_0,
         error_class=_u_wasi_sockets_network.ErrorCodeError,
-        error_cases=('unknown', 'access_denied', 'not_supported', 'invalid_argument', 'out_of_memory', 'timeout', 'concurrency_conflict', 'not_in_progress', 'would_block', 'invalid_state', 'new_socket_limit', 'address_not_bindable', 'address_in_use', 'remote_unreachable', 'connection_refused', 'connection_reset', 'connection_aborted', 'datagram_too_large', 'name_unresolvable', 'temporary_resolver_failure', 'permanent_resolver_failure', ),
+        error_cases=_CASES_1,
         direct=None,
         drop_key=None,
     ),
