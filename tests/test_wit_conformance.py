@@ -27,8 +27,6 @@ from wit2witx.wit.resolve import load
 UI = "wit-parser-ui"
 # Valid in the wit-parser 0.257.1 snapshot, rejected by today's wasm-tools ("empty record").
 NOW_REJECTED = {"multi-file", "types.wit", "union-fuzz-2.wit", "use-chain.wit"}
-# Dependencies given as binary-encoded packages (.wasm / .wat): not supported by wit2witx.
-BINARY_DEPS = {"kinds-of-deps"}
 # Share of parse-fail cases whose first diagnostic is at the expected line:column.
 SPAN_MATCH_FLOOR = 1.0
 
@@ -198,9 +196,6 @@ def _case_path(case: str) -> Path:
 @pytest.mark.parametrize("case", _ui_valid_cases())
 def test_ui_valid_case(case: str) -> None:
     path = _case_path(case)
-    if path.name in BINARY_DEPS:
-        pytest.xfail("dependencies given as binary-encoded packages (.wasm/.wat) are "
-                     "not supported")
     if path.name in NOW_REJECTED:
         with pytest.raises(Wit2WitxError) as info:
             load([str(path)], features=["active"])

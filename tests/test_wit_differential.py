@@ -1,8 +1,9 @@
 """Differential test: wit2witx accepts exactly the WIT that `wasm-tools component wit` accepts.
 
 Hypothesis builds small packages (interfaces with every kind of type definition,
-resources, `use`, feature gates, worlds with imports, exports and includes), then
-sometimes breaks them (drops a token, renames a reference, duplicates or swaps a line).
+resources, `use`, feature gates and `@external-id`s, worlds with imports, exports and
+includes), then sometimes breaks them (drops a token, renames a reference, duplicates or
+swaps a line).
 Each text is given to the real wasm-tools and to `wit2witx.wit.resolve.load`; the
 verdicts must agree, and wit2witx may only ever fail with a `Wit2WitxError`.
 """
@@ -21,9 +22,14 @@ from wit2witx.diagnostics import Wit2WitxError
 from wit2witx.wit.resolve import load
 
 PRIMS = ["u8", "u32", "s64", "f64", "bool", "char", "string"]
-# Mostly ungated; `f` is never enabled; 2.0.0 is newer than the package.
+# Mostly ungated; `f` is never enabled; 2.0.0 is newer than the package. An external id
+# is not a gate, but goes where they go (twice is an error, except on an interface).
 GATES = [""] * 9 + ["@since(version = 1.0.0)\n  ", "@since(version = 1.0.0)\n  ",
-                    "@unstable(feature = f)\n  ", "@since(version = 2.0.0)\n  "]
+                    "@unstable(feature = f)\n  ", "@since(version = 2.0.0)\n  ",
+                    '@external-id("e")\n  ', '@external-id("e") @since(version = 1.0.0)\n  ',
+                    '@external-id("a") @external-id("b")\n  ']
+# For world imports and exports.
+EXTERNAL_IDS = ["", "", "", '@external-id("w") ']
 
 
 @st.composite
@@ -120,7 +126,7 @@ def package(draw) -> str:
         for name in iface_names:
             how = draw(st.sampled_from(["", "import", "export"]))
             if how:
-                items.append(f"{how} {name};")
+                items.append(f"{draw(st.sampled_from(EXTERNAL_IDS))}{how} {name};")
         if draw(st.booleans()):
             items.append(f"import log: func(msg: {draw(st.sampled_from(PRIMS))});")
         if draw(st.booleans()):

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, corpus_path, run_wasm_tools
-from wit2witx.diagnostics import SourceFile, UnsupportedError, Wit2WitxError, WitSyntaxError
+from wit2witx.diagnostics import SourceFile, Wit2WitxError, WitSyntaxError
 from wit2witx.wit import ast
 from wit2witx.wit import parser as wit_parser
 from wit2witx.wit.parser import parse_file, parse_text
@@ -877,8 +877,6 @@ def test_wit_parser_parse_fail_cases():
             except WitSyntaxError as exc:
                 ours = (path, exc.diagnostic)
                 break
-            except UnsupportedError:
-                break  # `@external-id(...)`: valid, but not supported
         wants_syntax_error = message is not None and _SYNTAX_MESSAGE.match(message)
         if ours is None:
             assert not wants_syntax_error, f"{result.name}: not rejected: {message}"

@@ -18,10 +18,11 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_STALE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
 HELP = """Backport WIT interfaces to WASI Preview 1: WITX, C headers and host glue.
 
-PATH is a WIT package folder (its deps/ folder holds dependencies), a .wit file, or
-.witx files. Without PATH, the inputs, -o and options come from ./wit2witx.toml (or
---config FILE): keys paths, out, emit, world, features, all-features, deps,
-module-names (a table), prefix, skip-unsupported; paths relative to that file.
+PATH is a WIT package folder (its deps/ folder holds dependencies), a .wit file, a
+WIT package encoded as wasm (.wasm, or .wat text), or .witx files. Without PATH, the
+inputs, -o and options come from ./wit2witx.toml (or --config FILE): keys paths, out,
+emit, world, features, all-features, deps, module-names (a table), prefix,
+skip-unsupported; paths relative to that file.
 
 \b
 Examples:

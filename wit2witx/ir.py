@@ -199,6 +199,7 @@ class TypeDef:
     docs: str | None = None
     stability: Stability = UNKNOWN
     span: Span | None = None
+    external_id: str | None = None  # `@external-id("...")`; no effect on P1 output
 
     @property
     def is_anonymous(self) -> bool:
@@ -281,6 +282,7 @@ class Function:
     docs: str | None = None
     stability: Stability = UNKNOWN
     span: Span | None = None
+    external_id: str | None = None  # `@external-id("...")`; no effect on P1 output
 
     @property
     def is_async(self) -> bool:
@@ -316,6 +318,9 @@ class WorldInterface:
     stability: Stability = UNKNOWN
     docs: str | None = None
     span: Span | None = None
+    # `@external-id("...")` on the import/export; the interfaces elaboration adds for an
+    # export's dependencies inherit it (as in wit-parser), an import's do not.
+    external_id: str | None = None
 
 
 @dataclass(slots=True)

@@ -1,8 +1,8 @@
 """The resolved model as JSON, in the schema of `wasm-tools component wit --json`.
 
-Field order and omission rules follow wit-parser's serde derive: empty docs and unknown
-stability are left out, anonymous types have `"name": null` and `"owner": null`,
-interface keys of world items are written `interface-<id>`.
+Field order and omission rules follow wit-parser's serde derive: empty docs, unknown
+stability and absent external ids are left out, anonymous types have `"name": null` and
+`"owner": null`, interface keys of world items are written `interface-<id>`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ def _stability(out: dict, st: ir.Stability) -> None:
     if st.deprecated is not None:
         body["deprecated"] = st.deprecated
     out["stability"] = {st.kind: body}
+
+
+def _external_id(out: dict, external_id: str | None) -> None:
+    if external_id is not None:
+        out["external_id"] = external_id
 
 
 def _opt(ref: ir.TypeRef | None):
@@ -88,6 +93,7 @@ def _function(fn: ir.Function) -> dict:
         out["result"] = fn.result
     _docs(out, fn.docs)
     _stability(out, fn.stability)
+    _external_id(out, fn.external_id)
     return out
 
 
@@ -99,6 +105,7 @@ def _world_item(item: ir.WorldItem) -> dict:
     if isinstance(item, ir.WorldInterface):
         body: dict = {"id": item.id}
         _stability(body, item.stability)
+        _external_id(body, item.external_id)  # before docs: wit-parser's field order
         _docs(body, item.docs)
         return {"interface": body}
     if isinstance(item, ir.WorldFunction):
@@ -137,6 +144,7 @@ def _typedef(td: ir.TypeDef) -> dict:
     out: dict = {"name": td.name, "kind": _kind(td.kind), "owner": owner}
     _docs(out, td.docs)
     _stability(out, td.stability)
+    _external_id(out, td.external_id)
     return out
 
 

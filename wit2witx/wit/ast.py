@@ -29,7 +29,7 @@ class Id:
     span: Span
 
 
-# --- feature gates -------------------------------------------------------------------
+# --- attributes: feature gates and external ids ---------------------------------------
 
 
 @dataclass(slots=True)
@@ -50,7 +50,17 @@ class Deprecated:
     span: Span
 
 
-Attribute = Union[Since, Unstable, Deprecated]
+@dataclass(slots=True)
+class ExternalId:
+    """`@external-id("...")`: an opaque string carried through to the resolved model
+    (the component model's `external-id` of an import/export); not a feature gate."""
+
+    id: str  # the decoded string literal
+    span: Span  # the whole attribute, from `@`
+    name_span: Span  # `external-id` alone: where wit-parser reports a second one
+
+
+Attribute = Union[Since, Unstable, Deprecated, ExternalId]
 
 
 # --- types ---------------------------------------------------------------------------
@@ -306,6 +316,7 @@ class TopLevelUse:
     alias: Id | None
     attributes: list[Attribute] = field(default_factory=list)
     span: Span | None = None
+    keyword_span: Span | None = None  # `use`: where wit-parser refuses attributes here
 
 
 @dataclass(slots=True)

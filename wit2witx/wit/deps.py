@@ -4,7 +4,9 @@ Rules (as wit-parser's `Resolve::push_path`):
 - a directory is one package: every `*.wit` file directly inside it (sorted by path),
   all naming the same `package` (at least one must);
 - its `deps/` folder holds dependencies, one per entry (sorted by name): a folder (one
-  package, its own `deps/` is not read) or a single `.wit` file;
+  package, its own `deps/` is not read), a single `.wit` file, or a wasm-encoded package
+  (`.wasm`, or `.wat` text; recognised by content, as wit-parser does, for all three
+  extensions), which is decoded and merged before any text package is resolved;
 - a file may also hold nested `package ns:name { ... }` blocks, each its own package;
 - a single `.wit` file is a package (plus its nested ones);
 - packages are resolved dependencies first; a cycle or a package defined twice is an error.
@@ -154,9 +156,51 @@ def load_file(path: str, *, is_main: bool) -> list[PackageSource]:
     return _group([path], path, is_main=is_main)
 
 
-def load_deps_folder(folder: str) -> list[PackageSource]:
-    """Every dependency in a `deps/` folder: sub-folders and single `.wit` files."""
-    found: list[PackageSource] = []
+@dataclass(slots=True)
+class EncodedPackage:
+    """A WIT package encoded as wasm: decoded by `decode.py`, not parsed."""
+
+    path: str
+    data: bytes
+    is_main: bool = False
+
+
+@dataclass(slots=True)
+class Discovery:
+    """Everything reachable from the inputs, in the order wit-parser meets it."""
+
+    packages: list[PackageSource] = field(default_factory=list)
+    encoded: list[EncodedPackage] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)  # dependency folders looked in
+
+
+def _encoded(path: str, is_main: bool) -> EncodedPackage | None:
+    """The file as an encoded package if its content is wasm (binary or text)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None  # `read_source` reports it when the file is read as WIT
+    # Cheap first: WIT text never starts with `\0`, `(` or `;`, so plain WIT files
+    # do not pay for importing the wasm readers.
+    if data.lstrip()[:1] not in (b"\0", b"(", b";"):
+        return None
+    from .decode import is_wasm
+
+    return EncodedPackage(path, data, is_main) if is_wasm(data) else None
+
+
+def _load_file_or_encoded(path: str, found: Discovery, *, is_main: bool) -> None:
+    encoded = _encoded(path, is_main)
+    if encoded is not None:
+        found.encoded.append(encoded)
+    else:
+        found.packages.extend(load_file(path, is_main=is_main))
+
+
+def load_deps_folder(folder: str, found: Discovery) -> None:
+    """Every dependency in a `deps/` folder: sub-folders, single `.wit` files and
+    wasm-encoded packages; other files are ignored (`.DS_Store`, READMEs)."""
     try:
         names = sorted(os.listdir(folder))
     except OSError as exc:
@@ -164,48 +208,31 @@ def load_deps_folder(folder: str) -> list[PackageSource]:
     for name in names:
         full = os.path.join(folder, name)
         if os.path.isdir(full):
-            found.extend(load_folder(full, is_main=False))
-        elif name.endswith(".wit"):
-            found.extend(load_file(full, is_main=False))
-        # `.wasm`/`.wat` binary-encoded packages are not supported; ignored like
-        # any other file.
-    return found
+            found.packages.extend(load_folder(full, is_main=False))
+        elif name.endswith((".wit", ".wasm", ".wat")):
+            _load_file_or_encoded(full, found, is_main=False)
 
 
-def binary_packages(folders: list[str]) -> list[str]:
-    """`.wasm`/`.wat` files in dependency folders: binary-encoded WIT packages, which
-    wit2witx does not read (named in the "not found" diagnostic so users know why)."""
-    found = []
-    for folder in folders:
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
-            continue
-        found.extend(os.path.join(folder, n) for n in names if n.endswith((".wasm", ".wat")))
-    return found
-
-
-def discover(paths: list[str], extra_deps: list[str]) -> tuple[list[PackageSource], list[str]]:
+def discover(paths: list[str], extra_deps: list[str]) -> Discovery:
     """All packages reachable from the inputs, and the dependency folders searched."""
-    packages: list[PackageSource] = []
-    searched: list[str] = []
+    found = Discovery()
     for path in paths:
         if not os.path.exists(path):
             raise InputError(error(f"no such file or directory: `{path}`"))
         if os.path.isdir(path):
-            packages.extend(load_folder(path, is_main=True))
+            found.packages.extend(load_folder(path, is_main=True))
             deps_dir = os.path.join(path, "deps")
-            searched.append(deps_dir)
+            found.searched.append(deps_dir)
             if os.path.isdir(deps_dir):
-                packages.extend(load_deps_folder(deps_dir))
+                load_deps_folder(deps_dir, found)
         else:
-            packages.extend(load_file(path, is_main=True))
+            _load_file_or_encoded(path, found, is_main=True)
     for folder in extra_deps:
         if not os.path.isdir(folder):
             raise InputError(error(f"dependency folder not found: `{folder}`"))
-        searched.append(folder)
-        packages.extend(load_deps_folder(folder))
-    return packages, searched
+        found.searched.append(folder)
+        load_deps_folder(folder, found)
+    return found
 
 
 def foreign_packages(src: PackageSource) -> list[tuple[str, Span]]:

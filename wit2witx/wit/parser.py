@@ -32,7 +32,6 @@ from .. import _resources
 from ..diagnostics import (
     SourceFile,
     Span,
-    UnsupportedError,
     WitSyntaxError,
     error,
 )
@@ -56,8 +55,7 @@ def parse_text(text: str, path: str = "<input>") -> ast.File:
 def parse_file(source: SourceFile) -> ast.File:
     """Parse one .wit file into its unresolved syntax tree.
 
-    Raises WitSyntaxError (with a span) for text wit-parser rejects while parsing, and
-    UnsupportedError for valid syntax the AST cannot hold (`@external-id(...)`).
+    Raises WitSyntaxError (with a span) for text wit-parser rejects while parsing.
     """
     _reject_invalid_codepoints(source)
     tokens = _lex(source)
@@ -130,11 +128,9 @@ _LONE_CR = re.compile(r"\r(?!\n)")
 _VERSION_PARTS = re.compile(r"(\d+\.\d+\.\d+)(?:-([\w-]+(?:\.[\w-]+)*)?)?(?:\+([\w-]+(?:\.[\w-]+)*)?)?")
 _VALID_ID = re.compile(r"(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)(?:-(?:[a-z0-9]+|[A-Z0-9]+))*\Z")
 _KEYLIKE = re.compile(r"[^\W\d][\w-]*")
-_STRING = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\(?:["\'tnr\\]|u\{[0-9a-fA-F_]+\}|[0-9a-fA-F]{2}))*"')
 _BLOCK_MARK = re.compile(r"/\*|\*/")
 _LINE_COMMENT_BODY = re.compile(r"//+([^\n]*)")
 _ASCII_SPACE = " \t\n\r\x0c"
-_UNICODE_ESCAPE = re.compile(r"u\{[0-9a-fA-F_]+\}")
 
 # wit-parser's `detect_invalid_input`: control codes (other than tab/CR/LF), bidi
 # overrides, and a few deprecated code points are rejected anywhere in the file.
@@ -148,13 +144,15 @@ _INVALID_CODEPOINT = re.compile(
 class _Tokens:
     """The lexer's output: parallel lists, plus comment runs keyed by the next token."""
 
-    __slots__ = ("kinds", "starts", "ends", "comments", "lex_error")
+    __slots__ = ("kinds", "starts", "ends", "comments", "strings", "lex_error")
 
     def __init__(self) -> None:
         self.kinds: list[str] = []
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.comments: dict[int, list[tuple[int, int]]] = {}
+        # The decoded value of each string literal, by its start offset.
+        self.strings: dict[int, str] = {}
         # A lexing error is raised only if the parser reaches it (as in wit-parser,
         # whose lexer runs on demand), so an earlier syntax error wins.
         self.lex_error: tuple[str, int, int] | None = None
@@ -226,12 +224,12 @@ def _lex(source: SourceFile) -> _Tokens:
             elif group == 8:
                 break
             elif group == 7:
-                sm = _STRING.match(text, start)
-                if sm is None:
-                    message, at = _string_problem(text, start)
-                    _lex_failure(toks, message, at)
+                try:
+                    toks.strings[start], end = _read_string(text, start)
+                except _BadString as bad:
+                    _lex_failure(toks, bad.message, bad.at)
                     break
-                kind, end = "STRING_LIT", sm.end()
+                kind = "STRING_LIT"
                 resume = end  # the regex only took the opening quote
                 if pending:
                     comments[start] = pending
@@ -256,38 +254,136 @@ def _lex(source: SourceFile) -> _Tokens:
     return toks
 
 
-def _string_problem(text: str, start: int) -> tuple[str, int]:
-    """Why the string literal at `start` is malformed (wit-parser's wording), and where."""
-    pos = start + 1
-    n = len(text)
-    while pos < n:
-        ch = text[pos]
-        if ch == '"':
-            break
-        if ch == "\\":
-            pos += 1
-            if pos >= n:
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_SIMPLE_ESCAPES = {'"': b'"', "'": b"'", "t": b"\t", "n": b"\n", "r": b"\r", "\\": b"\\"}
+
+
+class _BadString(Exception):
+    """A malformed string literal: wit-parser's message and the offset it points at."""
+
+    def __init__(self, message: str, at: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = at
+
+
+def _read_string(text: str, start: int) -> tuple[str, int]:
+    """The value of the string literal whose `"` is at `start`, and its end offset.
+
+    Raises _BadString. Only `@external-id("...")` takes a string, but wit-parser's lexer
+    decodes every literal it meets, so a bad one is a lexing error wherever it is.
+    """
+    return _StringReader(text, start).read()
+
+
+class _StringReader:
+    r"""wit-parser's `expect_string_literal`, with its errors at the same offsets.
+
+    Escapes: `\"` `\'` `\t` `\n` `\r` `\\`; `\u{hex}`, one code point (`_` may follow
+    any digit but the last); `\XY`, one *byte*, so that `\c3\a9` is "é": the bytes
+    must be UTF-8 together, which is checked (and reported at the `"`) at the end.
+    Raw control characters are refused; as everywhere in wit-parser, CRLF reads as LF.
+    """
+
+    def __init__(self, text: str, start: int) -> None:
+        self.text = text
+        self.start = start
+        self.pos = start + 1
+
+    def read(self) -> tuple[str, int]:
+        buf = bytearray()
+        while True:
+            at, ch = self.next()
+            if ch == '"':
+                return self.utf8(buf), self.pos
+            if ch == "\\":
+                buf += self.escape()
+            elif ch < " " or ch == "\x7f":
+                raise _BadString(f"invalid string character {_rust_char(ch)}", at)
+            else:
+                buf += ch.encode()
+
+    def next(self) -> tuple[int, str]:
+        """The next character and its offset; the end of the file is an error."""
+        pos = self.pos
+        if pos >= len(self.text):
+            raise _BadString("unexpected end of file", len(self.text))
+        ch = self.text[pos]
+        self.pos = pos + 1
+        if ch == "\r" and self.text.startswith("\n", self.pos):
+            self.pos += 1
+            ch = "\n"
+        return pos, ch
+
+    def peek(self) -> str:
+        if self.pos >= len(self.text):
+            raise _BadString("unexpected end of file", len(self.text))
+        return self.text[self.pos]
+
+    def escape(self) -> bytes:
+        at, ch = self.next()
+        simple = _SIMPLE_ESCAPES.get(ch)
+        if simple is not None:
+            return simple
+        if ch == "u":
+            return self.code_point(at).encode()
+        if ch in _HEX_DIGITS:
+            return bytes((int(ch + self.hex_digit()[1], 16),))
+        raise _BadString(f"invalid string escape {_rust_char(ch)}", at)
+
+    def code_point(self, at: int) -> str:
+        """`{hex}` after the `u` of an escape (at `at`)."""
+        self.expect("{")
+        value = self.hex_number()
+        if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+            raise _BadString(f"invalid unicode value {value:#x}", at)
+        self.expect("}")
+        return chr(value)
+
+    def expect(self, want: str) -> None:
+        at, ch = self.next()
+        if ch != want:
+            raise _BadString(f"expected character {_rust_char(want)}", at)
+
+    def hex_digit(self) -> tuple[int, str]:
+        at, ch = self.next()
+        if ch not in _HEX_DIGITS:
+            raise _BadString(f"invalid hex digit {_rust_char(ch)}", at)
+        return at, ch
+
+    def hex_number(self) -> int:
+        """Hex digits, maybe separated by `_`, fitting a u32 (wit-parser's `eat_hexnum`)."""
+        first, digit = self.hex_digit()
+        value = int(digit, 16)
+        trailing_underscore = False
+        while True:
+            ch = self.peek()
+            if ch == "_":
+                self.pos += 1
+                trailing_underscore = True
+                continue
+            if ch not in _HEX_DIGITS:
                 break
-            esc = text[pos]
-            if esc == "u":
-                m = _UNICODE_ESCAPE.match(text, pos)
-                if m is None:
-                    return "expected character '{'", pos + 1
-                pos = m.end()
-                continue
-            if esc in "0123456789abcdefABCDEF":
-                if pos + 1 < n and text[pos + 1] not in "0123456789abcdefABCDEF":
-                    return f"invalid hex digit {_rust_char(text[pos + 1])}", pos + 1
-                pos += 2
-                continue
-            if esc not in "\"'tnr\\":
-                return f"invalid string escape {_rust_char(esc)}", pos
-        elif ord(ch) < 0x20 or ch == "\x7f":
-            return f"invalid string character {_rust_char(ch)}", pos
-        pos += 1
-    if pos >= n:
-        return "unexpected end of file", n
-    return "invalid string literal", start
+            value = value * 16 + int(ch, 16)
+            if value > 0xFFFF_FFFF:
+                raise _BadString("number is too big to fit in a u32", self.pos)
+            self.pos += 1
+            trailing_underscore = False
+        if trailing_underscore:
+            raise _BadString("trailing underscore in number", first)
+        return value
+
+    def utf8(self, buf: bytearray) -> str:
+        """The bytes as text; else Rust's `Utf8Error` message (Python finds the same
+        first bad sequence, and its length, as Rust does)."""
+        try:
+            return buf.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.reason == "unexpected end of data":
+                detail = f"incomplete utf-8 byte sequence from index {exc.start}"
+            else:
+                detail = f"invalid utf-8 sequence of {exc.end - exc.start} bytes from index {exc.start}"
+            raise _BadString(f"invalid UTF-8: {detail}", self.start) from None
 
 
 def _lex_failure(toks: _Tokens, message: str, at: int) -> None:
@@ -609,6 +705,11 @@ def _syntax_error(tables, toks, builder, stack, values, index) -> WitSyntaxError
         return problem
     if kind == "LEXERR":
         return _lex_error(toks, builder)
+    if _attribute_name(symbols, values, builder, 3) == "external-id":
+        # `@external-id(` takes nothing but a string (wit-parser `expect`s one).
+        found = _describe_found(toks, builder, index)
+        return WitSyntaxError(error(f"expected a string literal, found {found}",
+                                    builder.span_of(index)))
     expected = {
         t for t in tables.rows[stack[-1]]
         if (t.isupper() or t == "$END") and _acceptable(tables, stack, t)
@@ -646,7 +747,8 @@ _ATTRIBUTE_KEYS = {"since": "version", "deprecated": "version", "unstable": "fea
 
 
 def _attribute_problem(symbols, values, builder) -> WitSyntaxError | None:
-    """An unknown `@name`, or a wrong `key` in `@name(key = ...)`, already read."""
+    """An unknown `@name`, or a wrong `key` in `@name(key = ...)`, already read (or,
+    where the key should be, a string; for `@external-id`, anything but a string)."""
     for depth in range(1, min(len(symbols), 6) + 1):
         if symbols[-depth] != "AT":
             continue
@@ -657,14 +759,30 @@ def _attribute_problem(symbols, values, builder) -> WitSyntaxError | None:
         name = builder.name_of(name_index)
         if name not in _ATTRIBUTE_KEYS:
             return WitSyntaxError(error(f"unknown attribute `{name}`", builder.span_of(name_index)))
+        if depth < 4:
+            return None
         key = _ATTRIBUTE_KEYS[name]
-        if depth >= 4 and key and symbols[-depth + 3] == "ID":
-            key_index = values[-depth + 3]
-            if builder.name_of(key_index) != key:
-                found = builder.name_of(key_index)
-                return WitSyntaxError(error(f"expected `{key}`, found `{found}`", builder.span_of(key_index)))
+        after_paren, token = symbols[-depth + 3], values[-depth + 3]
+        if not key and after_paren != "STRING_LIT":
+            found = builder.describe(token)
+            return WitSyntaxError(error(f"expected a string literal, found {found}", builder.span_of(token)))
+        if key and after_paren == "STRING_LIT":
+            return WitSyntaxError(error("expected an identifier or string, found a string literal",
+                                        builder.span_of(token)))
+        if key and after_paren == "ID" and builder.name_of(token) != key:
+            found = builder.name_of(token)
+            return WitSyntaxError(error(f"expected `{key}`, found `{found}`", builder.span_of(token)))
         return None
     return None
+
+
+def _attribute_name(symbols, values, builder, depth: int) -> str | None:
+    """The name of the attribute whose `@` is `depth` symbols down the stack, if any."""
+    if len(symbols) < depth or symbols[-depth] != "AT":
+        return None
+    if len(symbols) > depth and symbols[-depth - 1] == "ID":  # `ns:name@1.2.3`
+        return None
+    return builder.name_of(values[-depth + 1])
 
 
 def _describe_expected(expected: set[str], symbols: list[str]) -> str:
@@ -817,6 +935,7 @@ class _Builder:
         self.starts = toks.starts
         self.ends = toks.ends
         self.comments = toks.comments
+        self.strings = toks.strings
 
     # --- helpers --------------------------------------------------------------------
 
@@ -908,11 +1027,12 @@ class _Builder:
 
     def _attr_name(self, c, key: str) -> str:
         name = self.name_of(c[1])
-        if name not in ("since", "unstable", "deprecated", "external-id"):
+        if name not in _ATTRIBUTE_KEYS:
             raise WitSyntaxError(error(f"unknown attribute `{name}`", self.span_of(c[1])))
         if name == "external-id":
-            raise UnsupportedError(error("the `@external-id` attribute is not supported",
-                                         self.span_of(c[1])))
+            # `@external-id(key = ...)`: wit-parser wants the string where the key is.
+            raise WitSyntaxError(error(f"expected a string literal, found {self.describe(c[3])}",
+                                       self.span_of(c[3])))
         if key != "" and self.name_of(c[3]) != key:
             found = self.name_of(c[3])
             raise WitSyntaxError(error(f"expected `{key}`, found `{found}`",
@@ -945,7 +1065,8 @@ class _Builder:
             self._attr_name(c, "")
             raise WitSyntaxError(error("expected an identifier or string, found a string literal",
                                        self.span_of(c[3])))
-        self._attr_name(c, "")
+        return ast.ExternalId(self.strings[self.starts[c[3]]], self.span(c[0], c[4]),
+                              self.span_of(c[1]))
 
     def attributed(self, c):
         """`attrs item`: docs come before the attributes, and so does the item's span."""
@@ -965,10 +1086,11 @@ class _Builder:
     # --- use ------------------------------------------------------------------------
 
     def toplevel_use(self, c):
-        return ast.TopLevelUse(c[1], None, [], self.span(c[0], c[-1]))
+        return ast.TopLevelUse(c[1], None, [], self.span(c[0], c[-1]), self.span_of(c[0]))
 
     def toplevel_use_as(self, c):
-        return ast.TopLevelUse(c[1], self.id(c[3]), [], self.span(c[0], c[-1]))
+        return ast.TopLevelUse(c[1], self.id(c[3]), [], self.span(c[0], c[-1]),
+                               self.span_of(c[0]))
 
     def local_path(self, c):
         ident = self.id(c[0])

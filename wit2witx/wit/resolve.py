@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 from .. import ir
 from ..diagnostics import InputError, ResolveError, Span, error
 from . import ast
-from .deps import PackageSource, binary_packages, discover, package_name, sort_packages
+from .deps import PackageSource, discover, package_name, sort_packages
 from .gates import Gates, drop_excluded, stability_of
 
 _PRIMS = {
@@ -51,7 +51,8 @@ def _not_found(kind: str, ident: ast.Id) -> ResolveError:
 
 def load(paths, *, features: Iterable[str] = (), all_features: bool = False,
          deps: Iterable = ()) -> ir.Resolve:
-    """Parse and resolve the WIT packages at `paths` (folders or .wit files).
+    """Parse and resolve the WIT packages at `paths` (folders, .wit files, or packages
+    encoded as wasm: .wasm / .wat).
 
     `deps` are extra folders laid out like a `deps/` folder. Raises a `Wit2WitxError`
     subclass (with spans) for any bad input.
@@ -59,15 +60,36 @@ def load(paths, *, features: Iterable[str] = (), all_features: bool = False,
     path_list = _as_paths(paths)
     if not path_list:
         raise InputError(error("no input paths given"))
-    sources, searched = discover(path_list, _as_paths(deps))
-    ordered = sort_packages(sources)
+    found = discover(path_list, _as_paths(deps))
     gates = Gates(frozenset(_split_features(features)), all_features)
-    state = _State(gates, searched, sorted(str(src.name) for src in sources))
+    state = _State(gates, found.searched, sorted(str(src.name) for src in found.packages))
+    if found.encoded:
+        _add_encoded(state, found)
+    ordered = sort_packages(found.packages)
     for src in ordered:
         pid = _PackageResolver(state, src).run()
         if src.is_main:
             state.resolve.main_packages.append(pid)
     return state.finish()
+
+
+def _add_encoded(state: "_State", found) -> None:
+    """Decode the wasm-encoded packages and merge them in first, as wit-parser does
+    (before any text package is resolved); a text package may not redefine one."""
+    from .decode import decode_file
+    from .merge import merge_or_fail
+
+    r = state.resolve
+    for enc in found.encoded:
+        decoded = decode_file(enc.path, enc.data, as_dependency=not enc.is_main)
+        pids = merge_or_fail(r, decoded, enc.path)
+        if enc.is_main:
+            r.main_packages.extend(pids)
+    for src in found.packages:
+        if str(src.name) in r.package_names:
+            raise _fail(f"package `{src.name}` is defined in two different locations",
+                        src.name_span, "it is also in a wasm-encoded package: "
+                        + ", ".join(f"`{e.path}`" for e in found.encoded))
 
 
 def _as_paths(paths) -> list[str]:
@@ -237,10 +259,6 @@ class _PackageResolver:
         versions = [n for n in self.state.discovered if n.split("@", 1)[0] == base]
         if versions:
             notes.append(f"found other versions: {', '.join(versions)}")
-        binaries = binary_packages(self.state.searched)
-        if binaries:
-            notes.append("binary-encoded packages are not read: " + ", ".join(f"`{b}`" for b in binaries)
-                         + "; convert one with `wasm-tools component wit FILE -o NAME.wit`")
         return _fail(message, path.package.span, *notes)
 
     # -- package-level items ------------------------------------------------------------------
@@ -316,7 +334,8 @@ class _PackageResolver:
             for item in decl.items:
                 if isinstance(item, ast.TopLevelUse):
                     if item.attributes:
-                        raise _fail("attributes not allowed on top-level use", item.span)
+                        raise _fail("attributes not allowed on top-level use",
+                                    item.keyword_span or item.span)
                     ident = item.alias or item.path.name
                     if isinstance(item.path, ast.LocalPath):
                         target = ids.get(item.path.name.name)
@@ -416,13 +435,14 @@ class _PackageResolver:
             if td is None:
                 continue
             stability = stability_of(td.attributes)
+            external_id = _external_id_of(td.attributes)
             included = self._enabled(stability, td.name.span)
             self.ctx_included, self.ctx_span = included, td.name.span
             kind = self._resolve_typedef_kind(td.kind, stability, scope, td.name)
             if included:
                 self._materialize(kind)
             tid = self._alloc_type(ir.TypeDef(td.name.name, kind, owner, td.docs, stability,
-                                              td.name.span), included)
+                                              td.name.span, external_id), included)
             if included and not owner_included:
                 desc = owner.kind
                 raise _fail(f"found a reference to a {desc} which is excluded due to its "
@@ -435,6 +455,8 @@ class _PackageResolver:
                      owner_included: bool) -> None:
         source, source_enabled = self._iface_of(use.path)
         stability = stability_of(use.attributes)
+        # Every name the `use` brings in is a typedef of its own, and each carries the id.
+        external_id = _external_id_of(use.attributes)
         lookup = self.iface_scopes.get(source, {}) if source >= 0 else {}
         foreign = source < 0 or self.r.interfaces[source].package != self.pid
         for name in use.names:
@@ -447,7 +469,8 @@ class _PackageResolver:
                     # Only gated-off uses name it: a placeholder, as wit-parser keeps one.
                     ident = name.alias or name.name
                     tid = self._alloc_type(ir.TypeDef(ident.name, ir.Unknown(), owner, None,
-                                                      stability, name.name.span), False)
+                                                      stability, name.name.span, external_id),
+                                           False)
                     _define(scope, ident, tid)
                     continue
                 raise _not_found("name", name.name)
@@ -459,7 +482,7 @@ class _PackageResolver:
                 self.ctx_span = name.name.span
                 raise self._excluded_ref("type")
             tid = self._alloc_type(ir.TypeDef(ident.name, ir.Alias(found), owner, None,
-                                              stability, name.name.span), included)
+                                              stability, name.name.span, external_id), included)
             if included and not owner_included:
                 desc = owner.kind
                 raise _fail(f"found a reference to a {desc} which is excluded due to its "
@@ -677,6 +700,7 @@ class _PackageResolver:
         docs = getattr(named, "docs", None)
         attrs = getattr(named, "attributes", [])
         stability = stability_of(attrs)
+        external_id = _external_id_of(attrs)
         func = named.func
         included = owner_included and self._enabled(stability, named.name.span)
         self.ctx_included, self.ctx_span = included, named.name.span
@@ -695,7 +719,8 @@ class _PackageResolver:
             result = self._constructor_result(func.result, resource, scope)
         else:
             result = None if func.result is None else self._signature_type(func.result, scope)
-        fn = ir.Function(name, kind, params, result, resource, docs, stability, named.name.span)
+        fn = ir.Function(name, kind, params, result, resource, docs, stability, named.name.span,
+                         external_id)
         if included and result is not None and self._has_borrow(result):
             raise _fail(f"function `{name}` returns a type which contains a `borrow<T>` which "
                         "is not supported", named.name.span)
@@ -880,7 +905,10 @@ class _PackageResolver:
             included = world_included and iid not in self.state.ex_ifaces
             if not included:
                 self.state.ex_ifaces.add(iid)
-            value = ir.WorldInterface(iid, iface.stability, None, kind.name.span)
+            # Read after the body, as wit-parser does: errors inside it come first. The
+            # id belongs to the import/export, not to the (anonymous) interface.
+            external_id = _external_id_of(item.attributes)
+            value = ir.WorldInterface(iid, iface.stability, None, kind.name.span, external_id)
             return value, kind.name.name, included, kind.name.span
         if isinstance(kind, ast.ExternFunc):
             fkind = "async-freestanding" if kind.func.is_async else "freestanding"
@@ -895,13 +923,14 @@ class _PackageResolver:
         named = isinstance(kind, ast.NamedPath)
         path = kind.path if named else kind
         stability = stability_of(item.attributes)
+        external_id = _external_id_of(item.attributes)
         iid, enabled = self._iface_of(path)
         span = kind.name.span if named else path.name.span
         included = world_included and self._enabled(stability, span)
         if included and not enabled:
             self.ctx_span = span
             raise self._excluded_ref("interface")
-        value = ir.WorldInterface(iid, stability, item.docs, span)
+        value = ir.WorldInterface(iid, stability, item.docs, span, external_id)
         if named:
             return value, kind.name.name, included, span
         return value, iid, included, span
@@ -953,7 +982,7 @@ class _PackageResolver:
                     prev = dst.get(key)
                     if prev is None:
                         prev = dst[key] = ir.WorldInterface(item.id, item.stability, item.docs,
-                                                            item.span)
+                                                            item.span, item.external_id)
                     prev.stability = _merge_include_stability(
                         item.stability, prev.stability, external, item.span)
 
@@ -975,20 +1004,23 @@ class _PackageResolver:
 
         new_imports: dict[ir.WorldKey, ir.WorldItem] = {}
 
-        def add_import(key, iid: int, stability: ir.Stability, docs, span) -> None:
+        def add_import(key, iid: int, stability: ir.Stability, docs, span,
+                       external_id: str | None) -> None:
+            # An import's dependencies are added with its stability but without its
+            # docs or external id (wit-parser's `elaborate_world_import`).
             if key in new_imports:
                 return
             for dep in r.interface_direct_deps(iid):
-                add_import(dep, dep, stability, None, None)
-            new_imports[key] = ir.WorldInterface(iid, stability, docs, span)
+                add_import(dep, dep, stability, None, None, None)
+            new_imports[key] = ir.WorldInterface(iid, stability, docs, span, external_id)
 
         for key, item in sorted(world.imports.items(), key=lambda kv: sort_key(kv[1])):
             if isinstance(item, ir.WorldInterface):
-                add_import(key, item.id, item.stability, item.docs, item.span)
+                add_import(key, item.id, item.stability, item.docs, item.span, item.external_id)
             elif isinstance(item, ir.WorldType):
                 dep = r.type_interface_dep(item.id)
                 if dep is not None:
-                    add_import(dep, dep, r.types[item.id].stability, None, None)
+                    add_import(dep, dep, r.types[item.id].stability, None, None, None)
                 new_imports[key] = item
             else:
                 new_imports[key] = item
@@ -1008,7 +1040,9 @@ class _PackageResolver:
             if not as_export and iid in required:
                 return True
             for dep in r.interface_direct_deps(iid):
-                dep_item = ir.WorldInterface(dep, item.stability)
+                # Unlike an import's, an export's dependencies inherit its external id
+                # (wit-parser's `add_world_export`), whether they end up imported or exported.
+                dep_item = ir.WorldInterface(dep, item.stability, external_id=item.external_id)
                 if not add_export(dep, dep_item, as_export and dep in export_ifaces):
                     return False
             if as_export:
@@ -1043,6 +1077,19 @@ def _define(scope: dict, ident: ast.Id, value) -> None:
     if ident.name in scope:
         raise _fail(f"name `{ident.name}` is defined more than once", ident.span)
     scope[ident.name] = value
+
+
+def _external_id_of(attributes: list[ast.Attribute]) -> str | None:
+    """The `@external-id("...")` of an item that can have one (a type, a `use`, a
+    function, an import or export; wit-parser ignores it on interfaces, worlds and
+    includes, even twice). Two on one item are an error, at the second one's name."""
+    found: str | None = None
+    for attr in attributes:
+        if isinstance(attr, ast.ExternalId):
+            if found is not None:
+                raise _fail("cannot specify @external-id twice", attr.name_span)
+            found = attr.id
+    return found
 
 
 def _check_members(what: str, idents: list[ast.Id]) -> None:
@@ -1243,16 +1290,15 @@ class _Cloner:
             return ir.WorldType(self.type_id(item.id), item.span)
         if isinstance(item, ir.WorldFunction):
             return ir.WorldFunction(self.function(item.function))
-        if self.r.interfaces[item.id].name is not None:
-            return ir.WorldInterface(item.id, item.stability, item.docs, item.span)
-        return ir.WorldInterface(self.interface(item.id), item.stability, item.docs, item.span)
+        iid = item.id if self.r.interfaces[item.id].name is not None else self.interface(item.id)
+        return ir.WorldInterface(iid, item.stability, item.docs, item.span, item.external_id)
 
     def type_id(self, tid: int) -> int:
         new = self.types.get(tid)
         if new is None:
             old = self.r.types[tid]
             td = ir.TypeDef(old.name, self.kind(old.kind), old.owner, old.docs, old.stability,
-                            old.span)
+                            old.span, old.external_id)
             if td.owner is not None and td.owner == self.prev:
                 td.owner = self.new
             new = len(self.r.types)
@@ -1305,7 +1351,7 @@ class _Cloner:
             fn.name, fn.kind, [ir.Param(p.name, self.ty(p.type), p.span) for p in fn.params],
             None if fn.result is None else self.ty(fn.result),
             None if fn.resource is None else self.type_id(fn.resource),
-            fn.docs, fn.stability, fn.span)
+            fn.docs, fn.stability, fn.span, fn.external_id)
 
     def interface(self, iid: int) -> int:
         r = self.r

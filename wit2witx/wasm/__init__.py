@@ -1,0 +1,1 @@
+"""Component-model wasm (binary and text) holding encoded WIT packages."""
