@@ -31,7 +31,7 @@ def templates_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Per-user cache (grammar tables, compiled templates); WIT2WITX_CACHE_DIR overrides.
+    """Per-user cache (the grammar's LALR table); WIT2WITX_CACHE_DIR overrides.
 
     Everything cached is keyed by content, and a missing or read-only cache only costs
     the work it would have saved.

@@ -51,17 +51,16 @@ dataclasses.
 
 from __future__ import annotations
 
-import collections
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Mapping, Sequence
 
 from ..diagnostics import UnsupportedError, error
-from ..p1 import abi, layout
+from ..p1.facts import Facts, facts_of
 from ..p1.model import (
-    Bool, Builtin, ConstPointer, Document, Enum, Expected, Flags, Function, Handle,
+    Bool, Builtin, Constant, ConstPointer, Document, Enum, Expected, Flags, Function, Handle,
     List, Module, OptionType, Pointer, Record, Ref, String, Tuple, Type,
-    TypeName, TypeRef, Union, Variant, canonical_variant_cases, resolve,
+    TypeName, TypeRef, Union, Variant, canonical_variant_cases, is_enum_like, resolve,
 )
 from ..p1.unit import Unit
 
@@ -89,16 +88,18 @@ def default_prefix(module_name: str | None) -> str:
 
 
 # --------------------------------------------------------------------------- view model
+# View models are only read by templates, never compared or printed: `eq=False,
+# repr=False` spares generating methods nobody calls (class creation is import time).
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class CConstant:
     name: str
     value: str
     doc: list[str]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class CMember:
     ctype: str
     name: str
@@ -109,7 +110,7 @@ class CMember:
         return _declarator(self.ctype, self.name)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class CType:
     """One typename: its typedef (alias, struct or tagged union), constants and asserts."""
 
@@ -128,7 +129,7 @@ class CType:
     offsets: list[tuple[str, int]] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class CParam:
     ctype: str
     name: str
@@ -139,7 +140,7 @@ class CParam:
         return _declarator(self.ctype, self.name)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class CFunction:
     name: str
     return_type: str
@@ -158,7 +159,7 @@ class CFunction:
         return attrs
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class CHeader:
     guard: str
     comment: list[str]
@@ -178,7 +179,11 @@ def _declarator(ctype: str, name: str) -> str:
 
 def _doc_lines(docs: str) -> list[str]:
     """Doc text as comment lines; `*/` cannot end the comment early."""
-    lines = [line.rstrip().replace("*/", "* /") for line in docs.splitlines()]
+    if not docs:
+        return []
+    if "*/" in docs:
+        docs = docs.replace("*/", "* /")
+    lines = [line.rstrip() for line in docs.splitlines()]
     while lines and not lines[-1]:
         lines.pop()
     while lines and not lines[0]:
@@ -212,14 +217,17 @@ def _c_ident(name: str) -> str:
 class _Namer:
     """Spells C names; knows which prefix owns each typename."""
 
-    def __init__(self, prefix: str, owners: Mapping[int, str]) -> None:
+    def __init__(self, prefix: str, owners: Mapping[int, str],
+                 own: Mapping[int, str] | None = None) -> None:
         self.prefix = prefix
         self.owners = owners  # id(TypeName) -> prefix of the header that defines it
+        self.own = own or {}  # the same for this header's own typenames (looked up first)
 
     def _prefix_of(self, tn: TypeName | None) -> str:
         if tn is None:
             return self.prefix
-        return self.owners.get(id(tn), self.prefix)
+        prefix = self.own.get(id(tn))
+        return prefix if prefix is not None else self.owners.get(id(tn), self.prefix)
 
     def type_name(self, tn: TypeName) -> str:
         return f"{self._prefix_of(tn)}{tn.name}_t"
@@ -257,11 +265,20 @@ class _TypeBuilder:
     """Builds `CType`s; an anonymous aggregate gets a synthesized typedef named after
     where it occurs (`<typename>_<field>`, `<function>_<param>`), emitted before its user."""
 
-    def __init__(self, namer: _Namer, doc: Document) -> None:
+    def __init__(self, namer: _Namer, doc: Document, facts: Facts) -> None:
         self.namer = namer
         self.doc = doc
+        self.facts = facts
         self.emitted: list[CType] = []  # in dependency order
         self._synthesized: dict[int, str] = {}  # id(type value) -> C name
+        self._constants: dict[str, list[Constant]] | None = None  # type name -> its constants
+
+    def constants_of(self, type_name: str) -> list[Constant]:
+        if self._constants is None:
+            self._constants = {}
+            for c in self.doc.constants:
+                self._constants.setdefault(c.type_name, []).append(c)
+        return self._constants.get(type_name, [])
 
     def ctype(self, tref: TypeRef, hint: str) -> str:
         """The C spelling of a type in a member, pointee or out-pointer position."""
@@ -290,8 +307,8 @@ class _TypeBuilder:
             return "int32_t"
         if isinstance(ty, Flags):
             return _UINT_BY_SIZE[ty.repr.size]
-        if _is_enum_like(ty):
-            return _UINT_BY_SIZE[layout.size(ty)]
+        if is_enum_like(ty):
+            return _UINT_BY_SIZE[self.facts.size_align(ty).size]
         return self._synthesize(hint, ty)
 
     def _synthesize(self, hint: str, ty: Type) -> str:
@@ -315,7 +332,7 @@ class _TypeBuilder:
     def _build(self, tn: TypeName) -> CType:
         ty = _resolve(tn.type)
         namer = self.namer
-        sa = layout.size_align(tn.type)
+        sa = self.facts.size_align(tn.type)
         out = CType("alias", namer.type_name(tn), namer.guard(tn), _doc_lines(tn.docs),
                     size=sa.size, align=sa.align)
         if isinstance(tn.type, Ref):
@@ -341,7 +358,7 @@ class _TypeBuilder:
             out.aliased = self._anonymous(ty, tn.name)
         out.constants += [
             CConstant(namer.constant(tn, c.name), self._literal(out, c.value), _doc_lines(c.docs))
-            for c in self.doc.constants_of(tn.name)
+            for c in self.constants_of(tn.name)
         ]
         return out
 
@@ -353,7 +370,8 @@ class _TypeBuilder:
     def _case_constants(self, tn: TypeName, names: list[str], docs: list[str],
                         ctype: str) -> list[CConstant]:
         macro = _LITERAL_MACRO[ctype]
-        return [CConstant(self.namer.constant(tn, name), f"({macro}({i}))", _doc_lines(doc))
+        base = self.namer.constant(tn, "")  # `<PREFIX>T_`
+        return [CConstant(base + name.upper(), f"({macro}({i}))", _doc_lines(doc))
                 for i, (name, doc) in enumerate(zip(names, docs))]
 
     def _flag_constants(self, tn: TypeName, ty: Flags, cname: str) -> list[CConstant]:
@@ -367,7 +385,7 @@ class _TypeBuilder:
 
     def _struct(self, tn: TypeName, out: CType) -> None:
         out.shape = "struct"
-        for f in layout.record_layout(tn.type):
+        for f in self.facts.record_layout(tn.type):
             name = _c_ident(f.name)
             ty = _resolve(f.type)
             if isinstance(ty, (List, String)):
@@ -393,7 +411,7 @@ class _TypeBuilder:
 
     def _variant(self, tn: TypeName, ty: Type, out: CType) -> None:
         cases = canonical_variant_cases(ty) or []
-        vl = layout.variant_layout(tn.type)
+        vl = self.facts.variant_layout(tn.type)
         tag_ctype = _UINT_BY_SIZE[vl.tag.size]
         constants = self._case_constants(tn, [c.name for c in cases], [c.docs for c in cases],
                                          tag_ctype)
@@ -464,14 +482,14 @@ class _FunctionBuilder:
         ty = _resolve(r.type)
         doc = _doc_lines(r.docs)
         cases = canonical_variant_cases(ty)
-        if cases is None or _is_enum_like(ty):
+        if cases is None or is_enum_like(ty):
             return self.types.ctype(r.type, hint), [], doc
         ok = cases[0].type
         err = cases[1].type if len(cases) > 1 else None
         if err is not None:
             status = self.types.ctype(err, hint + "_error")
         else:
-            status = _UINT_BY_SIZE[layout.variant_layout(r.type).tag.size]
+            status = _UINT_BY_SIZE[self.types.facts.variant_layout(r.type).tag.size]
         if ok is None:
             return status, [], doc
         ok_ty = _resolve(ok)
@@ -482,19 +500,14 @@ class _FunctionBuilder:
 
     def _check_core_arity(self, func: Function, cf: CFunction) -> None:
         """Every C parameter must be exactly one core parameter of the witx ABI."""
-        sig = abi.core_signature(func)
+        sig = self.types.facts.core_signature(func)
         if len(sig.params) != len(cf.params):
             raise _unsupported(
                 f"`{func.name}`: {len(cf.params)} C parameters for {len(sig.params)} core ones", func)
 
 
-def _is_enum_like(ty: Type) -> bool:
-    cases = canonical_variant_cases(ty)
-    return cases is not None and all(c.type is None for c in cases)
-
-
 def _is_scalar_param(ty: Type) -> bool:
-    return isinstance(ty, (Builtin, Pointer, ConstPointer, Handle, Flags)) or _is_enum_like(ty)
+    return isinstance(ty, (Builtin, Pointer, ConstPointer, Handle, Flags)) or is_enum_like(ty)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -536,9 +549,10 @@ def _select_module(doc: Document, module: Module | None) -> Module | None:
 def build_view(doc: Document | Unit, module: Module | None = None, *, prefix: str | None = None,
                header_comment: str | None = None, units: Sequence[Unit] = (),
                prefixes: Mapping[str, str] | None = None,
-               owners: Mapping[int, str] | None = None) -> CHeader:
+               owners: Mapping[int, str] | None = None, facts: Facts | None = None) -> CHeader:
     """The header's view model (see `emit_c_header`); `owners` is `_owners(units,
-    prefixes)` when the caller already has it (one map serves every header of a run)."""
+    prefixes)` when the caller already has it (one map serves every header of a run),
+    `facts` the run's shared layouts (`p1.facts`)."""
     unit = doc if isinstance(doc, Unit) else None
     document: Document = unit.document if unit is not None else doc
     if unit is not None and module is None:
@@ -548,12 +562,12 @@ def build_view(doc: Document | Unit, module: Module | None = None, *, prefix: st
     prefix = prefix if prefix is not None else default_prefix(mod_name)
     if owners is None:
         owners = _owners(units, prefixes or {})
+    own = None
     if unit is not None:
         # The unit's own typenames take this header's prefix (it may be overridden).
         own = {id(d): prefix for d in unit.own if isinstance(d, TypeName)}
-        owners = collections.ChainMap(own, owners)
-    namer = _Namer(prefix, owners)
-    types = _TypeBuilder(namer, document)
+    namer = _Namer(prefix, owners, own)
+    types = _TypeBuilder(namer, document, facts if facts is not None else Facts())
     if unit is not None:
         typenames = [d for d in unit.own if isinstance(d, TypeName)]
         includes = [f"{u}.h" for u in unit.uses]
@@ -580,31 +594,18 @@ def build_view(doc: Document | Unit, module: Module | None = None, *, prefix: st
     )
 
 
-def c_doc(lines: Sequence[str], indent: str = "") -> str:
-    """A `/** ... */` block, one ` * line` per doc line ("" without docs).
-
-    A filter rather than a template macro: it runs for every documented item, and a
-    Jinja macro call costs several times as much."""
-    if not lines:
-        return ""
-    body = "".join(f"{indent} * {line}\n" if line else f"{indent} *\n" for line in lines)
-    return f"{indent}/**\n{body}{indent} */\n"
-
-
 @lru_cache(maxsize=1)
 def _template():
-    # The shared environment (StrictUndefined, trim/lstrip blocks) imports jinja2 lazily.
-    from .templating import environment  # noqa: PLC0415
+    """The header template (`templates/c/header_h.py`), loaded once per process."""
+    from .templating import template  # noqa: PLC0415
 
-    env = environment()
-    env.filters["c_doc"] = c_doc
-    return env.get_template("c/header.h.j2")
+    return template("c/header_h.py")
 
 
 def emit_c_header(doc: Document | Unit, module: Module | None = None, *, prefix: str | None = None,
                   header_comment: str | None = None, units: Sequence[Unit] = (),
                   prefixes: Mapping[str, str] | None = None,
-                  owners: Mapping[int, str] | None = None) -> str:
+                  owners: Mapping[int, str] | None = None, facts: Facts | None = None) -> str:
     """The C header for `module` of `doc` (default: its first module).
 
     `doc` may also be a `p1.unit.Unit`: then only the unit's own typenames are defined
@@ -613,8 +614,8 @@ def emit_c_header(doc: Document | Unit, module: Module | None = None, *, prefix:
     to a non-default prefix).
     """
     view = build_view(doc, module, prefix=prefix, header_comment=header_comment, units=units,
-                      prefixes=prefixes, owners=owners)
-    return _template().render(h=view)
+                      prefixes=prefixes, owners=owners, facts=facts)
+    return _template().render(view)
 
 
 def emit_files(program) -> dict[str, str]:
@@ -628,6 +629,7 @@ def emit_files(program) -> dict[str, str]:
     prefixes = {u.name: prefix for u in units} if prefix else {}
     generated = program.header_line()
     owners = _owners(units, prefixes)
+    facts = facts_of(program)
     files: dict[str, str] = {}
     for unit in units:
         stem = unit.name
@@ -635,7 +637,7 @@ def emit_files(program) -> dict[str, str]:
         # Every generated file starts with the run's one-line "Generated by ..." header.
         files[f"{stem}.h"] = f"/* {generated} */\n" + emit_c_header(
             unit, prefix=prefix, header_comment="\n".join(comment), units=units, prefixes=prefixes,
-            owners=owners)
+            owners=owners, facts=facts)
     return files
 
 

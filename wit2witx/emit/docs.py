@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..p1 import abi, layout
+from ..p1.facts import Facts, facts_of
 from ..p1.model import (
     Expected, Function, Ref, TypeName, canonical_fields, canonical_variant_cases, resolve,
 )
 from .templating import render
-from .witx import format_type, print_witx
+from .witx import definition_text, format_type, program_memo
 
 
-@dataclass(slots=True)
+# The views below are only read by templates, never compared or printed: `eq=False,
+# repr=False` spares generating methods nobody calls (class creation is import time).
+
+
+@dataclass(slots=True, eq=False, repr=False)
 class MemberDoc:
     name: str
     detail: str  # offset (records), value (enum cases, flags)
@@ -26,7 +30,7 @@ class MemberDoc:
     docs: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class TypeDoc:
     name: str
     kind: str
@@ -38,14 +42,14 @@ class TypeDoc:
     members: list[MemberDoc]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class ParamDoc:
     name: str
     type: str
     docs: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class FunctionDoc:
     name: str
     docs: str
@@ -61,21 +65,25 @@ class FunctionDoc:
 
 def emit_files(program) -> dict[str, str]:
     header = program.header_line()
-    return {f"{unit.name}.md": render_unit(unit, header) for unit in program.units}
+    facts = facts_of(program)
+    memo = program_memo(program)
+    return {f"{unit.name}.md": render_unit(unit, header, facts, memo) for unit in program.units}
 
 
-def render_unit(unit, header: str) -> str:
+def render_unit(unit, header: str, facts: Facts | None = None, witx_memo: dict | None = None) -> str:
+    """One page; `facts` and `witx_memo` are what the run's back ends share."""
+    facts = facts if facts is not None else Facts()
     module = unit.module
     return render(
-        "docs/module.md.j2",
+        "docs/module_md.py",
         header=header,
         name=unit.name,
         origin=unit.origin,
         version=unit.version or "",
         docs=(module.docs if module else "").strip(),
         uses=", ".join(f"[`{use}`]({use}.md)" for use in unit.uses),
-        functions=[_function_doc(f) for f in (module.functions if module else [])],
-        types=[_type_doc(tn) for tn in unit.own_typenames],
+        functions=[_function_doc(f, facts) for f in (module.functions if module else [])],
+        types=[_type_doc(tn, facts, witx_memo) for tn in unit.own_typenames],
     )
 
 
@@ -83,15 +91,15 @@ def _one_line(docs: str) -> str:
     return " ".join(docs.split())
 
 
-def _type_doc(tn: TypeName) -> TypeDoc:
-    sa = layout.size_align(tn.type)
+def _type_doc(tn: TypeName, facts: Facts, witx_memo: dict | None) -> TypeDoc:
+    sa = facts.size_align(tn.type)
     ty = resolve(tn.type)
     members: list[MemberDoc] = []
     heading = ""
     fields = canonical_fields(ty)
     if fields is not None and ty.kind in ("record", "tuple"):
         heading = "offset"
-        for fl in layout.record_layout(tn.type):
+        for fl in facts.record_layout(tn.type):
             members.append(MemberDoc(fl.name, str(fl.offset), format_type(fl.type), _one_line(_member_docs(ty, fl.name))))
     elif ty.kind == "flags":
         heading = "bit"
@@ -105,7 +113,7 @@ def _type_doc(tn: TypeName) -> TypeDoc:
                 payload = format_type(case.type) if case.type is not None else ""
                 members.append(MemberDoc(case.name, str(value), payload, _one_line(case.docs)))
     return TypeDoc(
-        name=tn.name, kind=ty.kind, witx=print_witx(tn).rstrip("\n"),
+        name=tn.name, kind=ty.kind, witx=definition_text(tn, witx_memo).rstrip("\n"),
         size=sa.size, align=sa.align, docs=tn.docs.strip(),
         members_heading=heading, members=members,
     )
@@ -129,8 +137,8 @@ def _status_cases(func: Function) -> tuple[str, list[tuple[int, str]]]:
     return result.err.name, [(i, c.name) for i, c in enumerate(cases)]
 
 
-def _function_doc(func: Function) -> FunctionDoc:
-    sig = abi.core_signature(func)
+def _function_doc(func: Function, facts: Facts) -> FunctionDoc:
+    sig = facts.core_signature(func)
     status_type, statuses = _status_cases(func)
     names = {p.name for p in func.params}
     notes = []

@@ -57,11 +57,12 @@ Templates only format: every line of C below is computed here in view models.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..diagnostics import UnsupportedError, error
-from ..p1 import abi, layout
+from ..p1 import abi
 from ..p1.abi import Role, WasmType
+from ..p1.facts import Facts, facts_of
 from ..p1.model import (
     Bool, Builtin, ConstPointer, Enum, Flags, Function, Handle, IntRepr, List, Pointer, Ref,
     String, Type, TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like,
@@ -98,6 +99,7 @@ GLUE_CASES = (
 )
 #: names the implementation's prototype uses itself
 _IMPL_RESERVED = frozenset(("host", "buf", "error_payload"))
+_RET_N = re.compile(r"ret\d+")
 _RANGE = {"u8": "(uint32_t){a} > 0xFFu", "u16": "(uint32_t){a} > 0xFFFFu",
           "s8": "{a} < -128 || {a} > 127", "s16": "{a} < -32768 || {a} > 32767",
           "char8": "(uint32_t){a} > 0xFFu"}
@@ -111,26 +113,32 @@ def c_ident(name: str) -> str:
 
 def _indent(lines: list[str]) -> str:
     """Statement lines as one block of text, indented one level (no trailing newline)."""
-    return "\n".join("    " + line for line in lines)
+    return "    " + "\n    ".join(lines) if lines else ""
 
 
 def _doc_lines(docs: str) -> list[str]:
-    lines = [line.rstrip().replace("*/", "* /") for line in docs.splitlines()]
+    if not docs:
+        return []
+    if "*/" in docs:
+        docs = docs.replace("*/", "* /")
+    lines = [line.rstrip() for line in docs.splitlines()]
     while lines and not lines[-1]:
         lines.pop()
     return lines
 
 
 # --------------------------------------------------------------------------- view models
+# View models are only read by templates, never compared or printed: `eq=False,
+# repr=False` spares generating methods nobody calls (class creation is import time).
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class HConst:
     name: str
     value: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class HType:
     """One host typedef with its constants and its decode/encode functions."""
 
@@ -157,17 +165,17 @@ class HType:
         return _indent(self.encode_body)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class HParam:
     ctype: str
     name: str
+    decl: str = field(init=False)  # `ctype name` (every template spells it several times)
 
-    @property
-    def decl(self) -> str:
-        return f"{self.ctype}{self.name}" if self.ctype.endswith("*") else f"{self.ctype} {self.name}"
+    def __post_init__(self) -> None:
+        self.decl = f"{self.ctype}{self.name}" if self.ctype.endswith("*") else f"{self.ctype} {self.name}"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class HFunc:
     name: str                # P1 name
     doc: list[str]
@@ -192,7 +200,7 @@ class HFunc:
         return _indent(self.body)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class HUnit:
     module: str
     prefix: str
@@ -272,7 +280,7 @@ def _elem(ty: Type) -> TypeRef:
 
 
 class _UnitBuilder:
-    def __init__(self, unit: Unit, owners: dict[int, str], header_line: str) -> None:
+    def __init__(self, unit: Unit, owners: dict[int, str], header_line: str, facts: Facts) -> None:
         self.unit = unit
         self.module_name = unit.module.name if unit.module is not None else unit.name
         self.prefix = self.module_name + "_"
@@ -282,26 +290,11 @@ class _UnitBuilder:
         self._synth: dict[int, str] = {}  # id(anonymous type) -> synthesized C name
         self._synth_names: set[str] = set()
         self._glue: dict[str, tuple[str, str, list[str], int]] = {}
-        self._sa_cache: dict = {}  # layout's own cache (keyed by typename)
-        self._vl_cache: dict[int, tuple[object, layout.VariantLayout]] = {}
-        self._rl_cache: dict[int, tuple[object, list[layout.FieldLayout]]] = {}
-
-    # --- layout, memoized (the same types are laid out again and again) ---------------
-
-    def sa(self, tref: TypeRef) -> layout.SizeAlign:
-        return layout.size_align(tref, self._sa_cache)
-
-    def vl(self, ty: TypeRef) -> layout.VariantLayout:
-        hit = self._vl_cache.get(id(ty))
-        if hit is None or hit[0] is not ty:  # keep the key object alive and check it
-            hit = self._vl_cache[id(ty)] = (ty, layout.variant_layout(ty))
-        return hit[1]
-
-    def rl(self, ty: TypeRef) -> list[layout.FieldLayout]:
-        hit = self._rl_cache.get(id(ty))
-        if hit is None or hit[0] is not ty:
-            hit = self._rl_cache[id(ty)] = (ty, layout.record_layout(ty))
-        return hit[1]
+        # layouts, memoized for the whole run (the same types are laid out again and again)
+        self.facts = facts
+        self.sa = facts.size_align
+        self.vl = facts.variant_layout
+        self.rl = facts.record_layout
 
     # --- naming ---------------------------------------------------------------------
 
@@ -528,6 +521,7 @@ class _UnitBuilder:
         val = resolve(ty)
         hint = tn.name
         constants: list[HConst] = []
+        const_base = self.const_name(tn, "")  # + the upper-case case name
         typedef: list[str]
         descriptor = ""
         if isinstance(ty, Ref) or not _is_composite(val):
@@ -538,13 +532,13 @@ class _UnitBuilder:
         if not isinstance(ty, Ref):
             if isinstance(ty, Enum):
                 for i, c in enumerate(ty.cases):
-                    constants.append(HConst(self.const_name(tn, c.name), f"{i}u"))
+                    constants.append(HConst(const_base + c.name.upper(), f"{i}u"))
             elif isinstance(ty, Flags):
                 for i, f in enumerate(ty.flags):
-                    constants.append(HConst(self.const_name(tn, f.name), f"0x{1 << i:X}u"))
+                    constants.append(HConst(const_base + f.name.upper(), f"0x{1 << i:X}u"))
             elif is_enum_like(ty) and not isinstance(ty, Bool):
                 for i, c in enumerate(canonical_variant_cases(ty) or []):
-                    constants.append(HConst(self.const_name(tn, c.name), f"{i}u"))
+                    constants.append(HConst(const_base + c.name.upper(), f"{i}u"))
             if isinstance(ty, Handle):
                 descriptor = self.descriptor(tn)
         # structs and tagged unions (members first, so nested synthesized types come first)
@@ -562,7 +556,7 @@ class _UnitBuilder:
                 for i, c in enumerate(vl.cases):
                     if c.type is not None:
                         members.append(f"        {self._decl(self.ctype(c.type, f'{hint}_{c.name}'), c_ident(c.name))};")
-                    constants.append(HConst(self.const_name(tn, c.name), f"{i}u"))
+                    constants.append(HConst(const_base + c.name.upper(), f"{i}u"))
                 typedef = [f"typedef struct {cname[:-2]} {{", f"    {_UINT[vl.tag_size]} tag;",
                            "    union {", *members, "    } val;", f"}} {cname};"]
         sa = self.sa(ty)
@@ -616,10 +610,10 @@ class _UnitBuilder:
     # --- functions --------------------------------------------------------------------
 
     def function(self, func: Function) -> HFunc:
-        sig = abi.core_signature(func)
+        sig = self.facts.core_signature(func)
         fname = func.name
-        core_params = [HParam(_WASM_C[p.wasm_type], f"a_{c_ident(p.name)}") for p in sig.params]
         core_by_name = {p.name: f"a_{c_ident(p.name)}" for p in sig.params}
+        core_params = [HParam(_WASM_C[p.wasm_type], core_by_name[p.name]) for p in sig.params]
         status_res = next((r for r in sig.results if r.role is Role.STATUS), None)
         call_return = _WASM_C[sig.results[0].wasm_type] if sig.results else "void"
         glue = None
@@ -656,7 +650,7 @@ class _UnitBuilder:
             ty = resolve(p.type)
             name = c_ident(p.name)
             a = core_by_name.get(p.name, f"a_{name}")
-            if name in _IMPL_RESERVED or re.fullmatch(r"ret\d+", name):
+            if name in _IMPL_RESERVED or _RET_N.fullmatch(name):
                 name += "_"  # the implementation's own parameters keep their names
             nxt = params[i + 1] if i + 1 < len(params) else None
             if (p.name == "buf" and isinstance(ty, Pointer) and i + 2 < len(params)
@@ -891,16 +885,15 @@ def _owners(units: list[Unit]) -> dict[int, str]:
     return owners
 
 
-#: the last program's view models: host-c, host-wasm3 and host-wamr of one run share them
-_last_built: list = [None, None]
-
-
 def build_units(program) -> list[HUnit]:
-    """The view models of every unit of a compiled program (memoized for the last one)."""
-    if _last_built[0] is program:
-        return _last_built[1]
-    hunits = _build_units(program)
-    _last_built[:] = [program, hunits]
+    """The view models of every unit of a compiled program (host-c, host-wasm3 and
+    host-wamr of one run share them: memoized in `program.views`)."""
+    views = getattr(program, "views", None)
+    if views is None:
+        return _build_units(program)
+    hunits = views.get("host-c")
+    if hunits is None:
+        hunits = views["host-c"] = _build_units(program)
     return hunits
 
 
@@ -908,22 +901,24 @@ def _build_units(program) -> list[HUnit]:
     units: list[Unit] = list(program.units)
     owners = _owners(units)
     names = {u.name: (u.module.name if u.module is not None else u.name) for u in units}
+    facts = facts_of(program)
+    header_line = program.header_line()
     out = []
     for u in units:
-        b = _UnitBuilder(u, dict(owners), program.header_line())
+        b = _UnitBuilder(u, dict(owners), header_line, facts)
         for tn in u.own_typenames:
             b.add_type(tn)
         funcs = [b.function(f) for f in u.module.functions] if u.module is not None else []
         includes = [f"{names.get(n, n)}_host.h" for n in u.uses]
-        out.append(HUnit(b.module_name, b.prefix, program.header_line(), u.origin, includes,
+        out.append(HUnit(b.module_name, b.prefix, header_line, u.origin, includes,
                          b.types, funcs, list(b._glue.values())))
     return out
 
 
-def _render(name: str, **ctx) -> str:
+def _render(name: str, *args) -> str:
     from .templating import render
 
-    return render(f"host_c/{name}", **ctx)
+    return render(f"host_c/{name}", *args)
 
 
 def emit_files(program) -> dict[str, str]:
@@ -932,11 +927,11 @@ def emit_files(program) -> dict[str, str]:
     files: dict[str, str] = {}
     if hunits:
         # the same text whatever the input, so that runs sharing an output folder agree
-        files[SUPPORT_HEADER] = _render("w2w_host.h.j2", header_line=program.header_line())
+        files[SUPPORT_HEADER] = _render("w2w_host_h.py", program.header_line())
     for hu in hunits:
-        files[f"{hu.module}_host.h"] = _render("host.h.j2", u=hu)
-        files[f"{hu.module}_host_inline.h"] = _render("host_inline.h.j2", u=hu)
-        files[f"{hu.module}_host.c"] = _render("host.c.j2", u=hu)
+        files[f"{hu.module}_host.h"] = _render("host_h.py", hu)
+        files[f"{hu.module}_host_inline.h"] = _render("host_inline_h.py", hu)
+        files[f"{hu.module}_host.c"] = _render("host_c.py", hu)
     return files
 
 
@@ -946,8 +941,8 @@ def emit_wasm3_files(program) -> dict[str, str]:
     for hu in build_units(program):
         if not hu.functions:
             continue
-        files[f"{hu.module}_wasm3.h"] = _render("wasm3.h.j2", u=hu)
-        files[f"{hu.module}_wasm3.c"] = _render("wasm3.c.j2", u=hu)
+        files[f"{hu.module}_wasm3.h"] = _render("wasm3_h.py", hu)
+        files[f"{hu.module}_wasm3.c"] = _render("wasm3_c.py", hu)
     return files
 
 
@@ -957,8 +952,8 @@ def emit_wamr_files(program) -> dict[str, str]:
     for hu in build_units(program):
         if not hu.functions:
             continue
-        files[f"{hu.module}_wamr.h"] = _render("wamr.h.j2", u=hu)
-        files[f"{hu.module}_wamr.c"] = _render("wamr.c.j2", u=hu)
+        files[f"{hu.module}_wamr.h"] = _render("wamr_h.py", hu)
+        files[f"{hu.module}_wamr.c"] = _render("wamr_c.py", hu)
     return files
 
 

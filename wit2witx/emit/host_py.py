@@ -33,10 +33,11 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..diagnostics import UnsupportedError, error
-from ..p1 import abi, layout
 from ..p1.abi import Role
+from ..p1.facts import facts_of
 from ..p1.model import (
     Bool, Builtin, ConstPointer, Document, Enum, Expected, Flags, Function, Handle, List,
     OptionType, Pointer, Record, Ref, String, Tuple, TypeName, TypeRef, Union, Variant,
@@ -65,12 +66,14 @@ def _unsupported(what: str, node: object = None) -> UnsupportedError:
                                   getattr(node, "span", None)))
 
 
+@lru_cache(maxsize=None)
 def camel(name: str) -> str:
     parts = [p for p in re.split(r"[_\-]+", name) if p]
     out = "".join(p[:1].upper() + p[1:] for p in parts) or "T"
     return f"T{out}" if out[0].isdigit() else out
 
 
+@lru_cache(maxsize=None)
 def py_ident(name: str) -> str:
     name = re.sub(r"\W", "_", name.replace("-", "_"))
     if not name or name[0].isdigit():
@@ -80,6 +83,7 @@ def py_ident(name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=None)
 def member_name(name: str) -> str:
     name = re.sub(r"\W", "_", name.replace("-", "_")).upper()
     if not name or name[0].isdigit():
@@ -92,23 +96,25 @@ def module_stem(unit_name: str) -> str:
 
 
 # --------------------------------------------------------------------------- view model
+# View models are only read by templates, never compared or printed: `eq=False,
+# repr=False` spares generating methods nobody calls (class creation is import time).
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Member:
     name: str
     value: int
     docs: list[str]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class PyField:
     name: str
     annotation: str
     docs: list[str]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class PyCase:
     name: str  # the constructor name
     tag: str  # the tag member
@@ -116,7 +122,7 @@ class PyCase:
     docs: list[str]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class PyType:
     """One generated definition. `shape`: enum | flags | record | variant | alias."""
 
@@ -136,7 +142,7 @@ class PyType:
         return [head, *self.docs[1:]]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class PyError:
     name: str
     value_annotation: str
@@ -145,19 +151,19 @@ class PyError:
     is_status: bool = False  # raised with a status case (+ an optional payload)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Codec:
     name: str
     expr: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class Param:
     name: str
     annotation: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class PyFunc:
     witx_name: str
     method: str
@@ -174,13 +180,13 @@ class PyFunc:
         return [head, "", *self.docs] if self.docs else [head]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class PyImport:
     alias: str
     module: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class PyModule:
     header: str
     unit: str
@@ -205,7 +211,13 @@ class PyModule:
 
 
 def _docs(text: str) -> list[str]:
-    lines = [line.rstrip().replace('"""', "'''").replace("\\", "\\\\") for line in text.splitlines()]
+    if not text:
+        return []
+    if '"""' in text:
+        text = text.replace('"""', "'''")
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    lines = [line.rstrip() for line in text.splitlines()]
     while lines and not lines[-1]:
         lines.pop()
     while lines and not lines[0]:
@@ -221,12 +233,15 @@ class _Builder:
         self.doc: Document = unit.document
         self.owners = owners
         self.program = program
+        self.facts = facts_of(program)
         self.used_units: dict[str, str] = {}  # unit name -> alias
         self.names: dict[int, str] = {}  # id(TypeName) -> Python class/alias name
         self.taken: set[str] = set(RESERVED)
         self.errors: dict[str, PyError] = {}
         # case-name tuples shared by the FuncSpecs: tuple text -> module constant name
         self.case_tuples: dict[str, str] = {}
+        self._case_texts: dict[int, tuple[object, str]] = {}  # id(case list) -> (it, text)
+        self.module_name = unit.module.name if unit.module is not None else None
 
     # -- ownership and naming
 
@@ -317,19 +332,19 @@ class _Builder:
             return f"_rt.Pointer({self.codec(ty.pointee)})"
         if isinstance(ty, Bool):
             return "_rt.BOOL"
-        sa = layout.size_align(ty)
+        sa = self.facts.size_align(ty)
         if isinstance(ty, Tuple):
             members = ", ".join(
-                f"({f.name!r}, {f.offset}, {self.codec(f.type)})" for f in layout.record_layout(ty))
+                f"({f.name!r}, {f.offset}, {self.codec(f.type)})" for f in self.facts.record_layout(ty))
             return f"_rt.Record({sa.size}, {sa.align}, None, [{members}])"
         if isinstance(ty, OptionType):
-            vl = layout.variant_layout(ty)
+            vl = self.facts.variant_layout(ty)
             return f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, {self.codec(ty.some)})"
         if _option_like(ty):
-            vl = layout.variant_layout(ty)
+            vl = self.facts.variant_layout(ty)
             return f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, {self.codec(ty.cases[1].type)})"
         if isinstance(ty, Expected):
-            vl = layout.variant_layout(ty)
+            vl = self.facts.variant_layout(ty)
             ok = "None" if ty.ok is None else self.codec(ty.ok)
             err = "None" if ty.err is None else self.codec(ty.err)
             return f"_rt.Expected({vl.payload_offset}, {sa.size}, {sa.align}, {ok}, {err})"
@@ -337,7 +352,7 @@ class _Builder:
             raise _unsupported("an anonymous `(handle)` (it needs a typename)", ty)
         cases = canonical_variant_cases(ty)
         if cases is not None:  # an anonymous enum or variant: generic values
-            vl = layout.variant_layout(ty)
+            vl = self.facts.variant_layout(ty)
             if is_enum_like(ty):
                 return f"_rt.Enum({vl.tag_size}, int, {len(cases)}, {sa.size}, {sa.align})"
             payloads = ", ".join("None" if c.type is None else self.codec(c.type) for c in cases)
@@ -366,22 +381,22 @@ class _Builder:
             return (PyType("flags", name, docs, members=members, witx_name=tn.name),
                     Codec(cname, f"_rt.Flags({ty.repr.size}, {name}, {len(ty.flags)})"))
         if isinstance(ty, Record):
-            sa = layout.size_align(ty)
-            fls = layout.record_layout(ty)
+            sa = self.facts.size_align(ty)
+            fls = self.facts.record_layout(ty)
             fields = [PyField(py_ident(f.name), self.annotation(f.type), _docs(f.docs)) for f in fls]
             members = ", ".join(f"({py_ident(f.name)!r}, {f.offset}, {self.codec(f.type)})" for f in fls)
             return (PyType("record", name, docs, fields=fields, witx_name=tn.name),
                     Codec(cname, f"_rt.Record({sa.size}, {sa.align}, {name}, [{members}])"))
         if _option_like(ty):
-            sa = layout.size_align(ty)
-            vl = layout.variant_layout(ty)
+            sa = self.facts.size_align(ty)
+            vl = self.facts.variant_layout(ty)
             some = ty.cases[1].type
             return (PyType("alias", name, docs, alias=f"{self.annotation(some)} | None", witx_name=tn.name),
                     Codec(cname, f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, "
                                  f"{sa.align}, {self.codec(some)})"))
         if isinstance(ty, (Variant, Union)):
-            sa = layout.size_align(ty)
-            vl = layout.variant_layout(ty)
+            sa = self.facts.size_align(ty)
+            vl = self.facts.variant_layout(ty)
             if is_enum_like(ty):
                 members = [Member(member_name(c.name), i, _docs(c.docs)) for i, c in enumerate(ty.cases)]
                 return (PyType("enum", name, docs, members=members, witx_name=tn.name),
@@ -424,7 +439,7 @@ class _Builder:
     # -- functions
 
     def function(self, func: Function) -> PyFunc:
-        sig = abi.core_signature(func)
+        sig = self.facts.core_signature(func)
         by_name = {p.name: p for p in func.params}
         buf_trio = _buffer_params(func)
         ep = by_name.get("error_payload")
@@ -514,7 +529,7 @@ class _Builder:
                     and isinstance(resolve(tn.type), Handle)):
                 drop_key = repr(self.resource_key(tn))
         spec = [
-            f"module={self.unit.module.name!r}",
+            f"module={self.module_name!r}",
             f"name={func.name!r}",
             f"method={py_ident(func.name)!r}",
             "params=(" + "".join(p + ", " for p in spec_params) + ")",
@@ -532,7 +547,11 @@ class _Builder:
     def case_tuple(self, cases) -> str:
         """The module constant holding these case names: a status enum's cases are
         the same for every function returning it, so they are written once."""
-        text = "(" + "".join(f"{c.name!r}, " for c in cases) + ")"
+        hit = self._case_texts.get(id(cases))
+        if hit is None or hit[0] is not cases:
+            text = "(" + "".join(f"{c.name!r}, " for c in cases) + ")"
+            hit = self._case_texts[id(cases)] = (cases, text)
+        text = hit[1]
         if text not in self.case_tuples:
             self.case_tuples[text] = f"_CASES_{len(self.case_tuples)}"
         return self.case_tuples[text]
@@ -632,11 +651,10 @@ def build_view(unit, owners: dict[int, str], program) -> PyModule:
 
 
 def _template():
-    """The module template, from the one shared Jinja environment (StrictUndefined,
-    trim_blocks, lstrip_blocks; compiled once per process, bytecode cached on disk)."""
-    from .templating import environment  # noqa: PLC0415
+    """The module template (`templates/host_py/module_py.py`), loaded once per process."""
+    from .templating import template  # noqa: PLC0415
 
-    return environment().get_template("host_py/module.py.j2")
+    return template("host_py/module_py.py")
 
 
 def owners_of(units) -> dict[int, str]:
@@ -649,7 +667,7 @@ def owners_of(units) -> dict[int, str]:
 
 
 def render_unit(unit, owners: dict[int, str], program) -> str:
-    return _template().render(m=build_view(unit, owners, program))
+    return _template().render(build_view(unit, owners, program))
 
 
 def emit_files(program) -> dict[str, str]:

@@ -22,7 +22,7 @@ from ..p1.model import (
     Tuple, TypeName, TypeRef, Union, Variant,
 )
 
-__all__ = ["print_witx", "print_unit", "emit_files", "format_type"]
+__all__ = ["print_witx", "print_unit", "emit_files", "format_type", "definition_text"]
 
 INDENT = "  "
 
@@ -60,11 +60,16 @@ def _inline(tref: TypeRef | None) -> str | None:
 
 def _wrap(head: str, parts: Sequence[Lines]) -> Lines:
     """`(head part...)`: inline when every part is one line, else one part per line."""
-    if all(len(p) == 1 for p in parts):
-        return ["(" + " ".join([head, *(p[0] for p in parts)]) + ")"]
+    inline = "(" + head
+    for p in parts:
+        if len(p) != 1:
+            break
+        inline += " " + p[0]
+    else:
+        return [inline + ")"]
     out = ["(" + head]
     for p in parts:
-        out.extend(INDENT + line for line in p)
+        out += [INDENT + line for line in p]
     out.append(")")
     return out
 
@@ -73,7 +78,7 @@ def _block(head: str, members: Iterable[Lines]) -> Lines:
     """`(head` / indented members / `)` on its own line."""
     out = ["(" + head]
     for m in members:
-        out.extend(INDENT + line for line in m)
+        out += [INDENT + line for line in m]
     out.append(")")
     return out
 
@@ -182,6 +187,20 @@ def _module_lines(module: Module) -> Lines:
     return out
 
 
+def definition_text(d: TypeName | Constant | Module, memo: dict | None = None) -> str:
+    """The WITX text of one definition, without a trailing newline.
+
+    `memo` (id(definition) -> (definition, text)) keeps the texts of one run, so that
+    the docs back end shows the very text the WITX back end printed without printing
+    it again."""
+    if memo is None:
+        return "\n".join(_definition_lines(d))
+    hit = memo.get(id(d))
+    if hit is None or hit[0] is not d:
+        hit = memo[id(d)] = (d, "\n".join(_definition_lines(d)))
+    return hit[1]
+
+
 def _definition_lines(d: TypeName | Constant | Module) -> Lines:
     if isinstance(d, TypeName):
         return _typename_lines(d)
@@ -197,12 +216,13 @@ def print_witx(
     *,
     header: str | None = None,
     uses: Sequence[str] = (),
+    memo: dict | None = None,
 ) -> str:
     """WITX text for a document, a module, a definition or a list of definitions.
 
     `header` becomes `;; ` comment lines at the top (not docs, so they are not part of
     the model); `uses` adds `(use "file")` lines before the definitions, for output split
-    over several files.
+    over several files; `memo` is `definition_text`'s.
     """
     if isinstance(item, Document):
         definitions = list(item.definitions)
@@ -215,16 +235,24 @@ def print_witx(
         chunks.append("\n".join(f";; {line}".rstrip() for line in header.rstrip("\n").split("\n")))
     if uses:
         chunks.append("\n".join(f"(use {_string(u)})" for u in uses))
-    chunks.extend("\n".join(_definition_lines(d)) for d in definitions)
+    chunks.extend(definition_text(d, memo) for d in definitions)
     return "\n\n".join(chunks) + "\n"
 
 
-def print_unit(unit, header_line: str | None = None) -> str:
+def print_unit(unit, header_line: str | None = None, memo: dict | None = None) -> str:
     """The WITX file of one emitted unit: its `(use …)`s and its own definitions."""
-    return print_witx(unit.own, header=header_line, uses=[f"{name}.witx" for name in unit.uses])
+    return print_witx(unit.own, header=header_line, uses=[f"{name}.witx" for name in unit.uses],
+                      memo=memo)
+
+
+def program_memo(program) -> dict | None:
+    """The `definition_text` memo the back ends of one run share (None without one)."""
+    views = getattr(program, "views", None)
+    return None if views is None else views.setdefault("witx", {})
 
 
 def emit_files(program) -> dict[str, str]:
     """`--emit witx`: `<unit>.witx` for every unit, each re-readable on its own folder."""
     header = program.header_line()
-    return {f"{unit.name}.witx": print_unit(unit, header) for unit in program.units}
+    memo = program_memo(program)
+    return {f"{unit.name}.witx": print_unit(unit, header, memo) for unit in program.units}

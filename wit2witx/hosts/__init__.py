@@ -9,7 +9,7 @@ it from the corpus and fails if a byte differs (`python -m wit2witx.hosts.regen`
 rewrites it).
 
 `runtime` is what generated glue imports at run time; it is cheap to import (no
-wasmtime, no jinja2) and so is this package: the glue modules and wasmtime load on
+wasmtime, no templates) and so is this package: the glue modules and wasmtime load on
 first use.
 """
 

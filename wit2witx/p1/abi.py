@@ -26,11 +26,10 @@ applies (at most one result, named types in results, ...).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from .model import (
     Builtin, ConstPointer, Flags, Function, Handle, IntRepr, List, Param, Pointer, Record,
-    Ref, String, Tuple, TypeRef, canonical_tag, canonical_variant_cases, is_enum_like,
+    Ref, String, Tuple, TypeRef, canonical_tag, canonical_variant_cases, is_enum_like, node,
     resolve,
 )
 
@@ -40,6 +39,10 @@ class WasmType(str, enum.Enum):
     I64 = "i64"
     F32 = "f32"
     F64 = "f64"
+
+
+#: `.value` of each, without the enum property's cost (the back ends ask per parameter)
+_TYPE_NAME = {t: t.value for t in WasmType}
 
 
 class Role(str, enum.Enum):
@@ -56,7 +59,7 @@ class Role(str, enum.Enum):
     STATUS = "status"
 
 
-@dataclass(frozen=True, slots=True)
+@node(hashable=True)
 class CoreParam:
     """One core wasm parameter.
 
@@ -72,7 +75,7 @@ class CoreParam:
     type: TypeRef
 
 
-@dataclass(frozen=True, slots=True)
+@node(hashable=True)
 class CoreResult:
     name: str
     wasm_type: WasmType
@@ -81,18 +84,18 @@ class CoreResult:
     type: TypeRef
 
 
-@dataclass(frozen=True, slots=True)
+@node(hashable=True)
 class CoreSignature:
     params: tuple[CoreParam, ...]
     results: tuple[CoreResult, ...]
 
     @property
     def param_types(self) -> list[str]:
-        return [p.wasm_type.value for p in self.params]
+        return [_TYPE_NAME[p.wasm_type] for p in self.params]
 
     @property
     def result_types(self) -> list[str]:
-        return [r.wasm_type.value for r in self.results]
+        return [_TYPE_NAME[r.wasm_type] for r in self.results]
 
     @property
     def out_params(self) -> list[CoreParam]:

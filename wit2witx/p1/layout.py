@@ -16,21 +16,19 @@ These are the numbers wasi-libc's `wasi/api.h` checks with `_Static_assert`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .model import (
     Builtin, Case, ConstPointer, Field, Flags, Handle, IntRepr, List, Pointer, Ref, String,
-    Type, TypeRef, canonical_fields, canonical_tag, canonical_variant_cases, resolve,
+    Type, TypeRef, canonical_fields, canonical_tag, canonical_variant_cases, node, resolve,
 )
 
 
-@dataclass(frozen=True, slots=True)
+@node(hashable=True)
 class SizeAlign:
     size: int
     align: int
 
 
-@dataclass(frozen=True, slots=True)
+@node(hashable=True)
 class FieldLayout:
     """One member of a record/tuple with its byte offset."""
 
@@ -42,7 +40,7 @@ class FieldLayout:
     docs: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@node(hashable=True)
 class VariantLayout:
     """How a tagged union sits in memory."""
 
@@ -64,8 +62,9 @@ _BUILTIN = {
 POINTER = SizeAlign(4, 4)  # wasm32
 LIST = SizeAlign(8, 4)  # pointer + length
 
-# Cache keyed by the identity of a TypeName (per call tree): the same named type is
-# laid out once even when many records embed it.
+# Cache keyed by the identity of a TypeName: the same named type is laid out once even
+# when many records embed it. An entry holds the TypeName too, so that a cache that
+# outlives one call (`p1.facts.Facts`) can never mistake a new object for a freed one.
 _Cache = dict
 
 
@@ -77,7 +76,10 @@ def align_to(offset: int, alignment: int) -> int:
 
 
 def repr_size_align(repr_: IntRepr) -> SizeAlign:
-    return SizeAlign(repr_.size, repr_.size)
+    return _REPR[repr_]
+
+
+_REPR = {r: SizeAlign(r.size, r.size) for r in IntRepr}
 
 
 def size_align(tref: TypeRef, _cache: _Cache | None = None) -> SizeAlign:
@@ -87,11 +89,10 @@ def size_align(tref: TypeRef, _cache: _Cache | None = None) -> SizeAlign:
         target = tref.target
         if target is None:
             raise ValueError(f"unresolved type reference `{tref.name}`")
-        key = id(target)
-        hit = cache.get(key)
-        if hit is None:
-            hit = cache[key] = size_align(target.type, cache)
-        return hit
+        hit = cache.get(id(target))
+        if hit is None or hit[0] is not target:
+            hit = cache[id(target)] = (target, size_align(target.type, cache))
+        return hit[1]
     return _type_size_align(tref, cache)
 
 
@@ -161,13 +162,13 @@ def _variant(tag: IntRepr, cases: list[Case], cache: _Cache) -> tuple[SizeAlign,
     return SizeAlign(align_to(payload_offset + payload_size, align), align), payload_offset
 
 
-def record_layout(tref: TypeRef) -> list[FieldLayout]:
+def record_layout(tref: TypeRef, _cache: _Cache | None = None) -> list[FieldLayout]:
     """Members of a record or tuple with their offsets (tuple members are "0", "1", ...)."""
     ty = resolve(tref)
     fields = canonical_fields(ty)
     if fields is None:
         raise TypeError(f"not a record or tuple: {ty.kind}")
-    return _struct(fields, {})[1]
+    return _struct(fields, {} if _cache is None else _cache)[1]
 
 
 def field_offsets(tref: TypeRef) -> dict[str, int]:
@@ -175,14 +176,14 @@ def field_offsets(tref: TypeRef) -> dict[str, int]:
     return {f.name: f.offset for f in record_layout(tref)}
 
 
-def variant_layout(tref: TypeRef) -> VariantLayout:
+def variant_layout(tref: TypeRef, _cache: _Cache | None = None) -> VariantLayout:
     """Tag, payload offset, size and align of an enum/variant/union/expected/bool/option."""
     ty = resolve(tref)
     cases = canonical_variant_cases(ty)
     tag = canonical_tag(ty)
     if cases is None or tag is None:
         raise TypeError(f"not a variant-like type: {ty.kind}")
-    sa, payload_offset = _variant(tag, cases, {})
+    sa, payload_offset = _variant(tag, cases, {} if _cache is None else _cache)
     return VariantLayout(tag, tag.size, payload_offset, sa.size, sa.align, tuple(cases))
 
 

@@ -58,14 +58,19 @@ def lower(
     module_names: Mapping[str, str] | None = None,
     skip_unsupported: bool = False,
 ) -> Lowered:
-    """Lower the main packages of `resolve` (or one world of them) to P1 units."""
+    """Lower the main packages of `resolve` (or one world of them) to P1 units.
+
+    Nothing made here is left in a reference cycle (a recursive closure would be one),
+    so the P1 model is freed by reference counting as soon as the caller drops it,
+    without work for the cyclic garbage collector.
+    """
     return _Lowering(resolve, dict(module_names or {}), skip_unsupported).run(world)
 
 
 # --- plans: what each unit is lowered from ---------------------------------------------
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)  # internal: never compared or shown
 class _Plan:
     """One future unit: an interface or a world's own items."""
 
@@ -86,7 +91,7 @@ class _Plan:
     result_types: dict[tuple[str, int | None], ir.TypeRef] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)  # internal: never compared or shown
 class _Problem:
     """Why an item cannot be backported; `direct` when the item itself is the cause."""
 
@@ -94,7 +99,7 @@ class _Problem:
     direct: bool
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)  # internal: never compared or shown
 class _ResultShape:
     """How a WIT function result maps onto `(expected T' (error S))`."""
 
@@ -124,6 +129,9 @@ class _Lowering:
         self.module_status: dict[str, m.TypeName] = {}
         self.error_status: dict[int, m.TypeName] = {}
         self.result_typenames: dict[tuple[str, str, int | None], m.TypeName] = {}
+        # the same, by (unit, function) and by unit: looked up once per function/unit
+        self.results_of_function: dict[tuple[str, str], dict[int | None, m.TypeName]] = {}
+        self.results_of_unit: dict[str, list[m.TypeName]] = {}
         self.used_module_names: set[str] = set()
 
     # -- driver --------------------------------------------------------------------------
@@ -553,8 +561,10 @@ class _Lowering:
                           f"no enum of its own: `{SUCCESS}` (0), `{GENERIC_ERROR}`, then "
                           "the glue's own statuses."))
             for (func_name, member), ref in plan.result_types.items():
-                self.result_typenames[(name, func_name, member)] = m.TypeName(
+                tn = self.result_typenames[(name, func_name, member)] = m.TypeName(
                     names[("r", name, func_name, member)], m.Builtin("u8"))
+                self.results_of_function.setdefault((name, func_name), {})[member] = tn
+                self.results_of_unit.setdefault(name, []).append(tn)
         # Bodies last: they refer to typenames of any unit.
         for tid, typename in self.typenames.items():
             typename.type = self._lower_kind(self.r.types[tid].kind)
@@ -741,8 +751,7 @@ class _Lowering:
         """T' of `(expected T' ...)`, with the generated typenames `_unnamed_results` asked for."""
         if shape.ok is None:
             return None
-        named = {member: tn for (unit, fname, member), tn in self.result_typenames.items()
-                 if unit == plan.name and fname == func.name}
+        named = self.results_of_function.get((plan.name, func.name), {})
         if not named:
             return self._lower_ref(shape.ok)
         if None in named:
@@ -800,26 +809,30 @@ class _Lowering:
         kept = self._kept_types(plan)
         mine = set(kept)
         done: set[int] = set()
-
-        def visit(tid: int) -> None:
-            if tid in done:
-                return
-            done.add(tid)
-            for dep in self._named_deps(self.r.types[tid].kind):
-                if dep in mine:
-                    visit(dep)
-            own.append(self.typenames[tid])
-            if tid in self.error_status:
-                own.append(self.error_status[tid])
-
         for tid in kept:
-            visit(tid)
+            self._add_own_type(tid, mine, done, own)
         if plan.name in self.module_status:
             own.append(self.module_status[plan.name])
-        own.extend(tn for (unit, _, _), tn in self.result_typenames.items() if unit == plan.name)
+        own.extend(self.results_of_unit.get(plan.name, ()))
         own.append(m.Module(plan.name, [m.Import("memory")], self._module_functions(plan),
                             _docs(plan.docs)))
         return own
+
+    def _add_own_type(self, tid: int, mine: set[int], done: set[int],
+                      own: list[m.Definition]) -> None:
+        """`tid`'s typename (and status enum) into `own`, after the ones of `mine` it needs.
+
+        A method, not a recursive closure: a closure that calls itself is a reference
+        cycle (see `lower`)."""
+        if tid in done:
+            return
+        done.add(tid)
+        for dep in self._named_deps(self.r.types[tid].kind):
+            if dep in mine:
+                self._add_own_type(dep, mine, done, own)
+        own.append(self.typenames[tid])
+        if tid in self.error_status:
+            own.append(self.error_status[tid])
 
     def _named_deps(self, kind: ir.TypeDefKind) -> Iterator[int]:
         """The named types a type refers to (through anonymous ones), as typename ids."""
@@ -834,20 +847,23 @@ class _Lowering:
 
     def _unit(self, plan: _Plan, owns: dict[str, list[m.Definition]]) -> Unit:
         definitions: list[m.Definition] = []
-        seen: set[str] = {plan.name}
-
-        def visit(name: str) -> None:
-            for dep in self.plans[name].uses:
-                if dep in seen:
-                    continue
-                seen.add(dep)
-                visit(dep)
-                definitions.extend(owns[dep])
-
-        visit(plan.name)
+        self._add_used(plan.name, owns, {plan.name}, definitions)
         definitions.extend(owns[plan.name])
         return Unit(plan.name, m.Document(definitions), list(owns[plan.name]),
                     list(plan.uses), plan.origin, plan.version)
+
+    def _add_used(self, name: str, owns: dict[str, list[m.Definition]], seen: set[str],
+                  definitions: list[m.Definition]) -> None:
+        """The definitions of the units `name` uses (depth first, each once), in order.
+
+        A method, not a recursive closure: a closure that calls itself is a reference
+        cycle (see `lower`)."""
+        for dep in self.plans[name].uses:
+            if dep in seen:
+                continue
+            seen.add(dep)
+            self._add_used(dep, owns, seen, definitions)
+            definitions.extend(owns[dep])
 
     def _warn_unused_module_names(self) -> None:
         for key in sorted(set(self.module_names) - self.used_module_names):
@@ -959,6 +975,9 @@ def _docs(text: str | None) -> str:
     trailing blanks dropped, every line ending in a newline (what `;;;` reads back as)."""
     if not text:
         return ""
+    if "\n" not in text:  # one line: most docs, and every generated one
+        text = text.strip()
+        return text + "\n" if text else ""
     lines = [line.rstrip() for line in text.split("\n")]
     while lines and not lines[-1]:
         lines.pop()

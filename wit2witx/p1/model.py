@@ -49,10 +49,62 @@ from __future__ import annotations
 
 import enum
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Iterator
 
 from ..diagnostics import Span
+
+# --- the dataclasses of p1 --------------------------------------------------------------
+
+
+def _node_eq(self, other: object) -> bool:
+    if other.__class__ is self.__class__:
+        return self._compared(self) == self._compared(other)
+    return NotImplemented
+
+
+def _node_hash(self) -> int:
+    return hash(self._compared(self))
+
+
+def _node_repr(self) -> str:
+    shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
+    return f"{self.__class__.__qualname__}({shown})"
+
+
+def node(cls=None, *, hashable: bool = False):
+    """`@dataclass(slots=True)` for the classes of `p1`, with the `==` and `repr()` (and,
+    `hashable`, the `hash()`) that `@dataclass(frozen=hashable)` would generate, written
+    once.
+
+    Generating these methods costs about 0.05 ms each per class at every start of
+    wit2witx (the source of each is compiled anew). These do the same from the fields
+    recorded here: `==` compares the fields with `compare=True` as one tuple when both
+    objects are of the same class, `hash()` hashes that tuple, `repr()` shows the fields
+    with `repr=True`. A `hashable` class is a value that is never modified once made,
+    as a frozen dataclass would be; that is not enforced, because a frozen dataclass
+    takes four times as long to create (thousands are made per run: layouts and core
+    signatures).
+    """
+    if cls is None:
+        return lambda c: node(c, hashable=hashable)
+    cls = dataclass(slots=True, eq=False, repr=False)(cls)
+    compared = [f.name for f in fields(cls) if f.compare]
+    if not compared:
+        key = staticmethod(lambda obj: ())
+    elif len(compared) == 1:
+        one = attrgetter(compared[0])
+        key = staticmethod(lambda obj: (one(obj),))
+    else:
+        key = staticmethod(attrgetter(*compared))
+    cls._compared = key
+    cls._shown = tuple(f.name for f in fields(cls) if f.repr)
+    cls.__eq__ = _node_eq
+    cls.__hash__ = _node_hash if hashable else None
+    cls.__repr__ = _node_repr
+    return cls
+
 
 # --- integer representations -----------------------------------------------------
 
@@ -67,7 +119,7 @@ class IntRepr(str, enum.Enum):
 
     @property
     def size(self) -> int:
-        return _REPR_SIZE[self.value]
+        return _REPR_SIZE[self]  # a str enum: the member finds its value's entry
 
     @classmethod
     def parse(cls, name: str) -> "IntRepr | None":
@@ -127,7 +179,7 @@ def _span() -> Span | None:
     return field(default=None, compare=False, repr=False)  # type: ignore[return-value]
 
 
-@dataclass(slots=True)
+@node
 class Builtin:
     name: str  # one of BUILTINS
     span: Span | None = _span()
@@ -142,7 +194,7 @@ class Builtin:
         return self.name in SIGNED_BUILTINS
 
 
-@dataclass(slots=True)
+@node
 class String:
     """`string`: witx treats it as `(list char)` for layout and ABI (pointer + length)."""
 
@@ -150,14 +202,14 @@ class String:
     kind = "string"
 
 
-@dataclass(slots=True)
+@node
 class List:
     element: "TypeRef"
     span: Span | None = _span()
     kind = "list"
 
 
-@dataclass(slots=True)
+@node
 class Pointer:
     """`(@witx pointer T)`: a mutable pointer into the guest's linear memory."""
 
@@ -166,7 +218,7 @@ class Pointer:
     kind = "pointer"
 
 
-@dataclass(slots=True)
+@node
 class ConstPointer:
     """`(@witx const_pointer T)`: a read-only pointer into the guest's memory."""
 
@@ -175,7 +227,7 @@ class ConstPointer:
     kind = "const_pointer"
 
 
-@dataclass(slots=True)
+@node
 class Handle:
     """`(handle)`: an unforgeable i32 the host hands out."""
 
@@ -183,7 +235,7 @@ class Handle:
     kind = "handle"
 
 
-@dataclass(slots=True)
+@node
 class Bool:
     """`bool`: witx lays it out as a variant false/true with a u32 tag."""
 
@@ -191,7 +243,7 @@ class Bool:
     kind = "bool"
 
 
-@dataclass(slots=True)
+@node
 class Field:
     name: str
     type: "TypeRef"
@@ -199,14 +251,14 @@ class Field:
     span: Span | None = _span()
 
 
-@dataclass(slots=True)
+@node
 class Record:
     fields: list[Field]
     span: Span | None = _span()
     kind = "record"
 
 
-@dataclass(slots=True)
+@node
 class Tuple:
     """`(tuple T...)`: a record whose members are named "0", "1", ..."""
 
@@ -219,14 +271,14 @@ class Tuple:
         return [Field(str(i), t) for i, t in enumerate(self.types)]
 
 
-@dataclass(slots=True)
+@node
 class Flag:
     name: str
     docs: str = ""
     span: Span | None = _span()
 
 
-@dataclass(slots=True)
+@node
 class Flags:
     """`(flags (@witx repr R) $a $b ...)`: bit i is flag i; stored as an R integer."""
 
@@ -236,24 +288,27 @@ class Flags:
     kind = "flags"
 
 
-@dataclass(slots=True)
+@node
 class EnumCase:
     name: str
     docs: str = ""
     span: Span | None = _span()
 
 
-@dataclass(slots=True)
+@node
 class Enum:
     """`(enum (@witx tag R) $a $b ...)`: case i has value i."""
 
     tag: IntRepr
     cases: list[EnumCase]
     span: Span | None = _span()
+    #: `canonical_variant_cases`' answer, kept (with what it was computed from): status
+    #: enums are asked for their cases once per function by several back ends
+    _canonical: tuple | None = field(default=None, init=False, compare=False, repr=False)
     kind = "enum"
 
 
-@dataclass(slots=True)
+@node
 class Case:
     """A variant or union case; `type` is None for a case without payload."""
 
@@ -263,7 +318,7 @@ class Case:
     span: Span | None = _span()
 
 
-@dataclass(slots=True)
+@node
 class Variant:
     """`(variant (@witx tag T)? (case $c T?)...)`.
 
@@ -281,7 +336,7 @@ class Variant:
     kind = "variant"
 
 
-@dataclass(slots=True)
+@node
 class Union:
     """`(union (@witx tag $e)? T...)`: a variant whose cases all carry a payload.
 
@@ -297,23 +352,27 @@ class Union:
     kind = "union"
 
 
-@dataclass(slots=True)
+@node
 class Expected:
     """`(expected T? (error E?))`: a variant ok/err with a u32 tag."""
 
     ok: "TypeRef | None"
     err: "TypeRef | None"
     span: Span | None = _span()
+    #: `canonical_variant_cases`' answer (with the payloads it was made from)
+    _canonical: tuple | None = field(default=None, init=False, compare=False, repr=False)
     kind = "expected"
 
 
-@dataclass(slots=True)
+@node
 class OptionType:
     """option<T> from WIT: a variant none/some with a u8 tag (no WITX shorthand)."""
 
     some: "TypeRef"
     tag: IntRepr = IntRepr.U8
     span: Span | None = _span()
+    #: `canonical_variant_cases`' answer (with the payload it was made from)
+    _canonical: tuple | None = field(default=None, init=False, compare=False, repr=False)
     kind = "option"
 
 
@@ -330,7 +389,7 @@ NAMED_ONLY_KINDS = frozenset(("enum", "flags", "record", "union", "handle"))
 # --- definitions ------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@node
 class TypeName:
     """`(typename $name T)`."""
 
@@ -346,7 +405,7 @@ class TypeName:
         return resolve(self.type)
 
 
-@dataclass(slots=True)
+@node
 class Constant:
     """`(@witx const $type $name value)`: a named value of an integer typename."""
 
@@ -358,7 +417,7 @@ class Constant:
     kind = "constant"
 
 
-@dataclass(slots=True)
+@node
 class Param:
     """A function parameter or result: `(param $name T)` / `(result $name T)`."""
 
@@ -368,7 +427,7 @@ class Param:
     span: Span | None = _span()
 
 
-@dataclass(slots=True)
+@node
 class Function:
     """`(@interface func (export "name") (param ...)* (result ...)* (@witx noreturn)?)`."""
 
@@ -380,7 +439,7 @@ class Function:
     span: Span | None = _span()
 
 
-@dataclass(slots=True)
+@node
 class Import:
     """`(import "memory" (memory))`: the only import WITX modules have."""
 
@@ -390,7 +449,7 @@ class Import:
     span: Span | None = _span()
 
 
-@dataclass(slots=True)
+@node
 class Module:
     name: str
     imports: list[Import] = field(default_factory=list)
@@ -413,7 +472,7 @@ class Module:
 Definition = typing.Union[TypeName, Constant, Module]
 
 
-@dataclass(slots=True)
+@node
 class Document:
     """A WITX document: one file plus everything it `use`s, in definition order."""
 
@@ -490,18 +549,33 @@ def canonical_tag(ty: Type) -> IntRepr | None:
 
 
 def canonical_variant_cases(ty: Type) -> list[Case] | None:
-    """The cases of a type witx lays out as a variant (payload types may be None)."""
+    """The cases of a type witx lays out as a variant (payload types may be None).
+
+    The list may be shared (a variant's own `cases`, the memoized cases of the other
+    shapes, which every back end asks for again and again): read it, never modify it."""
     if isinstance(ty, (Variant, Union)):
         return ty.cases
     if isinstance(ty, Enum):
-        return [Case(c.name, None, c.docs) for c in ty.cases]
+        hit = ty._canonical
+        if hit is None or hit[0] is not ty.cases or hit[1] != len(ty.cases):
+            hit = ty._canonical = (ty.cases, len(ty.cases), [Case(c.name, None, c.docs) for c in ty.cases])
+        return hit[2]
     if isinstance(ty, Expected):
-        return [Case("ok", ty.ok), Case("err", ty.err)]
+        hit = ty._canonical
+        if hit is None or hit[0] is not ty.ok or hit[1] is not ty.err:
+            hit = ty._canonical = (ty.ok, ty.err, [Case("ok", ty.ok), Case("err", ty.err)])
+        return hit[2]
     if isinstance(ty, Bool):
-        return [Case("false"), Case("true")]
+        return _BOOL_CASES
     if isinstance(ty, OptionType):
-        return [Case("none"), Case("some", ty.some)]
+        hit = ty._canonical
+        if hit is None or hit[0] is not ty.some:
+            hit = ty._canonical = (ty.some, [Case("none"), Case("some", ty.some)])
+        return hit[1]
     return None
+
+
+_BOOL_CASES = [Case("false"), Case("true")]
 
 
 def canonical_fields(ty: Type) -> list[Field] | None:
@@ -515,8 +589,16 @@ def canonical_fields(ty: Type) -> list[Field] | None:
 
 def is_enum_like(ty: Type) -> bool:
     """A variant-shaped type none of whose cases has a payload."""
-    cases = canonical_variant_cases(ty)
-    return cases is not None and all(c.type is None for c in cases)
+    # `canonical_variant_cases`, without building case lists for the shapes that need them
+    if isinstance(ty, (Enum, Bool)):
+        return True
+    if isinstance(ty, (Variant, Union)):
+        return all(c.type is None for c in ty.cases)
+    if isinstance(ty, Expected):
+        return ty.ok is None and ty.err is None
+    if isinstance(ty, OptionType):
+        return ty.some is None
+    return False
 
 
 # --- JSON dump ----------------------------------------------------------------------

@@ -1,4 +1,10 @@
-/* {{ header_line }}
+"""Template: `w2w_host.h`, the support header every generated host core includes.
+
+The same text whatever the input, except the run's header line (formatting only)."""
+
+from __future__ import annotations
+
+_BODY = """\
  *
  * w2w_host.h: the runtime-neutral support every generated `<module>_host.c` uses.
  *
@@ -240,3 +246,8 @@ static inline bool w2w_handles_take(w2w_handles *t, uint32_t handle, const w2w_t
 #endif
 
 #endif /* W2W_HOST_H */
+"""
+
+
+def render(header_line: str) -> str:
+    return f"/* {header_line}\n" + _BODY

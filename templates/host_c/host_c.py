@@ -1,0 +1,35 @@
+"""Template: `<module>_host.c`, the host core's public functions (formatting only)."""
+
+from __future__ import annotations
+
+
+def _codecs(t) -> str:
+    return (f"\nint {t.decode_name}(const w2w_mem *mem, w2w_handles *handles, const uint8_t *src, {t.cname} *dst)\n"
+            "{\n"
+            f"    return {t.decode_name}_inline(mem, handles, src, dst);\n"
+            "}\n"
+            "\n"
+            f"int {t.encode_name}(w2w_handles *handles, w2w_buf *buf, uint8_t *dst, const {t.cname} *src)\n"
+            "{\n"
+            f"    return {t.encode_name}_inline(handles, buf, dst, src);\n"
+            "}\n")
+
+
+def _call(f, host_t: str) -> str:
+    params = "".join(f", {p.decl}" for p in f.core_params)
+    args = "".join(f", {p.name}" for p in f.core_params)
+    ret = "return " if f.core_result_wasm else ""
+    return (f"\n{f.call_return} {f.call_name}({host_t} *host, const w2w_mem *mem{params})\n"
+            "{\n"
+            f"    {ret}{f.call_name}_inline(host, mem{args});\n"
+            "}\n")
+
+
+def render(u) -> str:
+    out = [f'/* {u.header_line} */\n#include "{u.module}_host_inline.h"\n']
+    out.extend(f'\nconst w2w_type {t.descriptor} = {{ "{t.descriptor_label}" }};\n'
+               for t in u.types if t.descriptor)
+    out.extend(_codecs(t) for t in u.types)
+    host_t = u.host_t
+    out.extend(_call(f, host_t) for f in u.functions)
+    return "".join(out)
