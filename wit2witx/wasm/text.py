@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from ..witx.sexpr import block_comment_end
 from . import ast
 from .errors import WasmError
 
@@ -62,19 +63,10 @@ def looks_like_wat(data: bytes) -> bool:
 
 
 def _skip_block_comment(text: str, start: int) -> int:
-    depth, pos = 0, start
-    while pos < len(text):
-        if text.startswith("(;", pos):
-            depth += 1
-            pos += 2
-        elif text.startswith(";)", pos):
-            depth -= 1
-            pos += 2
-            if depth == 0:
-                return pos
-        else:
-            pos += 1
-    raise WasmError("unterminated block comment", (start, start + 2))
+    end = block_comment_end(text, start)
+    if end is None:
+        raise WasmError("unterminated block comment", (start, start + 2))
+    return end
 
 
 # --- s-expressions -----------------------------------------------------------------------------

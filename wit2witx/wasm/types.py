@@ -336,15 +336,9 @@ class _Scope:
             params = [(pname, self.valtype(vt, pos)) for pname, vt in ty.params]
             result = None if ty.result is None else self.valtype(ty.result, pos)
             return Func(params, result, ty.is_async)
-        if isinstance(ty, ast.InstanceTypeDef):
-            node = InstanceType()
-            inner = _Scope(self)
-            for decl in ty.decls:
-                inner.decl(decl, node)
-            return node
-        if isinstance(ty, ast.ComponentTypeDef):
-            node = ComponentType()
-            inner = _Scope(self)
+        if isinstance(ty, (ast.InstanceTypeDef, ast.ComponentTypeDef)):
+            node = InstanceType() if isinstance(ty, ast.InstanceTypeDef) else ComponentType()
+            inner = _Scope(self)  # a type body has index spaces of its own
             for decl in ty.decls:
                 inner.decl(decl, node)
             return node

@@ -72,9 +72,9 @@ def _fail(src: SourceFile, start: int, end: int, message: str, *notes: str) -> W
     return WitxError(error(message, src.span(start, max(end, start + 1)), *notes))
 
 
-def _skip_block_comment(src: SourceFile, start: int) -> int:
-    """End offset of the (nestable) block comment opening at `start`."""
-    text = src.text
+def block_comment_end(text: str, start: int) -> int | None:
+    """End offset of the (nestable) `(; ... ;)` comment opening at `start`, or None if
+    it never closes. WITX and the wasm text format share this lexical rule."""
     depth = 0
     i = start
     while i < len(text):
@@ -88,7 +88,14 @@ def _skip_block_comment(src: SourceFile, start: int) -> int:
                 return i
         else:
             i += 1
-    raise _fail(src, start, start + 2, "unterminated block comment")
+    return None
+
+
+def _skip_block_comment(src: SourceFile, start: int) -> int:
+    end = block_comment_end(src.text, start)
+    if end is None:
+        raise _fail(src, start, start + 2, "unterminated block comment")
+    return end
 
 
 def _doc_line(comment: str) -> str | None:
