@@ -461,3 +461,60 @@ def test_parameter_names_that_clash_with_the_glue(tmp_path):
     for name in ("clash_host.c", "clash_wasm3.c"):
         check(run([gcc(), *CFLAGS, "-fsyntax-only", "-I", out, "-isystem", wasm3_inc, out / name]),
               f"compiling {name}")
+
+
+# --------------------------------------------------------------------------- no side effects on failure
+
+POOL = FIXTURES / "pool"
+
+
+def test_failed_calls_take_back_the_handles_they_issued(tmp_path, wasm3_san):
+    """Results with several owned resources (fixtures/pool/pool.wit) and a table of 4:
+    a `list<own<item>>` whose implementation fills the table halfway through, a record
+    of two items with a bad kind from the implementation (found after `first` was
+    issued), a `tuple<list<own<item>>, own<item>>` whose list leaves no room for the
+    last item. Each call returns its documented status and leaves the table exactly as
+    before: the guest (fixtures/guests/pool_guest.c) finds the handles written into its
+    buffer stale, its out-pointers untouched, and room for as many new items as before
+    and no more; the host finds every item destroyed exactly once (the ones the glue
+    took back through `item_drop`'s implementation). An `own<item>` parameter followed
+    by an invalid enum is refused before anything happens to the handle."""
+    out = tmp_path
+    generate([POOL], out)
+    exe = build_host(out, [GUESTS / "pool_host.c", out / "test_pool_pool_host.c",
+                           out / "test_pool_pool_wasm3.c", POOL / "impl" / "pool_impl.c"],
+                     wasm3_san, "pool_host", [POOL / "impl"], defines=("-DW2W_HANDLE_CAPACITY=4",))
+    wasm = zig_guest(GUESTS / "pool_guest.c", out, "pool_guest.wasm")
+    facts = run_host(exe, wasm)
+    assert facts["run"] == "0", f"guest check {facts['run']} failed"
+    assert facts["capacity"] == "4" and facts["live"] == "0"
+    # 43 items: 39 the guest got and dropped, 4 from the failed calls; the list's 4th
+    # item (no handle for it) the implementation destroyed itself
+    assert facts["created"] == "43"
+    assert facts["destroyed"] == "43"
+    assert facts["destroyed_twice"] == "0" and facts["never_destroyed"] == "0"
+
+
+def test_glue_undoes_what_a_failed_call_issued(tmp_path):
+    """The shape of the generated code behind that test: the trampoline journals the
+    handles it issues, rolls them back on every failure path, encodes into scratch
+    space, and a record's encode unwinds what it issued; `host_init` registers the
+    module, whose resource descriptors release through `<r>_drop`."""
+    files = generate([POOL], tmp_path, emit=("host-c",))
+    inline = files["test_pool_pool_host_inline.h"]
+    body = inline.split("test_pool_pool_call_make_batch_inline(", 1)[1].split("\n}\n", 1)[0]
+    assert body.index("w2w_handles_begin(host->handles);") < body.index("status = test_pool_pool_impl_make_batch(")
+    assert body.count("w2w_handles_rollback(host->handles);") == 4  # too small, bad status, error, encode
+    assert "(void)w2w_handles_unwind(host->handles, mark, rc);" in body
+    assert "test_pool_pool_release_item_inline(host->handles, &ret1);" in body
+    assert body.index("memcpy(r_1, o_1, 4u);") > body.index("if (rc != 0) {")
+    pair = inline.split("test_pool_pool_encode_pair_inline(", 1)[1].split("\n}\n", 1)[0]
+    assert pair.count("return w2w_handles_unwind(handles, mark, rc);") == 3
+    # a function whose result holds no handle is as before: no journal, no scratch
+    give = inline.split("test_pool_pool_call_give_inline(", 1)[1].split("\n}\n", 1)[0]
+    assert "w2w_handles_" not in give.replace("w2w_handles_slot", "") and "o_0" not in give
+    core = files["test_pool_pool_host.c"]
+    assert "(void)test_pool_pool_impl_item_drop((test_pool_pool_host_ctx_t *)host, obj);" in core
+    assert ('const w2w_type test_pool_pool_item_type = { "test_pool_pool.item", &test_pool_pool_module, '
+            "test_pool_pool_item_release };") in core
+    assert "return w2w_handles_set_owner(handles, &test_pool_pool_module, host);" in files["test_pool_pool_host.h"]

@@ -790,3 +790,123 @@ def test_wit_shapes_through_the_glue(shapes_glue, tmp_path):
     assert h.get(RET, 8) == b"\xff" * 8
     assert h.call("big", 1, -1, 200, 65535, RET) == int(g.Status.BAD_VALUE)  # not an s8
     assert h.call("big", 1, -1, -128, 70000, RET) == int(g.Status.BAD_VALUE)  # not a u16
+
+
+# --------------------------------------------------------------------------- no side effects on failure
+
+
+class PoolImpl:
+    """test:pool/pool (fixtures/pool/pool.wit) in Python: counts every item it makes and
+    every time one is destroyed (its `item_drop`, which the glue also calls for the items
+    of a failed call)."""
+
+    def __init__(self, g):
+        self.g = g
+        self.items: list[dict] = []
+        self.calls = 0
+
+    def _make(self, kind):
+        item = {"kind": kind, "drops": 0}
+        self.items.append(item)
+        return item
+
+    def item_new(self, kind):
+        self.calls += 1
+        return self._make(kind)
+
+    def item_kind(self, self_):
+        self.calls += 1
+        return self_["kind"]
+
+    def item_drop(self, self_):
+        self.calls += 1
+        self_["drops"] += 1
+
+    def make_many(self, n, *, result_capacity):
+        self.calls += 1
+        return [self._make(self.g.Kind.LARGE) for _ in range(n)]
+
+    def make_pair(self, bad):
+        self.calls += 1
+        first, second = self._make(self.g.Kind.SMALL), self._make(self.g.Kind.LARGE)
+        return self.g.Pair(first, 7 if bad else self.g.Kind.LARGE, second)
+
+    def make_batch(self, n, *, result_capacity):
+        self.calls += 1
+        return [self._make(self.g.Kind.LARGE) for _ in range(n)], self._make(self.g.Kind.SMALL)
+
+    def give(self, it, k):
+        self.calls += 1
+        return int(it["kind"]) + int(k)
+
+
+@pytest.fixture(scope="module")
+def pool_build(tmp_path_factory):
+    """The pool glue (host-py) and the guest fixtures/guests/pool_guest.c, built with zig
+    against the pool's C header: the same guest the C glue test runs under wasm3."""
+    import wit2witx.compiler as compiler
+    from conftest import zig_cc
+
+    out = tmp_path_factory.mktemp("pool")
+    files = compiler.compile([str(FIXTURES / "pool")], emit=["host-py", "c"])
+    for name, text in files.items():
+        (out / name).write_text(text)
+    wasm = out / "pool_guest.wasm"
+    proc = zig_cc("--target=wasm32-freestanding", "-nostdlib", "-O2", "-Wall", "-Wextra", "-Werror",
+                  "-Wl,--no-entry", "-Wl,--export=run", "-I", str(out), "-o", str(wasm),
+                  str(FIXTURES / "guests" / "pool_guest.c"))
+    assert proc.returncode == 0, proc.stderr
+    sys.path.insert(0, str(out))
+    try:
+        return importlib.import_module("test_pool_pool_host"), wasm
+    finally:
+        sys.path.remove(str(out))
+
+
+def test_failed_calls_take_back_the_handles_they_issued(pool_build):
+    """The C glue test's scenario in wasmtime (tests/test_host_c.py, same guest), with a
+    table of 4: a `list<own<item>>` that fills the table halfway through, a record of
+    two items with a bad kind from the implementation, a `tuple<list<own<item>>,
+    own<item>>` whose list leaves no room for the last item. Every failed call returns
+    its documented status, writes no out-pointer, leaves the handles it issued stale and
+    the table's room as before; every item is destroyed exactly once, through
+    `item_drop`. An `own<item>` followed by a bad enum is refused with the handle intact."""
+    from wit2witx.hosts.runtime import HandleTables
+
+    glue, wasm = pool_build
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    linker = wasmtime.Linker(engine)
+    impl = PoolImpl(glue)
+    tables = glue.add_to_linker(linker, store, impl, tables=HandleTables(capacity=4))
+    run = linker.instantiate(store, wasmtime.Module.from_file(engine, str(wasm))).exports(store)["run"]
+    assert run(store) == 0, "guest check failed (see fixtures/guests/pool_guest.c)"
+    assert tables.live == 0 and tables.free == 4
+    # 44 items: 39 the guest got and dropped, the 5 of the failed calls (here the glue
+    # owns the whole list the implementation returned, including the 2 never issued)
+    assert len(impl.items) == 44
+    assert [item["drops"] for item in impl.items] == [1] * 44
+
+
+def test_rollback_of_a_full_table_in_the_runtime():
+    """HandleTables' journal: `unwind` removes exactly the handles issued since `begin`
+    (generations bumped: the old values stay dead), and `release` calls the dropper."""
+    from wit2witx.hosts.runtime import BadHandle, HandleTables
+
+    t = HandleTables(capacity=3)
+    keep = t.insert("k", "keep")
+    t.begin()
+    a, b = t.insert("k", "a"), t.insert("k", "b")
+    with pytest.raises(BadHandle):
+        t.insert("k", "c")
+    assert sorted(obj for _, obj in t.unwind()) == ["a", "b"]
+    t.end()
+    assert t.live == 1 and t.free == 2 and t.get(keep, "k") == "keep"
+    for h in (a, b):
+        with pytest.raises(BadHandle):
+            t.get(h, "k")
+    assert {t.insert("k", "x"), t.insert("k", "y")}.isdisjoint({a, b})
+    dropped = []
+    assert not t.release("k", "z")  # no dropper registered
+    t.set_dropper("k", dropped.append)
+    assert t.release("k", "z") and dropped == ["z"]

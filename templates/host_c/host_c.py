@@ -15,6 +15,26 @@ def _codecs(t) -> str:
             "}\n")
 
 
+def _release(t) -> str:
+    if not t.release_name:
+        return ""
+    return (f"\nvoid {t.release_name}(w2w_handles *handles, const {t.cname} *src)\n"
+            "{\n"
+            f"    {t.release_name}_inline(handles, src);\n"
+            "}\n")
+
+
+def _descriptor(t) -> str:
+    if not t.dropper:
+        return f'\nconst w2w_type {t.descriptor} = {{ "{t.descriptor_label}", &{t.module_key}, NULL }};\n'
+    return (f"\n/* Releases a `{t.descriptor_label}` object the guest never got (undoing a failed call). */\n"
+            f"static void {t.dropper}(void *host, void *obj)\n"
+            "{\n"
+            f"    (void){t.drop_impl}(({t.host_t} *)host, obj);\n"
+            "}\n"
+            f'\nconst w2w_type {t.descriptor} = {{ "{t.descriptor_label}", &{t.module_key}, {t.dropper} }};\n')
+
+
 def _call(f, host_t: str) -> str:
     params = "".join(f", {p.decl}" for p in f.core_params)
     args = "".join(f", {p.name}" for p in f.core_params)
@@ -27,9 +47,10 @@ def _call(f, host_t: str) -> str:
 
 def render(u) -> str:
     out = [f'/* {u.header_line} */\n#include "{u.module}_host_inline.h"\n']
-    out.extend(f'\nconst w2w_type {t.descriptor} = {{ "{t.descriptor_label}" }};\n'
-               for t in u.types if t.descriptor)
-    out.extend(_codecs(t) for t in u.types)
+    if u.module_key:
+        out.append(f'\nconst w2w_module {u.module_key} = {{ "{u.module}" }};\n')
+    out.extend(_descriptor(t) for t in u.types if t.descriptor)
+    out.extend(_codecs(t) + _release(t) for t in u.types)
     host_t = u.host_t
     out.extend(_call(f, host_t) for f in u.functions)
     return "".join(out)

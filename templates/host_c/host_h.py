@@ -14,7 +14,8 @@ def _type(t) -> str:
     return (f"\n{_doc(t.doc)}{typedef}{constants}{descriptor}"
             f"/* guest layout: {t.guest_size} bytes, align {t.guest_align} */\n"
             f"int {t.decode_name}(const w2w_mem *mem, w2w_handles *handles, const uint8_t *src, {t.cname} *dst);\n"
-            f"int {t.encode_name}(w2w_handles *handles, w2w_buf *buf, uint8_t *dst, const {t.cname} *src);\n")
+            f"int {t.encode_name}(w2w_handles *handles, w2w_buf *buf, uint8_t *dst, const {t.cname} *src);\n"
+            + (f"void {t.release_name}(w2w_handles *handles, const {t.cname} *src);\n" if t.release_name else ""))
 
 
 def _impl(f) -> str:
@@ -56,12 +57,27 @@ def render(u) -> str:
         "    w2w_mem mem;          /* the guest memory, valid during a call */\n"
         f"}} {host_t};\n"
         "\n"
-        f"static inline void {prefix}host_init({host_t} *host, w2w_handles *handles, void *user)\n"
+    )
+    if u.module_key:
+        out.append(
+            f"/* This module's resource types: `host_init` registers the host context with the\n"
+            " * handle table, so that handles of them issued by a failed call (of any module)\n"
+            " * are released through this module's `<r>_drop` implementation. */\n"
+            f"extern const w2w_module {u.module_key};\n"
+            "\n"
+            "/* Initialize the handle table first; false when the table has no room left to\n"
+            " * register this module (raise W2W_MAX_OWNERS). */\n")
+        register = f"    return w2w_handles_set_owner(handles, &{u.module_key}, host);\n"
+    else:
+        register = "    return true;\n"
+    out.append(
+        f"static inline bool {prefix}host_init({host_t} *host, w2w_handles *handles, void *user)\n"
         "{\n"
         "    host->handles = handles;\n"
         "    host->user = user;\n"
         "    host->mem.base = NULL;\n"
         "    host->mem.size = 0;\n"
+        f"{register}"
         "}\n"
         "\n"
         "/* ---- types (host representation) ---- */\n"

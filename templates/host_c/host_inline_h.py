@@ -29,6 +29,13 @@ def _codecs(t) -> str:
             "}\n")
 
 
+def _release(t) -> str:
+    if not t.release_name:
+        return ""
+    return (f"\nstatic inline void {t.release_name}_inline(w2w_handles *handles, const {t.cname} *src)\n"
+            f"{{\n{t.release_text}\n}}\n")
+
+
 def _trampoline(f, host_t: str) -> str:
     params = "".join(f", {p.decl}" for p in f.core_params)
     return (f"\nstatic inline {f.call_return} {f.call_name}_inline({host_t} *host, const w2w_mem *mem{params})\n"
@@ -52,7 +59,7 @@ def render(u) -> str:
         f'#include "{u.module}_host.h"\n'
     ]
     out.extend(_glue_table(name, ctype, values) for name, ctype, values, _ncases in u.glue_tables)
-    out.extend(_codecs(t) for t in u.types)
+    out.extend(_codecs(t) + _release(t) for t in u.types)
     host_t = u.host_t
     out.extend(_trampoline(f, host_t) for f in u.functions)
     out.append(f"\n#endif /* {guard} */\n")

@@ -24,9 +24,18 @@ _BODY = """\
  *   each slot records the resource type (`w2w_type`, compared by address) and a 15-bit
  *   generation bumped on every removal, so forged, stale, dropped and other-type handles
  *   are all rejected. Handle 0 is never issued.
+ * - no side effects on failure: every handle issued since `w2w_handles_begin` (the
+ *   trampolines begin each call whose result can hold handles) is journaled, and
+ *   `w2w_handles_rollback` removes them all again (generations bumped, as by a drop)
+ *   and releases their objects through the owning module's `<r>_drop` implementation.
+ *   Each module that owns resource types registers its host context with the table
+ *   (`<module>_host_init` does it: initialize the table first), so that a call of one
+ *   module can release another module's resources (a socket's streams). A generated
+ *   `<module>_encode_<t>` issues all of a value's handles or none (`w2w_handles_unwind`).
  *
  * Nothing here allocates; there is no global mutable state. Define W2W_HANDLE_CAPACITY
- * the same way for every translation unit (e.g. -DW2W_HANDLE_CAPACITY=32).
+ * (and W2W_MAX_OWNERS, the modules owning resource types that share one table, default
+ * 16) the same way for every translation unit (e.g. -DW2W_HANDLE_CAPACITY=32).
  */
 #ifndef W2W_HOST_H
 #define W2W_HOST_H
@@ -49,6 +58,12 @@ extern "C" {
 #endif
 #if W2W_HANDLE_CAPACITY < 1 || W2W_HANDLE_CAPACITY > 65535
 #error "W2W_HANDLE_CAPACITY must be between 1 and 65535"
+#endif
+#ifndef W2W_MAX_OWNERS
+#define W2W_MAX_OWNERS 16
+#endif
+#if W2W_MAX_OWNERS < 1
+#error "W2W_MAX_OWNERS must be at least 1"
 #endif
 
 /* Statuses of the glue itself; each module maps them onto its status enum. */
@@ -164,8 +179,17 @@ static inline int w2w_buf_addr(const w2w_buf *buf, const void *ptr, uint64_t byt
 
 /* --- the handle table ------------------------------------------------------------ */
 
+/* A module that owns resource types (generated: `<module>_module`). */
+typedef struct w2w_module {
+    const char *name;
+} w2w_module;
+
+/* A resource type (generated: `<module>_<r>_type`). */
 typedef struct w2w_type {
     const char *name;
+    const w2w_module *module;              /* the module that defines it */
+    void (*release)(void *host, void *obj); /* calls that module's `<r>_drop`
+                                              implementation (NULL: it has none) */
 } w2w_type;
 
 typedef struct w2w_slot {
@@ -174,12 +198,22 @@ typedef struct w2w_slot {
     uint16_t gen;         /* 1..0x7fff */
 } w2w_slot;
 
+typedef struct w2w_owner {
+    const w2w_module *module;
+    void *host; /* its host context, what `release` gets */
+} w2w_owner;
+
 typedef struct w2w_handles {
     w2w_slot slots[W2W_HANDLE_CAPACITY];
     uint32_t live;
-    uint32_t next; /* where the search for a free slot starts */
+    uint32_t next;   /* where the search for a free slot starts */
+    uint32_t issued; /* handles journaled since w2w_handles_begin */
+    uint32_t journal[W2W_HANDLE_CAPACITY];
+    uint32_t owners_len;
+    w2w_owner owners[W2W_MAX_OWNERS];
 } w2w_handles;
 
+/* Initialize the table before the host contexts that use it (they register with it). */
 static inline void w2w_handles_init(w2w_handles *t)
 {
     uint32_t i;
@@ -190,6 +224,45 @@ static inline void w2w_handles_init(w2w_handles *t)
     }
     t->live = 0;
     t->next = 0;
+    t->issued = 0;
+    t->owners_len = 0;
+}
+
+/* Register `host` as the context the resources of `module` are released with (a
+ * module's `<module>_host_init` calls it); false when W2W_MAX_OWNERS modules are
+ * registered already. Registering a module again replaces its context. */
+static inline bool w2w_handles_set_owner(w2w_handles *t, const w2w_module *module, void *host)
+{
+    uint32_t i;
+    for (i = 0; i < t->owners_len; i++) {
+        if (t->owners[i].module == module) {
+            t->owners[i].host = host;
+            return true;
+        }
+    }
+    if (t->owners_len >= W2W_MAX_OWNERS)
+        return false;
+    t->owners[t->owners_len].module = module;
+    t->owners[t->owners_len].host = host;
+    t->owners_len++;
+    return true;
+}
+
+/* Release an object of `type` that no handle refers to (any more), as a drop does: the
+ * owning module's `<r>_drop` implementation gets it. False (and nothing happens) when
+ * the type has no drop or its module registered no host context with this table. */
+static inline bool w2w_handles_release(w2w_handles *t, const w2w_type *type, void *obj)
+{
+    uint32_t i;
+    if (type->release == NULL)
+        return false;
+    for (i = 0; i < t->owners_len; i++) {
+        if (t->owners[i].module == type->module) {
+            type->release(t->owners[i].host, obj);
+            return true;
+        }
+    }
+    return false;
 }
 
 static inline uint32_t w2w_handles_free(const w2w_handles *t) { return W2W_HANDLE_CAPACITY - t->live; }
@@ -208,6 +281,9 @@ static inline uint32_t w2w_handles_insert(w2w_handles *t, const w2w_type *type, 
             s->obj = obj;
             t->live++;
             t->next = (i + 1u) % W2W_HANDLE_CAPACITY;
+            if (t->issued < W2W_HANDLE_CAPACITY)
+                t->journal[t->issued] = i | (uint32_t)s->gen << 16;
+            t->issued++;
             return i | (uint32_t)s->gen << 16;
         }
     }
@@ -239,6 +315,57 @@ static inline bool w2w_handles_take(w2w_handles *t, uint32_t handle, const w2w_t
     s->gen = (uint16_t)(s->gen == 0x7FFFu ? 1u : s->gen + 1u);
     t->live--;
     return true;
+}
+
+/* --- no side effects on failure ---------------------------------------------------- */
+
+/* Start journaling the handles a call issues (forgets the previous call's). */
+static inline void w2w_handles_begin(w2w_handles *t) { t->issued = 0; }
+
+/* How many handles were issued since w2w_handles_begin: a mark for w2w_handles_unwind. */
+static inline uint32_t w2w_handles_issued(const w2w_handles *t) { return t->issued; }
+
+/* Remove a journaled handle again (if it is still live), bumping its generation as a
+ * drop does; its object in `*obj` and its type returned (NULL: it was gone already). */
+static inline const w2w_type *w2w_handles_unissue_(w2w_handles *t, uint32_t handle, void **obj)
+{
+    w2w_slot *s = &t->slots[handle & 0xFFFFu];
+    const w2w_type *type = s->type;
+    if (type == NULL || s->gen != handle >> 16 || !w2w_handles_take(t, handle, type, obj))
+        return NULL;
+    return type;
+}
+
+/* Remove the handles issued after `mark` (newest first), leaving their objects to the
+ * caller, which still holds them; returns `rc`. A generated encode that fails unwinds
+ * what it issued, so its value is issued entirely or not at all. */
+static inline int w2w_handles_unwind(w2w_handles *t, uint32_t mark, int rc)
+{
+    void *obj;
+    if (t->issued > W2W_HANDLE_CAPACITY) /* more than a table's worth in one call */
+        t->issued = W2W_HANDLE_CAPACITY;
+    while (t->issued > mark) {
+        t->issued--;
+        (void)w2w_handles_unissue_(t, t->journal[t->issued], &obj);
+    }
+    return rc;
+}
+
+/* Undo every handle issued since w2w_handles_begin (newest first): each is removed
+ * (generation bumped) and its object released through its module's `<r>_drop`
+ * implementation, so that the table is as before the call. */
+static inline void w2w_handles_rollback(w2w_handles *t)
+{
+    void *obj;
+    const w2w_type *type;
+    if (t->issued > W2W_HANDLE_CAPACITY)
+        t->issued = W2W_HANDLE_CAPACITY;
+    while (t->issued > 0) {
+        t->issued--;
+        type = w2w_handles_unissue_(t, t->journal[t->issued], &obj);
+        if (type != NULL)
+            (void)w2w_handles_release(t, type, obj);
+    }
 }
 
 #ifdef __cplusplus

@@ -48,8 +48,22 @@ element type gets a name of its own, `<hint>_elem`, so that it has codecs too).
 
 Resource results: a handle returned by the implementation (`void *`) is entered into the
 table; the trampoline checks beforehand that the table has room for every handle of the
-result (`bad_handle` otherwise, nothing called). `r_drop` removes the handle first, then
-calls the implementation with the object.
+result outside lists (`bad_handle` otherwise, nothing called). `r_drop` removes the
+handle first, then calls the implementation with the object; it is the only call that
+removes a handle, after every other check passed (an `own<r>` parameter is not consumed).
+
+No side effects on failure: a trampoline whose result can hold handles journals the
+handles issued during the call (`w2w_handles_begin`), by its own encoding and by the
+implementation's (list elements it encodes with `<module>_encode_<t>`). When the call
+fails after that — a status other than success, a full table, a bad value from the
+implementation — it removes them again and releases their objects through their
+module's `<r>_drop` implementation (`w2w_handles_rollback`); objects of the result the
+glue had not issued yet are released too (`<module>_release_<t>`). The results are
+encoded into scratch space first and copied to the guest only when all of them encoded,
+so a failed call writes no out-pointer. An encode of a value with handles issues all of
+them or none (`w2w_handles_unwind`). Each module that owns resource types registers its
+host context with the handle table in `<module>_host_init`, which is how a call of one
+module releases another module's resources (a tcp-socket's streams).
 
 Templates only format: every line of C below is computed here in view models.
 """
@@ -155,6 +169,16 @@ class HType:
     descriptor: str = ""      # handle types: the `w2w_type` object
     descriptor_label: str = ""
     typename: TypeName | None = None
+    module_key: str = ""      # handle types: the owning module's `w2w_module` object
+    dropper: str = ""         # handle types: the static `(host, obj)` release callback
+    drop_impl: str = ""       # ... which calls this `<r>_drop` implementation ("": none)
+    host_t: str = ""
+    release_name: str = ""    # types holding handles outside lists: `<module>_release_<t>`
+    release_body: list[str] = field(default_factory=list)
+
+    @property
+    def release_text(self) -> str:
+        return _indent(self.release_body)
 
     @property
     def decode_text(self) -> str:
@@ -212,6 +236,11 @@ class HUnit:
     glue_tables: list[tuple[str, str, list[str], int]]  # (name, C type, values, ncases)
 
     @property
+    def module_key(self) -> str:
+        """The `w2w_module` object of a unit that defines resource types ("" if none)."""
+        return f"{self.prefix}module" if any(t.descriptor for t in self.types) else ""
+
+    @property
     def guard(self) -> str:
         return f"{self.prefix.upper()}HOST_H"
 
@@ -265,6 +294,41 @@ def _count_handles(tref: TypeRef | None, depth: int = 0) -> int:
     return 0
 
 
+def _holds_handles(tref: TypeRef | None, depth: int = 0) -> bool:
+    """Whether a value of this type can hold a handle anywhere (list elements too)."""
+    if tref is None or depth > 64:
+        return False
+    ty = resolve(tref)
+    if isinstance(ty, Handle):
+        return True
+    if isinstance(ty, List):
+        return _holds_handles(ty.element, depth + 1)
+    fields = canonical_fields(ty)
+    if fields is not None:
+        return any(_holds_handles(f.type, depth + 1) for f in fields)
+    cases = canonical_variant_cases(ty)
+    if cases is not None:
+        return any(_holds_handles(c.type, depth + 1) for c in cases)
+    return False
+
+
+def _list_handles(tref: TypeRef | None, depth: int = 0) -> bool:
+    """Whether a value of this type can hold a handle in a list's elements (which the
+    implementation encodes itself)."""
+    if tref is None or depth > 64:
+        return False
+    ty = resolve(tref)
+    if isinstance(ty, List):
+        return _holds_handles(ty.element, depth + 1)
+    fields = canonical_fields(ty)
+    if fields is not None:
+        return any(_list_handles(f.type, depth + 1) for f in fields)
+    cases = canonical_variant_cases(ty)
+    if cases is not None:
+        return any(_list_handles(c.type, depth + 1) for c in cases)
+    return False
+
+
 def _is_composite(ty: Type) -> bool:
     """Records, tuples and variants with a payload: host structs with their own codecs."""
     if canonical_fields(ty) is not None:
@@ -290,6 +354,8 @@ class _UnitBuilder:
         self._synth: dict[int, str] = {}  # id(anonymous type) -> synthesized C name
         self._synth_names: set[str] = set()
         self._glue: dict[str, tuple[str, str, list[str], int]] = {}
+        # while an encode of a type holding handles is generated: its failures unwind
+        self._unwind = False
         # layouts, memoized for the whole run (the same types are laid out again and again)
         self.facts = facts
         self.sa = facts.size_align
@@ -451,7 +517,7 @@ class _UnitBuilder:
         if isinstance(tref, Ref):
             assert tref.target is not None
             return [f"if ((rc = {self.codec_inline(tref.target, 'encode')}(handles, buf, {dst}, &{src})) != 0)",
-                    "    return rc;"]
+                    "    " + self._efail("rc")]
         ty = tref
         if _is_composite(ty):
             cname = self._synthesize(ty, hint)
@@ -468,7 +534,7 @@ class _UnitBuilder:
             if ty.name == "f64":
                 return [f"w2w_st_f64({dst}, {src});"]
             if ty.name == "char":
-                return [f"if (!w2w_valid_char({src}))", "    return W2W_E_BAD_VALUE;",
+                return [f"if (!w2w_valid_char({src}))", "    " + self._efail("W2W_E_BAD_VALUE"),
                         _st(4, dst, src)]
             return [_st(sa.size, dst, src)]
         if isinstance(ty, Bool):
@@ -476,10 +542,10 @@ class _UnitBuilder:
             return [_st(vl.tag_size, dst, f"{src} ? 1u : 0u")]
         if isinstance(ty, Flags):
             return [f"if (((uint64_t){src} & ~{_flags_mask(len(ty.flags))}) != 0)",
-                    "    return W2W_E_BAD_VALUE;", _st(ty.repr.size, dst, src)]
+                    "    " + self._efail("W2W_E_BAD_VALUE"), _st(ty.repr.size, dst, src)]
         if is_enum_like(ty):
             vl = self.vl(ty)
-            return [f"if ((uint64_t){src} >= {len(vl.cases)}u)", "    return W2W_E_BAD_VALUE;",
+            return [f"if ((uint64_t){src} >= {len(vl.cases)}u)", "    " + self._efail("W2W_E_BAD_VALUE"),
                     _st(vl.tag_size, dst, src)]
         if isinstance(ty, Handle):
             assert tn is not None
@@ -490,7 +556,7 @@ class _UnitBuilder:
             es = self.sa(_elem(ty))
             return ["{", f"    uint32_t a{d};",
                     f"    if (w2w_buf_addr(buf, {src}.ptr, (uint64_t){src}.len * {es.size}u, &a{d}) != 0)",
-                    "        return W2W_E_BAD_VALUE;",
+                    "        " + self._efail("W2W_E_BAD_VALUE"),
                     f"    w2w_st_u32({dst}, a{d});", f"    w2w_st_u32({dst} + 4, {src}.len);", "}"]
         if isinstance(ty, (Pointer, ConstPointer)):
             return [f"w2w_st_u32({dst}, {src});"]
@@ -510,7 +576,50 @@ class _UnitBuilder:
                     case.type, f"{dst} + {vl.payload_offset}", f"{src}.val.{c_ident(case.name)}",
                     f"{hint}_{case.name}", d + 1)]
             out.append("    break;")
-        out += ["default:", "    return W2W_E_BAD_VALUE;", "}"]
+        out += ["default:", "    " + self._efail("W2W_E_BAD_VALUE"), "}"]
+        return out
+
+    def _efail(self, code: str) -> str:
+        """An encode's failure: it returns `code`, after removing the handles it issued
+        when its type holds handles (so that its value is issued entirely or not at all)."""
+        if self._unwind:
+            return f"return w2w_handles_unwind(handles, mark, {code});"
+        return f"return {code};"
+
+    # --- release (the objects of a host value that holds handles) ----------------------
+
+    def rel(self, tref: TypeRef, src: str, hint: str) -> list[str]:
+        """Statements releasing every handle object of `src` outside lists through its
+        module's `<r>_drop` implementation (for results the glue could not issue)."""
+        if not _count_handles(tref):
+            return []
+        if isinstance(tref, Ref):
+            assert tref.target is not None
+            return [f"{self.codec_inline(tref.target, 'release')}(handles, &{src});"]
+        ty = tref
+        if _is_composite(ty):
+            cname = self._synthesize(ty, hint)
+            tn = self._synth_tn(cname)
+            return self.rel(Ref(tn.name, tn), src, hint)
+        return self.rel_value(ty, src, hint, None)
+
+    def rel_value(self, ty: Type, src: str, hint: str, tn: TypeName | None) -> list[str]:
+        if isinstance(ty, Handle):
+            assert tn is not None
+            return [f"(void)w2w_handles_release(handles, &{self.descriptor(tn)}, {src});"]
+        fields = canonical_fields(ty)
+        if fields is not None:
+            out: list[str] = []
+            for fl in self.rl(ty):
+                out += self.rel(fl.type, f"{src}.{c_ident(fl.name)}", f"{hint}_{fl.name}")
+            return out
+        vl = self.vl(ty)
+        out = [f"switch ({src}.tag) {{"]
+        for i, case in enumerate(vl.cases):
+            if case.type is not None and _count_handles(case.type):
+                out += [f"case {i}:", *("    " + s for s in self.rel(
+                    case.type, f"{src}.val.{c_ident(case.name)}", f"{hint}_{case.name}")), "    break;"]
+        out += ["default:", "    break;", "}"]
         return out
 
     # --- typenames ------------------------------------------------------------------
@@ -560,20 +669,38 @@ class _UnitBuilder:
                 typedef = [f"typedef struct {cname[:-2]} {{", f"    {_UINT[vl.tag_size]} tag;",
                            "    union {", *members, "    } val;", f"}} {cname};"]
         sa = self.sa(ty)
-        if isinstance(ty, Ref):
-            dec = self.dec(ty, "src", "(*dst)", hint, 0)
-            enc = self.enc(ty, "dst", "(*src)", hint, 0)
-        else:
-            dec = self.dec_value(ty, "src", "(*dst)", hint, 0, tn)
-            enc = self.enc_value(ty, "dst", "(*src)", hint, 0, tn)
+        # a value holding handles (outside lists) other than the handle itself: its encode
+        # unwinds the handles it issued when it fails, and it gets a release function
+        holds = _count_handles(ty) > 0 and not isinstance(ty, Handle)
+        outer_unwind, self._unwind = self._unwind, holds
+        try:
+            if isinstance(ty, Ref):
+                dec = self.dec(ty, "src", "(*dst)", hint, 0)
+                enc = self.enc(ty, "dst", "(*src)", hint, 0)
+            else:
+                dec = self.dec_value(ty, "src", "(*dst)", hint, 0, tn)
+                enc = self.enc_value(ty, "dst", "(*src)", hint, 0, tn)
+        finally:
+            self._unwind = outer_unwind
         uses_rc = any("rc = " in s for s in dec)
         dec_body = (["int rc;"] if uses_rc else []) + dec
         uses_rc = any("rc = " in s for s in enc)
-        enc_body = (["int rc;"] if uses_rc else []) + [f"memset(dst, 0, {sa.size});"] + enc
+        enc_body = (["int rc;"] if uses_rc else []) + \
+            (["uint32_t mark = w2w_handles_issued(handles);"] if holds else []) + \
+            [f"memset(dst, 0, {sa.size});"] + enc
+        release_name, release_body = "", []
+        if _count_handles(ty):
+            release_name = self.codec(tn, "release")
+            release_body = self.rel(ty, "(*src)", hint) if isinstance(ty, Ref) \
+                else self.rel_value(ty, "(*src)", hint, tn)
         htype = HType(cname, typedef, _doc_lines(tn.docs), constants,
                       self.codec(tn, "decode"), self.codec(tn, "encode"), dec_body, enc_body,
-                      sa.size, sa.align, descriptor, f"{self.module_name}.{tn.name}")
+                      sa.size, sa.align, descriptor, f"{self.module_name}.{tn.name}",
+                      release_name=release_name, release_body=release_body)
         htype.typename = tn
+        if descriptor:
+            htype.module_key = f"{self._prefix_of(tn)}module"
+            htype.host_t = f"{self.prefix}host_ctx_t"
         self.types.append(htype)
 
     @staticmethod
@@ -695,6 +822,7 @@ class _UnitBuilder:
             htn = _handle_typename(p.type)
             if htn is not None:
                 if is_drop:
+                    self._note_drop(htn, fname)
                     decls.append(f"void *v_{name};")
                     take_lines += [f"if (!w2w_handles_take(host->handles, (uint32_t){a}, &{self.descriptor(htn)}, &v_{name}))",
                                    f"    {fail('W2W_E_BAD_HANDLE')}"]
@@ -758,12 +886,17 @@ class _UnitBuilder:
             i += 1
         # results
         outs = sig.out_params
+        w = "&buf" if has_buf else "NULL"
         handles_needed = 0
+        issues = False  # the result can hold handles: the call journals the ones it issues
+        out_info: list[tuple[int, int, TypeName, TypeRef]] = []
         for k, op in enumerate(outs):
             sa = self.sa(op.type)
             ct = self.ctype(op.type, f"{fname}_ret{k}")
             tn = self._named(op.type, ct)
             handles_needed += _count_handles(op.type)
+            issues = issues or _holds_handles(op.type)
+            out_info.append((k, sa.size, tn, op.type))
             decls += [f"uint8_t *r_{k};", f"{self._decl(ct, f'ret{k}')};"]
             a = core_by_name[op.name]
             checks += [f"r_{k} = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
@@ -772,39 +905,102 @@ class _UnitBuilder:
             impl_params.append(HParam(f"{ct} *", f"ret{k}"))
             impl_args.append(f"&ret{k}")
             needs_rc = True
-            post_ok += [f"if ((rc = {self.codec_inline(tn, 'encode')}(host->handles, {'&buf' if has_buf else 'NULL'}, r_{k}, &ret{k})) != 0)",
-                        f"    {fail('rc')}"]
         if err_payload is not None:
             handles_needed = max(handles_needed, _count_handles(err_payload))
+            issues = issues or _holds_handles(err_payload)
+        direct = None if status_res is not None or not sig.results else sig.results[0]
+        direct_htn = _handle_typename(direct.type) if direct is not None else None
+        if direct_htn is not None:
+            handles_needed = max(handles_needed, 1)
         if handles_needed:
             checks += [f"if (w2w_handles_free(host->handles) < {handles_needed}u)",
                        f"    {fail('W2W_E_BAD_HANDLE')}"]
         checks += take_lines
+        fixed = [(k, tn) for k, _, tn, t in out_info if _count_handles(t)]
+        ep_fixed = err_payload is not None and _count_handles(err_payload) > 0
+        if not issues:
+            for k, _, tn, _t in out_info:
+                post_ok += [f"if ((rc = {self.codec_inline(tn, 'encode')}(host->handles, {w}, r_{k}, &ret{k})) != 0)",
+                            f"    {fail('rc')}"]
+        elif out_info:
+            # encoded into scratch space, copied to the guest when every result encoded;
+            # on a failure the handles issued are removed and their objects released
+            decls += [f"uint8_t o_{k}[{max(size, 1)}];" for k, size, _, _t in out_info]
+            if fixed:
+                post_ok.append("mark = w2w_handles_issued(host->handles);")
+            for n, (k, _, tn, _t) in enumerate(out_info):
+                enc = f"rc = {self.codec_inline(tn, 'encode')}(host->handles, {w}, o_{k}, &ret{k});"
+                post_ok += [enc] if n == 0 else ["if (rc == 0)", "    " + enc]
+            post_ok.append("if (rc != 0) {")
+            if fixed:  # issued by the glue: removed, then every object of the results released
+                post_ok.append("    (void)w2w_handles_unwind(host->handles, mark, rc);")
+                post_ok += [f"    {self.codec_inline(tn, 'release')}(host->handles, &ret{k});" for k, tn in fixed]
+            post_ok += ["    w2w_handles_rollback(host->handles);", f"    {fail('rc')}", "}"]
+            post_ok += [f"memcpy(r_{k}, o_{k}, {size}u);" for k, size, _, _t in out_info if size]
+        if issues and ep_fixed:
+            assert err_payload is not None
+            decls.append(f"uint8_t o_error_payload[{max(self.sa(err_payload).size, 1)}];")
+        if issues and (fixed or ep_fixed):
+            decls.append("uint32_t mark;")
         body: list[str] = []
-        direct = None if status_res is not None or not sig.results else sig.results[0]
         if status_res is not None:
             impl_return = call_return
             body += decls + ([("int rc;")] if needs_rc or err_payload is not None else []) + [f"{call_return} status;"]
             body += checks
+            if issues:
+                body.append("w2w_handles_begin(host->handles);")
             body += ["host->mem = *mem;", f"status = {self.prefix}impl_{fname}({', '.join(impl_args)});"]
+            undo = ["    w2w_handles_rollback(host->handles);"] if issues else []
             if glue is not None:
+                bad = (f"status != {glue}[W2W_E_BAD_HANDLE] && status != {glue}[W2W_E_BAD_POINTER]"
+                       f" && status != {glue}[W2W_E_BAD_VALUE]")
                 if has_buf:
                     body += [f"if (buf.used > buf.cap || status == {glue}[W2W_E_BUFFER_TOO_SMALL]) {{",
-                             "    w2w_st_u32(p_buf_used, buf.used);",
+                             *undo, "    w2w_st_u32(p_buf_used, buf.used);",
                              f"    return {glue}[W2W_E_BUFFER_TOO_SMALL];", "}"]
-                body += ["if (status != 0) {", f"    if (status < 0 || status >= {ncases})",
-                         f"        return {glue}[W2W_E_BAD_VALUE];"]
+                body += ["if (status != 0) {"]
+                if issues:
+                    body += [f"    if (status < 0 || status >= {ncases}) {{",
+                             "        w2w_handles_rollback(host->handles);",
+                             f"        return {glue}[W2W_E_BAD_VALUE];", "    }"]
+                    if err_payload is not None and _list_handles(err_payload):
+                        # the implementation encoded the error's list elements, handles
+                        # included: they go to the guest with an error of the interface
+                        body += [f"    if (!({bad}))", "        w2w_handles_rollback(host->handles);"]
+                    else:  # the ok results are not delivered: undo what they issued
+                        body += ["    w2w_handles_rollback(host->handles);"]
+                else:
+                    body += [f"    if (status < 0 || status >= {ncases})",
+                             f"        return {glue}[W2W_E_BAD_VALUE];"]
                 if err_payload is not None:
                     ept = self.ctype(err_payload, f"{fname}_error_payload")
                     etn = self._named(err_payload, ept)
-                    body += [f"    if (status != {glue}[W2W_E_BAD_HANDLE] && status != {glue}[W2W_E_BAD_POINTER]"
-                             f" && status != {glue}[W2W_E_BAD_VALUE]"
-                             f" && (rc = {self.codec_inline(etn, 'encode')}(host->handles, {'&buf' if has_buf else 'NULL'},"
-                             " p_error_payload, &error_payload)) != 0)",
-                             f"        return {glue}[rc];"]
+                    encode = self.codec_inline(etn, 'encode')
+                    if not issues:
+                        body += [f"    if ({bad}"
+                                 f" && (rc = {encode}(host->handles, {w},"
+                                 " p_error_payload, &error_payload)) != 0)",
+                                 f"        return {glue}[rc];"]
+                    else:
+                        size = self.sa(err_payload).size
+                        body += [f"    if ({bad}) {{"]
+                        if ep_fixed:
+                            body.append("        mark = w2w_handles_issued(host->handles);")
+                        dst = "o_error_payload" if ep_fixed else "p_error_payload"
+                        body += [f"        if ((rc = {encode}(host->handles, {w}, {dst}, &error_payload)) != 0) {{"]
+                        if ep_fixed:
+                            body += ["            (void)w2w_handles_unwind(host->handles, mark, rc);",
+                                     f"            {self.codec_inline(etn, 'release')}(host->handles, &error_payload);"]
+                        body += ["            w2w_handles_rollback(host->handles);",
+                                 f"            return {glue}[rc];", "        }"]
+                        if ep_fixed and size:
+                            body.append(f"        memcpy(p_error_payload, o_error_payload, {size}u);")
+                        body.append("    }")
                     if has_buf:  # the payload's strings/lists went into buf
                         body += ["    w2w_st_u32(p_buf_used, buf.used);"]
                 body += ["    return status;", "}"]
+            elif issues:
+                body += ["if (status != 0) {", *undo, "    return status;", "}"]
             else:
                 body += ["if (status != 0)", "    return status;"]
             body += post_ok
@@ -813,11 +1009,16 @@ class _UnitBuilder:
             body += ["return 0;"]
         elif direct is not None:
             impl_return = self.ctype(direct.type, f"{fname}_result")
+            if direct_htn is not None:
+                decls += ["void *v_result;", "uint32_t h_result;"]
             body += decls + (["int rc;"] if needs_rc else []) + checks + ["host->mem = *mem;"]
-            htn = _handle_typename(direct.type)
-            if htn is not None:
-                body += [f"return (int32_t)w2w_handles_insert(host->handles, &{self.descriptor(htn)},"
-                         f" {self.prefix}impl_{fname}({', '.join(impl_args)}));"]
+            if direct_htn is not None:
+                desc = self.descriptor(direct_htn)
+                body += [f"v_result = {self.prefix}impl_{fname}({', '.join(impl_args)});",
+                         f"h_result = w2w_handles_insert(host->handles, &{desc}, v_result);",
+                         "if (h_result == 0)  /* the table filled: release the object, as a drop does */",
+                         f"    (void)w2w_handles_release(host->handles, &{desc}, v_result);",
+                         "return (int32_t)h_result;"]
             else:
                 body += [f"return ({call_return}){self.prefix}impl_{fname}({', '.join(impl_args)});"]
         else:
@@ -833,6 +1034,16 @@ class _UnitBuilder:
         return HFunc(fname, _doc_lines(func.docs), f"{self.prefix}impl_{fname}", impl_return,
                      impl_params, f"{self.prefix}call_{fname}", call_return, core_params, body,
                      w3, wamr, call_return if sig.results else "", self.module_name)
+
+    def _note_drop(self, htn: TypeName, fname: str) -> None:
+        """`fname` is `htn`'s drop: the descriptor of an own resource type gets a release
+        callback that calls its implementation (used to undo a failed call)."""
+        if fname != f"{htn.name}_drop" or self._prefix_of(htn) != self.prefix:
+            return
+        for t in self.types:
+            if t.typename is htn and t.descriptor:
+                t.dropper = f"{self.prefix}{htn.name}_release"
+                t.drop_impl = f"{self.prefix}impl_{fname}"
 
     def _named(self, tref: TypeRef, cname: str) -> TypeName:
         if isinstance(tref, Ref):

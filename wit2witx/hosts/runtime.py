@@ -14,9 +14,18 @@ The contract every generated import keeps (the backport ABI, DESIGN.md):
   validated (`bad_value`); handles are looked up in a typed, generation-checked table
   (`bad_handle`): a handle that was never given out, was dropped, or names a resource
   of another type is refused;
-* all checks (including the out-pointers the results go to) happen *before* the
+* all checks (including the out-pointers the results go to, and room in the handle
+  table for every handle of the result outside lists) happen *before* the
   implementation is called; a result whose strings/lists do not fit in the caller's
   buffer returns `buffer_too_small` and writes only `*buf_used` (the size needed);
+* no side effects on failure: when writing a result fails after some of its handles
+  were issued (the table filled up while storing a `list<own<r>>`, a bad value from
+  the implementation), every handle issued by the call is removed again (generation
+  bumped, as by a drop), every resource object of the result is released through the
+  owning module's `<r>_drop` method (`HandleTables.set_dropper`; `define_all` registers
+  them), the out-pointers and `*buf_used` get their old bytes back, and the call
+  returns the fault's status (`bad_handle` for a full table). Only `<r>_drop` removes a
+  handle, after every other check passed: an `own<r>` parameter is not consumed;
 * the implementation reports a WIT error by raising the generated `<E>Error(value)`;
   the glue maps it to the status case of the same name and, for errors with payloads,
   writes the value through `$error_payload`;
@@ -155,13 +164,18 @@ class HandleTables:
     another resource type are all refused. Share one instance between the
     `add_to_linker` calls of every module of a store (handles cross modules: a
     tcp-socket hands out input-streams that wasi_io_streams reads).
+
+    A call that fails undoes what it issued: `begin` starts a journal of the handles
+    `insert` gives out, `unwind` removes them again. `set_dropper(key, drop)` names how
+    an object of a resource type is released (the owning module's `<r>_drop` method;
+    `define_all` registers them) and `release` calls it.
     """
 
     SLOT_BITS = 20
     MAX_SLOTS = (1 << SLOT_BITS) - 1
     GEN_MASK = (1 << 11) - 1
 
-    __slots__ = ("_keys", "_gens", "_objs", "_free", "capacity", "live")
+    __slots__ = ("_keys", "_gens", "_objs", "_free", "capacity", "live", "_journal", "_droppers")
 
     def __init__(self, capacity: int = MAX_SLOTS) -> None:
         self.capacity = min(capacity, self.MAX_SLOTS)
@@ -170,6 +184,13 @@ class HandleTables:
         self._objs: list[Any] = []
         self._free: list[int] = []
         self.live = 0
+        self._journal: list[tuple[int, str]] | None = None
+        self._droppers: dict[str, Callable[[Any], Any]] = {}
+
+    @property
+    def free(self) -> int:
+        """How many more handles can be issued now."""
+        return self.capacity - len(self._keys) + len(self._free)
 
     def insert(self, key: str, obj: Any) -> int:
         if self._free:
@@ -185,7 +206,10 @@ class HandleTables:
             self._gens.append(gen)
             self._objs.append(obj)
         self.live += 1
-        return (gen << self.SLOT_BITS) | (slot + 1)
+        handle = (gen << self.SLOT_BITS) | (slot + 1)
+        if self._journal is not None:
+            self._journal.append((handle, key))
+        return handle
 
     def _slot(self, handle: int, key: str) -> int:
         handle &= MASK32
@@ -209,6 +233,43 @@ class HandleTables:
         # handle value is ever given out twice
         self.live -= 1
         return obj
+
+    # -- no side effects on failure
+
+    def begin(self) -> None:
+        """Journal the handles issued from now on (until `end`)."""
+        self._journal = []
+
+    def end(self) -> None:
+        self._journal = None
+
+    def unwind(self) -> list[tuple[str, Any]]:
+        """Remove every handle issued since `begin`, newest first (generations bumped as
+        by a drop); their (key, object) pairs, whose release is the caller's business."""
+        journal, self._journal = self._journal or [], []
+        out = []
+        for handle, key in reversed(journal):
+            try:
+                out.append((key, self.remove(handle, key)))
+            except BadHandle:  # removed during the call already
+                pass
+        return out
+
+    def set_dropper(self, key: str, drop: Callable[[Any], Any]) -> None:
+        """`drop(obj)` releases an object of resource type `key` (its `<r>_drop`)."""
+        self._droppers[key] = drop
+
+    def release(self, key: str, obj: Any) -> bool:
+        """Release an object the guest holds no handle to, as its drop would; False when
+        no dropper is registered for `key`. A failing dropper is logged, never raised."""
+        drop = self._droppers.get(key)
+        if drop is None:
+            return False
+        try:
+            drop(obj)
+        except Exception:  # noqa: BLE001 - an implementation bug must not mask the status
+            log.exception("releasing a %s object failed", key)
+        return True
 
     def items(self, key: str | None = None) -> list[tuple[int, Any]]:
         """Live (handle, object) pairs, optionally of one resource type (for cleanup)."""
@@ -746,6 +807,78 @@ def _write_results(cx: Call, buf: tuple[int, int, int] | None,
     return True
 
 
+def _fixed_handles(codec: Codec | None) -> int:
+    """Handles a value holds outside of lists (upper bound over variant cases)."""
+    if isinstance(codec, Handle):
+        return 1
+    if isinstance(codec, Record):
+        return sum(_fixed_handles(c) for _, _, c in codec.fields)
+    if isinstance(codec, Variant):
+        return max((_fixed_handles(c) for c in codec.cases), default=0)
+    return 0
+
+
+def _holds_handles(codec: Codec | None) -> bool:
+    """Whether a value can hold a handle anywhere (list elements too)."""
+    if isinstance(codec, Handle):
+        return True
+    if isinstance(codec, ListOf):
+        return _holds_handles(codec.elem)
+    if isinstance(codec, Record):
+        return any(_holds_handles(c) for _, _, c in codec.fields)
+    if isinstance(codec, Variant):
+        return any(_holds_handles(c) for c in codec.cases)
+    return False
+
+
+def _handle_objects(codec: Codec | None, value: Any, out: list[tuple[str, Any]]) -> None:
+    """The (key, object) of every resource in `value`; a malformed part is skipped."""
+    try:
+        if isinstance(codec, Handle):
+            out.append((codec.key, value))
+        elif isinstance(codec, ListOf):
+            if _holds_handles(codec.elem):
+                for v in value:
+                    _handle_objects(codec.elem, v, out)
+        elif isinstance(codec, Record):
+            for (_, _, c), v in zip(codec.fields, codec._members(value)):
+                _handle_objects(c, v, out)
+        elif isinstance(codec, Variant):
+            tag, payload = codec._split(value)
+            _handle_objects(codec.cases[tag], payload, out)
+    except Exception:  # noqa: BLE001 - what cannot be walked was not stored either
+        pass
+
+
+def _write_undoable(cx: Call, buf: tuple[int, int, int] | None,
+                    writes: list[tuple[int, "Codec", Any]]) -> bool:
+    """`_write_results` for values holding handles, with no side effect when it fails:
+    the handles it issued are removed, every resource object of the values is released
+    through its dropper (the glue owns them all until they are issued), and the bytes
+    it wrote at the out-pointers and `*buf_used` are put back; then the fault is raised."""
+    tables = cx.tables
+    saved = [(addr, bytes(cx.mem[addr:addr + codec.size])) for addr, codec, _ in writes]
+    if buf is not None:
+        saved.append((buf[2], bytes(cx.mem[buf[2]:buf[2] + 4])))
+    tables.begin()
+    try:
+        return _write_results(cx, buf, writes)
+    except BaseException:
+        issued = tables.unwind()
+        objs: list[tuple[str, Any]] = []
+        for _, codec, v in writes:
+            _handle_objects(codec, v, objs)
+        found = {id(obj) for _, obj in objs}
+        objs += [(k, obj) for k, obj in issued if id(obj) not in found]
+        for key, obj in objs:
+            tables.release(key, obj)
+        for addr, old in saved:
+            cx.mem[addr:addr + len(old)] = old
+        raise
+    finally:
+        tables.end()
+
+
 def _status_of(cases: Sequence[str], fault: str) -> int | None:
     for name in FAULT_CASES[fault]:
         if name in cases:
@@ -781,6 +914,13 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
     outs = [p for p in params if p[0] == OUT]
     out_tuple = len(outs) > 1
     error_payload = next((p for p in params if p[0] == ERROR_PAYLOAD), None)
+    # room for every handle of the result outside lists is checked before the call
+    handles_needed = sum(_fixed_handles(p[2]) for p in outs)
+    if error_payload is not None:
+        handles_needed = max(handles_needed, _fixed_handles(error_payload[2]))
+    write_ok = _write_undoable if any(_holds_handles(p[2]) for p in outs) else _write_results
+    write_error = (_write_undoable if error_payload is not None and _holds_handles(error_payload[2])
+                   else _write_results)
 
     cases = spec.status_cases
     if cases is not None:
@@ -852,6 +992,8 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
                 elif kind == POINTER:
                     args.append(GuestPointer(cx, r & MASK32, arg))
                 i += 1
+            if handles_needed and tables.free < handles_needed:
+                raise BadHandle("handle table full")
             if drop_key is not None:
                 args[0] = tables.remove(args[0], drop_key)
             if has_buf:
@@ -867,7 +1009,7 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
                     raise TypeError(f"{spec.method} returned {value!r}, expected "
                                     f"{len(out_addrs)} values")
                 writes = [(addr, codec, v) for (addr, codec), v in zip(out_addrs, members)]
-            if not _write_results(cx, buf, writes):
+            if not write_ok(cx, buf, writes):
                 return st_small
             return 0
         except GlueFault as exc:
@@ -896,9 +1038,11 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
                     codec = error_payload[2]
                     if payload is None and not isinstance(codec, Option):
                         cx.mem[ep_addr:ep_addr + codec.size] = bytes(codec.size)
-                    elif not _write_results(cx, buf, [(ep_addr, codec, payload)]):
+                    elif not write_error(cx, buf, [(ep_addr, codec, payload)]):
                         return st_small
                 return status
+            except GlueFault as fault:  # e.g. the table filled while storing the payload
+                return fault_status[fault.status_name]
             except Exception:  # noqa: BLE001 - a malformed error value: impl bug
                 log.exception("%s::%s raised a malformed %s", spec.module, spec.name,
                               type(exc).__name__)
@@ -927,6 +1071,9 @@ def define_all(linker: Any, specs: Sequence[FuncSpec], impl: Any,
     hosts = [(spec, make_host_func(spec, impl, tables)) for spec in specs]  # all or nothing
     for spec, host in hosts:
         linker.define_func(spec.module, spec.name, func_type(spec), host, access_caller=True)
+    for spec in specs:  # how a failed call releases objects of these resource types
+        if spec.drop_key is not None:
+            tables.set_dropper(spec.drop_key, getattr(impl, spec.method))
     return tables
 
 
