@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import types
 from pathlib import Path
 
 import pytest
@@ -451,3 +453,35 @@ def test_component_binary_in_deps_is_not_a_package(tmp_path):
     assert "instead of an encoded WIT package" in diag.message
     assert diag.span.path.endswith("d.wasm") and (diag.span.line, diag.span.col) == (1, 11)
     assert "00000000: 00 61 73 6d" in info.value.render()
+
+
+def test_load_leaves_no_cyclic_garbage(tmp_path: Path) -> None:
+    """Nothing `load` builds is a reference cycle (e.g. a nested function that calls
+    itself), so the AST and the model are freed as soon as they are dropped. A compile
+    pauses the cyclic collector; a cycle would leave them all for it to scan later."""
+    deep = "list<" * 60 + "u8" + ">" * 60  # >= 100 `<` in a file: the nesting check runs
+    root = write(tmp_path / "app", {
+        "main.wit": "package app:main;\ninterface api {\n  use dep:one/types.{t};\n"
+                    "  f: func(x: t);\n}\nworld w {\n  import api;\n"
+                    "  export e: interface { use dep:one/types.{t}; g: func() -> t; }\n}\n",
+        "deps/one/types.wit": f"package dep:one;\ninterface types {{\n  type t = u8;\n"
+                              f"  type a = {deep};\n  type b = {deep};\n}}\n",
+    })
+    load([str(root)])  # first, the lazy imports
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        load([str(root)])
+        gc.collect()
+        # what of ours is garbage: functions by name, other objects by type
+        ours = sorted({o.__qualname__ if isinstance(o, types.FunctionType)
+                       else type(o).__qualname__ for o in gc.garbage
+                       if getattr(o, "__module__", "").startswith("wit2witx")})
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+    assert ours == []

@@ -571,8 +571,7 @@ class _Lowering:
         for (name, func_name, member), typename in self.result_typenames.items():
             typename.type = self._lower_ref(self.plans[name].result_types[(func_name, member)])
 
-    def _result_base_name(self, plan: _Plan, func_name: str, member: int | None) -> str:
-        func = next(f for f in plan.functions if f.name == func_name)
+    def _result_base_name(self, func: ir.Function, member: int | None) -> str:
         suffix = "" if member is None else f"_{member}"
         return f"{self._function_name(func)}_result{suffix}"
 
@@ -601,9 +600,10 @@ class _Lowering:
                 candidates[("m", name)] = ["status", f"{plan.owner_snake}_status",
                                            f"{plan.name}_status"]
                 own.append(("m", name))
+            functions = _first_by_name(plan.functions) if plan.result_types else {}
             for func_name, member in plan.result_types:
                 key = ("r", name, func_name, member)
-                base = self._result_base_name(plan, func_name, member)
+                base = self._result_base_name(functions[func_name], member)
                 candidates[key] = [base, f"{plan.owner_snake}_{base}", f"{plan.name}_{base}"]
                 own.append(key)
             items[name] = own
@@ -904,6 +904,15 @@ def _components(kind: ir.TypeDefKind) -> Iterator[ir.TypeRef]:
     elif isinstance(kind, (ir.Future, ir.Stream)):
         if kind.inner is not None:
             yield kind.inner
+
+
+def _first_by_name(functions: list[ir.Function]) -> dict[str, ir.Function]:
+    """Functions by name (a world's import and export may share one: the first wins),
+    so that finding a function costs no scan of the list."""
+    out: dict[str, ir.Function] = {}
+    for func in functions:
+        out.setdefault(func.name, func)
+    return out
 
 
 def _cases(kind: ir.TypeDefKind) -> list[ir.Case]:

@@ -283,26 +283,38 @@ def sort_packages(packages: list[PackageSource]) -> list[PackageSource]:
                 f"also defined at {b.path}:{b.line}:{b.col}"))
         by_name[key] = pkg
         pkg.foreign = foreign_packages(pkg)
-    order: list[PackageSource] = []
-    done: set[str] = set()
-    visiting: set[str] = set()
-
-    def visit(pkg: PackageSource) -> None:
-        key = str(pkg.name)
-        if key in done:
-            return
-        for dep, span in pkg.foreign:
-            if dep in visiting:
-                raise ResolveError(error(f"package `{dep}` creates a dependency cycle", span))
-            dep_pkg = by_name.get(dep)
-            if dep_pkg is not None:
-                visiting.add(dep)
-                visit(dep_pkg)
-                visiting.discard(dep)
-        done.add(key)
-        order.append(pkg)
-
+    order = _DependencyOrder(by_name)
     # wit-parser visits packages in name order (a BTreeMap); same here, for equal results.
     for key in sorted(by_name):
-        visit(by_name[key])
-    return order
+        order.visit(by_name[key])
+    return order.packages
+
+
+class _DependencyOrder:
+    """A depth-first walk of the packages' references: each package after those it names.
+
+    An object rather than a nested function: a closure that calls itself is a reference
+    cycle (function -> cell -> function), and it would keep every package's AST alive
+    until the cyclic collector found it (and make the collector scan all of it).
+    """
+
+    def __init__(self, by_name: dict[str, PackageSource]) -> None:
+        self.by_name = by_name
+        self.packages: list[PackageSource] = []
+        self.done: set[str] = set()
+        self.visiting: set[str] = set()  # the packages on the current path
+
+    def visit(self, pkg: PackageSource) -> None:
+        key = str(pkg.name)
+        if key in self.done:
+            return
+        for dep, span in pkg.foreign:
+            if dep in self.visiting:
+                raise ResolveError(error(f"package `{dep}` creates a dependency cycle", span))
+            dep_pkg = self.by_name.get(dep)
+            if dep_pkg is not None:
+                self.visiting.add(dep)
+                self.visit(dep_pkg)
+                self.visiting.discard(dep)
+        self.done.add(key)
+        self.packages.append(pkg)

@@ -886,38 +886,44 @@ def _too_deep(root):
 
 
 def _type_roots(tree: ast.File):
-    def funcs_types(func: ast.Func):
-        for p in func.params:
-            yield p.type
-        if func.result is not None:
-            yield func.result
-
-    def item_types(item):
-        if isinstance(item, ast.TypeDef):
-            kind = item.kind
-            if isinstance(kind, ast.Alias):
-                yield kind.target
-            elif isinstance(kind, ast.Record):
-                yield from (f.type for f in kind.fields)
-            elif isinstance(kind, ast.Variant):
-                yield from (c.type for c in kind.cases if c.type is not None)
-            elif isinstance(kind, ast.Resource):
-                for rf in kind.funcs:
-                    yield from funcs_types(rf.func.func)
-        elif isinstance(item, ast.NamedFunc):
-            yield from funcs_types(item.func)
-        elif isinstance(item, ast.Extern):
-            if isinstance(item.kind, ast.ExternFunc):
-                yield from funcs_types(item.kind.func)
-            elif isinstance(item.kind, ast.InlineInterface):
-                for sub in item.kind.items:
-                    yield from item_types(sub)
-        elif isinstance(item, (ast.Interface, ast.World, ast.NestedPackage)):
-            for sub in item.items:
-                yield from item_types(sub)
-
     for item in tree.items:
-        yield from item_types(item)
+        yield from _item_types(item)
+
+
+# Module-level generators rather than closures inside `_type_roots`: a nested function
+# that calls itself is a reference cycle (function -> cell -> function), left for the
+# cyclic collector.
+def _item_types(item):
+    """The outermost types an item (or the items inside it) writes, in source order."""
+    if isinstance(item, ast.TypeDef):
+        kind = item.kind
+        if isinstance(kind, ast.Alias):
+            yield kind.target
+        elif isinstance(kind, ast.Record):
+            yield from (f.type for f in kind.fields)
+        elif isinstance(kind, ast.Variant):
+            yield from (c.type for c in kind.cases if c.type is not None)
+        elif isinstance(kind, ast.Resource):
+            for rf in kind.funcs:
+                yield from _func_types(rf.func.func)
+    elif isinstance(item, ast.NamedFunc):
+        yield from _func_types(item.func)
+    elif isinstance(item, ast.Extern):
+        if isinstance(item.kind, ast.ExternFunc):
+            yield from _func_types(item.kind.func)
+        elif isinstance(item.kind, ast.InlineInterface):
+            for sub in item.kind.items:
+                yield from _item_types(sub)
+    elif isinstance(item, (ast.Interface, ast.World, ast.NestedPackage)):
+        for sub in item.items:
+            yield from _item_types(sub)
+
+
+def _func_types(func: ast.Func):
+    for p in func.params:
+        yield p.type
+    if func.result is not None:
+        yield func.result
 
 
 # =====================================================================================

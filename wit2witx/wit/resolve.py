@@ -710,9 +710,12 @@ class _PackageResolver:
         if kind in ("method", "async-method"):
             borrow = self._anon(("borrow", resource), ir.Handle("borrow", resource), (resource,))
             params.append(ir.Param("self", borrow, func.span))
+        taken = {q.name.lower() for q in params}  # parameter names are case-blind
         for p in func.params:
-            if any(q.name.lower() == p.name.name.lower() for q in params):
+            low = p.name.name.lower()
+            if low in taken:
                 raise _fail(f"param `{p.name.name}` is defined more than once", p.name.span)
+            taken.add(low)
             params.append(ir.Param(p.name.name, self._signature_type(p.type, scope),
                                    p.name.span))
         if kind == "constructor":
@@ -856,6 +859,10 @@ class _PackageResolver:
             if tid in self.state.ex_types:
                 continue
             world.imports[name] = ir.WorldType(tid, r.types[tid].span)
+        # Per direction, lowercase name -> the first item so named: the case-blind
+        # conflict check of each new item then needs no scan of the world's items.
+        spellings = {"import": _first_spellings(world.imports),
+                     "export": _first_spellings(world.exports)}
         imported: set[int] = set()
         exported: set[int] = set()
         for item in node.items:
@@ -863,6 +870,7 @@ class _PackageResolver:
                 for fn, fn_included in self._resource_functions(item, scope, included):
                     if fn_included:
                         world.imports[fn.name] = ir.WorldFunction(fn)
+                        spellings["import"].setdefault(fn.name.lower(), fn.name)
                         self.world_signatures.append((fn, wid, "import"))
                 continue
             if not isinstance(item, ast.Extern):
@@ -883,9 +891,11 @@ class _PackageResolver:
                     prev_desc = self._dropped(wid, desc)[key]
                 raise _fail(f"{desc} `{key}` conflicts with prior {prev_desc} of same name", span)
             if isinstance(key, str):
-                _check_case_blind(dst, key, span)
+                _check_case_blind(spellings[desc], key, span)
             if item_included:
                 dst[key] = value
+                if isinstance(key, str):
+                    spellings[desc].setdefault(key.lower(), key)
                 if isinstance(value, ir.WorldFunction):
                     self.world_signatures.append((value.function, wid, desc))
             elif isinstance(key, str):
@@ -987,80 +997,107 @@ class _PackageResolver:
                         item.stability, prev.stability, external, item.span)
 
     def _elaborate_world(self, wid: int) -> None:
-        r = self.r
-        world = r.worlds[wid]
+        _WorldElaboration(self.r, self.r.worlds[wid]).run()
 
-        def sort_key(item) -> int:
+
+# --- world elaboration ---------------------------------------------------------------------
+
+
+class _WorldElaboration:
+    """One world's elaboration (wit-parser's `elaborate_world`): the interfaces its
+    imports and exports use are added as imports (dependencies first), and an export
+    that would need an interface both imported and exported is rejected.
+
+    An object with methods, not nested functions: `add_import`/`add_export` recurse,
+    and a closure that calls itself is a reference cycle (function -> cell ->
+    function) that would keep the whole `Resolve` alive until the cyclic collector
+    found it, and make the collector scan all of it.
+    """
+
+    def __init__(self, r: ir.Resolve, world: ir.World) -> None:
+        self.r = r
+        self.world = world
+        self.new_imports: dict[ir.WorldKey, ir.WorldItem] = {}
+        self.new_exports: dict[ir.WorldKey, ir.WorldItem] = {}
+        self.export_ifaces: dict[ir.WorldKey, ir.WorldInterface] = {}
+        self.required: set[int] = set()  # interfaces exports need imported
+
+    def run(self) -> None:
+        r, world = self.r, self.world
+        for key, item in self.sorted_items(world.imports):
             if isinstance(item, ir.WorldInterface):
-                return 0
-            if isinstance(item, ir.WorldType):
-                ty = r.types[item.id]
-                kind = ty.kind
-                if isinstance(kind, ir.Alias) and isinstance(kind.target, int) \
-                        and r.types[kind.target].owner != ty.owner:
-                    return 1
-                return 2
-            return 3 if item.function.resource is None else 4
-
-        new_imports: dict[ir.WorldKey, ir.WorldItem] = {}
-
-        def add_import(key, iid: int, stability: ir.Stability, docs, span,
-                       external_id: str | None) -> None:
-            # An import's dependencies are added with its stability but without its
-            # docs or external id (wit-parser's `elaborate_world_import`).
-            if key in new_imports:
-                return
-            for dep in r.interface_direct_deps(iid):
-                add_import(dep, dep, stability, None, None, None)
-            new_imports[key] = ir.WorldInterface(iid, stability, docs, span, external_id)
-
-        for key, item in sorted(world.imports.items(), key=lambda kv: sort_key(kv[1])):
-            if isinstance(item, ir.WorldInterface):
-                add_import(key, item.id, item.stability, item.docs, item.span, item.external_id)
+                self.add_import(key, item.id, item.stability, item.docs, item.span,
+                                item.external_id)
             elif isinstance(item, ir.WorldType):
                 dep = r.type_interface_dep(item.id)
                 if dep is not None:
-                    add_import(dep, dep, r.types[item.id].stability, None, None, None)
-                new_imports[key] = item
+                    self.add_import(dep, dep, r.types[item.id].stability, None, None, None)
+                self.new_imports[key] = item
             else:
-                new_imports[key] = item
-        new_exports: dict[ir.WorldKey, ir.WorldItem] = {}
-        export_ifaces: dict[ir.WorldKey, ir.WorldInterface] = {}
+                self.new_imports[key] = item
         for key, item in world.exports.items():
             if isinstance(item, ir.WorldInterface):
-                export_ifaces[key] = item
+                self.export_ifaces[key] = item
             else:
-                new_exports[key] = item
-        required: set[int] = set()
-
-        def add_export(key, item: ir.WorldInterface, as_export: bool) -> bool:
-            if key in new_exports:
-                return as_export
-            iid = item.id
-            if not as_export and iid in required:
-                return True
-            for dep in r.interface_direct_deps(iid):
-                # Unlike an import's, an export's dependencies inherit its external id
-                # (wit-parser's `add_world_export`), whether they end up imported or exported.
-                dep_item = ir.WorldInterface(dep, item.stability, external_id=item.external_id)
-                if not add_export(dep, dep_item, as_export and dep in export_ifaces):
-                    return False
-            if as_export:
-                if iid in required:
-                    return False
-                new_exports[key] = item
-            else:
-                required.add(iid)
-                if key not in new_imports:
-                    new_imports[key] = item
-            return True
-
-        for key, item in export_ifaces.items():
-            if not add_export(key, item, True):
+                self.new_exports[key] = item
+        for key, item in self.export_ifaces.items():
+            if not self.add_export(key, item, True):
                 raise _fail(f"interface `{r.world_key_name(key)}` transitively depends on an "
                             "interface in incompatible ways", world.span)
-        world.imports = dict(sorted(new_imports.items(), key=lambda kv: sort_key(kv[1])))
-        world.exports = new_exports
+        world.imports = dict(self.sorted_items(self.new_imports))
+        world.exports = self.new_exports
+
+    def sorted_items(self, items: dict) -> list:
+        """Interfaces, then types used from other interfaces, other types, freestanding
+        functions and resource functions; a stable sort keeps source order within each."""
+        return sorted(items.items(), key=lambda kv: self.sort_key(kv[1]))
+
+    def sort_key(self, item: ir.WorldItem) -> int:
+        if isinstance(item, ir.WorldInterface):
+            return 0
+        if isinstance(item, ir.WorldType):
+            types = self.r.types
+            ty = types[item.id]
+            kind = ty.kind
+            if isinstance(kind, ir.Alias) and isinstance(kind.target, int) \
+                    and types[kind.target].owner != ty.owner:
+                return 1
+            return 2
+        return 3 if item.function.resource is None else 4
+
+    def add_import(self, key, iid: int, stability: ir.Stability, docs, span,
+                   external_id: str | None) -> None:
+        # An import's dependencies are added with its stability but without its
+        # docs or external id (wit-parser's `elaborate_world_import`).
+        if key in self.new_imports:
+            return
+        for dep in self.r.interface_direct_deps(iid):
+            self.add_import(dep, dep, stability, None, None, None)
+        self.new_imports[key] = ir.WorldInterface(iid, stability, docs, span, external_id)
+
+    def add_export(self, key, item: ir.WorldInterface, as_export: bool) -> bool:
+        """Add an export (or, with `as_export` false, an interface an export uses, which
+        is then imported); False if an interface would be both imported and exported."""
+        if key in self.new_exports:
+            return as_export
+        iid = item.id
+        if not as_export and iid in self.required:
+            return True
+        for dep in self.r.interface_direct_deps(iid):
+            # Unlike an import's, an export's dependencies inherit its external id
+            # (wit-parser's `add_world_export`), whether they end up imported or exported.
+            dep_item = ir.WorldInterface(dep, item.stability, external_id=item.external_id)
+            if not self.add_export(dep, dep_item, as_export and dep in self.export_ifaces):
+                return False
+        if as_export:
+            if iid in self.required:
+                return False
+            self.new_exports[key] = item
+        else:
+            self.required.add(iid)
+            if key not in self.new_imports:
+                self.new_imports[key] = item
+        return True
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -1253,12 +1290,21 @@ def _merge_include_stability(src: ir.Stability, into: ir.Stability, external: bo
     raise _fail(f"mismatch in stability from '{src}' to '{into}'", span)
 
 
-def _check_case_blind(items: dict, key: str, span: Span | None) -> None:
-    """A new world item name may not differ from an earlier one only by ASCII case."""
-    low = key.lower()
-    for other in items:
-        if isinstance(other, str) and other != key and other.lower() == low:
-            raise _fail(f"name `{key}` conflicts with previous name `{other}`", span)
+def _first_spellings(items: dict) -> dict[str, str]:
+    """Lowercase name -> the first of `items`' names (keys) that lowercases to it."""
+    out: dict[str, str] = {}
+    for key in items:
+        if isinstance(key, str):
+            out.setdefault(key.lower(), key)
+    return out
+
+
+def _check_case_blind(spellings: dict[str, str], key: str, span: Span | None) -> None:
+    """A new world item name (not yet in the world) may not differ from an earlier one
+    only by ASCII case; `spellings` is `_first_spellings` of the earlier ones."""
+    other = spellings.get(key.lower())
+    if other is not None:
+        raise _fail(f"name `{key}` conflicts with previous name `{other}`", span)
 
 
 def _check_case_insensitive(world: ir.World) -> None:
