@@ -269,3 +269,32 @@ def test_mutated_encodings_get_the_verdict_of_wasm_tools(encoded_p2, mutation, w
         assert ours == ref.stdout.decode()
     else:
         assert ours is None, ref.stderr.decode()
+
+
+def test_deep_nesting_is_a_diagnostic_not_a_crash(tmp_path):
+    """Nesting past wast's limit (text), and a chain of thousands of types (binary):
+    both rejected by wasm-tools too; never a RecursionError."""
+    depth = 99  # `(component (type` + 99 `(list`: one paren past the limit
+    deep = tmp_path / "deep.wat"
+    deep.write_text("(component (type " + "(list " * depth + "u8" + ")" * depth + "))\n")
+    with pytest.raises(InputError) as info:
+        load(str(deep))
+    assert info.value.diagnostic.message == "item nesting too deep"
+    assert (info.value.diagnostic.span.line, info.value.diagnostic.span.col) == (1, 607)
+    ref = run_wasm_tools("component", "wit", str(deep))
+    assert ref.returncode != 0 and b"nesting too deep at" in ref.stderr
+    assert b"deep.wat:1:607" in ref.stderr
+
+    n = 3000
+    decls = ["(type $t0 (list u8))"] + [f"(type $t{i} (list $t{i - 1}))" for i in range(1, n)]
+    decls += [f'(type $f (func (param "x" $t{n - 1})))', '(export "f" (func (type $f)))']
+    chain = tmp_path / "chain.wat"
+    chain.write_text("(component (type $c (component (type $i (instance " + " ".join(decls)
+                     + ')) (export "a:b/c" (instance (type $i))))) (export "c" (type $c)))\n')
+    binary = tmp_path / "chain.wasm"
+    assert run_wasm_tools("parse", str(chain), "-o", str(binary)).returncode == 0
+    for path in (chain, binary):
+        with pytest.raises(InputError) as info:
+            load(str(path))
+        assert "too deep" in info.value.diagnostic.message
+        assert run_wasm_tools("component", "wit", str(path)).returncode != 0

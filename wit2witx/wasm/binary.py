@@ -46,13 +46,19 @@ def read_component(data: bytes) -> ast.Component:
     return ast.Component(items, (0, len(data)))
 
 
+# Component and instance types nest; deeper than this is refused (the text format's
+# limit too), which keeps the recursive reading far from Python's recursion limit.
+MAX_NESTING = 100
+
+
 class _Reader:
-    __slots__ = ("data", "pos", "end")
+    __slots__ = ("data", "pos", "end", "depth")
 
     def __init__(self, data: bytes, pos: int, end: int) -> None:
         self.data = data
         self.pos = pos
         self.end = end
+        self.depth = 0
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -253,10 +259,13 @@ class _Reader:
         if b in (0x40, 0x43):
             params = self.vec(lambda: (self.string(), self.valtype()))
             return ast.FuncType(params, self.result_list(), is_async=b == 0x43)
-        if b == 0x41:
-            return ast.ComponentTypeDef(self.vec(self.component_decl))
-        if b == 0x42:
-            return ast.InstanceTypeDef(self.vec(self.instance_decl))
+        if b in (0x41, 0x42):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise self.fail("type nesting too deep", start)
+            decls = self.vec(self.component_decl if b == 0x41 else self.instance_decl)
+            self.depth -= 1
+            return (ast.ComponentTypeDef if b == 0x41 else ast.InstanceTypeDef)(decls)
         if b in (0x3F, 0x3E):
             raise self.fail("resource definitions belong to components, not WIT packages", start)
         self.pos = start

@@ -119,11 +119,18 @@ def _tokens(text: str):
             yield kind, m.group(), m.start(), m.end()
 
 
+# As the wast crate: deeper nesting is refused (at the token after the 101st `(`), which
+# also keeps the recursive readers below far from Python's recursion limit.
+MAX_NESTING = 100
+
+
 def _parse_sexprs(text: str) -> list:
     stack: list[tuple[list, int]] = []
     top: list = []
     current = top
     for kind, tok, start, end in _tokens(text):
+        if len(stack) > MAX_NESTING:
+            raise WasmError("item nesting too deep", (start, end))
         if kind == "lpar":
             stack.append((current, start))
             current = []

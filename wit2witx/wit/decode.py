@@ -85,6 +85,11 @@ def decode_file(path: str, data: bytes, *, as_dependency: bool = True,
         # What concerns the whole file (no package in it...) points at its start.
         pos = exc.pos if exc.pos is not None else (0, min(1, len(data)))
         raise InputError(source.diagnostic(exc.message, pos)) from None
+    except RecursionError:
+        # Nesting is bounded by the readers; a chain of thousands of anonymous types
+        # (`list` of `list` of ... by index) can still be deeper than Python recurses.
+        raise InputError(source.diagnostic(
+            "types nest too deeply for wit2witx to decode", (0, min(1, len(data))))) from None
 
 
 class _Source:
