@@ -175,6 +175,16 @@ def test_unbalanced_parentheses() -> None:
     assert "no matching `(`" in err.diagnostic.message and _at(err) == (1, 17)
 
 
+def test_deep_nesting_is_refused_like_wast() -> None:
+    """A diagnostic at the 101st `(`, never a RecursionError in the recursive readers."""
+    text = "(typename $t " + "(list " * 3000 + "u8" + ")" * 3000 + ")"
+    with pytest.raises(WitxError) as info:
+        read_witx_text(text, "deep.witx")
+    diag = info.value.diagnostic
+    assert diag.message == "item nesting too deep"
+    assert (diag.span.line, diag.span.col) == (1, 14 + 99 * 6)
+
+
 def test_unknown_type() -> None:
     err = _error("(typename $a u8)\n(typename $r (record (field $x $nope)))\n")
     assert err.diagnostic.message == "Unknown name `nope`"

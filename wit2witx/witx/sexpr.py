@@ -135,6 +135,11 @@ def _decode_string(src: SourceFile, start: int, raw: str) -> str:
     return "".join(out)
 
 
+# Deeper nesting is refused, as wast does; it also keeps the recursive readers of the
+# tree far from Python's recursion limit.
+MAX_NESTING = 100
+
+
 def parse_sexprs(src: SourceFile) -> list[SExpr]:
     """All top-level S-expressions of a file, with spans and docs."""
     text = src.text
@@ -166,6 +171,8 @@ def parse_sexprs(src: SourceFile) -> list[SExpr]:
             if line is not None:
                 docs.extend(line.split("\n"))
         elif kind == "lparen":
+            if len(stack) >= MAX_NESTING:  # the witx crate's parser (wast) stops here too
+                raise _fail(src, pos, end, "item nesting too deep")
             stack.append((pos, items, docs))
             items = []
             docs = []
