@@ -1,7 +1,7 @@
 """Reference hosts for backported interfaces, for wasmtime-py.
 
-`wit2witx.hosts.sockets.SocketsHost` implements backported wasi:sockets 0.2.12 (TCP)
-with the wasi:io and wasi:clocks interfaces it needs. Its glue is *generated* Python
+`wit2witx.hosts.sockets.SocketsHost` implements backported wasi:sockets 0.2.12 (TCP, UDP,
+name lookup) with the wasi:io and wasi:clocks interfaces it needs. Its glue is *generated* Python
 (`--emit host-py`) shipped in `wit2witx/hosts/_generated/`: the WASI WIT files are
 corpus data and are not part of the package, so the package carries the glue made from
 them, and `tests/test_sockets_e2e.py::test_sockets_shipped_glue_is_fresh` regenerates
@@ -29,6 +29,8 @@ SOCKETS_MODULES = (
     "wasi_sockets_tcp",
     "wasi_sockets_tcp_create_socket",
     "wasi_sockets_ip_name_lookup",
+    "wasi_sockets_udp",
+    "wasi_sockets_udp_create_socket",
 )
 
 _GLUE: dict[str, Any] = {}

@@ -18,6 +18,8 @@ The contract every generated import keeps (the backport ABI, DESIGN.md):
   table for every handle of the result outside lists) happen *before* the
   implementation is called; a result whose strings/lists do not fit in the caller's
   buffer returns `buffer_too_small` and writes only `*buf_used` (the size needed);
+  an implementation whose method takes a `result_address` keyword gets the buffer's
+  guest address with `result_capacity` (to know exactly what fits, alignment included);
 * no side effects on failure: when writing a result fails after some of its handles
   were issued (the table filled up while storing a `list<own<r>>`, a bad value from
   the implementation), every handle issued by the call is removed again (generation
@@ -900,6 +902,15 @@ def func_type(spec: FuncSpec) -> Any:
                              [_wasm_type(t) for t in spec.core_results])
 
 
+def _accepts(method: Callable[..., Any], keyword: str) -> bool:
+    import inspect  # noqa: PLC0415
+
+    try:
+        return keyword in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
                    memory_name: str = "memory") -> Callable[..., Any]:
     """The Python callable wasmtime calls for `spec` (with `access_caller=True`)."""
@@ -909,6 +920,9 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
                         f"(needed for import {spec.module}::{spec.name})")
     params = spec.params
     has_buf = any(p[0] == BUF for p in params)
+    # an implementation that must know exactly what fits (alignment included) may also
+    # take the buffer's guest address: `result_address`
+    wants_address = has_buf and _accepts(method, "result_address")
     needs_mem = any(p[0] in (LIST, BY_REF, POINTER, OUT, BUF, ERROR_PAYLOAD) for p in params)
     drop_key = spec.drop_key
     outs = [p for p in params if p[0] == OUT]
@@ -997,7 +1011,11 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
             if drop_key is not None:
                 args[0] = tables.remove(args[0], drop_key)
             if has_buf:
-                value = method(*args, result_capacity=buf[1])  # type: ignore[index]
+                if wants_address:
+                    value = method(*args, result_capacity=buf[1],  # type: ignore[index]
+                                   result_address=buf[0])  # type: ignore[index]
+                else:
+                    value = method(*args, result_capacity=buf[1])  # type: ignore[index]
             else:
                 value = method(*args)
             if cases is None:

@@ -1,16 +1,42 @@
-"""A reference host for backported wasi:sockets 0.2.12 (TCP), in Python over `socket`.
+"""A reference host for backported wasi:sockets 0.2.12, in Python over `socket`.
 
 It implements, as one object, the `Impl` protocols of the generated glue for
 
-* wasi:sockets — network, instance-network, tcp, tcp-create-socket, ip-name-lookup
-  (numeric hosts only: no DNS);
+* wasi:sockets — network, instance-network, tcp, tcp-create-socket, udp,
+  udp-create-socket, ip-name-lookup;
 * wasi:io — error, poll, streams (the streams of TCP connections);
 * wasi:clocks — monotonic-clock.
 
 Everything is non-blocking underneath (`socket.setblocking(False)`); the blocking
 WASI calls (`blocking-read`, `pollable.block`, `poll`, ...) wait with `selectors`.
 Network access is limited to loopback addresses unless `allow_network=True`
-(`access-denied` otherwise).
+(`access-denied` otherwise): binding, connecting, `udp-socket.stream`, a `send` to an
+explicit address, and the addresses a name resolves to. Without it, a UDP socket bound
+to the unspecified address silently drops datagrams from non-loopback sources.
+
+Where WASI says the runtime *traps*, the backport returns a status instead (the host
+survives and the guest can report it):
+
+* `outgoing-datagram-stream.send` of more datagrams than the preceding `check-send`
+  permitted, or without one, returns `bad_value` and sends nothing (`check-send`
+  permits up to 16 datagrams when the socket is writable, 0 otherwise; each `send`
+  of a non-empty list uses the permit up);
+* `output-stream.write` beyond `check-write` returns `last-operation-failed`.
+
+`incoming-datagram-stream.receive` returns as many datagrams as fit in the caller's
+buffer (each costs 40 bytes of record plus its payload, the records 4-aligned): one
+that does not fit is kept for the next call, so a first datagram bigger than the buffer
+gives `buffer_too_small` with the size needed and is not lost.
+
+`resolve-addresses` parses numeric hosts at once; other names are converted with IDNA
+(Python's `idna` codec), checked for hostname syntax (`invalid-argument`) and looked
+up with `getaddrinfo` on a worker thread (at most four lookups run at a time), so the
+call never blocks: `resolve-next-address` gives `would-block` until the lookup ends,
+and the stream's pollable is ready then. Names under the special-use `.invalid`
+domain fail with `name-unresolvable` without asking the resolver (RFC 6761). Without
+`allow_network` only `localhost` itself is looked up: any other name gives
+`access-denied` at once, since asking a DNS server is itself network access (a guest
+could carry data out in the names it asks for).
 
 Use it with `add_to_linker(linker, store)` (see `wit2witx.hosts`), or through
 `wit2witx run GUEST.wasm --host wasi-sockets`.
@@ -21,13 +47,16 @@ from __future__ import annotations
 import errno
 import ipaddress
 import math
+import queue
 import selectors
 import socket
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
 from . import load_glue
+from .runtime import BadValue
 
 T = SimpleNamespace()  # every generated class, filled by `_types()`
 
@@ -65,6 +94,10 @@ _ERRNO_CASE = {
     errno.EOPNOTSUPP: "NOT_SUPPORTED",
     errno.EISCONN: "INVALID_STATE",
     errno.ENOTCONN: "INVALID_STATE",
+    errno.EMSGSIZE: "DATAGRAM_TOO_LARGE",
+    errno.EDESTADDRREQ: "INVALID_ARGUMENT",
+    errno.ENETDOWN: "REMOTE_UNREACHABLE",
+    errno.EHOSTDOWN: "REMOTE_UNREACHABLE",
 }
 
 
@@ -151,6 +184,9 @@ class Pollable:
         return sock is not None and self.events != 0 and sock.fileno() >= 0
 
 
+CHECK_INTERVAL = 0.01
+
+
 def wait_any(pollables: list[Pollable]) -> list[int]:
     """Block until at least one is ready; the indices of the ready ones."""
     while True:
@@ -161,6 +197,9 @@ def wait_any(pollables: list[Pollable]) -> list[int]:
         timeout = None
         if deadlines:
             timeout = max(0.0, (min(deadlines) - time.monotonic_ns()) / 1e9)
+        if any(p.check is not None and p.sock is None for p in pollables):
+            # made ready by another thread (a name lookup): look again every 10 ms
+            timeout = CHECK_INTERVAL if timeout is None else min(timeout, CHECK_INTERVAL)
         waiting = [(i, p) for i, p in enumerate(pollables) if p.waits_on_socket()]
         if not waiting and timeout is None:
             # nothing can ever become ready: a guest bug; do not hang forever
@@ -340,10 +379,172 @@ class TcpSocket:
     def fam(self) -> Any:
         return T.IpAddressFamily.IPV4 if self.family == socket.AF_INET else T.IpAddressFamily.IPV6
 
+class UdpSocket:
+    """A udp-socket; `stream` gives it a pair of datagram streams (the newest pair only
+    is operational: `gen` tells them apart)."""
+
+    def __init__(self, family: int, sock: socket.socket) -> None:
+        self.family = family
+        self.sock = sock
+        self.conn = Connection(sock)  # shared with the datagram streams
+        self.state = "unbound"
+        self.remote: tuple | None = None  # the sockaddr `stream` connected to
+        self.gen = 0
+
+    @property
+    def fam(self) -> Any:
+        return T.IpAddressFamily.IPV4 if self.family == socket.AF_INET else T.IpAddressFamily.IPV6
+
+
+#: An incoming-datagram record in guest memory (the list element of `receive`).
+DATAGRAM_RECORD = 40
+#: Datagrams one `receive` returns at most, and one `check-send` permits.
+MAX_DATAGRAMS = 16
+#: The largest UDP payload there is (IPv6 jumbograms aside).
+MAX_PAYLOAD = 65535
+
+
+class IncomingDatagramStream:
+    def __init__(self, owner: UdpSocket) -> None:
+        self.owner = owner
+        self.conn = owner.conn.retain()
+        self.gen = owner.gen
+        self.kept: tuple[bytes, tuple] | None = None  # received, did not fit last time
+
+
+class OutgoingDatagramStream:
+    def __init__(self, owner: UdpSocket) -> None:
+        self.owner = owner
+        self.conn = owner.conn.retain()
+        self.gen = owner.gen
+        self.permit = 0
+
+
+def _disconnect(sock: socket.socket) -> None:
+    """`connect(s, AF_UNSPEC)`: dissolve a UDP socket's association (no Python API)."""
+    import ctypes  # noqa: PLC0415
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    sa = (ctypes.c_ubyte * 128)()  # sa_family = AF_UNSPEC (0), the rest zero
+    if libc.connect(sock.fileno(), sa, ctypes.c_uint32(16)) != 0:
+        code = ctypes.get_errno()
+        if code != errno.EAFNOSUPPORT:  # BSDs answer so but do disconnect
+            raise OSError(code, "connect(AF_UNSPEC)")
+
+
+# ----------------------------------------------------------------------------- name lookup
+
+_LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+_EAI_CASE = {}
+for _name, _case in (("EAI_NONAME", "NAME_UNRESOLVABLE"), ("EAI_NODATA", "NAME_UNRESOLVABLE"),
+                     ("EAI_ADDRFAMILY", "NAME_UNRESOLVABLE"), ("EAI_AGAIN", "TEMPORARY_RESOLVER_FAILURE"),
+                     ("EAI_FAIL", "PERMANENT_RESOLVER_FAILURE"), ("EAI_MEMORY", "OUT_OF_MEMORY")):
+    if hasattr(socket, _name):
+        _EAI_CASE[getattr(socket, _name)] = _case
+
+
+def _is_localhost_name(ascii_name: str) -> bool:
+    """`localhost` itself (RFC 6761 6.3), which resolvers answer from the host's own
+    tables; names *under* it are left out: not every resolver keeps those local."""
+    return ascii_name.rstrip(".").lower() == "localhost"
+
+
+def hostname_ascii(name: str) -> str | None:
+    """`name` as an ASCII host name (IDNA), or None when it is not a valid one."""
+    try:
+        ascii_name = name.encode("idna").decode("ascii")
+    except (UnicodeError, ValueError):
+        return None
+    body = ascii_name[:-1] if ascii_name.endswith(".") else ascii_name
+    if not body or len(body) > 253:
+        return None
+    for label in body.split("."):
+        if not 0 < len(label) <= 63 or not set(label) <= _LABEL_CHARS:
+            return None
+        if label.startswith("-") or label.endswith("-"):
+            return None
+    return body.lower()
+
 
 class ResolveAddressStream:
-    def __init__(self, addresses: list[Any]) -> None:
-        self.addresses = addresses
+    """The addresses of one name: known at once (a numeric host) or when `done` is set
+    by the lookup thread (`error`: the error-code case name it failed with)."""
+
+    def __init__(self, addresses: list[Any] | None = None, name: str = "",
+                 allow_network: bool = False) -> None:
+        self.addresses = addresses if addresses is not None else []
+        self.name = name
+        self.allow_network = allow_network
+        self.error: str | None = None
+        self.dropped = False
+        self.done = threading.Event()
+        if addresses is not None:
+            self.done.set()
+
+
+class Resolver:
+    """A few daemon threads running `getaddrinfo` for the lookups queued to them (never
+    more threads than `workers`, however many names guests ask for); one per process."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self.workers = workers
+        self.jobs: queue.SimpleQueue[ResolveAddressStream] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.lock = threading.Lock()
+
+    def submit(self, stream: ResolveAddressStream) -> None:
+        self.jobs.put(stream)
+        with self.lock:
+            if len(self.threads) < self.workers:
+                t = threading.Thread(target=self._work, name="wit2witx-resolver", daemon=True)
+                self.threads.append(t)
+                t.start()
+
+    def _work(self) -> None:
+        while True:
+            stream = self.jobs.get()
+            try:
+                if not stream.dropped:
+                    self.resolve(stream)
+            except Exception:  # noqa: BLE001 - a resolver bug must not kill the worker
+                stream.error = "UNKNOWN"
+            finally:
+                stream.done.set()
+
+    def resolve(self, stream: ResolveAddressStream) -> None:
+        try:
+            infos = socket.getaddrinfo(stream.name, None, socket.AF_UNSPEC, socket.SOCK_DGRAM)
+        except socket.gaierror as exc:
+            if exc.errno == getattr(socket, "EAI_SYSTEM", None):
+                stream.error = _ERRNO_CASE.get(exc.errno or 0, "UNKNOWN")
+            else:
+                stream.error = _EAI_CASE.get(exc.errno, "PERMANENT_RESOLVER_FAILURE")
+            return
+        except (OSError, UnicodeError):
+            stream.error = "PERMANENT_RESOLVER_FAILURE"
+            return
+        seen: list[Any] = []
+        refused = False
+        for family, _, _, _, sa in infos:
+            if family not in (socket.AF_INET, socket.AF_INET6):
+                continue
+            ip = ipaddress.ip_address(sa[0].split("%")[0])
+            if ip.version == 6 and ip.ipv4_mapped is not None:  # never IPv4-mapped
+                ip = ip.ipv4_mapped
+            if not stream.allow_network and not ip.is_loopback:
+                refused = True
+                continue
+            if ip not in seen:
+                seen.append(ip)
+        if not seen:
+            stream.error = "ACCESS_DENIED" if refused else "NAME_UNRESOLVABLE"
+            return
+        stream.addresses = [ip_address_value(ip) for ip in seen]
+
+
+RESOLVER = Resolver()
+
 
 
 class SocketsHost:
@@ -490,12 +691,13 @@ class SocketsHost:
 
     # --- wasi:sockets/tcp
 
-    def _sockaddr(self, s: TcpSocket, addr: Any, *, remote: bool) -> tuple:
+    def _sockaddr(self, s: TcpSocket | UdpSocket, addr: Any, *, remote: bool,
+                  multicast: bool = False) -> tuple:
         family, sa = to_sockaddr(addr)
         if family != s.family:
             raise net_error("INVALID_ARGUMENT")
         ip = ipaddress.ip_address(sa[0])
-        if remote and (sa[1] == 0 or ip.is_unspecified or ip.is_multicast):
+        if remote and (sa[1] == 0 or ip.is_unspecified or (ip.is_multicast and not multicast)):
             raise net_error("INVALID_ARGUMENT")
         self._check_allowed(sa)
         return sa
@@ -593,13 +795,13 @@ class SocketsHost:
         if self_.state == "listening":
             self_.sock.listen(self_.backlog)
 
-    def _get(self, s: TcpSocket, level: int, opt: int) -> int:
+    def _get(self, s: TcpSocket | UdpSocket, level: int, opt: int) -> int:
         try:
             return s.sock.getsockopt(level, opt)
         except OSError as exc:
             raise os_error(exc) from None
 
-    def _set(self, s: TcpSocket, level: int, opt: int, value: int) -> None:
+    def _set(self, s: TcpSocket | UdpSocket, level: int, opt: int, value: int) -> None:
         try:
             s.sock.setsockopt(level, opt, value)
         except OSError as exc:
@@ -636,7 +838,7 @@ class SocketsHost:
             raise net_error("INVALID_ARGUMENT")
         self._set(self_, socket.IPPROTO_TCP, socket.TCP_KEEPCNT, min(value, 127))
 
-    def _hop_opt(self, s: TcpSocket) -> tuple[int, int]:
+    def _hop_opt(self, s: TcpSocket | UdpSocket) -> tuple[int, int]:
         if s.family == socket.AF_INET:
             return socket.IPPROTO_IP, socket.IP_TTL
         return socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS
@@ -691,7 +893,7 @@ class SocketsHost:
         else:
             self_.sock.close()
 
-    # --- wasi:sockets/ip-name-lookup (numeric hosts only)
+    # --- wasi:sockets/ip-name-lookup
 
     def resolve_addresses(self, network: Network, name: bytes | str) -> ResolveAddressStream:
         if isinstance(name, (bytes, bytearray)):  # a string parameter arrives as its bytes
@@ -703,20 +905,240 @@ class SocketsHost:
         try:
             ip = ipaddress.ip_address(text)
         except ValueError:
-            if not name or any(c in name for c in " /\\:@") or len(name) > 253:
-                raise net_error("INVALID_ARGUMENT") from None
-            raise net_error("NAME_UNRESOLVABLE") from None
-        return ResolveAddressStream([ip_address_value(ip)])
+            pass
+        else:
+            if ip.version == 6 and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            return ResolveAddressStream([ip_address_value(ip)])
+        ascii_name = hostname_ascii(name)
+        if ascii_name is None:
+            raise net_error("INVALID_ARGUMENT")
+        stream = ResolveAddressStream(None, ascii_name, self.allow_network)
+        if ascii_name == "invalid" or ascii_name.endswith(".invalid"):
+            stream.error = "NAME_UNRESOLVABLE"  # RFC 6761 6.4: never asks the resolver
+            stream.done.set()
+        elif not self.allow_network and not _is_localhost_name(ascii_name):
+            # Asking a DNS server is network access: a guest could carry data out in
+            # the names it looks up. Without it only `localhost` names are looked up.
+            stream.error = "ACCESS_DENIED"
+            stream.done.set()
+        else:
+            RESOLVER.submit(stream)
+        return stream
 
     def resolve_address_stream_resolve_next_address(self, self_: ResolveAddressStream) -> Any:
+        if not self_.done.is_set():
+            raise net_error("WOULD_BLOCK")
+        if self_.error is not None:
+            raise net_error(self_.error)  # every later call too: the lookup failed
         return self_.addresses.pop(0) if self_.addresses else None
 
     def resolve_address_stream_subscribe(self, self_: ResolveAddressStream) -> Pollable:
-        return Pollable()
+        return Pollable(check=self_.done.is_set)
 
     def resolve_address_stream_drop(self, self_: ResolveAddressStream) -> None:
-        pass
+        self_.dropped = True
+        self_.addresses = []
 
+    # --- wasi:sockets/udp-create-socket
+
+    def create_udp_socket(self, address_family: Any) -> UdpSocket:
+        family = socket.AF_INET if address_family == T.IpAddressFamily.IPV4 else socket.AF_INET6
+        try:
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+        except OSError as exc:
+            raise os_error(exc) from None
+        sock.setblocking(False)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        return UdpSocket(family, sock)
+
+    # --- wasi:sockets/udp
+
+    def udp_socket_start_bind(self, self_: UdpSocket, network: Network, local_address: Any) -> None:
+        if self_.state != "unbound":
+            raise net_error("INVALID_STATE")
+        sa = self._sockaddr(self_, local_address, remote=False)
+        try:
+            self_.sock.bind(sa)
+        except OSError as exc:
+            raise os_error(exc) from None
+        self_.state = "bind-started"
+
+    def udp_socket_finish_bind(self, self_: UdpSocket) -> None:
+        if self_.state != "bind-started":
+            raise net_error("NOT_IN_PROGRESS")
+        self_.state = "bound"
+
+    def udp_socket_stream(self, self_: UdpSocket, remote_address: Any) -> tuple[
+            IncomingDatagramStream, OutgoingDatagramStream]:
+        if self_.state != "bound":
+            raise net_error("INVALID_STATE")
+        sa = None
+        if remote_address is not None:
+            sa = self._sockaddr(self_, remote_address, remote=True, multicast=True)
+        try:
+            if self_.remote is not None:
+                _disconnect(self_.sock)
+                self_.remote = None
+            if sa is not None:
+                self_.sock.connect(sa)
+                self_.remote = sa
+        except OSError as exc:
+            raise os_error(exc) from None
+        self_.gen += 1  # the streams of an earlier call stop working
+        return IncomingDatagramStream(self_), OutgoingDatagramStream(self_)
+
+    def udp_socket_local_address(self, self_: UdpSocket) -> Any:
+        if self_.state != "bound":
+            raise net_error("INVALID_STATE")
+        return from_sockaddr(self_.family, self_.sock.getsockname())
+
+    def udp_socket_remote_address(self, self_: UdpSocket) -> Any:
+        if self_.remote is None:
+            raise net_error("INVALID_STATE")
+        try:
+            return from_sockaddr(self_.family, self_.sock.getpeername())
+        except OSError as exc:
+            raise os_error(exc) from None
+
+    def udp_socket_address_family(self, self_: UdpSocket) -> Any:
+        return self_.fam
+
+    def udp_socket_unicast_hop_limit(self, self_: UdpSocket) -> int:
+        return self._get(self_, *self._hop_opt(self_)) & 0xFF
+
+    def udp_socket_set_unicast_hop_limit(self, self_: UdpSocket, value: int) -> None:
+        if value == 0:
+            raise net_error("INVALID_ARGUMENT")
+        self._set(self_, *self._hop_opt(self_), value)
+
+    def udp_socket_receive_buffer_size(self, self_: UdpSocket) -> int:
+        return self._get(self_, socket.SOL_SOCKET, socket.SO_RCVBUF)
+
+    def udp_socket_set_receive_buffer_size(self, self_: UdpSocket, value: int) -> None:
+        if value == 0:
+            raise net_error("INVALID_ARGUMENT")
+        self._set(self_, socket.SOL_SOCKET, socket.SO_RCVBUF, min(value, 1 << 30))
+
+    def udp_socket_send_buffer_size(self, self_: UdpSocket) -> int:
+        return self._get(self_, socket.SOL_SOCKET, socket.SO_SNDBUF)
+
+    def udp_socket_set_send_buffer_size(self, self_: UdpSocket, value: int) -> None:
+        if value == 0:
+            raise net_error("INVALID_ARGUMENT")
+        self._set(self_, socket.SOL_SOCKET, socket.SO_SNDBUF, min(value, 1 << 30))
+
+    def udp_socket_subscribe(self, self_: UdpSocket) -> Pollable:
+        return Pollable()  # bind and stream finish at once: nothing to wait for
+
+    def udp_socket_drop(self, self_: UdpSocket) -> None:
+        self_.conn.release()
+
+    def _operational(self, stream: IncomingDatagramStream | OutgoingDatagramStream) -> None:
+        if stream.gen != stream.owner.gen:
+            raise net_error("INVALID_STATE")  # `stream` was called again since
+
+    def incoming_datagram_stream_receive(self, self_: IncomingDatagramStream, max_results: int, *,
+                                         result_capacity: int, result_address: int = 0) -> list[Any]:
+        """As many datagrams as fit in the caller's buffer: the records (4-aligned from
+        `result_address`) then the payloads. One that does not fit is kept for the next
+        call; when even the first does not, it is returned (the glue answers
+        `buffer_too_small` with the exact size needed) and kept all the same."""
+        self._operational(self_)
+        out: list[Any] = []
+        room = result_capacity - (-result_address % 4)
+        sock = self_.conn.sock
+        while len(out) < min(max_results, MAX_DATAGRAMS):
+            if self_.kept is not None:
+                data, sa = self_.kept
+            else:
+                try:
+                    data, sa = sock.recvfrom(MAX_PAYLOAD)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as exc:
+                    if out:
+                        break  # report what came first; the error was consumed
+                    raise os_error(exc) from None
+                if not self.allow_network and not ipaddress.ip_address(sa[0].split("%")[0]).is_loopback:
+                    continue  # a non-loopback source: not for a loopback-only guest
+            datagram = T.IncomingDatagram(data=data, remote_address=from_sockaddr(self_.owner.family, sa))
+            cost = DATAGRAM_RECORD + len(data)
+            if cost <= room:
+                self_.kept = None
+                out.append(datagram)
+                room -= cost
+                continue
+            self_.kept = (data, sa)
+            if not out:
+                out.append(datagram)
+            break
+        return out
+
+    def incoming_datagram_stream_subscribe(self, self_: IncomingDatagramStream) -> Pollable:
+        return Pollable(check=lambda: self_.kept is not None, sock=self_.conn.sock,
+                        events=selectors.EVENT_READ)
+
+    def incoming_datagram_stream_drop(self, self_: IncomingDatagramStream) -> None:
+        self_.conn.release()
+
+    def outgoing_datagram_stream_check_send(self, self_: OutgoingDatagramStream) -> int:
+        self._operational(self_)
+        if self_.permit == 0 and _writable(self_.conn.sock):
+            self_.permit = MAX_DATAGRAMS
+        return self_.permit
+
+    def outgoing_datagram_stream_send(self, self_: OutgoingDatagramStream, datagrams: list[Any]) -> int:
+        self._operational(self_)
+        if not datagrams:
+            return 0
+        if len(datagrams) > self_.permit:
+            # WASI traps here; the backport refuses the call (nothing sent)
+            raise BadValue("send: more datagrams than check-send permitted")
+        self_.permit = 0
+        owner = self_.owner
+        sent = 0
+        for d in datagrams:
+            try:
+                self._send_one(owner, d)
+            except T.ErrorCodeError:
+                if sent:
+                    break
+                raise
+            except (BlockingIOError, InterruptedError):
+                break
+            sent += 1
+        return sent
+
+    def _send_one(self, owner: UdpSocket, d: Any) -> None:
+        sock = owner.sock
+        if d.remote_address is None:
+            if owner.remote is None:
+                raise net_error("INVALID_ARGUMENT")  # EDESTADDRREQ
+            target = None
+        else:
+            target = self._sockaddr(owner, d.remote_address, remote=True, multicast=True)
+            if owner.remote is not None and target != owner.remote:
+                raise net_error("INVALID_ARGUMENT")  # EISCONN
+        if len(d.data) > MAX_PAYLOAD:
+            raise net_error("DATAGRAM_TOO_LARGE")
+        try:
+            if target is None or owner.remote is not None:
+                sock.send(d.data)
+            else:
+                sock.sendto(d.data, target)
+        except (BlockingIOError, InterruptedError):
+            raise
+        except OSError as exc:
+            raise os_error(exc) from None
+
+    def outgoing_datagram_stream_subscribe(self, self_: OutgoingDatagramStream) -> Pollable:
+        return Pollable(check=lambda: self_.permit > 0, sock=self_.conn.sock,
+                        events=selectors.EVENT_WRITE)
+
+    def outgoing_datagram_stream_drop(self, self_: OutgoingDatagramStream) -> None:
+        self_.conn.release()
 
 def wait_any_nowait(pollables: Iterable[Pollable]) -> list[int]:
     """The indices of the pollables ready right now (no waiting)."""
@@ -731,4 +1153,5 @@ def wait_any_nowait(pollables: Iterable[Pollable]) -> list[int]:
     return out
 
 
-__all__ = ["SocketsHost", "Pollable", "InputStream", "OutputStream", "TcpSocket", "IoError"]
+__all__ = ["SocketsHost", "Pollable", "InputStream", "OutputStream", "TcpSocket", "UdpSocket",
+           "IncomingDatagramStream", "OutgoingDatagramStream", "ResolveAddressStream", "IoError"]
