@@ -278,19 +278,24 @@ def _handle_typename(tref: TypeRef) -> TypeName | None:
     return None
 
 
-def _count_handles(tref: TypeRef | None, depth: int = 0) -> int:
-    """Handles a value of this type holds outside of lists (upper bound over cases)."""
-    if tref is None or depth > 64:
+def _count_handles(tref: TypeRef | None, facts: Facts) -> int:
+    """Handles a value of this type holds outside of lists (upper bound over cases);
+    asked for every type and function, so answered once per type (`facts.memo`)."""
+    if tref is None:
         return 0
+    return facts.memo("handles", tref, lambda t: _count_handles_of(t, facts))
+
+
+def _count_handles_of(tref: TypeRef, facts: Facts) -> int:
     ty = resolve(tref)
     if isinstance(ty, Handle):
         return 1
     fields = canonical_fields(ty)
     if fields is not None:
-        return sum(_count_handles(f.type, depth + 1) for f in fields)
+        return sum(_count_handles(f.type, facts) for f in fields)
     cases = canonical_variant_cases(ty)
     if cases is not None:
-        return max((_count_handles(c.type, depth + 1) for c in cases), default=0)
+        return max((_count_handles(c.type, facts) for c in cases), default=0)
     return 0
 
 
@@ -591,7 +596,7 @@ class _UnitBuilder:
     def rel(self, tref: TypeRef, src: str, hint: str) -> list[str]:
         """Statements releasing every handle object of `src` outside lists through its
         module's `<r>_drop` implementation (for results the glue could not issue)."""
-        if not _count_handles(tref):
+        if not _count_handles(tref, self.facts):
             return []
         if isinstance(tref, Ref):
             assert tref.target is not None
@@ -616,7 +621,7 @@ class _UnitBuilder:
         vl = self.vl(ty)
         out = [f"switch ({src}.tag) {{"]
         for i, case in enumerate(vl.cases):
-            if case.type is not None and _count_handles(case.type):
+            if case.type is not None and _count_handles(case.type, self.facts):
                 out += [f"case {i}:", *("    " + s for s in self.rel(
                     case.type, f"{src}.val.{c_ident(case.name)}", f"{hint}_{case.name}")), "    break;"]
         out += ["default:", "    break;", "}"]
@@ -671,7 +676,7 @@ class _UnitBuilder:
         sa = self.sa(ty)
         # a value holding handles (outside lists) other than the handle itself: its encode
         # unwinds the handles it issued when it fails, and it gets a release function
-        holds = _count_handles(ty) > 0 and not isinstance(ty, Handle)
+        holds = _count_handles(ty, self.facts) > 0 and not isinstance(ty, Handle)
         outer_unwind, self._unwind = self._unwind, holds
         try:
             if isinstance(ty, Ref):
@@ -689,7 +694,7 @@ class _UnitBuilder:
             (["uint32_t mark = w2w_handles_issued(handles);"] if holds else []) + \
             [f"memset(dst, 0, {sa.size});"] + enc
         release_name, release_body = "", []
-        if _count_handles(ty):
+        if _count_handles(ty, self.facts):
             release_name = self.codec(tn, "release")
             release_body = self.rel(ty, "(*src)", hint) if isinstance(ty, Ref) \
                 else self.rel_value(ty, "(*src)", hint, tn)
@@ -894,7 +899,7 @@ class _UnitBuilder:
             sa = self.sa(op.type)
             ct = self.ctype(op.type, f"{fname}_ret{k}")
             tn = self._named(op.type, ct)
-            handles_needed += _count_handles(op.type)
+            handles_needed += _count_handles(op.type, self.facts)
             issues = issues or _holds_handles(op.type)
             out_info.append((k, sa.size, tn, op.type))
             decls += [f"uint8_t *r_{k};", f"{self._decl(ct, f'ret{k}')};"]
@@ -906,7 +911,7 @@ class _UnitBuilder:
             impl_args.append(f"&ret{k}")
             needs_rc = True
         if err_payload is not None:
-            handles_needed = max(handles_needed, _count_handles(err_payload))
+            handles_needed = max(handles_needed, _count_handles(err_payload, self.facts))
             issues = issues or _holds_handles(err_payload)
         direct = None if status_res is not None or not sig.results else sig.results[0]
         direct_htn = _handle_typename(direct.type) if direct is not None else None
@@ -916,8 +921,8 @@ class _UnitBuilder:
             checks += [f"if (w2w_handles_free(host->handles) < {handles_needed}u)",
                        f"    {fail('W2W_E_BAD_HANDLE')}"]
         checks += take_lines
-        fixed = [(k, tn) for k, _, tn, t in out_info if _count_handles(t)]
-        ep_fixed = err_payload is not None and _count_handles(err_payload) > 0
+        fixed = [(k, tn) for k, _, tn, t in out_info if _count_handles(t, self.facts)]
+        ep_fixed = err_payload is not None and _count_handles(err_payload, self.facts) > 0
         if not issues:
             for k, _, tn, _t in out_info:
                 post_ok += [f"if ((rc = {self.codec_inline(tn, 'encode')}(host->handles, {w}, r_{k}, &ret{k})) != 0)",

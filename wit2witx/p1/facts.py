@@ -19,7 +19,7 @@ from .model import Function, TypeRef
 
 
 class Facts:
-    __slots__ = ("_layout", "_sa", "_variant", "_record", "_sig")
+    __slots__ = ("_layout", "_sa", "_variant", "_record", "_sig", "_other")
 
     def __init__(self) -> None:
         self._layout: dict = {}  # layout's own cache: id(TypeName) -> (TypeName, SizeAlign)
@@ -27,6 +27,7 @@ class Facts:
         self._variant: dict = {}
         self._record: dict = {}
         self._sig: dict = {}
+        self._other: dict = {}  # (question, id(obj)) -> (obj, answer)
 
     def size_align(self, tref: TypeRef) -> layout.SizeAlign:
         hit = self._sa.get(id(tref))
@@ -50,6 +51,16 @@ class Facts:
         hit = self._sig.get(id(func))
         if hit is None or hit[0] is not func:
             hit = self._sig[id(func)] = (func, abi.core_signature(func))
+        return hit[1]
+
+
+    def memo(self, question: str, obj, answer):
+        """Any other fact a back end asks about `obj` once per run: `answer(obj)`,
+        cached under `question` (kept with `obj`, like the facts above)."""
+        key = (question, id(obj))
+        hit = self._other.get(key)
+        if hit is None or hit[0] is not obj:
+            hit = self._other[key] = (obj, answer(obj))
         return hit[1]
 
 
