@@ -32,20 +32,25 @@ TIMEOUT = 120
 # --- building the guest ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def sockets_guest(tmp_path_factory) -> Path:
-    """The C guest, compiled against headers generated from the corpus' WASI WIT."""
+def build_sockets_guest(out: Path, source: Path) -> Path:
+    """A C guest compiled with zig against the headers generated from the corpus' WASI
+    WIT (into `out`)."""
     corpus_path("wasi-p2", "sockets")
     from wit2witx.hosts.regen import compile_sockets
 
-    out = tmp_path_factory.mktemp("sockets_guest")
     for name, text in compile_sockets(CORPUS, ["c"]).items():
         (out / name).write_text(text)
-    wasm = out / "sockets_guest.wasm"
+    wasm = out / (source.stem + ".wasm")
     proc = zig_cc("--target=wasm32-wasi", "-O2", "-Wall", "-Wextra", "-Werror",
-                  f"-I{out}", "-o", str(wasm), str(GUEST_SRC / "sockets_guest.c"))
+                  f"-I{out}", "-o", str(wasm), str(source))
     assert proc.returncode == 0, proc.stderr
     return wasm
+
+
+@pytest.fixture(scope="session")
+def sockets_guest(tmp_path_factory) -> Path:
+    return build_sockets_guest(tmp_path_factory.mktemp("sockets_guest"),
+                               GUEST_SRC / "sockets_guest.c")
 
 
 def run_guest(wasm: Path, *args: str, timeout: float = TIMEOUT, **kw) -> subprocess.CompletedProcess:

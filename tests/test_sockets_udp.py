@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, FIXTURES, corpus_path, zig_cc
-from test_sockets_e2e import PAGE, Hostile
+from conftest import FIXTURES, corpus_path
+from test_sockets_e2e import PAGE, Hostile, build_sockets_guest
 
 wasmtime = pytest.importorskip("wasmtime")
 
@@ -33,17 +33,8 @@ UDP, UCREATE, NET, LOOKUP, POLL = ("wasi_sockets_udp", "wasi_sockets_udp_create_
 
 @pytest.fixture(scope="session")
 def udp_guest(tmp_path_factory) -> Path:
-    corpus_path("wasi-p2", "sockets")
-    from wit2witx.hosts.regen import compile_sockets
-
-    out = tmp_path_factory.mktemp("udp_guest")
-    for name, text in compile_sockets(CORPUS, ["c"]).items():
-        (out / name).write_text(text)
-    wasm = out / "udp_guest.wasm"
-    proc = zig_cc("--target=wasm32-wasi", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{out}",
-                  "-o", str(wasm), str(FIXTURES / "guests" / "sockets" / "udp_guest.c"))
-    assert proc.returncode == 0, proc.stderr
-    return wasm
+    return build_sockets_guest(tmp_path_factory.mktemp("udp_guest"),
+                               FIXTURES / "guests" / "sockets" / "udp_guest.c")
 
 
 def status(case: str) -> int:
