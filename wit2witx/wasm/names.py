@@ -31,11 +31,17 @@ def check_unique(names, what: str, pos) -> None:
     """Names of one list must differ, ignoring ASCII case (as wasmparser compares)."""
     seen: dict[str, str] = {}
     for name in names:
-        key = name.lower()
-        if key in seen:
-            raise WasmError(f"{what} name `{name}` conflicts with previous {what} name "
-                            f"`{seen[key]}`", pos)
-        seen[key] = name
+        claim_name(seen, name, what, pos)
+
+
+def claim_name(seen: dict[str, str], name: str, what: str, pos) -> None:
+    """Add `name` to the names `seen` so far in one list (lower-cased -> as written);
+    a name differing from an earlier one only in ASCII case is a clash."""
+    key = name.lower()
+    if key in seen:
+        raise WasmError(f"{what} name `{name}` conflicts with previous {what} name "
+                        f"`{seen[key]}`", pos)
+    seen[key] = name
 
 
 def check_extern_name(name: str, pos) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from . import ast
 from .errors import WasmError
-from .names import check_extern_name, check_kebab, check_unique
+from .names import check_extern_name, check_kebab, check_unique, claim_name
 
 
 # --- type nodes (compared by identity) ---------------------------------------------------------
@@ -132,6 +132,7 @@ class ComponentInfo:
 def analyze(component: ast.Component) -> ComponentInfo:
     info = ComponentInfo()
     scope = _Scope(None)
+    taken: dict[str, dict[str, str]] = {"import": {}, "export": {}}  # names, per direction
     for item in component.items:
         if isinstance(item, ast.Custom):
             info.customs.append(item)
@@ -139,12 +140,10 @@ def analyze(component: ast.Component) -> ComponentInfo:
             info.unsupported.append(item)
         elif isinstance(item, ast.ExportItem):
             info.externs.append(Extern("export", scope.export_item(item)))
-            check_unique([e.item.name.name for e in info.externs if e.direction == "export"],
-                         "export", item.pos)
+            claim_name(taken["export"], item.name.name, "export", item.pos)
         elif isinstance(item, ast.ImportDecl):
             info.externs.append(Extern("import", scope.extern(item, None)))
-            check_unique([e.item.name.name for e in info.externs if e.direction == "import"],
-                         "import", item.pos)
+            claim_name(taken["import"], item.name.name, "import", item.pos)
         else:
             scope.decl(item, None)
     return info
@@ -164,6 +163,8 @@ class _Scope:
         self.names: dict[str, dict[str, int]] = {s: {} for s in _SPACES}
         # resources given a name by a type import/export here, for `[method]r.m` checks
         self.resource_names: dict[Resource, str] = {}
+        # the names of each imports/exports table filled here: id(table) -> names
+        self.taken: dict[int, dict[str, str]] = {}
 
     # -- index spaces ------------------------------------------------------------------------
 
@@ -242,7 +243,8 @@ class _Scope:
         name = decl.name
         name_kind = check_extern_name(name.name, decl.pos)
         if table is not None:
-            check_unique([*table, name.name], "import or export", decl.pos)
+            claim_name(self.taken.setdefault(id(table), {}), name.name, "import or export",
+                       decl.pos)
         item = self.describe(decl.desc, name, decl.pos)
         if item.kind == "type":
             resource = _peel_all(item.referenced)

@@ -240,6 +240,7 @@ class _Decoder:
     def __init__(self) -> None:
         self.r = ir.Resolve()
         self.foreign: dict[str, _PackageFields] = {}
+        self.foreign_index: dict[str, int] = {}  # its position in `foreign`
         self.iface_package: dict[int, int] = {}  # foreign interface -> index in `foreign`
         self.named_interfaces: dict[str, int] = {}
         self.resources: dict[ir.TypeOwner, dict[str, int]] = {}
@@ -332,12 +333,13 @@ class _Decoder:
         pkg = self.foreign.get(key)
         if pkg is None:
             pkg = self.foreign[key] = _PackageFields(pkg_name)
+            self.foreign_index[key] = len(self.foreign_index)
         iid = pkg.interfaces.get(iface_name)
         if iid is None:
             iid = len(self.r.interfaces)
             self.r.interfaces.append(ir.Interface(iface_name))
             pkg.interfaces[iface_name] = iid
-        self.iface_package[iid] = list(self.foreign).index(key)
+        self.iface_package[iid] = self.foreign_index[key]
         return iid
 
     def register_interface(self, name: str, item: wt.Item,
