@@ -1153,23 +1153,21 @@ def emit_files(program) -> dict[str, str]:
 
 def emit_wasm3_files(program) -> dict[str, str]:
     """`<module>_wasm3.h` / `.c`: link every import of a unit into a wasm3 module."""
-    files: dict[str, str] = {}
-    for hu in build_units(program):
-        if not hu.functions:
-            continue
-        files[f"{hu.module}_wasm3.h"] = _render("wasm3_h.py", hu)
-        files[f"{hu.module}_wasm3.c"] = _render("wasm3_c.py", hu)
-    return files
+    return _runtime_binding(program, "wasm3")
 
 
 def emit_wamr_files(program) -> dict[str, str]:
     """`<module>_wamr.h` / `.c`: a NativeSymbol table for WAMR per unit."""
+    return _runtime_binding(program, "wamr")
+
+
+def _runtime_binding(program, runtime: str) -> dict[str, str]:
+    """`<module>_<runtime>.h` / `.c` for every unit that has imports."""
     files: dict[str, str] = {}
     for hu in build_units(program):
-        if not hu.functions:
-            continue
-        files[f"{hu.module}_wamr.h"] = _render("wamr_h.py", hu)
-        files[f"{hu.module}_wamr.c"] = _render("wamr_c.py", hu)
+        if hu.functions:
+            files[f"{hu.module}_{runtime}.h"] = _render(f"{runtime}_h.py", hu)
+            files[f"{hu.module}_{runtime}.c"] = _render(f"{runtime}_c.py", hu)
     return files
 
 
