@@ -7,7 +7,7 @@ PYWASM3_SDIST := $(CACHE)/pywasm3-0.5.0.tar.gz
 EXAMPLE := fixtures/example
 WASI ?= ../shared/corpus/wasi-p2
 
-.PHONY: run test bench wasi clean
+.PHONY: run test bench wasi clean wamr
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ run: $(VENV)/.installed
 	$(VENV)/bin/wit2witx $(EXAMPLE) -o out/
 	@echo "wrote out/"; ls out/
 
-test: $(VENV)/.installed-test $(PYWASM3_SDIST)
+# WAMR's vmlib (libiwasm.a) from ../shared/vendor's tarball (or $$WAMR_SRC), built with CMake
+# in both configurations the tests run (default, WAMR_DISABLE_HW_BOUND_CHECK), cached in .cache/.
+wamr: $(VENV)/.installed-test
+	$(PY) tests/support/wamr.py
+
+test: $(VENV)/.installed-test $(PYWASM3_SDIST) wamr
 	$(PY) -m pytest -n 2 -q
 
 bench: $(VENV)/.installed-test

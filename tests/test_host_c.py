@@ -6,12 +6,11 @@ wasm3 (built once from the pywasm3 0.5.0 sdist by `support.wasm3`) and an
 implementation; guests are compiled with zig for wasm32-freestanding or assembled
 from WAT with `wasm-tools parse`.
 
-WAMR: no package registry ships WAMR's headers or library (checked: apt-cache search
-wasm-micro / wamr / iwasm after apt-get update; PyPI wamr-bin is binaries only; npm has
-nothing), so the WAMR tests need a wasm-micro-runtime checkout: WAMR_INCLUDE=<wamr>/
-core/iwasm/include compiles the generated bindings, WAMR_LIB=<build>/libiwasm.a also
-runs the example and hostile guests in WAMR. Without them those tests are skipped with
-that reason (the only skips here).
+WAMR: no package registry ships WAMR's sources, so `support.wamr` takes them from
+$WAMR_SRC or ../shared/vendor/wasm-micro-runtime-*.tar.gz and builds libiwasm.a with
+CMake in two configurations, "default" and "nohwbound" (WAMR_DISABLE_HW_BOUND_CHECK, the
+microcontroller one); the WAMR tests run on both. Without WAMR they fail under CI=true
+and skip elsewhere. WAMR_INCLUDE / WAMR_LIB (a default-configuration libiwasm.a) override.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from conftest import FIXTURES, corpus_path, run_wasm_tools, zig_cc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support.wasm3 import Wasm3Unavailable, gcc, wasm3_lib  # noqa: E402
+from support import wamr as wamr_support  # noqa: E402
 
 import wit2witx  # noqa: E402
 from wit2witx.compiler import Options, build_program  # noqa: E402
@@ -312,23 +312,15 @@ def test_hostile_guest_gets_documented_statuses(tmp_path, wasm3_san):
 # --------------------------------------------------------------------------- WAMR
 
 
-def wamr_include() -> Path | None:
-    """WAMR's public headers (`core/iwasm/include` of wasm-micro-runtime), if given."""
-    value = os.environ.get("WAMR_INCLUDE")
-    if not value:
-        return None
-    path = Path(value)
-    assert (path / "wasm_export.h").is_file() and (path / "lib_export.h").is_file(), \
-        f"WAMR_INCLUDE={value} does not hold wasm_export.h and lib_export.h"
+def wamr_include() -> Path:
+    """WAMR's public headers (`core/iwasm/include`); fails in CI, skips elsewhere, if absent."""
+    path = wamr_support.require(wamr_support.wamr_include)
+    assert (path / "wasm_export.h").is_file() and (path / "lib_export.h").is_file(), path
     return path
 
 
 def test_wamr_binding_compiles_against_wamr_headers(tmp_path):
     include = wamr_include()
-    if include is None:
-        # No registry ships WAMR's headers (checked: apt-cache search wasm-micro/wamr/iwasm,
-        # PyPI wamr-bin = binaries only, npm: none), so this needs a checkout.
-        pytest.skip("WAMR headers not available: set WAMR_INCLUDE=<wasm-micro-runtime>/core/iwasm/include")
     out = tmp_path
     generate([EXAMPLE], out, emit=("host-c", "host-wamr"))
     generate([FIXTURES / "witx" / "extra.witx"], out, emit=("host-c", "host-wamr"))
@@ -349,7 +341,7 @@ def test_wamr_binding_compiles_against_wamr_headers(tmp_path):
 def test_glue_for_all_of_wasi_compiles(tmp_path):
     """Every package of WASI 0.2.12 (with the others as deps) and wasi_snapshot_preview1:
     the core and the wasm3 binding of every unit compile as C99 with -pedantic -Wall
-    -Wextra -Werror (and the WAMR binding too when WAMR_INCLUDE is set)."""
+    -Wextra -Werror, and so does the WAMR binding against WAMR's headers."""
     src = corpus_path("wasi-p2")
     packages = sorted(p.name for p in src.iterdir() if p.is_dir())
     assert len(packages) == 7
@@ -370,12 +362,11 @@ def test_glue_for_all_of_wasi_compiles(tmp_path):
     # and the WITX front end's P1-era modules, whose errno has nobufs/badf/fault/inval
     preview1 = corpus_path("witx", "preview1", "wasi_snapshot_preview1.witx")
     generate([preview1], out, emit=("host-c", "host-wasm3", "host-wamr"))
-    sources = sorted(out.glob("*_host.c")) + sorted(out.glob("*_wasm3.c"))
-    if include is not None:
-        sources += sorted(out.glob("*_wamr.c"))
+    sources = sorted(out.glob("*_host.c")) + sorted(out.glob("*_wasm3.c")) + sorted(out.glob("*_wamr.c"))
+    assert len(sources) == 3 * len(sorted(out.glob("*_host.c")))
     # strict C99 (what embedded toolchains still default to), pedantic
     cmd = [gcc(), "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-I", out,
-           "-isystem", wasm3_inc, *(["-isystem", include] if include else [])]
+           "-isystem", wasm3_inc, "-isystem", include]
     for s in sources:
         check(run([*cmd, s]), f"compiling {s.name}")
 
@@ -409,20 +400,13 @@ def test_status_enum_without_glue_cases_is_reported(tmp_path):
     assert "no `buffer_too_small` case" in str(info.value.diagnostics[0].message)
 
 
-def wamr_lib() -> Path | None:
-    value = os.environ.get("WAMR_LIB")
-    return Path(value) if value else None
-
-
+@pytest.mark.parametrize("config", wamr_support.CONFIGS)
 @pytest.mark.parametrize("guest", ["example", "hostile"])
-def test_wamr_runs_the_guests(tmp_path, guest):
-    """The WAMR binding in a real WAMR (needs WAMR_INCLUDE and WAMR_LIB=libiwasm.a, built
-    from a wasm-micro-runtime checkout): the example guest and the hostile guest get the
-    same results as under wasm3."""
-    include, lib = wamr_include(), wamr_lib()
-    if include is None or lib is None:
-        pytest.skip("WAMR not available: set WAMR_INCLUDE=<wamr>/core/iwasm/include and "
-                    "WAMR_LIB=<build>/libiwasm.a (no registry ships WAMR's headers or library)")
+def test_wamr_runs_the_guests(tmp_path, guest, config):
+    """The WAMR binding in a real WAMR (libiwasm.a built from the vendored source, in the
+    default and the no-hardware-bound-check configuration): the example guest and the
+    hostile guest get the same results as under wasm3."""
+    include, lib = wamr_include(), wamr_support.require(wamr_support.wamr_lib, config)
     out = tmp_path
     generate([EXAMPLE], out)
     witx = FIXTURES / "witx" / "extra.witx"
