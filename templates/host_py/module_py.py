@@ -73,7 +73,7 @@ def _spec(f) -> str:
 
 
 def render(m) -> str:
-    name = m.module or m.unit
+    name = m.title
     origin = f" ({m.origin})" if m.origin else ""
     out = [f'# {m.header}\n"""Python host glue (wasmtime) for the P1 module `{name}`{origin}.\n\n']
     if m.docs:

@@ -50,6 +50,9 @@ RESERVED = frozenset({
     "dataclass", "enum", "typing", "_rt",
 })
 
+# Deepest annotation or codec expression written inline (see `_Builder._hoist`).
+_MAX_INLINE_DEPTH = 4
+
 _BUILTIN_CODEC = {
     "u8": "_rt.U8", "u16": "_rt.U16", "u32": "_rt.U32", "u64": "_rt.U64",
     "s8": "_rt.S8", "s16": "_rt.S16", "s32": "_rt.S32", "s64": "_rt.S64",
@@ -68,14 +71,17 @@ def _unsupported(what: str, node: object = None) -> UnsupportedError:
 
 @lru_cache(maxsize=None)
 def camel(name: str) -> str:
-    parts = [p for p in re.split(r"[_\-]+", name) if p]
+    """A class name: ASCII letters and digits only (WITX ids may hold `.`, `'`, ...)."""
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", name) if p]
     out = "".join(p[:1].upper() + p[1:] for p in parts) or "T"
-    return f"T{out}" if out[0].isdigit() else out
+    if out[0].isdigit():
+        return f"T{out}"
+    return out + "_" if keyword.iskeyword(out) else out  # `none` would be `None`
 
 
 @lru_cache(maxsize=None)
 def py_ident(name: str) -> str:
-    name = re.sub(r"\W", "_", name.replace("-", "_"))
+    name = re.sub(r"[^0-9A-Za-z_]", "_", name)
     if not name or name[0].isdigit():
         name = "_" + name
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name == "self":
@@ -85,10 +91,60 @@ def py_ident(name: str) -> str:
 
 @lru_cache(maxsize=None)
 def member_name(name: str) -> str:
-    name = re.sub(r"\W", "_", name.replace("-", "_")).upper()
+    name = re.sub(r"[^0-9A-Za-z_]", "_", name).upper()
     if not name or name[0].isdigit():
         name = "_" + name
+    if name.startswith("_") and name.endswith("_"):
+        name += "X"  # `_x_` and `__x__` names are reserved by `enum`
     return name
+
+
+def _fresh(taken: set[str], base: str) -> str:
+    """`base`, or `base_`, `base__`, ...: the first spelling not taken yet (now taken)."""
+    name = base
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+# --------------------------------------------------------------------------- escaping
+# Docs are data. One rule makes a doc line safe both inside a `"""` docstring and
+# after `#`: backslashes doubled (no escape sequence, no line continuation), a quote
+# that could close the docstring escaped, and characters that would end a comment line
+# or are not allowed in source (NUL, CR, the other controls, the line separators
+# `str.splitlines` honours, bidirectional controls, BOM) written as `\xNN`/`\uNNNN`.
+# In a docstring the value is then exactly the doc's text.
+
+_PY_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+_PY_CLOSING_QUOTE = re.compile(r'"(?="|$)')
+
+
+def _py_escape_char(m: re.Match) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def py_doc_line(line: str) -> str:
+    """One line of text, safe in a docstring and in a `#` comment."""
+    if "\\" in line:
+        line = line.replace("\\", "\\\\")
+    if '"' in line:
+        line = _PY_CLOSING_QUOTE.sub('\\\\"', line)
+    return _PY_UNSAFE.sub(_py_escape_char, line)
+
+
+def py_doc_lines(text: str) -> list[str]:
+    """A doc as lines for docstrings and comments (`py_doc_line` each), blank lines
+    at both ends dropped."""
+    if not text:
+        return []
+    lines = [py_doc_line(line.rstrip()) for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return lines
 
 
 def module_stem(unit_name: str) -> str:
@@ -134,7 +190,8 @@ class PyType:
     cases: list[PyCase] = field(default_factory=list)
     tag_name: str = ""
     alias: str = ""
-    witx_name: str = ""
+    witx_name: str = ""  # escaped for docstrings (`py_doc_line`)
+    private: bool = False  # a hoisted annotation alias: not exported
 
     @property
     def doc_lines(self) -> list[str]:
@@ -188,9 +245,10 @@ class PyImport:
 
 @dataclass(slots=True, eq=False, repr=False)
 class PyModule:
-    header: str
+    header: str  # escaped like docs, as are `title` and `origin`
     unit: str
     module: str | None
+    title: str  # the module's name as the docstrings show it
     origin: str
     docs: list[str]
     imports: list[PyImport]
@@ -210,33 +268,76 @@ class PyModule:
         return any(t.shape in ("record", "variant") for t in self.types)
 
 
-def _docs(text: str) -> list[str]:
-    if not text:
-        return []
-    if '"""' in text:
-        text = text.replace('"""', "'''")
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    lines = [line.rstrip() for line in text.splitlines()]
-    while lines and not lines[-1]:
-        lines.pop()
-    while lines and not lines[0]:
-        lines.pop(0)
-    return lines
+_docs = py_doc_lines
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class UnitNames:
+    """Every module-level name one unit's glue gives its typenames, decided once, so
+    that the unit's module and every module importing its types spell them alike.
+    Keys are `id(TypeName)`; `taken` holds every name used (RESERVED included)."""
+
+    classes: dict[int, str]
+    tags: dict[int, str]  # the `<Name>Tag` enum of a variant with payloads
+    errors: dict[int, str]  # the `<E>Error` exception of an enum-like typename
+    codecs: dict[int, str]
+    taken: set[str]
+
+
+def _has_tag_class(tn: TypeName) -> bool:
+    ty = tn.type
+    return isinstance(ty, (Variant, Union)) and not _option_like(ty) and not is_enum_like(ty)
+
+
+def unit_names(unit) -> UnitNames:
+    """Class names first (in definition order, clashes get `_`), then variant tags,
+    exceptions and codecs, each fresh: distinct spellings for distinct things."""
+    taken = set(RESERVED)
+    tns = unit.own_typenames
+    classes = {id(tn): _fresh(taken, camel(tn.name)) for tn in tns}
+    tags = {id(tn): _fresh(taken, classes[id(tn)] + "Tag") for tn in tns if _has_tag_class(tn)}
+    errors = {id(tn): _fresh(taken, camel(tn.name) + "Error") for tn in tns
+              if canonical_variant_cases(resolve(tn.type)) is not None}
+    codecs = {id(tn): _fresh(taken, f"_C_{py_ident(tn.name)}") for tn in tns}
+    return UnitNames(classes, tags, errors, codecs, taken)
+
+
+class Naming:
+    """The units of one run: who owns each typename, and each unit's `UnitNames`."""
+
+    def __init__(self, units) -> None:
+        self.owners = owners_of(units)
+        self._units = {unit.name: unit for unit in units}
+        self._names: dict[str, UnitNames] = {}
+
+    def of(self, unit_name: str) -> UnitNames | None:
+        names = self._names.get(unit_name)
+        if names is None:
+            unit = self._units.get(unit_name)
+            if unit is None:
+                return None
+            names = self._names[unit_name] = unit_names(unit)
+        return names
 
 
 class _Builder:
     """Builds the view of one unit; knows which unit owns every typename."""
 
-    def __init__(self, unit, owners: dict[int, str], program) -> None:
+    def __init__(self, unit, naming: Naming, program) -> None:
         self.unit = unit
         self.doc: Document = unit.document
-        self.owners = owners
+        self.naming = naming
+        self.owners = naming.owners
+        self.own_names = naming.of(unit.name) or unit_names(unit)
         self.program = program
         self.facts = facts_of(program)
         self.used_units: dict[str, str] = {}  # unit name -> alias
-        self.names: dict[int, str] = {}  # id(TypeName) -> Python class/alias name
-        self.taken: set[str] = set(RESERVED)
+        self.taken: set[str] = set(self.own_names.taken)
+        self.method_names: set[str] = set()
+        # definitions hoisted out of deep expressions (see `_hoist`), not yet placed
+        self.pending_aliases: list[PyType] = []
+        self.pending_codecs: list[Codec] = []
+        self._hoisted: dict[str, str] = {}  # expression -> its name
         self.errors: dict[str, PyError] = {}
         # case-name tuples shared by the FuncSpecs: tuple text -> module constant name
         self.case_tuples: dict[str, str] = {}
@@ -252,171 +353,228 @@ class _Builder:
         return self.owner(tn) == self.unit.name
 
     def _fresh(self, base: str) -> str:
-        name = base
-        while name in self.taken:
-            name += "_"
-        self.taken.add(name)
-        return name
+        return _fresh(self.taken, base)
 
     def _qual(self, tn: TypeName, local: str) -> str:
         if self.is_own(tn):
             return local
         unit = self.owner(tn)
-        alias = self.used_units.setdefault(unit, f"_u_{unit}")
+        alias = self.used_units.get(unit)
+        if alias is None:
+            alias = self.used_units[unit] = self._fresh(f"_u_{py_ident(unit)}")
         return f"{alias}.{local}"
+
+    def _names_of(self, tn: TypeName) -> UnitNames:
+        return self.own_names if self.is_own(tn) else (self.naming.of(self.owner(tn)) or self.own_names)
 
     def class_name(self, tn: TypeName) -> str:
         """The local spelling of the Python name of `tn` (foreign names are qualified)."""
-        if id(tn) not in self.names:
-            # a foreign typename: its owner module named it the same way
-            self.names[id(tn)] = camel(tn.name)
-        return self._qual(tn, self.names[id(tn)])
+        return self._qual(tn, self._names_of(tn).classes.get(id(tn)) or camel(tn.name))
 
     def codec_name(self, tn: TypeName) -> str:
-        return self._qual(tn, f"_C_{py_ident(tn.name)}")
+        return self._qual(tn, self._names_of(tn).codecs.get(id(tn)) or f"_C_{py_ident(tn.name)}")
 
     def error_class(self, etn: TypeName) -> str:
-        return self._qual(etn, camel(etn.name) + "Error")
+        return self._qual(etn, self._error_name(etn))
+
+    def _error_name(self, etn: TypeName) -> str:
+        return self._names_of(etn).errors.get(id(etn)) or camel(etn.name) + "Error"
 
     def resource_key(self, tn: TypeName) -> str:
         return f"{self.owner(tn)}.{tn.name}"
 
     # -- types
 
+    # Expressions for anonymous types nest as deep as the type: a tuple 67 deep would
+    # exceed the parser's nesting limit (200 brackets). Every annotation and codec is
+    # built with its bracket depth; a part that reaches _MAX_INLINE_DEPTH is hoisted
+    # into a module-level name (`_T<n>` annotation alias, `_K<n>` codec), defined
+    # just before the definition that needs it: generated code stays flat whatever the
+    # depth of the input, and ordinary types are written inline as before.
+
+    def _hoist(self, expr: str, kind: str) -> str:
+        key = kind + expr
+        name = self._hoisted.get(key)
+        if name is None:
+            name = self._hoisted[key] = self._fresh(f"_{kind}{len(self._hoisted)}")
+            if kind == "T":
+                self.pending_aliases.append(PyType("alias", name, [], alias=expr, private=True))
+            else:
+                self.pending_codecs.append(Codec(name, expr))
+        return name
+
     def annotation(self, tref: TypeRef | None) -> str:
+        text, _ = self._annotation(tref)
+        return text
+
+    def _ann_part(self, tref: TypeRef) -> tuple[str, int]:
+        text, depth = self._annotation(tref)
+        if depth >= _MAX_INLINE_DEPTH:
+            return self._hoist(text, "T"), 0
+        return text, depth
+
+    def _annotation(self, tref: TypeRef | None) -> tuple[str, int]:  # noqa: PLR0911
         if tref is None:
-            return "None"
+            return "None", 0
         if isinstance(tref, Ref):
-            return self.class_name(tref.target)
+            return self.class_name(tref.target), 0
         ty = tref
         if isinstance(ty, Builtin):
             if ty.name in ("f32", "f64"):
-                return "float"
-            return "str" if ty.name == "char" else "int"
+                return "float", 0
+            return ("str" if ty.name == "char" else "int"), 0
         if isinstance(ty, String):
-            return "str"
+            return "str", 0
         if isinstance(ty, List):
             el = resolve(ty.element)
             if isinstance(el, Builtin) and el.name in ("u8", "char8"):
-                return "bytes"
-            return f"list[{self.annotation(ty.element)}]"
+                return "bytes", 0
+            text, depth = self._ann_part(ty.element)
+            return f"list[{text}]", depth + 1
         if isinstance(ty, (Pointer, ConstPointer)):
-            return "_rt.GuestPointer"
+            return "_rt.GuestPointer", 0
         if isinstance(ty, Bool):
-            return "bool"
+            return "bool", 0
         if isinstance(ty, Tuple):
-            return "tuple[" + ", ".join(self.annotation(t) for t in ty.types) + "]" if ty.types else "tuple[()]"
+            if not ty.types:
+                return "tuple[()]", 1
+            parts = [self._ann_part(t) for t in ty.types]
+            return "tuple[" + ", ".join(t for t, _ in parts) + "]", 1 + max(d for _, d in parts)
         if isinstance(ty, OptionType):
-            return f"{self.annotation(ty.some)} | None"
+            text, depth = self._ann_part(ty.some)
+            return f"{text} | None", depth
         if _option_like(ty):
-            return f"{self.annotation(ty.cases[1].type)} | None"
+            text, depth = self._ann_part(ty.cases[1].type)
+            return f"{text} | None", depth
         if isinstance(ty, Expected):
-            return "_rt.Ok | _rt.Err"
+            return "_rt.Ok | _rt.Err", 0
         if isinstance(ty, Handle):
-            return "Any"
+            return "Any", 0
         if isinstance(ty, (Enum, Flags)):
-            return "int"
-        return "_rt.VariantValue"
+            return "int", 0
+        return "_rt.VariantValue", 0
 
     def codec(self, tref: TypeRef) -> str:
+        text, _ = self._codec(tref)
+        return text
+
+    def _codec_part(self, tref: TypeRef | None) -> tuple[str, int]:
+        if tref is None:
+            return "None", 0
+        text, depth = self._codec(tref)
+        if depth >= _MAX_INLINE_DEPTH:
+            return self._hoist(text, "K"), 0
+        return text, depth
+
+    def _codec(self, tref: TypeRef) -> tuple[str, int]:  # noqa: PLR0911
+        """A codec expression and its depth (nested codec constructors)."""
         if isinstance(tref, Ref):
-            return self.codec_name(tref.target)
+            return self.codec_name(tref.target), 0
         ty = tref
         if isinstance(ty, Builtin):
-            return _BUILTIN_CODEC[ty.name]
+            return _BUILTIN_CODEC[ty.name], 0
         if isinstance(ty, String):
-            return "_rt.STRING"
+            return "_rt.STRING", 0
         if isinstance(ty, List):
-            return f"_rt.ListOf({self.codec(ty.element)})"
+            text, depth = self._codec_part(ty.element)
+            return f"_rt.ListOf({text})", depth + 1
         if isinstance(ty, (Pointer, ConstPointer)):
-            return f"_rt.Pointer({self.codec(ty.pointee)})"
+            text, depth = self._codec_part(ty.pointee)
+            return f"_rt.Pointer({text})", depth + 1
         if isinstance(ty, Bool):
-            return "_rt.BOOL"
+            return "_rt.BOOL", 0
         sa = self.facts.size_align(ty)
         if isinstance(ty, Tuple):
-            members = ", ".join(
-                f"({f.name!r}, {f.offset}, {self.codec(f.type)})" for f in self.facts.record_layout(ty))
-            return f"_rt.Record({sa.size}, {sa.align}, None, [{members}])"
-        if isinstance(ty, OptionType):
+            parts = [(f, self._codec_part(f.type)) for f in self.facts.record_layout(ty)]
+            members = ", ".join(f"({f.name!r}, {f.offset}, {c})" for f, (c, _) in parts)
+            return (f"_rt.Record({sa.size}, {sa.align}, None, [{members}])",
+                    1 + max((d for _, (_, d) in parts), default=0))
+        if isinstance(ty, OptionType) or _option_like(ty):
             vl = self.facts.variant_layout(ty)
-            return f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, {self.codec(ty.some)})"
-        if _option_like(ty):
-            vl = self.facts.variant_layout(ty)
-            return f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, {self.codec(ty.cases[1].type)})"
+            some = ty.some if isinstance(ty, OptionType) else ty.cases[1].type
+            text, depth = self._codec_part(some)
+            return (f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, {text})",
+                    depth + 1)
         if isinstance(ty, Expected):
             vl = self.facts.variant_layout(ty)
-            ok = "None" if ty.ok is None else self.codec(ty.ok)
-            err = "None" if ty.err is None else self.codec(ty.err)
-            return f"_rt.Expected({vl.payload_offset}, {sa.size}, {sa.align}, {ok}, {err})"
+            ok, dok = self._codec_part(ty.ok)
+            err, derr = self._codec_part(ty.err)
+            return (f"_rt.Expected({vl.payload_offset}, {sa.size}, {sa.align}, {ok}, {err})",
+                    1 + max(dok, derr))
         if isinstance(ty, Handle):
             raise _unsupported("an anonymous `(handle)` (it needs a typename)", ty)
         cases = canonical_variant_cases(ty)
         if cases is not None:  # an anonymous enum or variant: generic values
             vl = self.facts.variant_layout(ty)
             if is_enum_like(ty):
-                return f"_rt.Enum({vl.tag_size}, int, {len(cases)}, {sa.size}, {sa.align})"
-            payloads = ", ".join("None" if c.type is None else self.codec(c.type) for c in cases)
+                return f"_rt.Enum({vl.tag_size}, int, {len(cases)}, {sa.size}, {sa.align})", 1
+            parts = [self._codec_part(c.type) for c in cases]
+            payloads = ", ".join(t for t, _ in parts)
             return (f"_rt.Variant({vl.tag_size}, {vl.payload_offset}, {sa.size}, {sa.align}, "
-                    f"_rt.VariantValue, int, [{payloads}])")
+                    f"_rt.VariantValue, int, [{payloads}])", 1 + max((d for _, d in parts), default=0))
         if isinstance(ty, Flags):
-            return f"_rt.Flags({ty.repr.size}, int, {len(ty.flags)})"
+            return f"_rt.Flags({ty.repr.size}, int, {len(ty.flags)})", 1
         raise _unsupported(f"a `{ty.kind}` here", ty)
 
     def typename(self, tn: TypeName) -> tuple[PyType, Codec]:
-        name = self._fresh(camel(tn.name))
-        self.names[id(tn)] = name
-        cname = f"_C_{py_ident(tn.name)}"
-        self.taken.add(cname)
+        name = self.own_names.classes[id(tn)]
+        cname = self.own_names.codecs[id(tn)]
         docs = _docs(tn.docs)
+        witx_name = py_doc_line(tn.name)
         ty = tn.type
         if isinstance(ty, Ref):
-            return (PyType("alias", name, docs, alias=self.annotation(ty), witx_name=tn.name),
+            return (PyType("alias", name, docs, alias=self.annotation(ty), witx_name=witx_name),
                     Codec(cname, self.codec(ty)))
         if isinstance(ty, Enum):
-            members = [Member(member_name(c.name), i, _docs(c.docs)) for i, c in enumerate(ty.cases)]
-            return (PyType("enum", name, docs, members=members, witx_name=tn.name),
+            members = _members(ty.cases, lambda i: i)
+            return (PyType("enum", name, docs, members=members, witx_name=witx_name),
                     Codec(cname, f"_rt.Enum({ty.tag.size}, {name}, {len(ty.cases)})"))
         if isinstance(ty, Flags):
-            members = [Member(member_name(f.name), 1 << i, _docs(f.docs)) for i, f in enumerate(ty.flags)]
-            return (PyType("flags", name, docs, members=members, witx_name=tn.name),
+            members = _members(ty.flags, lambda i: 1 << i)
+            return (PyType("flags", name, docs, members=members, witx_name=witx_name),
                     Codec(cname, f"_rt.Flags({ty.repr.size}, {name}, {len(ty.flags)})"))
         if isinstance(ty, Record):
             sa = self.facts.size_align(ty)
             fls = self.facts.record_layout(ty)
-            fields = [PyField(py_ident(f.name), self.annotation(f.type), _docs(f.docs)) for f in fls]
-            members = ", ".join(f"({py_ident(f.name)!r}, {f.offset}, {self.codec(f.type)})" for f in fls)
-            return (PyType("record", name, docs, fields=fields, witx_name=tn.name),
+            taken: set[str] = set()
+            idents = [_fresh(taken, py_ident(f.name)) for f in fls]
+            fields = [PyField(ident, self.annotation(f.type), _docs(f.docs)) for ident, f in zip(idents, fls)]
+            members = ", ".join(f"({ident!r}, {f.offset}, {self._codec_part(f.type)[0]})"
+                                for ident, f in zip(idents, fls))
+            return (PyType("record", name, docs, fields=fields, witx_name=witx_name),
                     Codec(cname, f"_rt.Record({sa.size}, {sa.align}, {name}, [{members}])"))
         if _option_like(ty):
             sa = self.facts.size_align(ty)
             vl = self.facts.variant_layout(ty)
             some = ty.cases[1].type
-            return (PyType("alias", name, docs, alias=f"{self.annotation(some)} | None", witx_name=tn.name),
+            return (PyType("alias", name, docs, alias=f"{self._ann_part(some)[0]} | None", witx_name=witx_name),
                     Codec(cname, f"_rt.Option({vl.tag_size}, {vl.payload_offset}, {sa.size}, "
-                                 f"{sa.align}, {self.codec(some)})"))
+                                 f"{sa.align}, {self._codec_part(some)[0]})"))
         if isinstance(ty, (Variant, Union)):
             sa = self.facts.size_align(ty)
             vl = self.facts.variant_layout(ty)
             if is_enum_like(ty):
-                members = [Member(member_name(c.name), i, _docs(c.docs)) for i, c in enumerate(ty.cases)]
-                return (PyType("enum", name, docs, members=members, witx_name=tn.name),
+                members = _members(ty.cases, lambda i: i)
+                return (PyType("enum", name, docs, members=members, witx_name=witx_name),
                         Codec(cname, f"_rt.Enum({vl.tag_size}, {name}, {len(ty.cases)}, {sa.size}, {sa.align})"))
-            tag = self._fresh(name + "Tag")
+            tag = self.own_names.tags[id(tn)]
+            tags = _members(ty.cases, lambda i: i)
+            constructors: set[str] = {"tag", "value"}  # the dataclass's own fields
             cases = [
-                PyCase(py_ident(c.name), member_name(c.name),
-                       None if c.type is None else self.annotation(c.type), _docs(c.docs))
-                for c in ty.cases
+                PyCase(_fresh(constructors, py_ident(c.name)), t.name,
+                       None if c.type is None else self.annotation(c.type), t.docs)
+                for c, t in zip(ty.cases, tags)
             ]
-            payloads = ", ".join("None" if c.type is None else self.codec(c.type) for c in ty.cases)
-            return (PyType("variant", name, docs, cases=cases, tag_name=tag, witx_name=tn.name),
+            payloads = ", ".join(self._codec_part(c.type)[0] for c in ty.cases)
+            return (PyType("variant", name, docs, cases=cases, tag_name=tag, witx_name=witx_name),
                     Codec(cname, f"_rt.Variant({vl.tag_size}, {vl.payload_offset}, {sa.size}, "
                                  f"{sa.align}, {name}, {tag}, [{payloads}])"))
         if isinstance(ty, Handle):
-            return (PyType("alias", name, docs or [f"A `{tn.name}` resource: any Python object the implementation hands out."],
-                           alias="Any", witx_name=tn.name),
+            return (PyType("alias", name, docs or [f"A `{witx_name}` resource: any Python object the implementation hands out."],
+                           alias="Any", witx_name=witx_name),
                     Codec(cname, f"_rt.Handle({self.resource_key(tn)!r})"))
-        return (PyType("alias", name, docs, alias=self.annotation(ty), witx_name=tn.name),
-                Codec(cname, self.codec(ty)))
+        return (PyType("alias", name, docs, alias=self._ann_part(ty)[0], witx_name=witx_name),
+                Codec(cname, self._codec_part(ty)[0]))
 
     # -- errors
 
@@ -429,12 +587,14 @@ class _Builder:
         return status
 
     def own_error(self, etn: TypeName, status: TypeName) -> PyError:
-        name = camel(etn.name) + "Error"
+        name = self._error_name(etn)
         default = "None"
         ety = resolve(etn.type)
-        if etn is status and isinstance(ety, Enum) and any(c.name == "error" for c in ety.cases):
-            default = f"{self.class_name(etn)}.ERROR"
-        return PyError(name, self.class_name(etn), default, etn.name, etn is status)
+        if etn is status and isinstance(ety, Enum):
+            for member, case in zip(_members(ety.cases, lambda i: i), ety.cases):
+                if case.name == "error":
+                    default = f"{self.class_name(etn)}.{member.name}"
+        return PyError(name, self.class_name(etn), default, py_doc_line(etn.name), etn is status)
 
     # -- functions
 
@@ -447,6 +607,8 @@ class _Builder:
             ep = None
         spec_params: list[str] = []
         py_params: list[Param] = []
+        # parameter names: distinct, and never `self` or the glue's own keyword
+        param_names: set[str] = {"self", "result_capacity"}
         pairs = _pointer_length_pairs(func)
         skip = set(buf_trio) | ({"error_payload"} if ep is not None else set()) | set(pairs.values())
         for cp in sig.params:
@@ -454,8 +616,9 @@ class _Builder:
             if src in pairs and cp.role is not Role.OUT_PTR:
                 pointee = resolve(cp.type).pointee
                 codec, ann = self._span_codec(pointee)
-                spec_params.append(f"(_rt.LIST, {py_ident(src)!r}, {codec})")
-                py_params.append(Param(py_ident(src), ann))
+                pyname = _fresh(param_names, py_ident(src))
+                spec_params.append(f"(_rt.LIST, {pyname!r}, {codec})")
+                py_params.append(Param(pyname, ann))
                 continue
             if cp.role is Role.OUT_PTR:
                 spec_params.append(f"(_rt.OUT, {cp.name!r}, {self.codec(cp.type)})")
@@ -469,9 +632,9 @@ class _Builder:
                     spec_params.append(f"(_rt.ERROR_PAYLOAD, 'error_payload', {self.codec(pointee)})")
                 continue
             ty = resolve(cp.type)
-            pyname = py_ident(src)
             if cp.role is Role.LIST_LEN:
                 continue
+            pyname = _fresh(param_names, py_ident(src))
             if cp.role is Role.LIST_PTR:
                 spec_params.append(f"(_rt.LIST, {pyname!r}, {self.codec(cp.type)})")
             elif cp.role is Role.HANDLE:
@@ -523,6 +686,7 @@ class _Builder:
             else:
                 returns = self.annotation(r.type)
                 direct = self.codec(r.type) if not isinstance(rty, Handle) else "None"
+        method = _fresh(self.method_names, py_ident(func.name))
         if func.name.endswith("_drop") and len(func.params) == 1:
             tn = _named(func.params[0].type)
             if (tn is not None and func.name == f"{tn.name}_drop"
@@ -531,7 +695,7 @@ class _Builder:
         spec = [
             f"module={self.module_name!r}",
             f"name={func.name!r}",
-            f"method={py_ident(func.name)!r}",
+            f"method={method!r}",
             "params=(" + "".join(p + ", " for p in spec_params) + ")",
             "core_params=(" + "".join(f"{t!r}, " for t in sig.param_types) + ")",
             "core_results=(" + "".join(f"{t!r}, " for t in sig.result_types) + ")",
@@ -541,7 +705,7 @@ class _Builder:
             f"direct={direct}",
             f"drop_key={drop_key}",
         ]
-        return PyFunc(func.name, py_ident(func.name), py_params, returns, _docs(func.docs),
+        return PyFunc(py_doc_line(func.name), method, py_params, returns, _docs(func.docs),
                       bool(buf_trio), spec, f"(func {sig.to_wat()})".replace(" )", ")"))
 
     def case_tuple(self, cases) -> str:
@@ -563,12 +727,19 @@ class _Builder:
             return "_rt.STRING", "str"
         if isinstance(el, Builtin) and el.name == "u8":
             return "_rt.ListOf(_rt.U8)", "bytes"
-        return f"_rt.ListOf({self.codec(pointee)})", f"list[{self.annotation(pointee)}]"
+        return f"_rt.ListOf({self._codec_part(pointee)[0]})", f"list[{self._ann_part(pointee)[0]}]"
 
     def _ok_annotation(self, ok: TypeRef | None) -> str:
         if ok is None:
             return "None"
         return self.annotation(ok)
+
+
+def _members(cases, value) -> list[Member]:
+    """Enum/flags members (or variant tags): distinct upper-case names, in order."""
+    taken: set[str] = set()
+    return [Member(_fresh(taken, member_name(c.name)), value(i), _docs(c.docs))
+            for i, c in enumerate(cases)]
 
 
 def _named(tref: TypeRef | None) -> TypeName | None:
@@ -615,17 +786,23 @@ def _buffer_params(func: Function) -> tuple[str, ...]:
     return ()
 
 
-def build_view(unit, owners: dict[int, str], program) -> PyModule:
-    b = _Builder(unit, owners, program)
+def build_view(unit, naming: Naming, program) -> PyModule:
+    b = _Builder(unit, naming, program)
     types: list[PyType] = []
     codecs: list[Codec] = []
     for tn in unit.own_typenames:
         t, c = b.typename(tn)
+        types.extend(b.pending_aliases)  # what `t` and `c` refer to comes first
+        codecs.extend(b.pending_codecs)
+        b.pending_aliases.clear()
+        b.pending_codecs.clear()
         types.append(t)
         codecs.append(c)
     functions = []
     if unit.module is not None:
         functions = [b.function(f) for f in unit.module.functions]
+    types.extend(b.pending_aliases)
+    codecs.extend(b.pending_codecs)
     # exceptions of own error types used by no function of this unit (another unit's
     # functions raise them): every own status enum `$<e>_status` gets one
     for tn in unit.own_typenames:
@@ -633,15 +810,17 @@ def build_view(unit, owners: dict[int, str], program) -> PyModule:
             etn = b.error_type_of(tn)
             if b.is_own(etn) and etn.name not in b.errors:
                 b.errors[etn.name] = b.own_error(etn, tn)
-    order = {t.witx_name: i for i, t in enumerate(types)}
+    order = {t.witx_name: i for i, t in enumerate(types) if not t.private}
     errors = sorted(b.errors.values(), key=lambda e: order.get(e.witx_name, -1))
     imports = [PyImport(alias, module_stem(u)) for u, alias in sorted(b.used_units.items())]
-    exports = ([t.name for t in types] + [t.tag_name for t in types if t.tag_name]
+    public = [t for t in types if not t.private]
+    exports = ([t.name for t in public] + [t.tag_name for t in public if t.tag_name]
                + [e.name for e in errors] + ["Impl", "SPECS", "add_to_linker"])
     header = program.header_line() if hasattr(program, "header_line") else "Generated by wit2witx."
     return PyModule(
-        header=header, unit=unit.name, module=unit.module.name if unit.module else None,
-        origin=unit.origin, docs=_docs(unit.module.docs) if unit.module else [],
+        header=py_doc_line(header), unit=unit.name, module=unit.module.name if unit.module else None,
+        title=py_doc_line(unit.module.name if unit.module else unit.name),
+        origin=py_doc_line(unit.origin), docs=_docs(unit.module.docs) if unit.module else [],
         imports=imports, types=types, errors=errors, codecs=codecs, functions=functions,
         exports=exports, case_tuples=[(name, text) for text, name in b.case_tuples.items()],
     )
@@ -666,14 +845,14 @@ def owners_of(units) -> dict[int, str]:
     return owners
 
 
-def render_unit(unit, owners: dict[int, str], program) -> str:
-    return _template().render(build_view(unit, owners, program))
+def render_unit(unit, naming: Naming, program) -> str:
+    return _template().render(build_view(unit, naming, program))
 
 
 def emit_files(program) -> dict[str, str]:
     """`<unit>_host.py` for every unit of the program."""
-    owners = owners_of(program.units)
-    return {unit.name + SUFFIX: render_unit(unit, owners, program) for unit in program.units}
+    naming = Naming(program.units)
+    return {unit.name + SUFFIX: render_unit(unit, naming, program) for unit in program.units}
 
 
 __all__ = ["emit_files", "build_view", "render_unit", "camel", "py_ident"]
