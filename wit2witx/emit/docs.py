@@ -8,6 +8,7 @@ the unit defines: its WITX form, size and alignment, and member offsets or value
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..p1.facts import Facts, facts_of
@@ -16,6 +17,107 @@ from ..p1.model import (
 )
 from .templating import render
 from .witx import definition_text, format_type, program_memo
+
+
+# --------------------------------------------------------------------------- escaping
+# Docs are data. WIT docs are Markdown by intent (emphasis, lists, code spans and
+# fences stay), but they must not break the page around them: no raw HTML (every `<`
+# outside code is written `&lt;`, so no tag, comment or autolink can open), no fence
+# left open (it would swallow the rest of the page), no line break CommonMark sees
+# that we did not (lone CR), and in a table cell no `|` that splits the row. Names and
+# types go into code spans whose backtick fence is longer than any run inside.
+
+_MD_LINE_BREAK = re.compile(r"\r\n?|\n")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_BACKTICKS = re.compile(r"`+")
+
+
+def md_code(text: str) -> str:
+    """`text` as one code span, whatever backticks it holds."""
+    runs = _BACKTICKS.findall(text)
+    fence = "`" * (max(map(len, runs)) + 1 if runs else 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_fenced(text: str, info: str) -> str:
+    """A fenced code block holding `text` (a fence longer than any backtick run in it)."""
+    runs = _BACKTICKS.findall(text)
+    fence = "`" * max(3, max(map(len, runs)) + 1 if runs else 0)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+_ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _md_inline(line: str) -> str:
+    """One line outside fences, scanned as CommonMark scans inlines: a backslash escape
+    is kept; a backtick run closed later on the line by a run of the same length is a
+    code span, kept as is; an unclosed run is escaped (`\\``), so that no span can
+    start here and end on another line where this scan would not follow it; every
+    other `<` is written `&lt;`."""
+    if "<" not in line and "`" not in line:
+        return line
+    out = []
+    pos = 0
+    n = len(line)
+    while pos < n:
+        ch = line[pos]
+        if ch == "\\" and pos + 1 < n and line[pos + 1] in _ASCII_PUNCT:
+            out.append(line[pos:pos + 2])
+            pos += 2
+        elif ch == "`":
+            run = _BACKTICKS.match(line, pos).group()
+            close = re.compile(rf"(?<!`){run}(?!`)").search(line, pos + len(run))
+            if close is None:
+                out.append("\\`" * len(run))
+                pos += len(run)
+            else:
+                out.append(line[pos:close.end()])
+                pos = close.end()
+        elif ch == "<":
+            out.append("&lt;")
+            pos += 1
+        else:
+            out.append(ch)
+            pos += 1
+    return "".join(out)
+
+
+def md_prose(text: str) -> str:
+    """A doc as Markdown paragraphs that cannot break the page (see above)."""
+    out = []
+    fence = None  # the fence of the open code block
+    for line in _MD_LINE_BREAK.split(text.strip()):
+        m = _FENCE.match(line)
+        if m and m.group(1)[0] == "`" and "`" in line[m.end():]:
+            m = None  # a backtick fence's info string has no backtick: not a fence
+        if fence is None:
+            if m:
+                fence = m.group(1)
+                out.append(line)
+            else:
+                out.append(_md_inline(line))
+        else:
+            out.append(line)
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
+                    and not line[m.end():].strip():
+                fence = None
+    if fence is not None:
+        out.append(fence)
+    return "\n".join(out)
+
+
+def md_cell(text: str) -> str:
+    """A doc in one table cell: one line, no HTML, every `|` escaped."""
+    return _md_inline(" ".join(text.split())).replace("|", "\\|")
+
+
+def md_comment(text: str) -> str:
+    """Text inside `<!-- -->`: it cannot close the comment."""
+    while "--" in text:
+        text = text.replace("--", "- -")
+    return text.replace("\n", " ")
 
 
 # The views below are only read by templates, never compared or printed: `eq=False,
@@ -76,19 +178,20 @@ def render_unit(unit, header: str, facts: Facts | None = None, witx_memo: dict |
     module = unit.module
     return render(
         "docs/module_md.py",
-        header=header,
-        name=unit.name,
-        origin=unit.origin,
-        version=unit.version or "",
-        docs=(module.docs if module else "").strip(),
-        uses=", ".join(f"[`{use}`]({use}.md)" for use in unit.uses),
+        header=md_comment(header),
+        name=md_code(unit.name),
+        origin=md_code(unit.origin) if unit.origin else "",
+        version=md_cell(unit.version or ""),
+        docs=md_prose(module.docs if module else ""),
+        uses=", ".join(f"[{md_code(use)}](<{use}.md>)" for use in unit.uses),
         functions=[_function_doc(f, facts) for f in (module.functions if module else [])],
         types=[_type_doc(tn, facts, witx_memo) for tn in unit.own_typenames],
     )
 
 
-def _one_line(docs: str) -> str:
-    return " ".join(docs.split())
+def _cell_code(text: str) -> str:
+    """A name or type as a code span in a table cell."""
+    return md_code(text).replace("|", "\\|") if text else ""
 
 
 def _type_doc(tn: TypeName, facts: Facts, witx_memo: dict | None) -> TypeDoc:
@@ -100,21 +203,23 @@ def _type_doc(tn: TypeName, facts: Facts, witx_memo: dict | None) -> TypeDoc:
     if fields is not None and ty.kind in ("record", "tuple"):
         heading = "offset"
         for fl in facts.record_layout(tn.type):
-            members.append(MemberDoc(fl.name, str(fl.offset), format_type(fl.type), _one_line(_member_docs(ty, fl.name))))
+            members.append(MemberDoc(_cell_code(fl.name), str(fl.offset), _cell_code(format_type(fl.type)),
+                                     md_cell(_member_docs(ty, fl.name))))
     elif ty.kind == "flags":
         heading = "bit"
         for bit, flag in enumerate(ty.flags):
-            members.append(MemberDoc(flag.name, f"1 << {bit}", "", _one_line(flag.docs)))
+            members.append(MemberDoc(_cell_code(flag.name), f"1 << {bit}", "", md_cell(flag.docs)))
     else:
         cases = canonical_variant_cases(ty)
         if cases is not None and ty.kind in ("enum", "variant", "union"):
             heading = "value"
             for value, case in enumerate(cases):
                 payload = format_type(case.type) if case.type is not None else ""
-                members.append(MemberDoc(case.name, str(value), payload, _one_line(case.docs)))
+                members.append(MemberDoc(_cell_code(case.name), str(value), _cell_code(payload), md_cell(case.docs)))
     return TypeDoc(
-        name=tn.name, kind=ty.kind, witx=definition_text(tn, witx_memo).rstrip("\n"),
-        size=sa.size, align=sa.align, docs=tn.docs.strip(),
+        name=md_code(tn.name), kind=ty.kind,
+        witx=md_fenced(definition_text(tn, witx_memo).rstrip("\n"), "witx"),
+        size=sa.size, align=sa.align, docs=md_prose(tn.docs),
         members_heading=heading, members=members,
     )
 
@@ -152,16 +257,17 @@ def _function_doc(func: Function, facts: Facts) -> FunctionDoc:
                      "value is written through `error_payload`.")
     const_inputs = [p.name for p in func.params if resolve(p.type).kind == "const_pointer"]
     if const_inputs:
-        notes.append("Read-only inputs (may live in ROM): " + ", ".join(f"`{n}`" for n in const_inputs) + ".")
+        notes.append("Read-only inputs (may live in ROM): " + ", ".join(md_code(n) for n in const_inputs) + ".")
     return FunctionDoc(
-        name=func.name,
-        docs=func.docs.strip(),
-        origin=getattr(func, "origin", "") or "",
-        params=[ParamDoc(p.name, format_type(p.type), _one_line(p.docs)) for p in func.params],
-        result=", ".join(format_type(r.type) for r in func.results) or "(none)",
-        core=f"(func {sig.to_wat()})".replace("(func )", "(func)"),
-        core_params=", ".join(f"`{p.name}: {p.wasm_type.value} ({p.role.value})`" for p in sig.params),
-        statuses=", ".join(f"{value} `{case}`" for value, case in statuses),
-        status_type=status_type,
+        name=md_code(func.name),
+        docs=md_prose(func.docs),
+        origin=md_code(func.origin) if getattr(func, "origin", "") else "",
+        params=[ParamDoc(_cell_code(p.name), _cell_code(format_type(p.type)), md_cell(p.docs))
+                for p in func.params],
+        result=md_code(", ".join(format_type(r.type) for r in func.results) or "(none)"),
+        core=md_code(f"(func {sig.to_wat()})".replace("(func )", "(func)")),
+        core_params=", ".join(md_code(f"{p.name}: {p.wasm_type.value} ({p.role.value})") for p in sig.params),
+        statuses=", ".join(f"{value} {md_code(case)}" for value, case in statuses),
+        status_type=md_code(status_type) if status_type else "",
         notes=notes,
     )

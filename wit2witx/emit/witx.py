@@ -14,6 +14,7 @@ point (printing what was read from our own output gives the same text):
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 from ..p1.model import (
@@ -29,16 +30,35 @@ INDENT = "  "
 Lines = list[str]
 
 
+# Docs are data: a `;;` comment ends at a line break, and readers differ on which
+# characters break a line (wast: LF; editors and `str.splitlines`: CR, VT, FF, NEL,
+# U+2028...), while wast refuses bidirectional controls in comments. Such characters
+# (every control but tab, NEL, the line/paragraph separators, bidi controls, BOM) are
+# written as `\u{hex}`; the text stays a fixed point of print → read → print.
+_COMMENT_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+_STRING_UNSAFE = re.compile('[\x00-\x1f\x7f"\\\\]')
+
+
+def comment_line(line: str) -> str:
+    """One line of text, safe after `;;` (escaping function of WITX comments)."""
+    return _COMMENT_UNSAFE.sub(lambda m: f"\\u{{{ord(m.group()):x}}}", line)
+
+
 def _doc_lines(docs: str, indent: str) -> Lines:
     if not docs:
         return []
     text = docs[:-1] if docs.endswith("\n") else docs
-    return [f"{indent};;; {line}".rstrip() for line in text.split("\n")]
+    return [f"{indent};;; {comment_line(line)}".rstrip() for line in text.split("\n")]
 
 
 def _string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{escaped}"'
+    """A WITX string literal: quote, backslash and every control character escaped."""
+    return '"' + _STRING_UNSAFE.sub(_string_escape, text) + '"'
+
+
+def _string_escape(m: re.Match) -> str:
+    ch = m.group()
+    return {"\n": "\\n", "\t": "\\t", '"': '\\"', "\\": "\\\\"}.get(ch) or f"\\{ord(ch):02x}"
 
 
 def _builtin(name: str) -> str:
@@ -232,7 +252,7 @@ def print_witx(
         definitions = list(item)
     chunks: list[str] = []
     if header:
-        chunks.append("\n".join(f";; {line}".rstrip() for line in header.rstrip("\n").split("\n")))
+        chunks.append("\n".join(f";; {comment_line(line)}".rstrip() for line in header.rstrip("\n").split("\n")))
     if uses:
         chunks.append("\n".join(f"(use {_string(u)})" for u in uses))
     chunks.extend(definition_text(d, memo) for d in definitions)
