@@ -174,7 +174,7 @@ def compile_command(
         changed = compiler.check(artifacts, out) if fail_on_change else []
         compiler.write(artifacts, out)
         if not quiet:
-            _say(f"wrote {len(artifacts)} files to {out}")
+            _say(f"wrote {len(artifacts)} files to {out}" + _emptied_note(artifacts))
         if changed:
             for item in changed:
                 _say(f"updated ({item.reason}): {os.path.join(out, item.path)}")
@@ -185,6 +185,15 @@ def compile_command(
     except compiler.UsageError as exc:
         _say(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
+
+
+def _emptied_note(artifacts) -> str:
+    """The summary line's mention of interfaces --skip-unsupported left with no function."""
+    count = len(getattr(artifacts, "emptied", ()))
+    if not count:
+        return ""
+    return (f"; {count} interface{'s' if count != 1 else ''} left with no functions "
+            "by --skip-unsupported (see the warnings)")
 
 
 def _write_stdout(artifacts, compiler) -> None:

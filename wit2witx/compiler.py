@@ -31,6 +31,9 @@ BACKENDS: dict[str, str] = {
     "json": "wit2witx.emit.json:emit_files",
 }
 DEFAULT_EMIT = ("witx", "c")
+#: back ends that read only the resolved WIT, never the P1 model: a run with no others
+#: needs no backport (and so refuses nothing P1 cannot express, e.g. WASI 0.3)
+RESOLVE_ONLY_BACKENDS = frozenset({"json"})
 
 
 @dataclass(slots=True)
@@ -66,6 +69,8 @@ class Program:
     origin: str
     options: Options
     warnings: list[Diagnostic] = field(default_factory=list)
+    #: interfaces/worlds whose every function --skip-unsupported left out
+    emptied: list[str] = field(default_factory=list)
     #: layouts and core signatures of the units' model, computed once for every back end
     facts: object = field(default_factory=_new_facts, repr=False, compare=False)
     #: view models that several back ends of this run share (e.g. host-c's, for the
@@ -82,6 +87,8 @@ class Artifacts(Mapping[str, str]):
 
     files: dict[str, str]
     warnings: list[Diagnostic] = field(default_factory=list)
+    #: interfaces/worlds whose every function skip_unsupported left out (each warned too)
+    emptied: list[str] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> str:
         return self.files[key]
@@ -96,22 +103,25 @@ class Artifacts(Mapping[str, str]):
 def compile(  # noqa: A001 - the public verb
     paths: str | os.PathLike | Sequence[str | os.PathLike],
     *,
-    emit: Iterable[str] = DEFAULT_EMIT,
+    emit: str | Iterable[str] = DEFAULT_EMIT,
     world: str | None = None,
-    features: Iterable[str] = (),
+    features: str | Iterable[str] = (),
     all_features: bool = False,
-    deps: Iterable[str | os.PathLike] = (),
+    deps: str | os.PathLike | Iterable[str | os.PathLike] = (),
     module_names: Mapping[str, str] | None = None,
     prefix: str | None = None,
     skip_unsupported: bool = False,
 ) -> Artifacts:
-    """Compile WIT packages or WITX documents; return the generated files in memory."""
+    """Compile WIT packages or WITX documents; return the generated files in memory.
+
+    `paths`, `emit`, `features` and `deps` take one item (a string) or several.
+    """
     options = Options(
         emit=_check_emit(emit),
         world=world,
-        features=tuple(features),
+        features=tuple(_items(features)),
         all_features=all_features,
-        deps=tuple(os.fspath(d) for d in deps),
+        deps=tuple(os.fspath(d) for d in _items(deps)),
         module_names=dict(module_names or {}),
         prefix=prefix,
         skip_unsupported=skip_unsupported,
@@ -125,10 +135,11 @@ def compile(  # noqa: A001 - the public verb
                     raise AssertionError(f"two back ends wrote {path}")
                 files[path] = text
         warnings = list(program.warnings)
+        emptied = list(program.emptied)
         # Free the model and the views now, before the collector is back: it would
         # otherwise first scan all of them (for nothing: they are not garbage yet).
         del program
-    return Artifacts(files, warnings)
+    return Artifacts(files, warnings, emptied)
 
 
 @contextlib.contextmanager
@@ -173,18 +184,22 @@ def _program_from_witx(paths: list[str], options: Options) -> Program:
 
 
 def _program_from_wit(paths: list[str], options: Options) -> Program:
-    from .p1.lower import lower
+    from .p1.lower import check_options, lower
     from .wit.resolve import load
 
     resolve = load(paths, features=options.features, all_features=options.all_features,
                    deps=options.deps)
+    if RESOLVE_ONLY_BACKENDS.issuperset(options.emit):
+        origin = check_options(resolve, world=options.world, module_names=options.module_names)
+        return Program([], resolve, origin, options)
     lowered = lower(
         resolve,
         world=options.world,
         module_names=options.module_names,
         skip_unsupported=options.skip_unsupported,
     )
-    return Program(lowered.units, resolve, lowered.origin, options, list(lowered.warnings))
+    return Program(lowered.units, resolve, lowered.origin, options, list(lowered.warnings),
+                   list(lowered.emptied))
 
 
 def _as_path_list(paths) -> list[str]:
@@ -193,9 +208,17 @@ def _as_path_list(paths) -> list[str]:
     return [os.fspath(p) for p in paths]
 
 
-def _check_emit(emit: Iterable[str]) -> tuple[str, ...]:
+def _items(value) -> list:
+    """A list argument given as one string or path (`emit="witx"`, `deps="wit/deps"`)
+    is that one item, not its characters."""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return [value]
+    return list(value)
+
+
+def _check_emit(emit: str | Iterable[str]) -> tuple[str, ...]:
     names: list[str] = []
-    for item in emit:
+    for item in _items(emit):
         for name in str(item).split(","):
             name = name.strip()
             if not name:

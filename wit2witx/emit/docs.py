@@ -15,6 +15,7 @@ from ..p1.facts import Facts, facts_of
 from ..p1.model import (
     Expected, Function, Ref, TypeName, canonical_fields, canonical_variant_cases, resolve,
 )
+from ..p1.names import glue_status_positions
 from .templating import render
 from .witx import definition_text, format_type, program_memo
 
@@ -248,9 +249,12 @@ def _function_doc(func: Function, facts: Facts) -> FunctionDoc:
     names = {p.name for p in func.params}
     notes = []
     if {"buf", "buf_len", "buf_used"} <= names:
+        # the status's own name for it: renamed where the error type has the name too
+        glue = glue_status_positions([case for _, case in statuses])
+        too_small = statuses[glue["buffer_too_small"]][1] if glue else "buffer_too_small"
         notes.append("Caller buffer: every string and list of the result is written into "
                      "`buf` (`buf_len` bytes); `*buf_used` receives the bytes used, or the "
-                     "bytes needed with `buffer_too_small`, in which case nothing else is "
+                     f"bytes needed with {md_code(too_small)}, in which case nothing else is "
                      "written and the call has no effect.")
     if "error_payload" in names:
         notes.append("Error payload: when the status names an error case, the full error "

@@ -77,6 +77,7 @@ from ..diagnostics import UnsupportedError, error
 from ..p1 import abi
 from ..p1.abi import Role, WasmType
 from ..p1.facts import Facts, facts_of
+from ..p1.names import glue_status_positions
 from ..p1.model import (
     Bool, Builtin, ConstPointer, Enum, Flags, Function, Handle, IntRepr, List, Pointer, Ref,
     String, Type, TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like,
@@ -726,9 +727,13 @@ class _UnitBuilder:
         if tn.name in self._glue:
             return self._glue[tn.name][0]
         names = [c.name for c in cases]
+        # the backport's own status enums end with the glue statuses (renamed where E
+        # has a case of the same name); hand-written ones (P1's errno) go by name
+        positions = glue_status_positions(names)
         values = ["0"]
         for glue, options in GLUE_CASES:
-            hit = next((names.index(o) for o in options if o in names), None)
+            hit = (positions[glue] if positions is not None
+                   else next((names.index(o) for o in options if o in names), None))
             if hit is None:
                 raise _unsupported(
                     f"status enum `{tn.name}` has no `{glue}` case (the backport ABI's glue statuses "

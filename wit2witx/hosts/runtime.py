@@ -44,6 +44,8 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from ..p1.names import glue_status_positions
+
 log = logging.getLogger("wit2witx.hosts")
 
 MASK32 = 0xFFFFFFFF
@@ -882,6 +884,11 @@ def _write_undoable(cx: Call, buf: tuple[int, int, int] | None,
 
 
 def _status_of(cases: Sequence[str], fault: str) -> int | None:
+    # a status enum of the backport ends with the glue statuses, maybe renamed where
+    # its error type has a case of the same name; others (P1's errno) go by name
+    positions = glue_status_positions(cases)
+    if positions is not None:
+        return positions[fault]
     for name in FAULT_CASES[fault]:
         if name in cases:
             return cases.index(name)

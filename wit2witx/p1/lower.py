@@ -29,9 +29,10 @@ from ..diagnostics import (
 )
 from . import model as m
 from .names import (
-    BUF_PARAMS, ERROR_PAYLOAD_PARAM, GENERIC_ERROR, GLUE_STATUSES, RESERVED_STATUS_CASES,
-    RESULT_NAME, SELF_PARAM, SUCCESS, drop_function_name, flags_repr_name, is_identifier,
-    module_name, resource_function_name, snake, tag_repr_name,
+    BUF_PARAMS, ERROR_PAYLOAD_PARAM, GENERIC_ERROR, RESULT_NAME, SELF_PARAM, SUCCESS,
+    drop_function_name, flags_repr_name, glue_status_names, glue_status_positions,
+    is_identifier, module_name,
+    resource_function_name, snake, tag_repr_name,
 )
 from .unit import Unit
 
@@ -45,6 +46,8 @@ class Lowered:
     units: list[Unit]
     warnings: list[Diagnostic]
     origin: str  # the main packages' qualified names, joined by ", "
+    #: origins of the interfaces/worlds whose every function was left out
+    emptied: list[str] = field(default_factory=list)
 
     @property
     def documents(self) -> list[m.Document]:
@@ -65,6 +68,25 @@ def lower(
     without work for the cyclic garbage collector.
     """
     return _Lowering(resolve, dict(module_names or {}), skip_unsupported).run(world)
+
+
+def check_options(
+    resolve: ir.Resolve,
+    *,
+    world: str | None = None,
+    module_names: Mapping[str, str] | None = None,
+) -> str:
+    """Check the lowering's options without lowering; return the input's origin.
+
+    For runs whose back ends read only the resolved WIT (JSON): they need no backport,
+    so nothing in the packages can be refused, but a misspelt `--world` or module
+    name is still the same usage error as in a run that lowers.
+    """
+    lowering = _Lowering(resolve, dict(module_names or {}), False)
+    lowering._check_module_names()
+    if world is not None:
+        lowering._find_world(world)
+    return lowering.origin()
 
 
 # --- plans: what each unit is lowered from ---------------------------------------------
@@ -133,6 +155,7 @@ class _Lowering:
         self.results_of_function: dict[tuple[str, str], dict[int | None, m.TypeName]] = {}
         self.results_of_unit: dict[str, list[m.TypeName]] = {}
         self.used_module_names: set[str] = set()
+        self.emptied: list[str] = []  # units that --skip-unsupported left without functions
 
     # -- driver --------------------------------------------------------------------------
 
@@ -146,9 +169,12 @@ class _Lowering:
         self._create_typenames(order)
         owns = {name: self._own_definitions(self.plans[name]) for name in order}
         units = [self._unit(self.plans[name], owns) for name in order]
-        origin = ", ".join(str(self.r.packages[p].name) for p in self.r.main_packages)
         self._warn_unused_module_names()
-        return Lowered(units, self.warnings, origin)
+        return Lowered(units, self.warnings, self.origin(), self.emptied)
+
+    def origin(self) -> str:
+        """The main packages' qualified names: the header line's "from ..."."""
+        return ", ".join(str(self.r.packages[p].name) for p in self.r.main_packages)
 
     # -- selection -----------------------------------------------------------------------
 
@@ -343,6 +369,7 @@ class _Lowering:
             for tid in plan.use_aliases:
                 if self._type_problem(tid) is not None:
                     self.left_out_types.add(tid)
+            had_functions = len(plan.functions)
             kept = []
             for func in plan.functions:
                 problem = self._function_problem(func, plan)
@@ -352,7 +379,20 @@ class _Lowering:
                     self._report(problem, plan, "function", _display_name(func), func.span)
             plan.functions = kept
             self._drop_name_clashes(plan)
+            if had_functions and not plan.functions and self.skip:
+                self._warn_emptied(plan, had_functions)
             self._note_generated_types(plan)
+
+    def _warn_emptied(self, plan: _Plan, had_functions: int) -> None:
+        """Said loudly: a module without any of its functions is most likely not what
+        the user wanted from the backport, though each left-out item was warned of."""
+        self.emptied.append(plan.origin)
+        what = "interface" if plan.kind == "interface" else "world"
+        self.warnings.append(warning(
+            f"{what} `{plan.origin}` has no function left in its P1 module "
+            f"`{plan.name}`: " + ("its only function was left out" if had_functions == 1
+                                  else f"all {had_functions} were left out"),
+            plan.span))
 
     def _report(self, problem: _Problem, plan: _Plan, what: str, name: str,
                 span: Span | None) -> None:
@@ -426,15 +466,23 @@ class _Lowering:
         return None
 
     def _status_clash(self, func: ir.Function) -> _Problem | None:
+        """A `success` case of E that cannot be the status's 0.
+
+        (A case named like a glue status is no clash: the glue status gives way, see
+        `names.glue_status_names`.)"""
         shape = self._result_shape(func)
         if shape.status_of is None:
             return None
         err = self.r.types[shape.status_of]
+        if _errno_style(err.kind):
+            return None
         for case in _cases(err.kind):
-            if snake(case.name) in RESERVED_STATUS_CASES:
+            if snake(case.name) == SUCCESS:
                 return _Problem(
-                    f"its error type `{err.name}` has a case `{case.name}`, a name the "
-                    f"status enum `{snake(err.name or '')}_status` reserves", True)
+                    f"its error type `{err.name}` has a case `{case.name}`, which is "
+                    f"the status enum's 0; only as case 0 without a payload of an "
+                    "error without payloads (P1's errno style) is it the status itself",
+                    True)
         return None
 
     def _drop_name_clashes(self, plan: _Plan) -> None:
@@ -551,9 +599,7 @@ class _Lowering:
                 if tid in self.status_types:
                     self.error_status[tid] = m.TypeName(
                         names[("s", tid)], self._error_status_enum(tid),
-                        _docs(f"Status of functions that fail with `{td.name}`: "
-                              f"`{SUCCESS}` (0), then a case per case of `{td.name}`, "
-                              "then the glue's own statuses."))
+                        _docs(_error_status_docs(td)))
             if plan.needs_status:
                 self.module_status[name] = m.TypeName(
                     names[("m", name)], _generic_status_enum(),
@@ -657,10 +703,12 @@ class _Lowering:
         return list(seen)
 
     def _error_status_enum(self, tid: int) -> m.Enum:
-        cases = [m.EnumCase(SUCCESS, _docs("The call succeeded."))]
-        for case in _cases(self.r.types[tid].kind):
+        """`success` (unless E's own case 0 is it), E's cases, then the glue statuses."""
+        kind = self.r.types[tid].kind
+        cases = [] if _errno_style(kind) else [m.EnumCase(SUCCESS, _docs("The call succeeded."))]
+        for case in _cases(kind):
             cases.append(m.EnumCase(snake(case.name), _docs(case.docs)))
-        cases.extend(_glue_cases())
+        cases.extend(_glue_cases({c.name for c in cases}))
         return m.Enum(m.IntRepr(tag_repr_name(len(cases))), cases)
 
     # -- types ---------------------------------------------------------------------------
@@ -739,12 +787,13 @@ class _Lowering:
         shape = self._result_shape(func)
         ok = self._lower_ok(plan, func, shape)
         payload = self._lower_ref(shape.err) if shape.has_payload and shape.err is not None else None
+        status = self._status_ref(plan, shape)
         if _holds_list(ok) or _holds_list(payload):
-            params.extend(_buffer_params())
+            params.extend(_buffer_params(_too_small_name(status)))
         if payload is not None:
             params.append(m.Param(ERROR_PAYLOAD_PARAM, m.Pointer(payload), _docs(
                 "Where the full error value is written when the call fails with it.")))
-        result = m.Param(RESULT_NAME, m.Expected(ok, self._status_ref(plan, shape)))
+        result = m.Param(RESULT_NAME, m.Expected(ok, status))
         return m.Function(self._function_name(func), params, [result], docs=_docs(func.docs))
 
     def _lower_ok(self, plan: _Plan, func: ir.Function, shape: _ResultShape) -> m.TypeRef | None:
@@ -815,7 +864,7 @@ class _Lowering:
             own.append(self.module_status[plan.name])
         own.extend(self.results_of_unit.get(plan.name, ()))
         own.append(m.Module(plan.name, [m.Import("memory")], self._module_functions(plan),
-                            _docs(plan.docs)))
+                            _docs(plan.docs), span=plan.span))
         return own
 
     def _add_own_type(self, tid: int, mine: set[int], done: set[int],
@@ -952,31 +1001,56 @@ def _holds_list(tref: m.TypeRef | None) -> bool:
     return False
 
 
-def _buffer_params() -> list[m.Param]:
+def _too_small_name(status: m.Ref) -> str:
+    """The status's case for a too small caller buffer (renamed in a clash)."""
+    cases = [case.name for case in status.target.type.cases]  # type: ignore[union-attr]
+    return cases[glue_status_positions(cases)["buffer_too_small"]]  # type: ignore[index]
+
+
+def _buffer_params(too_small: str) -> list[m.Param]:
     return [
         m.Param(BUF_PARAMS[0], m.Pointer(m.Builtin("u8")),
                 _docs("Caller buffer the host writes every string/list of the result into.")),
         m.Param(BUF_PARAMS[1], m.Builtin("usize"), _docs("Size of `buf` in bytes.")),
         m.Param(BUF_PARAMS[2], m.Pointer(m.Builtin("usize")), _docs(
-            "Bytes of `buf` used; with `buffer_too_small`, the bytes needed.")),
+            f"Bytes of `buf` used; with `{too_small}`, the bytes needed.")),
     ]
 
 
-def _glue_cases() -> list[m.EnumCase]:
+def _glue_cases(taken: set[str]) -> list[m.EnumCase]:
+    """The glue statuses, last in a status enum whose other cases are `taken`."""
+    names = glue_status_names(taken)
     return [
-        m.EnumCase(GLUE_STATUSES[0], _docs(
+        m.EnumCase(names[0], _docs(
             "`buf` is too small: nothing was done, `buf_used` holds the size needed.")),
-        m.EnumCase(GLUE_STATUSES[1], _docs("A handle is not live or of the wrong type.")),
-        m.EnumCase(GLUE_STATUSES[2], _docs("A pointer or pointer+length is out of bounds or misaligned.")),
-        m.EnumCase(GLUE_STATUSES[3], _docs("An enum value, flag bit or variant tag is invalid.")),
+        m.EnumCase(names[1], _docs("A handle is not live or of the wrong type.")),
+        m.EnumCase(names[2], _docs("A pointer or pointer+length is out of bounds or misaligned.")),
+        m.EnumCase(names[3], _docs("An enum value, flag bit or variant tag is invalid.")),
     ]
 
 
 def _generic_status_enum() -> m.Enum:
     cases = [m.EnumCase(SUCCESS, _docs("The call succeeded.")),
              m.EnumCase(GENERIC_ERROR, _docs("The call failed with its WIT error."))]
-    cases.extend(_glue_cases())
+    cases.extend(_glue_cases({SUCCESS, GENERIC_ERROR}))
     return m.Enum(m.IntRepr.U8, cases)
+
+
+def _errno_style(kind: ir.TypeDefKind) -> bool:
+    """Whether an error type is its own status, as P1's `$errno` is: an enum (or a
+    variant without payloads) whose case 0 is `success`."""
+    cases = _cases(kind)
+    return (bool(cases) and snake(cases[0].name) == SUCCESS
+            and all(case.type is None for case in cases))
+
+
+def _error_status_docs(td: ir.TypeDef) -> str:
+    if _errno_style(td.kind):
+        return (f"Status of functions that fail with `{td.name}`: the cases of "
+                f"`{td.name}` (its case 0 is `{SUCCESS}`, as in P1's errno), "
+                "then the glue's own statuses.")
+    return (f"Status of functions that fail with `{td.name}`: `{SUCCESS}` (0), then a "
+            f"case per case of `{td.name}`, then the glue's own statuses.")
 
 
 def _docs(text: str | None) -> str:

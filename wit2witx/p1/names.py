@@ -7,6 +7,7 @@ rules without pulling in the whole lowering.
 from __future__ import annotations
 
 import re
+from typing import Collection, Sequence
 
 #: Status cases every status enum ends with (the glue's own failures), in order.
 GLUE_STATUSES = ("buffer_too_small", "bad_handle", "bad_pointer", "bad_value")
@@ -14,8 +15,9 @@ GLUE_STATUSES = ("buffer_too_small", "bad_handle", "bad_pointer", "bad_value")
 SUCCESS = "success"
 #: The case of a module's generic `$status` that means "the WIT error happened".
 GENERIC_ERROR = "error"
-#: Names a case of an error enum/variant may not have: they are status cases already.
-RESERVED_STATUS_CASES = frozenset((SUCCESS, *GLUE_STATUSES))
+#: What a glue status is prefixed with (again, as often as needed) while its name is a
+#: case of the error type its status enum is made from: `bad_handle` → `glue_bad_handle`.
+GLUE_CLASH_PREFIX = "glue_"
 
 #: Parameters the lowering adds to a function (besides `<x>_len` for each list param).
 SELF_PARAM = "self"
@@ -24,6 +26,45 @@ ERROR_PAYLOAD_PARAM = "error_payload"
 RESULT_NAME = "error"
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def glue_status_names(taken: Collection[str]) -> tuple[str, ...]:
+    """The glue statuses' case names in a status enum whose other cases are `taken`.
+
+    Each is its own name unless an error case has it; then `glue_` is put in front,
+    again while that is taken too. The error type's cases keep their names, so a
+    status is always its error case's name, and the result is the same for the same
+    cases, whatever else is in the input.
+    """
+    names: list[str] = []
+    for status in GLUE_STATUSES:
+        name = status
+        while name in taken:
+            name = GLUE_CLASH_PREFIX + name
+        names.append(name)
+    return tuple(names)
+
+
+def glue_status_positions(case_names: Sequence[str]) -> dict[str, int] | None:
+    """Where the glue statuses are in a status enum the lowering made, by glue status.
+
+    Every status enum of the backport ends with the four glue statuses, in the order of
+    `GLUE_STATUSES`, each maybe prefixed by `glue_` (see `glue_status_names`); that
+    is how a back end tells them from an error case of the same name. None for an
+    enum that does not end so (a hand-written status such as P1's `$errno`): back ends
+    then look the statuses up by their P1 names.
+    """
+    count = len(GLUE_STATUSES)
+    if len(case_names) < count:
+        return None
+    first = len(case_names) - count
+    for offset, status in enumerate(GLUE_STATUSES):
+        name = case_names[first + offset]
+        while name.startswith(GLUE_CLASH_PREFIX) and name != status:
+            name = name[len(GLUE_CLASH_PREFIX):]
+        if name != status:
+            return None
+    return {status: first + offset for offset, status in enumerate(GLUE_STATUSES)}
 
 
 def snake(name: str) -> str:
