@@ -7,7 +7,7 @@ PYWASM3_SDIST := $(CACHE)/pywasm3-0.5.0.tar.gz
 EXAMPLE := fixtures/example
 WASI ?= ../shared/corpus/wasi-p2
 
-.PHONY: run test bench wasi clean wamr
+.PHONY: run test bench wasi clean wamr arm-toolchain footprint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,28 @@ run: $(VENV)/.installed
 wamr: $(VENV)/.installed-test
 	$(PY) tests/support/wamr.py
 
-test: $(VENV)/.installed-test $(PYWASM3_SDIST) wamr
+# The Cortex-M tests (tests/test_cortexm.py) need Debian's bare-metal Arm toolchain, newlib
+# and QEMU: installed when missing (CI runs as root), else a no-op.
+ARM_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+arm-toolchain:
+	@if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null \
+	    && echo '#include <newlib.h>' | arm-none-eabi-gcc -E -x c - -o /dev/null 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(ARM_PACKAGES); \
+	else \
+	    echo "error: the Cortex-M tests need $(ARM_PACKAGES); install them as root:" >&2; \
+	    echo "  apt-get update && apt-get install -y $(ARM_PACKAGES)" >&2; exit 1; \
+	fi
+
+test: $(VENV)/.installed-test $(PYWASM3_SDIST) wamr arm-toolchain
 	$(PY) -m pytest -n 2 -q
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-test footprint
 	$(PY) bench/bench.py
+
+# Flash, RAM and stack of the generated glue on Cortex-M4 (the README's "Footprint" table).
+footprint: $(VENV)/.installed-test $(PYWASM3_SDIST) arm-toolchain
+	$(PY) bench/footprint.py
 
 # Backport every standard WASI 0.2 interface (wasi-p2-interfaces/wit2witx.toml) into build/.
 wasi: $(VENV)/.installed

@@ -42,12 +42,15 @@ def _sdist() -> Path:
     return SDIST
 
 
-def wasm3_lib(flags: tuple[str, ...] = ("-O2",)) -> tuple[Path, Path]:
-    """(include dir, libm3.a) built with `flags` (cached under .cache/)."""
+def wasm3_lib(flags: tuple[str, ...] = ("-O2",), cc: str | None = None,
+              ar: str = "ar") -> tuple[Path, Path]:
+    """(include dir, libm3.a) built with `flags` (cached under .cache/), by `cc` (gcc by
+    default; a cross compiler with its own `ar` for the Cortex-M builds)."""
     sdist = _sdist()
+    cc = cc or gcc()
     digest = hashlib.sha256()
     digest.update(sdist.read_bytes())
-    digest.update(" ".join((gcc(), *BASE_FLAGS, *flags)).encode())
+    digest.update(" ".join((cc, *BASE_FLAGS, *flags)).encode())
     out = CACHE / f"wasm3-{digest.hexdigest()[:16]}"
     lib = out / "libm3.a"
     src = out / "src"
@@ -55,11 +58,12 @@ def wasm3_lib(flags: tuple[str, ...] = ("-O2",)) -> tuple[Path, Path]:
     with open(out / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not lib.exists():
-            _build(sdist, out, src, lib, flags)
+            _build(sdist, out, src, lib, flags, cc, ar)
     return src, lib
 
 
-def _build(sdist: Path, out: Path, src: Path, lib: Path, flags: tuple[str, ...]) -> None:
+def _build(sdist: Path, out: Path, src: Path, lib: Path, flags: tuple[str, ...], cc: str,
+           ar: str) -> None:
     shutil.rmtree(src, ignore_errors=True)
     src.mkdir()
     with tarfile.open(sdist) as tar:
@@ -72,13 +76,13 @@ def _build(sdist: Path, out: Path, src: Path, lib: Path, flags: tuple[str, ...])
     objects = []
     for c in sorted(src.glob("*.c")):
         obj = out / (c.stem + ".o")
-        cmd = [gcc(), *BASE_FLAGS, *flags, "-I", str(src), "-c", str(c), "-o", str(obj)]
+        cmd = [cc, *BASE_FLAGS, *flags, "-I", str(src), "-c", str(c), "-o", str(obj)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
             raise Wasm3Unavailable(f"building wasm3 failed: {' '.join(cmd)}\n{proc.stderr}")
         objects.append(str(obj))
     tmp = lib.with_suffix(".tmp.a")
-    subprocess.run(["ar", "rcs", str(tmp), *objects], check=True, capture_output=True)
+    subprocess.run([ar, "rcs", str(tmp), *objects], check=True, capture_output=True)
     os.replace(tmp, lib)
 
 
