@@ -330,6 +330,59 @@ def test_direct_results_are_values_or_issued_handles(tmp_path):
     assert probe.issues.room == 1 and probe.rollback.release_outs == (0,)
 
 
+CLASH_WIT = """package test:plan@0.1.0;
+
+interface io {
+  /// errno style: case 0 is success, so the enum is its own status
+  enum errno { success, again, bad-value }
+  /// cases named like glue statuses: the glue statuses give way
+  enum fault { bad-handle, overheat, buffer-too-small }
+  variant failure { bad-pointer(string), gone }
+
+  resource thing {
+    poke: func() -> result<u32, errno>;
+  }
+  heat: func() -> result<list<u8>, fault>;
+  fail: func() -> result<_, failure>;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def clash_wit(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("clash") / "io.wit"
+    path.write_text(CLASH_WIT, encoding="utf-8")
+    return path
+
+
+def test_statuses_with_errno_style_and_clashing_cases(clash_wit):
+    prog = program(clash_wit)
+    by_name = plans(prog)
+    for func, error, errno_style in (("thing_poke", "errno", True), ("heat", "fault", False),
+                                     ("fail", "failure", False)):
+        status = by_name[f"test_plan_io.{func}"].result.status
+        etn = typename(prog, error)
+        wit_cases = tuple(c.name for c in resolve(etn.type).cases)
+        assert status.error_type is etn, func
+        assert status.interface_errors == (wit_cases[1:] if errno_style else wit_cases), func
+        assert status.cases[0] == SUCCESS
+        # the glue statuses close the enum, in order, whatever they had to be renamed to
+        first = len(status.cases) - len(GLUE_STATUSES)
+        assert [(g.name, g.value) for g in status.glue] == [
+            (name, first + i) for i, name in enumerate(GLUE_STATUSES)], func
+        for g in status.glue:
+            assert g.case == status.cases[g.value] and g.case.endswith(g.name), func
+            assert (g.case != g.name) == (g.name in wit_cases), func
+    fail = by_name["test_plan_io.fail"]
+    assert fail.result.error_payload.value.typename is typename(prog, "failure")
+    assert fail.result.buffer is not None  # the payload's string goes into the buffer
+
+
+def test_host_c_and_host_py_agree_on_clashing_statuses(clash_wit):
+    assert _agree(program(clash_wit)) == 4
+    assert _agree_py([clash_wit]) == 4
+
+
 # --------------------------------------------------------------------------- WASI 0.2 functions
 
 

@@ -56,6 +56,7 @@ from .model import (
 )
 from .names import (
     BUF_PARAMS, ERROR_PAYLOAD_PARAM, GLUE_STATUSES, SELF_PARAM, drop_function_name,
+    glue_status_positions,
 )
 
 #: Plans are values never modified once made, like the P1 model's: slotted dataclasses
@@ -437,8 +438,9 @@ _Walk = tuple[int, tuple[TypeName, ...], tuple[TypeName, ...], bool]
 
 def _walk(tref: TypeRef, facts: Facts) -> _Walk:
     """(handles outside lists, their resources, resources in list elements, has lists),
-    memoised per type: named types are shared by many functions."""
-    return facts.memo("callplan.walk", tref, lambda t: _walk_type(t, facts))
+    once per typename (every use of a name is a `Ref` of its own) or anonymous type."""
+    key = tref.target if isinstance(tref, Ref) and tref.target is not None else tref
+    return facts.memo("callplan.walk", key, lambda _: _walk_type(tref, facts))
 
 
 def _walk_type(tref: TypeRef, facts: Facts) -> _Walk:
@@ -458,7 +460,8 @@ def _walk_type(tref: TypeRef, facts: Facts) -> _Walk:
         return _combine([_walk(f.type, facts) for f in fields], all_members=True)
     cases = canonical_variant_cases(ty)
     if cases is not None:
-        return _combine([_walk(c.type, facts) for c in cases if c.type is not None], all_members=False)
+        payloads = [_walk(c.type, facts) for c in cases if c.type is not None]
+        return _combine(payloads, all_members=False)
     return 0, (), (), False
 
 
@@ -658,18 +661,25 @@ def _out_slots(b: _Builder) -> list[OutSlot]:
 def status_plan(err: TypeRef | None, result: CoreResult, document=None) -> StatusPlan:
     """The status of an `(expected T (error S))` result (`err` is S; None: no error type).
 
-    `document` (the unit's) finds the error type `$e` of a status enum `$e_status`."""
+    A status enum the lowering made ends with the glue statuses (`glue_`-prefixed where
+    the error type has a case of the same name: `names.glue_status_positions`), and its
+    interface errors are the cases between `success` and them; in a hand-written one
+    (P1's `$errno`) every case but 0 is the interface's, and the glue statuses are
+    found by name. `document` (the unit's) finds the error type `$e` of `$e_status`."""
     if err is None or not is_enum_like(resolve(err)):
         cases: tuple[str, ...] = ("ok", "err")
         return StatusPlan(err or result.type, None, result.wasm_type, cases, cases[1:],
-                          _glue_statuses(cases), None)
+                          _glue_by_name(cases), None)
     cases = tuple(c.name for c in canonical_variant_cases(resolve(err)))
-    glue = _glue_statuses(cases)
-    own_glue = {g.case for g in glue if g.case in GLUE_STATUSES}
-    errors = tuple(c for c in cases[1:] if c not in own_glue)
+    positions = glue_status_positions(cases)
+    if positions is None:
+        glue, errors = _glue_by_name(cases), cases[1:]
+    else:
+        glue = tuple(GlueStatus(name, cases[i], i) for name, i in positions.items())
+        errors = cases[1:min(positions.values())]
     typename = _named(err)
     return StatusPlan(err, typename, result.wasm_type, cases, errors, glue,
-                      _error_type(typename, errors, document))
+                      _error_type(typename, cases[:len(errors) + 1], document))
 
 
 def _shared_status(result: CoreResult, facts: Facts, document) -> StatusPlan:
@@ -682,7 +692,8 @@ def _shared_status(result: CoreResult, facts: Facts, document) -> StatusPlan:
     return facts.memo("callplan.status", err.target, lambda _: status_plan(err, result, document))
 
 
-def _glue_statuses(cases: tuple[str, ...]) -> tuple[GlueStatus, ...]:
+def _glue_by_name(cases: tuple[str, ...]) -> tuple[GlueStatus, ...]:
+    """Each glue status at the first of its spellings (`GLUE_CASE_NAMES`) the enum has."""
     index = {name: i for i, name in enumerate(cases)}
     out = []
     for glue, options in GLUE_CASE_NAMES:
@@ -691,16 +702,18 @@ def _glue_statuses(cases: tuple[str, ...]) -> tuple[GlueStatus, ...]:
     return tuple(out)
 
 
-def _error_type(status: TypeName | None, errors: tuple[str, ...], document) -> TypeName | None:
-    """`$e` for the status enum `$e_status` when `$e` is an enum/variant whose cases are
-    the status's interface errors (the name says which type, the cases confirm it)."""
+def _error_type(status: TypeName | None, head: tuple[str, ...], document) -> TypeName | None:
+    """`$e` for the status enum `$e_status` when the cases of `$e` are the status's
+    `head` (success, then the interface errors) without success, or with it (an error
+    type in P1's errno style is its own status's head): the name says which type, the
+    cases confirm it."""
     if status is None or document is None or not status.name.endswith(_STATUS_SUFFIX):
         return None
     etn = document.typename(status.name[: -len(_STATUS_SUFFIX)])
     if etn is None:
         return None
     cases = canonical_variant_cases(resolve(etn.type))
-    if cases is None or tuple(c.name for c in cases) != errors:
+    if cases is None or tuple(c.name for c in cases) not in (head[1:], head):
         return None
     return etn
 
