@@ -6,6 +6,11 @@ parse and resolve every package. Reported as medians; the ratios are to wasm-too
 measured in this same run. Budgets (DESIGN.md): cold CLI <= 20x, in-process <= 10x,
 peak memory <= 80 MiB, 10x input <= 11x time.
 
+Large input (issue 12 item 8): a generated package (`bench/gen_large.py`) of 5 MiB and
+of `--large-mib` MiB (default 50), default back ends, cold CLI, one run each: time and
+peak RSS next to wasm-tools' on the same input, as ratios (budget: peak memory <= 3x
+wasm-tools'; time linear in input size). `--large-mib 0` leaves it out.
+
 Nothing here asserts: the figures go into the notes, not into the test suite.
 """
 
@@ -111,9 +116,35 @@ def wasm_tools_binary() -> str:
     return str(native) if native.exists() else (shutil.which("wasm-tools", path=str(BIN)) or "wasm-tools")
 
 
+def large_input(wasm_tools: str, wit2witx: str, mib: float) -> None:
+    """Time and peak RSS on generated packages of 5 MiB and `mib` MiB, one run per tool
+    and size (the large one takes minutes), wit2witx's as ratios to wasm-tools'."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from gen_large import generate  # noqa: PLC0415
+
+    per_mib = {}
+    for size in sorted({min(5.0, mib), mib}):
+        with tempfile.TemporaryDirectory() as tmp:
+            pkg = Path(tmp) / "pkg"
+            nbytes, ifaces = generate(pkg, size)
+            wt_wall, wt_mem, _ = run_measured([wasm_tools, "component", "wit", str(pkg)])
+            ww_wall, ww_mem, _ = run_measured([wit2witx, str(pkg), "-o", str(Path(tmp) / "out")])
+        per_mib[size] = ww_wall / size
+        print(f"large input {nbytes / 2**20:5.1f} MiB ({ifaces} interfaces), witx+c:"
+              f" wit2witx {ww_wall:7.1f} s {ww_mem:7.0f} MiB;"
+              f" wasm-tools {wt_wall:6.2f} s {wt_mem:6.0f} MiB;"
+              f" ratio time {ww_wall / wt_wall:5.1f}x, memory {ww_mem / wt_mem:4.2f}x (budget 3x)")
+    if len(per_mib) == 2:
+        small, large = sorted(per_mib)
+        print(f"large input, time per MiB at {large:g} MiB / at {small:g} MiB:"
+              f" {per_mib[large] / per_mib[small]:4.2f} (linear = 1)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--large-mib", type=float, default=50.0,
+                        help="size of the generated large input (0: leave it out)")
     args = parser.parse_args()
     if not (CORPUS / "wasi-p2").is_dir():
         print(f"corpus not found at {CORPUS}", file=sys.stderr)
@@ -153,6 +184,8 @@ def main() -> int:
         ip10 = in_process(big, max(3, args.runs // 3), emit)
         print(f"10x input, in-process         {ip10 * 1e3:8.1f} ms"
               f"            scale {ip10 / ip:5.1f}x  (budget 11x)")
+    if args.large_mib > 0:
+        large_input(wasm_tools, wit2witx, args.large_mib)
     for extra in sorted((ROOT / "bench").glob("bench_*.py")):
         print(f"\n== {extra.name}")
         subprocess.run([sys.executable, str(extra)], check=False)
