@@ -5,7 +5,8 @@ cheap for the CLI and for pre-commit):
 
     load(paths, features=..., all_features=..., deps=...) -> ir.Resolve
     compile(paths, emit=..., world=..., features=..., ...) -> Artifacts (path -> text)
-    write(artifacts, out)                                   atomic write into a folder
+    write(artifacts, out) -> Written                        replace a folder all or nothing
+    check(artifacts, out) -> list[Stale]                    what a write would change
     Wit2WitxError and its subclasses, each carrying `.diagnostics`
 """
 
@@ -48,15 +49,20 @@ def compile(paths, **options):  # noqa: A001 - the public verb
     return _compile(paths, **options)
 
 
-def write(artifacts, out) -> None:
-    """Write artifacts into the folder `out` atomically."""
-    from .compiler import write as _write
+def write(artifacts, out):
+    """Make the folder `out` hold the artifacts, all or nothing (`wit2witx.output`).
 
-    _write(artifacts, out)
+    Files in `out` that wit2witx did not generate are kept; files an earlier run
+    generated and this one does not are removed (unless edited since); the manifest
+    `out/.wit2witx-manifest` records what was generated. Returns `output.Written`.
+    """
+    from .output import write as _write
+
+    return _write(artifacts, out)
 
 
 def check(artifacts, out):
-    """The generated files that are missing or stale in `out` (empty list: up to date)."""
-    from .compiler import check as _check
+    """The generated files missing, stale, edited or orphaned in `out` (empty: up to date)."""
+    from .output import check as _check
 
     return _check(artifacts, out)

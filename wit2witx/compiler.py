@@ -2,22 +2,21 @@
 
 Nothing here parses, lowers or formats: it picks the front end by file kind, hands the
 P1 model to each requested back end, and writes or checks the result. The disk is only
-touched by `write` (atomically) and `check` (read-only).
+touched by `output.write` (all or nothing) and `output.check` (read-only).
 """
 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import gc
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from . import __version__
 from .diagnostics import Diagnostic, InputError, UsageError, error
+from .filenames import check_units, duplicate_file
 
 #: every back end, in the order their files are listed; value = "module:function"
 BACKENDS: dict[str, str] = {
@@ -128,12 +127,15 @@ def compile(  # noqa: A001 - the public verb
     )
     with _gc_paused():
         program = build_program(_as_path_list(paths), options)
+        check_units(program.units, options.emit, options.module_names)
         files: dict[str, str] = {}
+        made_by: dict[str, str] = {}
         for name in options.emit:
             for path, text in _backend(name)(program).items():
                 if path in files:
-                    raise AssertionError(f"two back ends wrote {path}")
+                    raise duplicate_file(path, name, made_by[path])
                 files[path] = text
+                made_by[path] = name
         warnings = list(program.warnings)
         emptied = list(program.emptied)
         # Free the model and the views now, before the collector is back: it would
@@ -247,107 +249,6 @@ def _backend(name: str) -> Callable[[Program], dict[str, str]]:
     return getattr(module, func)
 
 
-# --- writing and checking -------------------------------------------------------------
+# --- writing and checking: in `output` (the disk is only touched there) ---------------
 
-
-def write(artifacts: Mapping[str, str], out: str | os.PathLike) -> None:
-    """Write artifacts into `out`, never leaving a half-written file or folder.
-
-    Every changed file is first written completely into a temporary sibling folder. A
-    new `out` is that folder renamed into place; an existing one gets each staged file
-    moved over its old version (`os.replace`, atomic per file). Files whose content is
-    unchanged are not touched (their mtimes stay, so builds downstream do not rerun),
-    and files in `out` that the artifacts do not name are kept. Compilation finishes
-    before this runs, so a run with bad input never reaches `out` at all.
-    """
-    out = Path(out)
-    if out.is_dir():
-        base = os.fspath(out)
-        changed = {rel: text for rel, text in artifacts.items()
-                   if _differs(os.path.join(base, rel), text)}
-        if not changed:
-            return
-    elif out.exists():
-        raise InputError(error(f"output path `{out}` exists and is not a folder"))
-    else:
-        changed = dict(artifacts)
-    import tempfile  # noqa: PLC0415  (only a run that writes needs it)
-
-    parent = out.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    except OSError as exc:
-        raise InputError(error(f"cannot create output folder `{out}`: {exc.strerror or exc}")) from None
-    try:
-        for rel, text in changed.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-        if not out.exists():
-            os.rename(staging, out)
-            return
-        for rel in changed:
-            target = out / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / rel, target)
-    except OSError as exc:
-        raise InputError(error(f"cannot write into `{out}`: {exc.strerror or exc}")) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-_READ_BINARY = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-
-
-def _differs(path: str, text: str) -> bool:
-    """Whether the file at `path` is missing or holds anything but `text` in UTF-8.
-
-    Bytes are compared, read with one `os.read` of one byte more than `text` needs (a
-    longer file differs too): a run over an up-to-date folder reads every file, and
-    text-mode files cost twice as much.
-    """
-    try:
-        data = text.encode("utf-8")
-        fd = os.open(path, _READ_BINARY)
-    except (OSError, UnicodeEncodeError):
-        return True
-    try:
-        held = b""
-        while len(held) <= len(data):
-            chunk = os.read(fd, len(data) + 1 - len(held))
-            if not chunk:
-                break
-            held += chunk
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return held != data
-
-
-@dataclass(slots=True)
-class Stale:
-    path: str
-    reason: str  # "missing" | "stale"
-    diff: str = ""
-
-
-def check(artifacts: Mapping[str, str], out: str | os.PathLike) -> list[Stale]:
-    """Compare artifacts with what `out` holds; return the missing or stale files."""
-    out = Path(out)
-    problems: list[Stale] = []
-    for rel, text in artifacts.items():
-        target = out / rel
-        try:
-            current = target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            problems.append(Stale(rel, "missing"))
-            continue
-        if current != text:
-            diff = "".join(difflib.unified_diff(
-                current.splitlines(True), text.splitlines(True),
-                fromfile=f"{rel} (on disk)", tofile=f"{rel} (generated)", n=1))
-            problems.append(Stale(rel, "stale", diff))
-    return problems
+from .output import Stale, Written, check, write  # noqa: E402,F401  (re-exported)
