@@ -478,6 +478,11 @@ def _check_partition(plan: CallPlan) -> None:
         else:
             assert Role.OUT_PTR not in roles
     assert plan.result.core == sig.results
+    for s in plan.slots:  # layout facts are p1.layout's
+        value = getattr(s, "value", None) or getattr(s, "element", None)
+        if value is not None:
+            sa = layout.size_align(value.type)
+            assert (value.size, value.align) == (sa.size, sa.align), (plan.function.name, s.name)
     outs = [s for s in plan.slots if s.kind is SlotKind.OUT]
     assert list(plan.result.outs) == outs and len(outs) == len(sig.out_params)
 
