@@ -578,17 +578,27 @@ def _agree_function(plan: CallPlan, hf, glue_tables: dict, prefix: str) -> None:
     expected = _expected_impl_params(plan)
     assert len(params) == sum(n for _, n in expected), (where, [p.decl for p in params])
     assert len(hf.core_params) == len(plan.core_params), where
+    # the trampoline's raw core arguments, by position: the slot's first core parameter
+    core_arg = {id(cp): arg.name for cp, arg in zip(plan.core_params, hf.core_params)}
     i = 0
     for s in plan.slots:
-        _agree_slot(s, params[i:i + (2 if s.kind is SlotKind.SPAN else 1)], hf, where)
+        _agree_slot(s, params[i:i + (2 if s.kind is SlotKind.SPAN else 1)], hf,
+                    core_arg[id(s.core[0])], where)
         i += 2 if s.kind is SlotKind.SPAN else 1
     _agree_result(plan, hf, glue_tables, prefix, where)
 
 
-def _agree_slot(s, params, hf, where: str) -> None:
+#: the C type of each builtin passed by value (`<stdint.h>`, as the host glue documents)
+C_SCALARS = {
+    "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t",
+    "s8": "int8_t", "s16": "int16_t", "s32": "int32_t", "s64": "int64_t",
+    "f32": "float", "f64": "double", "char8": "char", "usize": "uint32_t", "char": "uint32_t",
+}
+
+
+def _agree_slot(s, params, hf, a: str, where: str) -> None:
     body = "\n".join(hf.body)
     ctypes = [p.ctype for p in params]
-    a = f"a_{host_c.c_ident(s.core[0].name)}"
     if s.kind is SlotKind.BUFFER:
         assert ctypes == ["w2w_buf *"], where
     elif s.kind is SlotKind.SPAN:
@@ -619,7 +629,7 @@ def _agree_slot(s, params, hf, where: str) -> None:
     elif s.kind is SlotKind.SCALAR:
         named = s.value.typename  # a typename of an integer: its own C typedef
         if named is None:
-            assert ctypes == [host_c._BUILTIN_C[s.builtin]], where
+            assert ctypes == [C_SCALARS[s.builtin]], where
         else:
             assert len(ctypes) == 1 and ctypes[0].endswith(f"_{named.name}_t"), where
         assert (f"w2w_valid_char((uint32_t){a})" in body) == s.unicode_scalar, where
