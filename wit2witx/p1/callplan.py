@@ -492,8 +492,10 @@ def _is_integer(tref: TypeRef) -> bool:
 
 def _buffer_at(params: list[Param], i: int) -> bool:
     """`buf`, `buf_len`, `buf_used` at `i`: a byte pointer, a length, a length pointer."""
+    if params[i].name != BUF_PARAMS[0]:  # most parameters: one comparison
+        return False
     trio = params[i:i + 3]
-    if [p.name for p in trio] != list(BUF_PARAMS):
+    if tuple(p.name for p in trio) != BUF_PARAMS:
         return False
     data, length, used = (resolve(p.type) for p in trio)
     return (isinstance(data, Pointer) and _is_integer(length) and isinstance(used, Pointer)
@@ -506,8 +508,8 @@ def _span_at(params: list[Param], i: int) -> bool:
     if i + 1 >= len(params):
         return False
     p, q = params[i], params[i + 1]
-    return (isinstance(resolve(p.type), (Pointer, ConstPointer))
-            and q.name == p.name + _LENGTH_SUFFIX and _is_integer(q.type))
+    return (q.name == p.name + _LENGTH_SUFFIX
+            and isinstance(resolve(p.type), (Pointer, ConstPointer)) and _is_integer(q.type))
 
 
 def _error_payload_at(params: list[Param], i: int) -> bool:
