@@ -22,7 +22,7 @@ from wit2witx.p1 import layout
 from wit2witx.p1.abi import Role
 from wit2witx.p1.callplan import (
     GLUE_CASE_NAMES, BufferSlot, ByRefSlot, CallPlan, DropSlot, EnumSlot, ErrorPayloadSlot,
-    FlagsSlot, HandleSlot, OutSlot, Ownership, PointerSlot, ResultKind, ScalarSlot, SlotKind,
+    FlagsSlot, HandleSlot, Ownership, ResultKind, ScalarSlot, SlotKind,
     SpanSlot, drop_of, plan_call,
 )
 from wit2witx.p1.facts import Facts

@@ -51,7 +51,7 @@ from typing import Callable, ClassVar
 from .abi import CoreParam, CoreResult, CoreSignature, Role, WasmType
 from .facts import Facts
 from .model import (
-    Builtin, ConstPointer, Flags, Function, Handle, List, Param, Pointer, Ref, String,
+    Builtin, ConstPointer, Function, Handle, List, Param, Pointer, Ref, String,
     TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like, node, resolve,
 )
 from .names import (
