@@ -441,3 +441,30 @@ def test_errno_style_reads_back_from_witx_and_docs_name_the_statuses(errno_out):
         _check_status_enum(names, status_cases)
         assert f"Statuses (`{status}`): " + ", ".join(
             f"{i} `{c}`" for i, c in enumerate(status_cases)) in artifacts["test_errno_fs.md"]
+
+
+# --- item 9: list arguments given as one string --------------------------------------------
+
+
+def test_list_arguments_accept_one_string_or_path(tmp_path):
+    """`emit`, `features`, `deps` and `paths` given as a single str or PathLike are one
+    item (not its characters), and give the same result as a one-item list."""
+    folder = tmp_path / "pkg"
+    (folder / "deps" / "dep").mkdir(parents=True)
+    (folder / "deps" / "dep" / "d.wit").write_text(
+        "package t:dep;\ninterface d { type n = u32; }\n")
+    (folder / "main.wit").write_text(
+        "package t:main;\ninterface i {\n  use t:dep/d.{n};\n"
+        "  @unstable(feature = fancy)\n  f: func(x: n) -> n;\n  g: func();\n}\n")
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    listed = wit2witx.compile([str(folder)], emit=["witx"], features=["fancy"],
+                              deps=[str(extra)])
+    for single in (dict(emit="witx"), dict(features="fancy"), dict(deps=str(extra)),
+                   dict(deps=extra)):
+        options = dict(emit=["witx"], features=["fancy"], deps=[str(extra)])
+        options.update(single)
+        assert dict(wit2witx.compile(folder, **options)) == dict(listed)
+    assert any("(export \"f\")" in text for text in listed.values())
+    with pytest.raises(UsageError, match="unknown --emit kind `w`"):
+        wit2witx.compile(folder, emit="w")

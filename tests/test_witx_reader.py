@@ -221,7 +221,7 @@ def test_duplicates(source: str, line: int, col: int) -> None:
     ("(typename $a (@witx bogus u8))", "unknown `@witx` type `bogus`"),
     ("(typename $a float)", "expected a type, found `float`"),
     ("(typename a u8)", "expected a type name"),
-    ("(typo $a u8)", "expected `typename`, `module`, `use` or `@witx const`"),
+    ("(typo $a u8)", "expected `typename`, `module`, `use`, `resource` or `@witx const`"),
     ('(module $m (import "memory" (table)))', "only import memory"),
     ('(module $m (@interface func (export "f") (param $x u8) (param $x u8)))', "Redefinition of name `x`"),
     ("(typename $s string) (typename $u (union (@witx tag $s) u8))",
@@ -290,3 +290,130 @@ def test_mangled_input_never_crashes(typenames_text: str, data: st.DataObject) -
         assert diag.span is not None
         assert 1 <= diag.span.line <= mangled.count("\n") + 1
         assert exc.render()
+
+
+# --- the WITX 0.10 dialect: declarations inside a module, `(use ... from $module)` ------
+
+COMMON_010 = """;;; Types shared by the modules below.
+(module $common
+  (typename $errno (enum (@witx tag u16) $success $inval $overflow))
+  (typename $size (@witx usize))
+  (resource $key_res)
+  (typename $key (handle $key_res))
+  (typename $version u64)
+  (@witx const $version $latest 0xff00000000000000)
+  (typename $opt_key (variant (@witx tag u8) (case $none) (case $some $key)))
+  (typename $unrelated u8)
+  (@interface func (export "common_only") (result $error (expected (error $errno))))
+)
+"""
+
+
+def _module_010(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / f"{name}.witx"
+    path.write_text(f"(module ${name}\n{body}\n)\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("use", [
+    "(use * from $common)",
+    "(use $opt_key $errno $size $version $key_res from $common)",
+    "(use $opt_key from $common) (use $errno $size from $common) (use $version $key_res from $common)",
+])
+def test_use_from_module_reads_like_the_same_types_written_inline(tmp_path, use):
+    """Every `use` form: the document equals one whose used typenames are written at
+    the top level (the 0.9 form our WITX printer writes), once each, the used
+    module's own functions left out."""
+    from wit2witx.emit.witx import print_unit
+    from wit2witx.p1.unit import units_from_witx
+
+    (tmp_path / "common.witx").write_text(COMMON_010, encoding="utf-8")
+    path = _module_010(tmp_path, "user", f"""  {use}
+  (typename $state (handle $key_res))
+  (@interface func (export "open")
+    (param $name string) (param $key $opt_key)
+    (result $error (expected $state (error $errno))))
+  (@interface func (export "id")
+    (param $s $state) (param $buf (@witx pointer u8)) (param $buf_len $size)
+    (result $error (expected (tuple $size $version) (error $errno))))""")
+    doc = read_witx(path)
+    assert [m.name for m in doc.modules] == ["user"]
+    names = [d.name for d in doc.typenames]
+    assert len(names) == len(set(names))
+    # what the functions need is there, the used module's other typenames are not
+    assert {"errno", "size", "key", "version", "opt_key", "state"} <= set(names)
+    assert "unrelated" not in names or use.startswith("(use *")
+    # read back from the printed 0.9 form: the same document
+    (unit,) = units_from_witx(doc, "user.witx")
+    printed = tmp_path / "printed" / "user.witx"
+    printed.parent.mkdir()
+    printed.write_text(print_unit(unit), encoding="utf-8")
+    assert read_witx(printed) == doc
+
+
+def test_use_list_brings_only_the_listed_names_into_scope(tmp_path):
+    (tmp_path / "common.witx").write_text(COMMON_010, encoding="utf-8")
+    # `key` is in the document (opt_key needs it) but was not `use`d: not a name here
+    path = _module_010(tmp_path, "m", """  (use $opt_key from $common)
+  (typename $k2 $key)""")
+    with pytest.raises(WitxError) as info:
+        read_witx(path)
+    assert "`key`" in info.value.diagnostic.message and _at(info.value) == (3, 17)
+
+
+@pytest.mark.parametrize("body, message, where", [
+    ("(use $nope from $common)", "Unknown name `nope` in module `common`", (2, 8)),
+    ("(use * from $absent)", "no such file", (2, 15)),
+    ("(use $a $b)", "expected `from $module`", (2, 13)),
+    ("(use from $common)", "expected `*` or the `$names`", (2, 8)),
+    ("(use * $a from $common)", "expected `*` or a `$name`", (2, 8)),
+    ("(use * from $common extra)", "unexpected `extra`", (2, 23)),
+    ("(typename $h (handle $no_such_resource))", "Unknown resource `no_such_resource`", (2, 24)),
+    ("(use * from $common) (typename $errno u8)", "Redefinition of name `errno`", (2, 34)),
+    ("(use * from $wrong)", "defines module `common`, not `wrong`", (2, 15)),
+])
+def test_use_from_errors_point_at_the_token(tmp_path, body, message, where):
+    (tmp_path / "common.witx").write_text(COMMON_010, encoding="utf-8")
+    (tmp_path / "wrong.witx").write_text(COMMON_010, encoding="utf-8")
+    path = _module_010(tmp_path, "m", f"  {body}")
+    with pytest.raises(WitxError) as info:
+        read_witx(path)
+    assert message in info.value.diagnostic.message
+    assert info.value.diagnostic.span.path == str(path) and _at(info.value) == where
+
+
+def test_use_cycle_is_a_diagnostic(tmp_path):
+    _module_010(tmp_path, "a", "  (use * from $b)")
+    _module_010(tmp_path, "b", "  (use * from $a)")
+    with pytest.raises(WitxError) as info:
+        read_witx(tmp_path / "a.witx")
+    assert "cycle" in info.value.diagnostic.message
+
+
+def test_use_from_compiles_through_the_c_back_end(tmp_path):
+    import wit2witx
+    from conftest import zig_cc
+
+    (tmp_path / "common.witx").write_text(COMMON_010, encoding="utf-8")
+    path = _module_010(tmp_path, "user", """  (use * from $common)
+  (@interface func (export "f") (param $k $opt_key) (result $error (expected $version (error $errno))))""")
+    artifacts = wit2witx.compile(str(path), emit="c")
+    out = tmp_path / "out"
+    wit2witx.write(artifacts, out)
+    (header,) = [n for n in artifacts if n.endswith(".h")]
+    src = out / "use.c"
+    src.write_text(f'#include "{header}"\n')
+    proc = zig_cc("--target=wasm32-wasi", "-std=c11", "-Wall", "-Wextra", "-Werror", "-c",
+                  str(src), "-o", str(out / "use.o"))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_using_one_module_twice_defines_each_typename_once(tmp_path):
+    (tmp_path / "common.witx").write_text(COMMON_010, encoding="utf-8")
+    path = _module_010(tmp_path, "m", """  (use $opt_key from $common)
+  (use * from $common)
+  (use $errno $key_res from $common)
+  (typename $k2 $key)""")
+    doc = read_witx(path)
+    names = [d.name for d in doc.typenames]
+    assert len(names) == len(set(names)) and "k2" in names and "key" in names

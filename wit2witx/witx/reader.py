@@ -1,7 +1,13 @@
 """The WITX front end: S-expressions → the P1 model, validated like the witx tool.
 
 A document is a file plus everything it `(use "other.witx")`s (paths relative to the
-including file; each file read once). Definitions are checked in order, as witx does:
+including file; each file read once). The WITX 0.10 dialect (the witx-codegen and
+wasi-crypto one) is read too: a file is one `(module $m ...)` holding its own
+typenames, `(resource $r)`s, constants and `use`s, and `(use * from $other)` /
+`(use $a $b from $other)` take typenames and resources from the module of
+`other.witx` next to the file (its functions stay there). Declarations inside a module
+are hoisted before it, so the document is the same as if they were written at the top
+level; a used module's typenames come first, with the ones they refer to. Definitions are checked in order, as witx does:
 a name must be defined before it is used (so there are no recursive types), typenames
 and modules share one namespace, enum/flags/record/union/handle bodies may only appear
 directly under a `typename`, tags and reprs must be unsigned integers, union/variant
@@ -157,6 +163,12 @@ class DocumentBuilder:
         self.constant_scopes: dict[str, _Scope] = {}
         self.included: set[str] = set()
         self.first_path: str | None = None
+        # the WITX 0.10 dialect: `(resource $r)` names, and the modules `use ... from`
+        # has read (by real path; None while one is being read: a cycle)
+        self.resources = _Scope()
+        self.used_modules: dict[str, "DocumentBuilder | None"] = {}
+        self.hidden: set[str] = set()  # typenames in the document but not in scope
+        self.base_dir = ""
 
     # files and uses -------------------------------------------------------------
 
@@ -190,21 +202,134 @@ class DocumentBuilder:
     def add_item(self, item: SExpr, base_dir: str) -> None:
         decl = _expect_list(item, "a top-level form like `(typename ...)` or `(module ...)`")
         head = decl.head
-        if head == "use":
+        if head == "use" and len(decl.items) > 1 and isinstance(decl.items[1], Atom) \
+                and decl.items[1].is_string:
             target = _expect_string(decl.items, 1, decl, "a file name")
             _no_more(decl.items, 2, "`use`")
             self.add_file(os.path.join(base_dir, target.text), used_at=target.span)
+        elif head == "use":
+            self.use_from(decl, base_dir)
         elif head == "typename":
             self.typename(decl)
+        elif head == "resource":
+            self.resource(decl)
         elif head == "module":
-            self.module(decl)
+            outer, self.base_dir = self.base_dir, base_dir  # for `use`s inside it
+            try:
+                self.module(decl)
+            finally:
+                self.base_dir = outer
         elif _is_witx_annotation(decl, "const"):
             self.constant(decl)
         else:
             found = decl.items[0] if decl.items else decl
             raise _fail(
-                "expected `typename`, `module`, `use` or `@witx const`", found.span,
+                "expected `typename`, `module`, `use`, `resource` or `@witx const`", found.span,
             )
+
+    # the WITX 0.10 dialect: resources and `use ... from $module` ---------------------
+
+    def resource(self, decl: SList) -> None:
+        """`(resource $r)`: a kind of handle, named in `(handle $r)`."""
+        ident = _expect_id(decl.items, 1, decl, "a resource name")
+        _no_more(decl.items, 2, "`resource`")
+        self.resources.introduce(ident)
+
+    def use_from(self, decl: SList, base_dir: str) -> None:
+        """`(use * from $m)` or `(use $a $b ... from $m)`: typenames and resources of
+        the module in `m.witx` (in `base_dir`), under the same names."""
+        items = decl.items
+        split = next((i for i, x in enumerate(items)
+                      if isinstance(x, Atom) and not x.is_string and x.text == "from"), None)
+        if split is None:
+            raise _fail('expected `from $module` (or a file name, `(use "file.witx")`)',
+                        _closing(decl))
+        module_atom = _expect_id(items, split + 1, decl, "the module to use from")
+        _no_more(items, split + 2, "`use`")
+        names = items[1:split]
+        if not names:
+            raise _fail("expected `*` or the `$names` to use before `from`", items[split].span)
+        star = len(names) == 1 and isinstance(names[0], Atom) and names[0].text == "*"
+        if not star:
+            for atom in names:
+                if not (isinstance(atom, Atom) and atom.is_id):
+                    raise _fail("expected `*` or a `$name` to use", atom.span)
+        used = self.used_module(module_atom, base_dir)
+        if star:
+            chosen = [(tn.name, names[0]) for tn in used.definitions if isinstance(tn, TypeName)]
+            for resource in used.resources.names:
+                # a resource only names handles: one used twice is the same one
+                self.resources.names.setdefault(resource, names[0].span)
+        else:
+            chosen = []
+            for atom in names:
+                name = _name(atom)
+                if name in used.resources.names:
+                    self.resources.names.setdefault(name, atom.span)
+                    if not isinstance(used.entries.get(name), TypeName):
+                        continue
+                if not isinstance(used.entries.get(name), TypeName):
+                    raise _fail(f"Unknown name `{name}` in module `{_name(module_atom)}`",
+                                atom.span)
+                chosen.append((name, atom))
+        self.take_typenames(used, chosen)
+
+    def used_module(self, module_atom: Atom, base_dir: str) -> "DocumentBuilder":
+        """The builder of `$m`'s file, read once (its own namespace, like witx's)."""
+        path = os.path.join(base_dir, f"{_name(module_atom)}.witx")
+        key = os.path.realpath(path)
+        if key in self.used_modules:
+            used = self.used_modules[key]
+            if used is None:
+                raise _fail(f"a cycle of `use`s reaches module `{_name(module_atom)}` again",
+                            module_atom.span)
+            return used
+        self.used_modules[key] = None
+        used = DocumentBuilder()
+        used.used_modules = self.used_modules  # one cycle check and cache for the run
+        used.add_file(path, used_at=module_atom.span)
+        modules = [d.name for d in used.definitions if isinstance(d, Module)]
+        if modules and modules != [_name(module_atom)]:
+            raise _fail(f"`{path}` defines module `{modules[0]}`, not `{_name(module_atom)}`",
+                        module_atom.span)
+        self.used_modules[key] = used
+        return used
+
+    def take_typenames(self, used: "DocumentBuilder", chosen: list[tuple[str, Atom]]) -> None:
+        """Bring the chosen typenames of a used module into scope and into the document,
+        after the typenames (and constants) of that module they refer to."""
+        wanted = {name for name, _ in chosen}
+        needed: set[str] = set()
+        for name in wanted:
+            _referenced_names(used.entries[name], used.entries, needed)
+        for d in used.definitions:
+            if isinstance(d, TypeName) and d.name in needed:
+                mine = self.entries.get(d.name)
+                if mine is d:  # already here (another `use` of the same module)
+                    if d.name in wanted:
+                        self.hidden.discard(d.name)
+                    continue
+                if mine is not None or d.name in self.scope.names:
+                    atom = next((a for n, a in chosen if n == d.name), chosen[0][1])
+                    raise _fail(f"Redefinition of name `{d.name}`", atom.span,
+                                f"`{d.name}` of the used module is already a name here")
+                if d.name in wanted:
+                    self.scope.introduce(next(a for n, a in chosen if n == d.name), d.name)
+                else:
+                    # reachable only through the used typenames: in the document, not a
+                    # name here (as in witx, where it stays the other module's); reserved
+                    # all the same, so that no second typename of that name is made
+                    self.scope.names[d.name] = d.span or chosen[0][1].span
+                    self.hidden.add(d.name)
+                self.entries[d.name] = d
+                self.definitions.append(d)
+            elif isinstance(d, Constant) and d.type_name in needed and d.type_name not in wanted:
+                continue
+            elif isinstance(d, Constant) and d.type_name in wanted:
+                scope = self.constant_scopes.setdefault(d.type_name, _Scope())
+                if d.name not in scope.names:
+                    scope.names[d.name] = d.span or chosen[0][1].span
+                    self.definitions.append(d)
 
     def document(self) -> Document:
         return Document(list(self.definitions), path=self.first_path)
@@ -253,9 +378,14 @@ class DocumentBuilder:
                 module.imports.append(self.import_(entry, members))
             elif entry.head == "@interface":
                 module.functions.append(self.function(entry, members))
+            elif entry.head in ("typename", "resource", "use") or \
+                    _is_witx_annotation(entry, "const"):
+                # the WITX 0.10 dialect declares a module's types inside it
+                self.add_item(entry, self.base_dir)
             else:
                 found = entry.items[0] if entry.items else entry
-                raise _fail("expected `import` or `@interface func`", found.span)
+                raise _fail("expected `import`, `@interface func`, `typename`, `resource`, "
+                            "`use` or `@witx const`", found.span)
         self.entries[name] = module
         self.definitions.append(module)
 
@@ -308,7 +438,7 @@ class DocumentBuilder:
 
     def lookup(self, atom: Atom) -> Ref:
         name = _name(atom)
-        if name not in self.scope.names:
+        if name not in self.scope.names or name in self.hidden:
             raise _fail(f"Unknown name `{name}`", atom.span)
         entry = self.entries.get(name)
         if entry is None:  # introduced, but its definition is still being read
@@ -466,7 +596,12 @@ class DocumentBuilder:
         return List(self.type_ref(expr.items[1], named=False), expr.span)
 
     def handle_type(self, expr: SList) -> Handle:
-        _no_more(expr.items, 1, "`handle`")
+        if len(expr.items) > 1:  # WITX 0.10: `(handle $resource)`
+            ident = _expect_id(expr.items, 1, expr, "a resource name")
+            if _name(ident) not in self.resources.names:
+                raise _fail(f"Unknown resource `{_name(ident)}`", ident.span,
+                            "declare it with `(resource $name)` or `use` it")
+            _no_more(expr.items, 2, "`handle`")
         return Handle(expr.span)
 
     def tag_of(self, annotation: SList) -> tuple[IntRepr, list[str] | None, Ref | None]:
@@ -558,6 +693,29 @@ def _integer_repr(ty: Type) -> IntRepr | None:
     if isinstance(ty, Enum):
         return ty.tag
     return None
+
+
+def _referenced_names(typename: TypeName, entries: dict, out: set[str]) -> None:
+    """`typename`'s name and those of every typename it refers to, at any depth, into
+    `out` (an explicit stack: types nest as deep as the input)."""
+    import dataclasses  # noqa: PLC0415  (only the WITX 0.10 `use` needs it)
+
+    if typename.name in out:
+        return
+    out.add(typename.name)
+    stack: list = [typename.type]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Ref):
+            target = entries.get(node.name)
+            if isinstance(target, TypeName) and node.name not in out:
+                out.add(node.name)
+                stack.append(target.type)
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            stack.extend(getattr(node, f.name) for f in dataclasses.fields(node)
+                         if f.name not in ("span", "docs"))
 
 
 def _kind_of(ty: Type) -> str:
