@@ -1,0 +1,416 @@
+/* The C reference host: wasi:io/streams over a non-blocking socket (TCP connections). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "w2w_posix_internal.h"
+
+#define ST_STREAM(name) WASI_IO_STREAMS_STREAM_ERROR_STATUS_##name
+/* the most a single read returns and a check-write permits */
+#define MAX_CHUNK (1u << 20)
+
+typedef struct w2w_input {
+    w2w_obj obj;
+    w2w_fd *sock;
+    bool closed; /* the peer shut down (or the connection failed): every read says `closed` */
+} w2w_input;
+
+typedef struct w2w_output {
+    w2w_obj obj;
+    w2w_fd *sock;
+    uint64_t permit; /* what the last check-write allowed and no write used yet */
+    bool failed;     /* a write failed: every later call says `closed` */
+} w2w_output;
+
+static void stream_destroy(w2w_obj *obj)
+{
+    w2w_fd *sock = obj->kind == W2W_INPUT ? ((w2w_input *)obj)->sock : ((w2w_output *)obj)->sock;
+    w2w_obj_unref(&sock->obj);
+}
+
+w2w_obj *w2w_input_new(w2w_posix *host, w2w_fd *sock)
+{
+    w2w_input *in = w2w_obj_new(host, sizeof *in, W2W_INPUT, stream_destroy);
+    if (in == NULL)
+        return NULL;
+    in->sock = (w2w_fd *)w2w_obj_ref(&sock->obj);
+    return &in->obj;
+}
+
+w2w_obj *w2w_output_new(w2w_posix *host, w2w_fd *sock)
+{
+    w2w_output *out = w2w_obj_new(host, sizeof *out, W2W_OUTPUT, stream_destroy);
+    if (out == NULL)
+        return NULL;
+    out->sock = (w2w_fd *)w2w_obj_ref(&sock->obj);
+    return &out->obj;
+}
+
+static int32_t failed(wasi_io_streams_host_ctx_t *host, wasi_io_streams_stream_error_t *err, const char *what,
+                      int e)
+{
+    w2w_obj *error = w2w_error_new(w2w_host_of(host->user), what, e);
+    if (error == NULL) {
+        err->tag = WASI_IO_STREAMS_STREAM_ERROR_CLOSED;
+        return ST_STREAM(CLOSED);
+    }
+    err->tag = WASI_IO_STREAMS_STREAM_ERROR_LAST_OPERATION_FAILED;
+    err->val.last_operation_failed = error;
+    return ST_STREAM(LAST_OPERATION_FAILED);
+}
+
+static int32_t closed(wasi_io_streams_stream_error_t *err)
+{
+    err->tag = WASI_IO_STREAMS_STREAM_ERROR_CLOSED;
+    return ST_STREAM(CLOSED);
+}
+
+static void wait_fd(int fd, short events)
+{
+    struct pollfd pfd = { fd, events, 0 };
+    while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+        ;
+}
+
+/* ------------------------------------------------------------------ input */
+
+static int32_t read_into(wasi_io_streams_host_ctx_t *host, w2w_input *in, uint64_t len, w2w_buf *buf,
+                         wasi_io_streams_stream_error_t *err, w2w_list_t *ret0, bool blocking)
+{
+    uint32_t want = len > MAX_CHUNK ? MAX_CHUNK : (uint32_t)len, mark = buf->used;
+    uint8_t *dst;
+    ssize_t got;
+    if (in->closed)
+        return closed(err);
+    if (want == 0) {
+        ret0->ptr = NULL;
+        ret0->len = 0;
+        return 0;
+    }
+    /* read no more than the caller's buffer holds; an empty buffer is too small */
+    if (buf->cap > mark && buf->cap - mark < want)
+        want = buf->cap - mark;
+    dst = w2w_buf_alloc(buf, want, 1);
+    if (dst == NULL)
+        return ST_STREAM(BUFFER_TOO_SMALL);
+    for (;;) {
+        got = recv(in->sock->fd, dst, want, 0);
+        if (got > 0)
+            break;
+        if (got == 0) { /* end of stream */
+            in->closed = true;
+            buf->used = mark;
+            return closed(err);
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            in->closed = true;
+            buf->used = mark;
+            return failed(host, err, "recv", errno);
+        }
+        if (!blocking) {
+            got = 0; /* nothing there yet */
+            break;
+        }
+        wait_fd(in->sock->fd, POLLIN);
+    }
+    buf->used = (uint32_t)(dst - buf->data) + (uint32_t)got;
+    ret0->ptr = got ? dst : NULL;
+    ret0->len = (uint32_t)got;
+    return 0;
+}
+
+int32_t wasi_io_streams_impl_input_stream_read(wasi_io_streams_host_ctx_t *host, void *self, uint64_t len,
+                                               w2w_buf *buf, wasi_io_streams_stream_error_t *error_payload,
+                                               wasi_io_streams_input_stream_read_result_t *ret0)
+{
+    return read_into(host, self, len, buf, error_payload, ret0, false);
+}
+
+int32_t wasi_io_streams_impl_input_stream_blocking_read(wasi_io_streams_host_ctx_t *host, void *self, uint64_t len,
+                                                        w2w_buf *buf, wasi_io_streams_stream_error_t *error_payload,
+                                                        wasi_io_streams_input_stream_blocking_read_result_t *ret0)
+{
+    return read_into(host, self, len, buf, error_payload, ret0, true);
+}
+
+static int32_t skip(wasi_io_streams_host_ctx_t *host, w2w_input *in, uint64_t len,
+                    wasi_io_streams_stream_error_t *err, uint64_t *ret0, bool blocking)
+{
+    uint32_t want = len > 65536 ? 65536 : (uint32_t)len;
+    ssize_t got;
+    if (in->closed)
+        return closed(err);
+    *ret0 = 0;
+    if (want == 0)
+        return 0;
+    for (;;) {
+        /* MSG_TRUNC on a TCP socket discards the bytes without copying them */
+        got = recv(in->sock->fd, NULL, want, MSG_TRUNC);
+        if (got > 0) {
+            *ret0 = (uint64_t)got;
+            return 0;
+        }
+        if (got == 0) {
+            in->closed = true;
+            return closed(err);
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            in->closed = true;
+            return failed(host, err, "recv", errno);
+        }
+        if (!blocking)
+            return 0;
+        wait_fd(in->sock->fd, POLLIN);
+    }
+}
+
+int32_t wasi_io_streams_impl_input_stream_skip(wasi_io_streams_host_ctx_t *host, void *self, uint64_t len,
+                                               wasi_io_streams_stream_error_t *error_payload,
+                                               wasi_io_streams_input_stream_skip_result_t *ret0)
+{
+    return skip(host, self, len, error_payload, ret0, false);
+}
+
+int32_t wasi_io_streams_impl_input_stream_blocking_skip(wasi_io_streams_host_ctx_t *host, void *self, uint64_t len,
+                                                        wasi_io_streams_stream_error_t *error_payload,
+                                                        wasi_io_streams_input_stream_blocking_skip_result_t *ret0)
+{
+    return skip(host, self, len, error_payload, ret0, true);
+}
+
+static int input_ready(w2w_obj *source)
+{
+    return ((w2w_input *)source)->closed ? 1 : -1;
+}
+
+int32_t wasi_io_streams_impl_input_stream_subscribe(wasi_io_streams_host_ctx_t *host, void *self,
+                                                    wasi_io_poll_pollable_t *ret0)
+{
+    w2w_input *in = self;
+    w2w_pollable *p = w2w_pollable_new(w2w_host_of(host->user), &in->obj, in->sock->fd, POLLIN, input_ready);
+    if (p == NULL)
+        return WASI_IO_STREAMS_STREAMS_STATUS_ERROR;
+    *ret0 = p;
+    return 0;
+}
+
+int32_t wasi_io_streams_impl_input_stream_drop(wasi_io_streams_host_ctx_t *host, void *self)
+{
+    (void)host;
+    w2w_obj_unref(self);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ output */
+
+/* What may be written now without blocking: the free room in the send buffer. */
+static uint64_t room(int fd)
+{
+    struct pollfd pfd = { fd, POLLOUT, 0 };
+    int sndbuf = 0, queued = 0;
+    socklen_t len = sizeof sndbuf;
+    if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLOUT))
+        return 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0 || ioctl(fd, SIOCOUTQ, &queued) != 0)
+        return 4096;
+    if (sndbuf / 2 <= queued) /* Linux reports twice the payload room in SO_SNDBUF */
+        return 4096;
+    return (uint64_t)(sndbuf / 2 - queued) > MAX_CHUNK ? MAX_CHUNK : (uint64_t)(sndbuf / 2 - queued);
+}
+
+int32_t wasi_io_streams_impl_output_stream_check_write(wasi_io_streams_host_ctx_t *host, void *self,
+                                                       wasi_io_streams_stream_error_t *error_payload,
+                                                       wasi_io_streams_output_stream_check_write_result_t *ret0)
+{
+    w2w_output *out = self;
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    (void)host;
+    if (out->failed)
+        return closed(error_payload);
+    if (getsockopt(out->sock->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) {
+        out->failed = true;
+        return failed(host, error_payload, "send", soerr);
+    }
+    out->permit = room(out->sock->fd);
+    *ret0 = out->permit;
+    return 0;
+}
+
+/* Send all of `data` (blocking in poll(2) when the socket's buffer is full). */
+static int32_t send_all(wasi_io_streams_host_ctx_t *host, w2w_output *out, const uint8_t *data, uint64_t n,
+                        wasi_io_streams_stream_error_t *err)
+{
+    while (n > 0) {
+        ssize_t sent = send(out->sock->fd, data, n, MSG_NOSIGNAL);
+        if (sent > 0) {
+            data += sent;
+            n -= (uint64_t)sent;
+        } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            wait_fd(out->sock->fd, POLLOUT);
+        } else if (sent < 0 && errno != EINTR) {
+            out->failed = true;
+            return failed(host, err, "send", errno);
+        }
+    }
+    return 0;
+}
+
+static int32_t write_checked(wasi_io_streams_host_ctx_t *host, w2w_output *out, const uint8_t *data, uint64_t n,
+                             wasi_io_streams_stream_error_t *err, bool flush)
+{
+    if (out->failed)
+        return closed(err);
+    if (!flush) {
+        /* WASI traps on a write beyond check-write; this host answers with an error */
+        if (n > out->permit)
+            return failed(host, err, "write beyond check-write's permit", 0);
+        out->permit -= n;
+    } else if (n > 4096) {
+        return failed(host, err, "blocking-write-and-flush of more than 4096 bytes", 0);
+    }
+    return send_all(host, out, data, n, err);
+}
+
+int32_t wasi_io_streams_impl_output_stream_write(wasi_io_streams_host_ctx_t *host, void *self,
+                                                 const uint8_t *contents, uint32_t contents_len,
+                                                 wasi_io_streams_stream_error_t *error_payload)
+{
+    return write_checked(host, self, contents, contents_len, error_payload, false);
+}
+
+int32_t wasi_io_streams_impl_output_stream_blocking_write_and_flush(wasi_io_streams_host_ctx_t *host, void *self,
+                                                                    const uint8_t *contents, uint32_t contents_len,
+                                                                    wasi_io_streams_stream_error_t *error_payload)
+{
+    return write_checked(host, self, contents, contents_len, error_payload, true);
+}
+
+/* Writes go straight to the socket: there is never anything to flush. */
+int32_t wasi_io_streams_impl_output_stream_flush(wasi_io_streams_host_ctx_t *host, void *self,
+                                                 wasi_io_streams_stream_error_t *error_payload)
+{
+    (void)host;
+    return ((w2w_output *)self)->failed ? closed(error_payload) : 0;
+}
+
+int32_t wasi_io_streams_impl_output_stream_blocking_flush(wasi_io_streams_host_ctx_t *host, void *self,
+                                                          wasi_io_streams_stream_error_t *error_payload)
+{
+    return wasi_io_streams_impl_output_stream_flush(host, self, error_payload);
+}
+
+static int output_ready(w2w_obj *source)
+{
+    return ((w2w_output *)source)->failed ? 1 : -1;
+}
+
+int32_t wasi_io_streams_impl_output_stream_subscribe(wasi_io_streams_host_ctx_t *host, void *self,
+                                                     wasi_io_poll_pollable_t *ret0)
+{
+    w2w_output *out = self;
+    w2w_pollable *p = w2w_pollable_new(w2w_host_of(host->user), &out->obj, out->sock->fd, POLLOUT, output_ready);
+    if (p == NULL)
+        return WASI_IO_STREAMS_STREAMS_STATUS_ERROR;
+    *ret0 = p;
+    return 0;
+}
+
+static int32_t write_zeroes(wasi_io_streams_host_ctx_t *host, w2w_output *out, uint64_t len,
+                            wasi_io_streams_stream_error_t *err, bool flush)
+{
+    static const uint8_t zeroes[4096];
+    int32_t st;
+    if (out->failed)
+        return closed(err);
+    if (flush ? len > 4096 : len > out->permit)
+        return failed(host, err, "write-zeroes beyond the permit", 0);
+    if (!flush)
+        out->permit -= len;
+    while (len > 0) {
+        uint64_t k = len < sizeof zeroes ? len : sizeof zeroes;
+        if ((st = send_all(host, out, zeroes, k, err)) != 0)
+            return st;
+        len -= k;
+    }
+    return 0;
+}
+
+int32_t wasi_io_streams_impl_output_stream_write_zeroes(wasi_io_streams_host_ctx_t *host, void *self, uint64_t len,
+                                                        wasi_io_streams_stream_error_t *error_payload)
+{
+    return write_zeroes(host, self, len, error_payload, false);
+}
+
+int32_t wasi_io_streams_impl_output_stream_blocking_write_zeroes_and_flush(
+    wasi_io_streams_host_ctx_t *host, void *self, uint64_t len, wasi_io_streams_stream_error_t *error_payload)
+{
+    return write_zeroes(host, self, len, error_payload, true);
+}
+
+/* splice: read what the input has (at most `len`, 64 KiB) and send it all. */
+static int32_t splice(wasi_io_streams_host_ctx_t *host, w2w_output *out, w2w_input *in, uint64_t len,
+                      wasi_io_streams_stream_error_t *err, uint64_t *ret0, bool blocking)
+{
+    uint8_t chunk[65536];
+    uint32_t want = len > sizeof chunk ? (uint32_t)sizeof chunk : (uint32_t)len;
+    ssize_t got;
+    *ret0 = 0;
+    if (out->failed)
+        return closed(err);
+    if (in->closed)
+        return closed(err);
+    if (want == 0)
+        return 0;
+    for (;;) {
+        got = recv(in->sock->fd, chunk, want, 0);
+        if (got > 0)
+            break;
+        if (got == 0) {
+            in->closed = true;
+            return closed(err);
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            in->closed = true;
+            return failed(host, err, "recv", errno);
+        }
+        if (!blocking)
+            return 0;
+        wait_fd(in->sock->fd, POLLIN);
+    }
+    *ret0 = (uint64_t)got;
+    return send_all(host, out, chunk, (uint64_t)got, err);
+}
+
+int32_t wasi_io_streams_impl_output_stream_splice(wasi_io_streams_host_ctx_t *host, void *self, void *src,
+                                                  uint64_t len, wasi_io_streams_stream_error_t *error_payload,
+                                                  wasi_io_streams_output_stream_splice_result_t *ret0)
+{
+    return splice(host, self, src, len, error_payload, ret0, false);
+}
+
+int32_t wasi_io_streams_impl_output_stream_blocking_splice(wasi_io_streams_host_ctx_t *host, void *self, void *src,
+                                                           uint64_t len,
+                                                           wasi_io_streams_stream_error_t *error_payload,
+                                                           wasi_io_streams_output_stream_blocking_splice_result_t *ret0)
+{
+    return splice(host, self, src, len, error_payload, ret0, true);
+}
+
+int32_t wasi_io_streams_impl_output_stream_drop(wasi_io_streams_host_ctx_t *host, void *self)
+{
+    (void)host;
+    w2w_obj_unref(self);
+    return 0;
+}
