@@ -468,3 +468,30 @@ def test_list_arguments_accept_one_string_or_path(tmp_path):
     assert any("(export \"f\")" in text for text in listed.values())
     with pytest.raises(UsageError, match="unknown --emit kind `w`"):
         wit2witx.compile(folder, emit="w")
+
+
+# --- item 9: dangling symlinks where wasm-tools reads ---------------------------------------
+
+
+@pytest.mark.parametrize("where", ["main", "deps", "deps/dep"])
+@pytest.mark.parametrize("entry", ["notes", "x.wit", "x.wasm", "x.txt", "loop"])
+def test_dangling_symlinks_fail_exactly_where_wasm_tools_fails(tmp_path, where, entry):
+    """A symlink that leads nowhere (or to itself), by name and place: the input is
+    refused (a diagnostic naming the path) exactly when wasm-tools refuses it."""
+    from wit2witx.diagnostics import Wit2WitxError
+
+    pkg = tmp_path / "pkg"
+    (pkg / "deps" / "dep").mkdir(parents=True)
+    (pkg / "main.wit").write_text("package t:main;\ninterface i { f: func(); }\n")
+    (pkg / "deps" / "dep" / "d.wit").write_text("package t:dep;\ninterface d {}\n")
+    folder = pkg if where == "main" else pkg / where
+    link = folder / entry
+    link.symlink_to(link.name if entry == "loop" else tmp_path / "nowhere" / entry)
+    ref = run_wasm_tools("component", "wit", str(pkg))
+    try:
+        wit2witx.compile(str(pkg), emit="json")
+        ours_failed = False
+    except Wit2WitxError as exc:
+        ours_failed = True
+        assert exc.diagnostic.severity == "error" and entry in exc.diagnostic.message
+    assert ours_failed == (ref.returncode != 0), ref.stderr.decode()

@@ -207,10 +207,24 @@ def load_deps_folder(folder: str, found: Discovery) -> None:
         raise InputError(error(f"cannot read directory `{folder}`: {exc.strerror or exc}")) from None
     for name in names:
         full = os.path.join(folder, name)
+        if not os.path.exists(full):
+            # A dangling symlink (or a loop of them): wasm-tools stops at any entry of a
+            # dependency folder it cannot follow, whatever its name; skipping it would
+            # resolve against other (stale) packages without a word.
+            raise InputError(error(
+                f"dependency `{full}` is a symbolic link to "
+                f"`{_link_target(full)}`, which does not exist"))
         if os.path.isdir(full):
             found.packages.extend(load_folder(full, is_main=False))
         elif name.endswith((".wit", ".wasm", ".wat")):
             _load_file_or_encoded(full, found, is_main=False)
+
+
+def _link_target(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
 
 
 def discover(paths: list[str], extra_deps: list[str]) -> Discovery:
