@@ -567,12 +567,12 @@ def _agree(prog: Program) -> int:
         glue_tables = {name: (values, ncases) for name, _, values, ncases in hu.glue_tables}
         for func in unit.module.functions:
             _agree_function(prog.facts.call_plan(func, unit.document), hfuncs[func.name],
-                            glue_tables, hu.prefix)
+                            glue_tables)
             n += 1
     return n
 
 
-def _agree_function(plan: CallPlan, hf, glue_tables: dict, prefix: str) -> None:
+def _agree_function(plan: CallPlan, hf, glue_tables: dict) -> None:
     where = plan.function.name
     params = hf.impl_params[1:]  # after `host`
     expected = _expected_impl_params(plan)
@@ -585,7 +585,7 @@ def _agree_function(plan: CallPlan, hf, glue_tables: dict, prefix: str) -> None:
         _agree_slot(s, params[i:i + (2 if s.kind is SlotKind.SPAN else 1)], hf,
                     core_arg[id(s.core[0])], where)
         i += 2 if s.kind is SlotKind.SPAN else 1
-    _agree_result(plan, hf, glue_tables, prefix, where)
+    _agree_result(plan, hf, glue_tables, where)
 
 
 #: the C type of each builtin passed by value (`<stdint.h>`, as the host glue documents)
@@ -639,7 +639,7 @@ def _agree_slot(s, params, hf, a: str, where: str) -> None:
         raise AssertionError(s.kind)
 
 
-def _agree_result(plan: CallPlan, hf, glue_tables: dict, prefix: str, where: str) -> None:
+def _agree_result(plan: CallPlan, hf, glue_tables: dict, where: str) -> None:
     body = "\n".join(hf.body)
     result = plan.result
     room = re.search(r"w2w_handles_free\(host->handles\) < (\d+)u", body)
@@ -654,7 +654,10 @@ def _agree_result(plan: CallPlan, hf, glue_tables: dict, prefix: str, where: str
     status = result.status
     if status is None or status.typename is None:
         return
-    values, ncases = glue_tables[f"{prefix}glue_{status.typename.name}"]
+    # the table that maps the glue's failures onto this status enum, as the body names it
+    table = re.search(r"(\w+)\[W2W_E_BAD_VALUE\]", body)
+    assert table is not None, where
+    values, ncases = glue_tables[table.group(1)]
     assert ncases == len(status.cases), where
     assert values == ["0", *(str(g.value) for g in status.glue)], where
 
