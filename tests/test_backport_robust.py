@@ -495,3 +495,61 @@ def test_dangling_symlinks_fail_exactly_where_wasm_tools_fails(tmp_path, where, 
         ours_failed = True
         assert exc.diagnostic.severity == "error" and entry in exc.diagnostic.message
     assert ours_failed == (ref.returncode != 0), ref.stderr.decode()
+
+
+# --- item 9: world exports are lowered as host imports, and say so --------------------------
+
+
+_EXPORT_WARNING = re.compile(r"world `([^`]+)` exports `([^`]+)`: lowered as P1 imports")
+
+
+def _export_names(resolve, world) -> set[str]:
+    names = set()
+    for key, item in world.exports.items():
+        if isinstance(key, int):
+            iface = resolve.interfaces[key]
+            names.add(resolve.packages[iface.package].name.qualify(iface.name))
+        else:
+            names.add(key)
+    return names
+
+
+@pytest.mark.parametrize("gen,name", [c for c in _wasi_packages() if c[0] == "wasi-p2"])
+def test_every_world_export_is_warned_of_once(tmp_path, gen, name):
+    """With `--world`, each export of the world (interface or function) gets one
+    warning, imports none; the fixture adds inline-interface and function exports."""
+    pkg = _package_with_deps(tmp_path, gen, name)
+    resolve = wit2witx.load([pkg])
+    main = resolve.packages[resolve.main_packages[0]]
+    for wname, wid in main.worlds.items():
+        world = resolve.worlds[wid]
+        lowered = lower(resolve, world=wname, skip_unsupported=True)
+        warned = [_EXPORT_WARNING.search(w.message) for w in lowered.warnings]
+        warned = [(m.group(1), m.group(2)) for m in warned if m]
+        origin = main.name.qualify(wname)
+        assert sorted(warned) == sorted((origin, n) for n in _export_names(resolve, world))
+
+
+def test_export_warnings_for_inline_and_function_exports(tmp_path):
+    path = tmp_path / "w.wit"
+    path.write_text("""package t:exp;
+interface api { f: func(); }
+interface handler { handle: func(x: u32) -> u32; }
+world w {
+  import api;
+  import helper: func();
+  export handler;
+  export run: func();
+  export inline: interface { g: func(); }
+}
+""")
+    resolve = wit2witx.load([path])
+    for world in (None, "w"):
+        warned = {m.group(2) for m in (_EXPORT_WARNING.search(w.message) for w in
+                                       lower(resolve, world=world).warnings) if m}
+        # without --world, `handler` is lowered as one of the package's interfaces
+        assert warned == ({"run", "inline"} if world is None
+                          else {"run", "inline", "t:exp/handler"})
+    # the CLI shows them with their place
+    proc = _cli(str(path), "--emit", "witx", "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0 and f"{path}:8:10" in proc.stderr

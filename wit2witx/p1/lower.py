@@ -237,8 +237,12 @@ class _Lowering:
                 if isinstance(item, ir.WorldInterface):
                     if named_interfaces or self.r.interfaces[item.id].name is None:
                         self._plan_interface(item.id, world_id=world_id, key=key)
+                        if items is world.exports:
+                            self._warn_export(world, key, item.span)
                 elif isinstance(item, ir.WorldFunction):
                     functions.append(item.function)
+                    if items is world.exports:
+                        self._warn_export(world, key, item.function.span)
                 elif isinstance(item, ir.WorldType):
                     types.append(item.id)
         if not functions and not types:
@@ -256,6 +260,23 @@ class _Lowering:
         self.plan_of_world[world_id] = plan
         self._register(plan)
         self._split_types(plan, types)
+
+    def _warn_export(self, world: ir.World, key: ir.WorldKey, span: Span | None) -> None:
+        """A world export is lowered as imports the host provides, the same as an
+        import: P1 has no form for guest exports in this backport yet, so say so
+        rather than hand the user host glue for what their guest was to implement."""
+        if isinstance(key, int):
+            iface = self.r.interfaces[key]
+            pkg = self.r.packages[iface.package] if iface.package is not None else None
+            name = pkg.name.qualify(iface.name) if pkg and iface.name else str(iface.name)
+        else:
+            name = key
+        pkg = self.r.packages[world.package] if world.package is not None else None
+        origin = pkg.name.qualify(world.name) if pkg else world.name
+        self.warnings.append(warning(
+            f"world `{origin}` exports `{name}`: lowered as P1 imports that the host "
+            "implements, like an import (the backport has no guest exports yet)",
+            span or world.span))
 
     def _plan_interface(self, iface_id: int, world_id: int | None = None,
                         key: ir.WorldKey | None = None) -> _Plan:
