@@ -547,6 +547,28 @@ def test_drop_is_recognised_by_structure_not_by_suffix_alone(tmp_path):
     assert drop_of(by_name["r_take_drop"]) is None
 
 
+def test_drops_of_resources_whose_typenames_are_qualified(tmp_path):
+    """Two resources `r` meet in one document: their typenames rise to `a_r` / `b_r`,
+    their drops stay `r_drop` (the lowering names drops after the WIT resource)."""
+    path = tmp_path / "q.wit"
+    path.write_text("""package test:q@0.1.0;
+interface a {
+  resource r { ping: func(); }
+}
+interface b {
+  use a.{r as ar};
+  resource r { make: func() -> ar; }
+}
+""", encoding="utf-8")
+    prog = program(path)
+    for unit in prog.units:
+        (resource,) = [tn for tn in unit.own_typenames if isinstance(tn.type, Handle)]
+        assert resource.name != "r"  # qualified
+        unit_plans = [prog.facts.call_plan(f, unit.document) for f in unit.module.functions]
+        drops = [(p.function.name, p.drop_of) for p in unit_plans if p.drop_of is not None]
+        assert drops == [("r_drop", resource)]
+
+
 # --------------------------------------------------------------------------- agreement with host-c
 
 
