@@ -35,9 +35,9 @@ Examples:
 
 \b
 Commands:
-  wit2witx run GUEST.wasm [--host wasi-sockets] [-- ARGS]
-                          run a P1 guest in wasmtime with reference hosts
-                          (see `wit2witx run --help`)
+  wit2witx run GUEST.wasm [--runtime wasmtime|wasm3|wamr] [--host wasi-sockets] [-- ARGS]
+                          run a P1 guest in wasmtime, wasm3 or WAMR with reference
+                          hosts (see `wit2witx run --help`)
 
 A folder named `run` is a PATH when a compiler option such as -o follows it, or as ./run.
 
@@ -290,7 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-#: options only the compiler takes (`wit2witx run` has --host, --allow-network, --env)
+#: options only the compiler takes (`wit2witx run` has --host, --allow-network, --env,
+#: --runtime, --wamr)
 COMPILE_ONLY_OPTIONS = frozenset((
     "-o", "--out", "--emit", "--world", "--features", "--all-features", "--deps",
     "--module-name", "--prefix", "--skip-unsupported", "--check", "--fail-on-change",

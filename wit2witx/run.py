@@ -1,10 +1,21 @@
-"""`wit2witx run GUEST.wasm --host wasi-sockets [-- ARGS...]`: run a P1 guest in wasmtime
-with WASI Preview 1 (stdio inherited, ARGS as its argv) and reference hosts for the
-backported interfaces it imports.
+"""`wit2witx run GUEST.wasm [--runtime wasmtime|wasm3|wamr] --host wasi-sockets [-- ARGS...]`:
+run a P1 guest with WASI Preview 1 (stdio inherited, ARGS as its argv) and reference
+hosts for the backported interfaces it imports.
+
+`--runtime wasmtime` (the default) runs it in wasmtime-py with the Python reference host.
+`--runtime wasm3` and `--runtime wamr` build (once, cached in the user cache dir under a
+name that hashes sources and flags) a native runner from `wit2witx/hosts/c/`: the
+runtime, WASI P1 (WAMR's own libc-wasi; for wasm3 the C host's, through glue generated
+from wasi_snapshot_preview1.witx), the generated glue and the C reference host, and
+replace this process with it, so the guest's stdio and exit status are the process's.
+wasm3 comes from the pywasm3 0.5.0 sdist (fetched with pip once); WAMR from `--wamr
+PATH` or `$WAMR_SRC` (a wasm-micro-runtime folder or tarball). The native runners always
+provide wasi-sockets. WIT2WITX_RUNNER_SANITIZE=1 builds them with ASan and UBSan.
 
 Exit status: the guest's own (`proc_exit`, or 0 when `_start` returns); 134 when the
 guest traps (as the wasmtime CLI does); 1 when GUEST.wasm cannot be loaded or needs
-imports nobody provides; 2 for bad usage (an unknown `--host`).
+imports nobody provides, or the native runner does not build; 2 for bad usage (an
+unknown `--host` or `--runtime`, `--runtime wamr` without a WAMR source).
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from typing import List, Optional
 import typer
 
 EXIT_TRAP = 134
+RUNTIMES = ("wasmtime", "wasm3", "wamr")
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
 
@@ -32,8 +44,10 @@ def run(
     host: List[str] = typer.Option([], "--host", metavar="NAME", help="Reference host to provide (repeatable): wasi-sockets."),
     allow_network: bool = typer.Option(False, "--allow-network", help="Let wasi-sockets reach non-loopback addresses (default: loopback only)."),
     env: List[str] = typer.Option([], "--env", metavar="NAME=VALUE", help="NAME=VALUE for the guest's environment (repeatable)."),
+    runtime: str = typer.Option("wasmtime", "--runtime", metavar="NAME", help="wasmtime (Python host), wasm3 or wamr (C host, native runner built once)."),
+    wamr: Optional[str] = typer.Option(None, "--wamr", metavar="PATH", help="WAMR source folder or tarball for --runtime wamr (default: $WAMR_SRC)."),
 ) -> None:
-    """Run GUEST.wasm in wasmtime with WASI P1 and the chosen reference hosts."""
+    """Run GUEST.wasm with WASI P1 and the chosen reference hosts."""
     from . import hosts
 
     unknown = [h for h in host if h not in hosts.HOSTS]
@@ -45,6 +59,10 @@ def run(
         if not sep or not name:
             raise _fail(f"--env takes NAME=VALUE, got `{item}`", 2)
         pairs.append((name, value))
+    if runtime not in RUNTIMES:
+        raise _fail(f"unknown --runtime `{runtime}` (known: {', '.join(RUNTIMES)})", 2)
+    if runtime != "wasmtime":
+        _run_native(runtime, guest, args or [], allow_network, env, wamr)
 
     try:
         import wasmtime
@@ -89,4 +107,35 @@ def run(
     raise typer.Exit(0)
 
 
-__all__ = ["app", "run", "EXIT_TRAP"]
+def _run_native(runtime: str, guest: str, args: List[str], allow_network: bool, env: List[str],
+                wamr: Optional[str]) -> None:
+    """Build (once) the native runner for `runtime` and become it."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from ._resources import cache_dir  # noqa: PLC0415
+    from .hosts.c import build  # noqa: PLC0415
+
+    source = wamr or os.environ.get("WAMR_SRC")
+    if runtime == "wamr" and not source:
+        raise _fail("--runtime wamr needs WAMR's source: --wamr PATH or WAMR_SRC "
+                    "(a wasm-micro-runtime folder or tarball)", 2)
+    if not os.path.isfile(guest):
+        raise _fail(f"cannot load `{guest}`: no such file", 1)
+    sanitize = os.environ.get("WIT2WITX_RUNNER_SANITIZE", "") not in ("", "0")
+    try:
+        exe = build.runner(runtime, cache_dir() / "native", sanitize=sanitize,
+                           wamr=Path(source) if source else None)
+    except build.WamrUnavailable as exc:
+        raise _fail(str(exc), 2) from None
+    except (build.NativeBuildError, OSError) as exc:
+        raise _fail(f"cannot build the {runtime} runner: {exc}", 1) from None
+    argv = [str(exe), *(["--allow-network"] if allow_network else [])]
+    for item in env:
+        argv += ["--env", item]
+    argv += ["--", guest, *args]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(str(exe), argv)
+
+
+__all__ = ["app", "run", "EXIT_TRAP", "RUNTIMES"]
