@@ -8,7 +8,9 @@ project's own I2C interface, fixtures/i2c/) the glue (`<module>_host.c` +
 it. Flash is text + rodata (+ data's initial values), RAM is data + bss. The largest
 stack frame comes from `-fstack-usage`. The handle table (owned by the embedder, one per
 guest instance) is sized for several `W2W_HANDLE_CAPACITY` and `W2W_MAX_OWNERS`; wasm3
-0.5.0 (the pywasm3 sdist) is linked the same way from the API a host uses, for scale.
+0.5.0 (the pywasm3 sdist) is linked the same way from the API a host uses, for scale, and
+the example firmware (tests/test_cortexm.py's image) is built and run once in QEMU for
+its total size and heap peak.
 
     python bench/footprint.py                  print the table
     python bench/footprint.py --update-readme  also write it into README.md's
@@ -53,10 +55,20 @@ class GlueRow:
 
 
 @dataclass(frozen=True)
+class Image:
+    """The example firmware: board code, newlib-nano, wasm3, glue, fake bus, guest."""
+    sizes: arm.Sizes
+    guest: int      # bytes of the embedded guest (in flash)
+    heap_peak: int  # heap the run took: wasm3's runtime and the guest's linear memory
+    guest_memory: int  # of which the guest's linear memory (its initial pages)
+
+
+@dataclass(frozen=True)
 class Footprint:
     glue: tuple[GlueRow, ...]
     handles: tuple[tuple[int, int, int], ...]  # (capacity, owners, bytes)
     wasm3: arm.Sizes
+    image: Image
 
 
 def measure_glue(interface: arm.Interface, work: Path) -> GlueRow:
@@ -93,9 +105,53 @@ def measure_wasm3(work: Path) -> arm.Sizes:
     return arm.section_sizes(arm.link_glue([lib], list(WASM3_API), work / "wasm3.elf"))
 
 
+def measure_image(work: Path) -> Image:
+    """Build the example firmware as tests/test_cortexm.py does and run it once."""
+    from test_host_c import GUESTS, IMPL, guest_names, sensors_program, zig_guest  # noqa: PLC0415
+
+    glue = arm.generate_glue(arm.INTERFACES[0], work, emit=("c", "host-c", "host-wasm3"))
+    program = sensors_program()
+    guest_names(program.units[0], program.units, glue.out)
+    built = zig_guest(GUESTS / "sensors_guest.c", glue.out, "sensors_guest.wasm")
+    wasm = stripped(built)
+    elf = arm.build_image(work, "sensors", CPU, [GUESTS / "sensors_host.c", *glue.sources(),
+                                                  IMPL / "sensors_impl.c"],
+                          [glue.out, IMPL, GUESTS], wasm, cflags=arm.STRICT,
+                          force_include=arm.BOARD / "embedded_guest.h")
+    result = arm.run_image(elf, CPU)
+    arm.check_run(result, "the example firmware")
+    if result.heap_peak is None:
+        raise AssertionError(f"no heap_peak in the firmware's output:\n{result.stderr}")
+    return Image(arm.section_sizes(elf), len(wasm), result.heap_peak, memory_bytes(glue.out / "sensors_guest.wasm"))
+
+
+def stripped(wasm: Path) -> bytes:
+    """The module without custom sections: what a firmware embeds (zig's DWARF would carry
+    the build folder's path, so the size would depend on it)."""
+    from conftest import run_wasm_tools  # noqa: PLC0415
+
+    out = wasm.with_suffix(".stripped.wasm")
+    proc = run_wasm_tools("strip", "--all", str(wasm), "-o", str(out))
+    if proc.returncode != 0:
+        raise AssertionError(proc.stderr.decode())
+    return out.read_bytes()
+
+
+def memory_bytes(wasm: Path) -> int:
+    """The initial size of a module's linear memory (from `wasm-tools print`)."""
+    from conftest import run_wasm_tools  # noqa: PLC0415
+
+    text = run_wasm_tools("print", str(wasm)).stdout.decode()
+    match = re.search(r"\(memory \(;0;\) (\d+)", text)
+    if match is None:
+        raise AssertionError(f"no memory in {wasm.name}")
+    return int(match.group(1)) * 65536
+
+
 def measure(work: Path) -> Footprint:
     glue = tuple(measure_glue(i, work / i.prefix.strip("_")) for i in arm.INTERFACES)
-    return Footprint(glue, measure_handles(work / "handles"), measure_wasm3(work))
+    return Footprint(glue, measure_handles(work / "handles"), measure_wasm3(work),
+                     measure_image(work / "image"))
 
 
 def handle_formula(handles) -> tuple[int, int, int]:
@@ -138,7 +194,13 @@ def render(fp: Footprint) -> str:
         "",
         f"For scale, wasm3 0.5.0 linked the same way from the API a host uses: "
         f"{fp.wasm3.flash:,} B of flash, {fp.wasm3.ram} B of RAM (plus its runtime stack and the "
-        f"guest's linear memory on the heap).",
+        f"guest's linear memory on the heap). The whole example firmware (startup, newlib-nano, "
+        f"wasm3, glue, fake bus and the {fp.image.guest:,} B guest, fixtures/guests/sensors_guest.c): "
+        f"{fp.image.sizes.flash:,} B of flash, {fp.image.sizes.ram:,} B of static RAM, and "
+        f"{fp.image.heap_peak:,} B of heap at its peak: the guest's linear memory "
+        f"({fp.image.guest_memory:,} B, mostly the 1 MiB stack zig gives a wasm32 program by "
+        f"default) and {fp.image.heap_peak - fp.image.guest_memory:,} B of wasm3 (its 64 KiB "
+        f"runtime stack, the module and its compiled code).",
     ]
     return "\n".join(lines) + "\n"
 

@@ -147,6 +147,12 @@ class QemuRun:
         return dict(line.split("=", 1) for line in self.stdout.splitlines() if "=" in line)
 
     @property
+    def heap_peak(self) -> int | None:
+        """Bytes of heap the program took (printed by the board's _exit)."""
+        match = re.search(r"^heap_peak=(\d+)$", self.stderr, re.M)
+        return int(match.group(1)) if match else None
+
+    @property
     def faulted(self) -> bool:
         return self.returncode == FAULT_EXIT or "fault: " in self.stdout + self.stderr
 
