@@ -7,67 +7,89 @@ each question once and shares the answer: the driver makes one per compiled prog
 (`compiler.Program.facts`) and hands it to every back end, and a back end called on its
 own makes a fresh one. The model must not change while a `Facts` object is in use.
 
-Answers are keyed by the identity of the type (or function) asked about, and each entry
-keeps that object alive, so an id is never reused for another object while it is cached.
+Answers are keyed by the identity of the type (or function) asked about, and the
+`Facts` object keeps that object alive, so an id is never reused for another object
+while it is cached.
 The lists and tuples returned are shared: read them, never modify them.
 """
 
 from __future__ import annotations
 
 from . import abi, layout
-from .model import Function, TypeRef
+from .model import (
+    Builtin, ConstPointer, Flags, Function, Handle, List, Pointer, Ref, String, TypeRef,
+)
 
 
 class Facts:
-    __slots__ = ("_layout", "_sa", "_variant", "_record", "_sig", "_other")
+    """The answers of one run, each computed once.
+
+    Memory matters here (a large input has a million type references): an entry is the
+    answer alone under the asker's id, and the askers are kept alive by one list
+    (`_alive`) instead of a tuple per entry. References to typenames and fixed-size
+    types are not cached at all: `layout` answers a `Ref` from its per-typename cache
+    and a scalar from constants, as fast as a lookup here.
+    """
+
+    __slots__ = ("_layout", "_sa", "_variant", "_record", "_sig", "_other", "_alive")
 
     def __init__(self) -> None:
         self._layout: dict = {}  # layout's own cache: id(TypeName) -> (TypeName, SizeAlign)
-        self._sa: dict = {}  # id(type reference) -> (it, SizeAlign)
+        self._sa: dict = {}  # id(anonymous compound type) -> SizeAlign
         self._variant: dict = {}
         self._record: dict = {}
         self._sig: dict = {}
-        self._other: dict = {}  # (question, id(obj)) -> (obj, answer)
+        self._other: dict = {}  # (question, id(obj)) -> answer
+        self._alive: list = []  # every object asked about: its id stays its own
 
     def size_align(self, tref: TypeRef) -> layout.SizeAlign:
-        hit = self._sa.get(id(tref))
-        if hit is None or hit[0] is not tref:
-            hit = self._sa[id(tref)] = (tref, layout.size_align(tref, self._layout))
-        return hit[1]
+        if type(tref) in _UNCACHED:
+            return layout.size_align(tref, self._layout)
+        key = id(tref)
+        hit = self._sa.get(key)
+        if hit is None:
+            hit = self._sa[key] = layout.size_align(tref, self._layout)
+            self._alive.append(tref)
+        return hit
 
     def variant_layout(self, tref: TypeRef) -> layout.VariantLayout:
-        hit = self._variant.get(id(tref))
-        if hit is None or hit[0] is not tref:
-            hit = self._variant[id(tref)] = (tref, layout.variant_layout(tref, self._layout))
-        return hit[1]
+        key = id(tref)
+        hit = self._variant.get(key)
+        if hit is None:
+            hit = self._variant[key] = layout.variant_layout(tref, self._layout)
+            self._alive.append(tref)
+        return hit
 
     def record_layout(self, tref: TypeRef) -> list[layout.FieldLayout]:
-        hit = self._record.get(id(tref))
-        if hit is None or hit[0] is not tref:
-            hit = self._record[id(tref)] = (tref, layout.record_layout(tref, self._layout))
-        return hit[1]
+        key = id(tref)
+        hit = self._record.get(key)
+        if hit is None:
+            hit = self._record[key] = layout.record_layout(tref, self._layout)
+            self._alive.append(tref)
+        return hit
 
     def core_signature(self, func: Function) -> abi.CoreSignature:
-        hit = self._sig.get(id(func))
-        if hit is None or hit[0] is not func:
-            hit = self._sig[id(func)] = (func, abi.core_signature(func))
-        return hit[1]
-
-    def call_plan(self, func: Function, document=None):
-        """`p1.callplan.plan_call(func)`, once per run; `document` is the unit's (it
-        names the error type of a status enum)."""
-        from .callplan import plan_call  # noqa: PLC0415  (it imports this module)
-
-        return self.memo("call plan", func, lambda f: plan_call(f, self, document))
+        key = id(func)
+        hit = self._sig.get(key)
+        if hit is None:
+            hit = self._sig[key] = abi.core_signature(func)
+            self._alive.append(func)
+        return hit
 
     def memo(self, question: str, obj, answer):
         """Any other fact a back end asks about `obj` once per run: `answer(obj)`,
-        cached under `question` (kept with `obj`, like the facts above)."""
+        cached under `question` (`obj` kept alive, like the askers above)."""
         key = (question, id(obj))
-        hit = self._other.get(key)
-        if hit is None or hit[0] is not obj:
-            hit = self._other[key] = (obj, answer(obj))
-        return hit[1]
+        if key in self._other:
+            return self._other[key]
+        hit = self._other[key] = answer(obj)
+        self._alive.append(obj)
+        return hit
+
+
+#: types whose size `layout` knows without recursion: a `Ref` through its cache by
+#: typename, the others are constants
+_UNCACHED = frozenset((Ref, Builtin, String, List, Pointer, ConstPointer, Handle, Flags))
 
 
 def facts_of(program) -> Facts:

@@ -359,8 +359,8 @@ class Expected:
     ok: "TypeRef | None"
     err: "TypeRef | None"
     span: Span | None = _span()
-    #: `canonical_variant_cases`' answer (with the payloads it was made from)
-    _canonical: tuple | None = field(default=None, init=False, compare=False, repr=False)
+    #: `canonical_variant_cases`' answer (its payloads are what it was made from)
+    _canonical: list | None = field(default=None, init=False, compare=False, repr=False)
     kind = "expected"
 
 
@@ -371,8 +371,8 @@ class OptionType:
     some: "TypeRef"
     tag: IntRepr = IntRepr.U8
     span: Span | None = _span()
-    #: `canonical_variant_cases`' answer (with the payload it was made from)
-    _canonical: tuple | None = field(default=None, init=False, compare=False, repr=False)
+    #: `canonical_variant_cases`' answer (its payload is what it was made from)
+    _canonical: list | None = field(default=None, init=False, compare=False, repr=False)
     kind = "option"
 
 
@@ -560,18 +560,20 @@ def canonical_variant_cases(ty: Type) -> list[Case] | None:
         if hit is None or hit[0] is not ty.cases or hit[1] != len(ty.cases):
             hit = ty._canonical = (ty.cases, len(ty.cases), [Case(c.name, None, c.docs) for c in ty.cases])
         return hit[2]
+    # Every function result is an `Expected`: its cases are kept as the list alone (its
+    # payloads say what it was made from), not in a tuple, to keep large models small.
     if isinstance(ty, Expected):
         hit = ty._canonical
-        if hit is None or hit[0] is not ty.ok or hit[1] is not ty.err:
-            hit = ty._canonical = (ty.ok, ty.err, [Case("ok", ty.ok), Case("err", ty.err)])
-        return hit[2]
+        if hit is None or hit[0].type is not ty.ok or hit[1].type is not ty.err:
+            hit = ty._canonical = [Case("ok", ty.ok), Case("err", ty.err)]
+        return hit
     if isinstance(ty, Bool):
         return _BOOL_CASES
     if isinstance(ty, OptionType):
         hit = ty._canonical
-        if hit is None or hit[0] is not ty.some:
-            hit = ty._canonical = (ty.some, [Case("none"), Case("some", ty.some)])
-        return hit[1]
+        if hit is None or hit[1].type is not ty.some:
+            hit = ty._canonical = [Case("none"), Case("some", ty.some)]
+        return hit
     return None
 
 
