@@ -115,7 +115,34 @@ def _tag_clause(tag: IntRepr, tag_name: Ref | None, written: bool) -> str | None
     return None
 
 
-def _type_lines(tref: TypeRef) -> Lines:  # noqa: PLR0911 - one branch per kind
+class _Nest:
+    """Keeps printed types shallow. WITX readers stop at 100 nested parentheses (wast,
+    and ours), but a WIT type may nest 99 deep, inside a field of a function's param:
+    a compound type reached `_MAX_TYPE_DEPTH` parentheses below its definition is
+    printed as a reference to a typename of its own (`$<stem>_nest<k>`, printed before
+    the definition, itself kept shallow the same way). Reading the file back gives
+    those typenames as written, so print → read → print is still a fixed point."""
+
+    def __init__(self, taken: set[str], stem: str) -> None:
+        self.taken = taken
+        self.stem = stem
+        self.hoisted: list[Lines] = []
+
+    def hoist(self, tref: TypeRef) -> Lines:
+        name = f"{self.stem}_nest{len(self.hoisted)}"
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        body = _type_lines(tref, self, 0)  # what it hoists comes first
+        self.hoisted.append(_wrap(f"typename ${name}", [body]))
+        return [f"${name}"]
+
+
+_MAX_TYPE_DEPTH = 32
+
+
+def _type_lines(tref: TypeRef, nest: _Nest | None = None, depth: int = 0) -> Lines:  # noqa: PLR0911
+    """The lines of a type; `depth`: the parentheses around it within its definition."""
     if isinstance(tref, Ref):
         return [f"${tref.name}"]
     ty = tref
@@ -127,17 +154,20 @@ def _type_lines(tref: TypeRef) -> Lines:  # noqa: PLR0911 - one branch per kind
         return ["bool"]
     if isinstance(ty, Handle):
         return ["(handle)"]
+    if nest is not None and depth >= _MAX_TYPE_DEPTH:
+        return nest.hoist(ty)
+    d1, d2 = depth + 1, depth + 2
     if isinstance(ty, List):
-        return _wrap("list", [_type_lines(ty.element)])
+        return _wrap("list", [_type_lines(ty.element, nest, d1)])
     if isinstance(ty, Pointer):
-        return _wrap("@witx pointer", [_type_lines(ty.pointee)])
+        return _wrap("@witx pointer", [_type_lines(ty.pointee, nest, d1)])
     if isinstance(ty, ConstPointer):
-        return _wrap("@witx const_pointer", [_type_lines(ty.pointee)])
+        return _wrap("@witx const_pointer", [_type_lines(ty.pointee, nest, d1)])
     if isinstance(ty, Tuple):
-        return _wrap("tuple", [_type_lines(t) for t in ty.types])
+        return _wrap("tuple", [_type_lines(t, nest, d1) for t in ty.types])
     if isinstance(ty, Expected):
-        parts = [] if ty.ok is None else [_type_lines(ty.ok)]
-        parts.append(["(error)"] if ty.err is None else _wrap("error", [_type_lines(ty.err)]))
+        parts = [] if ty.ok is None else [_type_lines(ty.ok, nest, d1)]
+        parts.append(["(error)"] if ty.err is None else _wrap("error", [_type_lines(ty.err, nest, d2)]))
         return _wrap("expected", parts)
     if isinstance(ty, Enum):
         return _block(f"enum (@witx tag {ty.tag.value})",
@@ -147,46 +177,46 @@ def _type_lines(tref: TypeRef) -> Lines:  # noqa: PLR0911 - one branch per kind
                       (_documented(f.docs, [f"${f.name}"]) for f in ty.flags))
     if isinstance(ty, Record):
         return _block("record", (
-            _documented(f.docs, _wrap(f"field ${f.name}", [_type_lines(f.type)]))
+            _documented(f.docs, _wrap(f"field ${f.name}", [_type_lines(f.type, nest, d2)]))
             for f in ty.fields
         ))
     if isinstance(ty, Variant):
         head = " ".join(filter(None, ["variant", _tag_clause(ty.tag, ty.tag_name, ty.tag_written)]))
-        return _block(head, (_case_lines(c) for c in ty.cases))
+        return _block(head, (_case_lines(c, nest, d2) for c in ty.cases))
     if isinstance(ty, Union):
         head = " ".join(filter(None, ["union", _tag_clause(ty.tag, ty.tag_name, ty.tag_written)]))
-        return _block(head, (_documented(c.docs, _type_lines(c.type)) for c in ty.cases))  # type: ignore[arg-type]
+        return _block(head, (_documented(c.docs, _type_lines(c.type, nest, d1)) for c in ty.cases))  # type: ignore[arg-type]
     if isinstance(ty, OptionType):
         # No WITX shorthand for option: spell out the variant it is laid out as.
         return _block(f"variant (@witx tag {ty.tag.value})",
-                      [["(case $none)"], _case_lines(Case("some", ty.some))])
+                      [["(case $none)"], _case_lines(Case("some", ty.some), nest, d2)])
     raise TypeError(f"cannot print {ty!r} as WITX")
 
 
-def _case_lines(case: Case) -> Lines:
-    parts = [] if case.type is None else [_type_lines(case.type)]
+def _case_lines(case: Case, nest: _Nest | None = None, depth: int = 0) -> Lines:
+    parts = [] if case.type is None else [_type_lines(case.type, nest, depth)]
     return _documented(case.docs, _wrap(f"case ${case.name}", parts))
 
 
-def _typename_lines(tn: TypeName) -> Lines:
-    return _documented(tn.docs, _wrap(f"typename ${tn.name}", [_type_lines(tn.type)]))
+def _typename_lines(tn: TypeName, nest: _Nest | None = None) -> Lines:
+    return _documented(tn.docs, _wrap(f"typename ${tn.name}", [_type_lines(tn.type, nest)]))
 
 
 def _constant_lines(c: Constant) -> Lines:
     return _documented(c.docs, [f"(@witx const ${c.type_name} ${c.name} {c.value})"])
 
 
-def _param_lines(keyword: str, p: Param) -> Lines:
-    return _documented(p.docs, _wrap(f"{keyword} ${p.name}", [_type_lines(p.type)]))
+def _param_lines(keyword: str, p: Param, nest: _Nest | None = None) -> Lines:
+    return _documented(p.docs, _wrap(f"{keyword} ${p.name}", [_type_lines(p.type, nest)]))
 
 
 def _import_lines(imp: Import) -> Lines:
     return _documented(imp.docs, [f"(import {_string(imp.name)} ({imp.kind}))"])
 
 
-def _function_lines(func: Function) -> Lines:
-    members: list[Lines] = [_param_lines("param", p) for p in func.params]
-    members += [_param_lines("result", r) for r in func.results]
+def _function_lines(func: Function, nest: _Nest | None = None) -> Lines:
+    members: list[Lines] = [_param_lines("param", p, nest) for p in func.params]
+    members += [_param_lines("result", r, nest) for r in func.results]
     if func.noreturn:
         members.append(["(@witx noreturn)"])
     head = f"@interface func (export {_string(func.name)})"
@@ -195,9 +225,9 @@ def _function_lines(func: Function) -> Lines:
     return _documented(func.docs, _block(head, members))
 
 
-def _module_lines(module: Module) -> Lines:
+def _module_lines(module: Module, nest: _Nest | None = None) -> Lines:
     members: list[Lines] = [_import_lines(i) for i in module.imports]
-    members += [_function_lines(f) for f in module.functions]
+    members += [_function_lines(f, nest) for f in module.functions]
     out = _doc_lines(module.docs, "") + [f"(module ${module.name}"]
     for k, m in enumerate(members):
         if k and (len(m) > 1 or len(members[k - 1]) > 1):
@@ -221,13 +251,13 @@ def definition_text(d: TypeName | Constant | Module, memo: dict | None = None) -
     return hit[1]
 
 
-def _definition_lines(d: TypeName | Constant | Module) -> Lines:
+def _definition_lines(d: TypeName | Constant | Module, nest: _Nest | None = None) -> Lines:
     if isinstance(d, TypeName):
-        return _typename_lines(d)
+        return _typename_lines(d, nest)
     if isinstance(d, Constant):
         return _constant_lines(d)
     if isinstance(d, Module):
-        return _module_lines(d)
+        return _module_lines(d, nest)
     raise TypeError(f"cannot print {d!r} as WITX")
 
 
@@ -237,12 +267,15 @@ def print_witx(
     header: str | None = None,
     uses: Sequence[str] = (),
     memo: dict | None = None,
+    stem: str = "",
+    taken: set[str] | None = None,
 ) -> str:
     """WITX text for a document, a module, a definition or a list of definitions.
 
     `header` becomes `;; ` comment lines at the top (not docs, so they are not part of
     the model); `uses` adds `(use "file")` lines before the definitions, for output split
-    over several files; `memo` is `definition_text`'s.
+    over several files; `memo` is `definition_text`'s; `stem` and `taken` name the
+    typenames `_Nest` introduces (prefix; names in use).
     """
     if isinstance(item, Document):
         definitions = list(item.definitions)
@@ -255,14 +288,36 @@ def print_witx(
         chunks.append("\n".join(f";; {comment_line(line)}".rstrip() for line in header.rstrip("\n").split("\n")))
     if uses:
         chunks.append("\n".join(f"(use {_string(u)})" for u in uses))
-    chunks.extend(definition_text(d, memo) for d in definitions)
+    chunks.extend(_shallow_texts(definitions, memo, stem, taken))
     return "\n\n".join(chunks) + "\n"
+
+
+def _shallow_texts(definitions, memo: dict | None, stem: str, taken: set[str] | None) -> list[str]:
+    """The definitions' texts, each preceded by the typenames `_Nest` hoisted from it.
+    A definition printed without hoisting is the `definition_text` the docs show."""
+    if taken is None:
+        taken = {d.name for d in definitions if isinstance(d, TypeName)}
+    out: list[str] = []
+    for d in definitions:
+        hit = memo.get(id(d)) if memo is not None else None
+        if hit is not None and hit[0] is d:
+            out.append(hit[1])
+            continue
+        nest = _Nest(taken, f"{stem}{d.name}" if stem else d.name)
+        text = "\n".join(_definition_lines(d, nest))
+        if nest.hoisted:
+            out.extend("\n".join(lines) for lines in nest.hoisted)
+        elif memo is not None:
+            memo[id(d)] = (d, text)
+        out.append(text)
+    return out
 
 
 def print_unit(unit, header_line: str | None = None, memo: dict | None = None) -> str:
     """The WITX file of one emitted unit: its `(use …)`s and its own definitions."""
+    taken = {d.name for d in unit.document.definitions if isinstance(d, TypeName)}
     return print_witx(unit.own, header=header_line, uses=[f"{name}.witx" for name in unit.uses],
-                      memo=memo)
+                      memo=memo, stem=f"{unit.name}_", taken=taken)
 
 
 def program_memo(program) -> dict | None:

@@ -510,6 +510,7 @@ class _Lowering:
         """Two functions (or a function and a generated drop) with one P1 name."""
         seen: set[str] = {drop_function_name(self.r.types[t].name or "")
                           for t in plan.types if self._is_kept_resource(t)}
+        seen.add("memory")  # the module's `(import "memory" (memory))` has the name
         kept = []
         for func in plan.functions:
             name = self._function_name(func)
