@@ -76,6 +76,13 @@ class Facts:
             self._alive.append(func)
         return hit
 
+    def call_plan(self, func: Function, document=None):
+        """`p1.callplan.plan_call(func)`, once per run; `document` is the unit's (it
+        names the error type of a status enum)."""
+        from .callplan import plan_call  # noqa: PLC0415  (it imports this module)
+
+        return self.memo("call plan", func, lambda f: plan_call(f, self, document))
+
     def memo(self, question: str, obj, answer):
         """Any other fact a back end asks about `obj` once per run: `answer(obj)`,
         cached under `question` (`obj` kept alive, like the askers above)."""
