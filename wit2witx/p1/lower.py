@@ -19,7 +19,9 @@ each unit's document (used units first, the way a WITX reader would see it).
 
 from __future__ import annotations
 
+import functools
 import heapq
+import sys
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 
@@ -155,6 +157,7 @@ class _Lowering:
         self.results_of_function: dict[tuple[str, str], dict[int | None, m.TypeName]] = {}
         self.results_of_unit: dict[str, list[m.TypeName]] = {}
         self.used_module_names: set[str] = set()
+        self.refs: dict[int, m.Ref] = {}  # id(TypeName) -> the shared `Ref` to it
         self.emptied: list[str] = []  # units that --skip-unsupported left without functions
 
     # -- driver --------------------------------------------------------------------------
@@ -736,8 +739,15 @@ class _Lowering:
     # -- types ---------------------------------------------------------------------------
 
     def _ref(self, tid: int) -> m.Ref:
-        typename = self.typenames[self._canonical(tid)]
-        return m.Ref(typename.name, typename)
+        return self._ref_to(self.typenames[self._canonical(tid)])
+
+    def _ref_to(self, typename: m.TypeName) -> m.Ref:
+        """The one `Ref` to `typename`: model nodes are never changed once built, so
+        every use shares it (a large input has millions of uses)."""
+        ref = self.refs.get(id(typename))
+        if ref is None:
+            ref = self.refs[id(typename)] = m.Ref(typename.name, typename)
+        return ref
 
     def _lower_ref(self, ref: ir.TypeRef) -> m.TypeRef:
         if isinstance(ref, str):
@@ -797,7 +807,7 @@ class _Lowering:
     def _status_ref(self, plan: _Plan, shape: _ResultShape) -> m.Ref:
         typename = (self.module_status[plan.name] if shape.status_of is None
                     else self.error_status[shape.status_of])
-        return m.Ref(typename.name, typename)
+        return self._ref_to(typename)
 
     def _lower_function(self, plan: _Plan, func: ir.Function) -> m.Function:
         params: list[m.Param] = []
@@ -826,9 +836,9 @@ class _Lowering:
         if not named:
             return self._lower_ref(shape.ok)
         if None in named:
-            return m.Ref(named[None].name, named[None])
+            return self._ref_to(named[None])
         members = self._tuple_members(shape.ok) or []
-        return m.Tuple([m.Ref(named[i].name, named[i]) if i in named else self._lower_ref(ref)
+        return m.Tuple([self._ref_to(named[i]) if i in named else self._lower_ref(ref)
                         for i, ref in enumerate(members)])
 
     def _lower_param(self, param: ir.Param) -> list[m.Param]:
@@ -836,13 +846,13 @@ class _Lowering:
         lowered = self._lower_ref(param.type)
         value = m.resolve(lowered)
         if isinstance(value, m.String):
-            element: m.TypeRef = m.Builtin("u8")
+            element: m.TypeRef = _BUILTIN["u8"]
         elif isinstance(value, m.List):
             element = value.element
         else:
             return [m.Param(name, lowered)]
         return [m.Param(name, m.ConstPointer(element)),
-                m.Param(f"{name}_len", m.Builtin("usize"))]
+                m.Param(f"{name}_len", _BUILTIN["usize"])]
 
     def _drop_function(self, plan: _Plan, tid: int) -> m.Function:
         resource = self.r.types[tid].name or ""
@@ -850,7 +860,7 @@ class _Lowering:
         return m.Function(
             drop_function_name(resource),
             [m.Param(SELF_PARAM, self._ref(tid))],
-            [m.Param(RESULT_NAME, m.Expected(None, m.Ref(status.name, status)))],
+            [m.Param(RESULT_NAME, m.Expected(None, self._ref_to(status)))],
             docs=_docs(f"Drop a `{resource}` handle: the host frees what it holds. "
                        "An invalid handle gives `bad_handle`."))
 
@@ -1004,7 +1014,11 @@ def _lower_primitive(name: str) -> m.TypeRef:
         return m.Bool()
     if name == "string":
         return m.String()
-    return m.Builtin(name)
+    return _BUILTIN[name]
+
+
+#: one `Builtin` per name, shared by every use (a leaf: nothing names or changes it)
+_BUILTIN = {name: m.Builtin(name) for name in m.BUILTINS}
 
 
 def _holds_list(tref: m.TypeRef | None) -> bool:
@@ -1030,13 +1044,20 @@ def _too_small_name(status: m.Ref) -> str:
 
 
 def _buffer_params(too_small: str) -> list[m.Param]:
-    return [
-        m.Param(BUF_PARAMS[0], m.Pointer(m.Builtin("u8")),
+    return list(_shared_buffer_params(too_small))
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_buffer_params(too_small: str) -> tuple[m.Param, ...]:
+    """The buffer parameters, the same objects in every function that has them (model
+    nodes are never changed once built)."""
+    return (
+        m.Param(BUF_PARAMS[0], m.Pointer(_BUILTIN["u8"]),
                 _docs("Caller buffer the host writes every string/list of the result into.")),
-        m.Param(BUF_PARAMS[1], m.Builtin("usize"), _docs("Size of `buf` in bytes.")),
-        m.Param(BUF_PARAMS[2], m.Pointer(m.Builtin("usize")), _docs(
+        m.Param(BUF_PARAMS[1], _BUILTIN["usize"], _docs("Size of `buf` in bytes.")),
+        m.Param(BUF_PARAMS[2], m.Pointer(_BUILTIN["usize"]), _docs(
             f"Bytes of `buf` used; with `{too_small}`, the bytes needed.")),
-    ]
+    )
 
 
 def _glue_cases(taken: set[str]) -> list[m.EnumCase]:
@@ -1082,7 +1103,8 @@ def _docs(text: str | None) -> str:
         return ""
     if "\n" not in text:  # one line: most docs, and every generated one
         text = text.strip()
-        return text + "\n" if text else ""
+        # interned: the generated docs repeat in every function (freed with their last use)
+        return sys.intern(text + "\n") if text else ""
     lines = [line.rstrip() for line in text.split("\n")]
     while lines and not lines[-1]:
         lines.pop()
