@@ -91,6 +91,12 @@ def check_options(
     return lowering.origin()
 
 
+def find_world(resolve: ir.Resolve, world: str) -> int:
+    """The id of the world `--world` names (`name` or `ns:pkg/name[@v]`), as `lower`
+    finds it; the same diagnostics when it does not exist or is ambiguous."""
+    return _Lowering(resolve, {}, False)._find_world(world)
+
+
 # --- plans: what each unit is lowered from ---------------------------------------------
 
 
@@ -475,7 +481,8 @@ class _Lowering:
 
     def _param_clash(self, func: ir.Function) -> _Problem | None:
         params = func.params
-        seen: set[str] = {*BUF_PARAMS, ERROR_PAYLOAD_PARAM}
+        # every P1 function's result is named `error`, in the same WITX scope as params
+        seen: set[str] = {*BUF_PARAMS, ERROR_PAYLOAD_PARAM, RESULT_NAME}
         if func.kind in ("method", "async-method") and params:
             seen.add(SELF_PARAM)  # the first WIT param is `self` already
             params = params[1:]

@@ -1,0 +1,164 @@
+"""Adversarial WIT packages for differential tests (hypothesis strategies).
+
+`packages()` yields `(name, wit_text)`: one WIT package (one interface, some types and
+functions) whose names and docs are chosen to break code generators: names ending like
+generated helpers (`-u`, `-t`, `-result`, `-status`, `-list`, `-host`, `-error`,
+`-tag`), C, C++ and Python keywords, names equal to generated helper names, types
+nested up to wasm-tools' limit (99), and docs holding backslashes, quotes, comment
+delimiters, `??/` trigraphs, Markdown/HTML, tabs, lone CRs and any Unicode WIT allows.
+
+What WIT allows in docs (checked against wasm-tools 1.262): a `///` line ends at LF;
+it may hold any character but the control codes other than tab and CR, and the
+bidirectional overrides (U+202A–U+202E, U+2066–U+2069); a `/** */` doc may also hold
+LF but not `*/`. Every identifier is written `%name`, so keywords are plain names.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+# Tokens that collide with what generators write: suffixes of generated names, C / C++
+# / Python keywords, the Python glue's and the C glue's helper names, status names.
+SUFFIXES = ("u", "t", "result", "status", "list", "host", "error", "tag", "len", "drop",
+            "new", "h", "wasm3", "wamr", "inline", "ptr", "size")
+KEYWORDS = ("int", "char", "struct", "union", "static", "register", "default", "case",
+            "return", "void", "const", "sizeof", "typedef", "class", "this", "new",
+            "delete", "template", "namespace", "operator", "private", "bool", "true",
+            "false", "none", "null", "lambda", "from", "import", "self", "def", "pass",
+            "yield", "await", "match", "type", "list", "string", "result", "enum",
+            "flags", "record", "variant", "errno", "assert", "async", "global")
+HELPERS = ("impl", "specs", "add-to-linker", "handle-tables", "any", "protocol",
+           "annotations", "dataclass", "rt", "buf", "buf-len", "buf-used", "error-payload",
+           "result-capacity", "success", "buffer-too-small", "bad-handle", "bad-pointer",
+           "bad-value", "status", "w2w", "tag", "value", "cases", "ok", "err", "memory",
+           "retptr0", "caller", "module", "uint32-t", "size-t", "wasm-i32")
+
+_WORD = st.one_of(
+    st.sampled_from(KEYWORDS + SUFFIXES),
+    st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True),
+)
+
+
+@st.composite
+def identifiers(draw) -> str:
+    """A kebab-case WIT name (without the `%`)."""
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return draw(st.sampled_from(HELPERS + KEYWORDS))
+    words = draw(st.lists(_WORD, min_size=1, max_size=3))
+    if kind == 1:
+        words.append(draw(st.sampled_from(SUFFIXES)))
+    return "-".join(words)
+
+
+_BIDI = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+_FRAGMENTS = ("\\", '"', '"""', "'''", "*/", "/*", "//", "??/", "\t", "\r", "<script>",
+              "</p>", "<!--", "-->", "```", "~~~", "`", "|", "$", "(;", ";)", ";;", "#",
+              "%", "{", "}", "\\n", "\\x00", "\u00a0", "\u2028", "\ufeff", "é", "𝄞", "*",
+              "<u8>", "[x](javascript:1)", "&lt;", "#endif", "*/ int x; /*")
+
+
+def _doc_char() -> st.SearchStrategy[str]:
+    # controls (tab and CR come from _FRAGMENTS), surrogates, bidi overrides excluded
+    return st.characters(blacklist_categories=("Cs", "Cc"),
+                         blacklist_characters="".join(map(chr, _BIDI)))
+
+
+_DOC_TEXT = st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(_doc_char(), max_size=6)),
+                     max_size=8).map("".join)
+
+
+@st.composite
+def docs(draw, indent: str) -> str:
+    """Doc comment lines (each ending in a newline) or ""."""
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return ""
+    if kind == 3:  # a block doc: may span lines, must not close early
+        lines = draw(st.lists(_DOC_TEXT, min_size=1, max_size=3))
+        body = "\n".join(lines).replace("*/", "* /").replace("/*", "/ *")  # they nest
+        if body.startswith("/"):
+            body = " " + body  # `/**/` would close at once
+        if body.endswith("/"):
+            body += " "  # `/*/` would open a nested comment
+        return f"{indent}/**{body}*/\n"
+    lines = draw(st.lists(_DOC_TEXT, min_size=1, max_size=3))
+    # a `///` line ends at LF; a CR right before it would make CRLF
+    return "".join(f"{indent}///{line.rstrip(chr(13))}\n" for line in lines)
+
+
+_PRIMS = ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "f32", "f64", "char",
+          "bool", "string")
+
+
+@st.composite
+def _type(draw, named: list[str], depth: int) -> str:
+    """A type expression: primitives, earlier named types, nesting up to `depth`."""
+    if depth <= 0 or draw(st.integers(0, 2)) == 0:
+        return draw(st.sampled_from(list(_PRIMS) + [f"%{n}" for n in named]))
+    kind = draw(st.sampled_from(("list", "option", "tuple", "result")))
+    inner = draw(_type(named, depth - 1))
+    if kind == "list":
+        return f"list<{inner}>"
+    if kind == "option":
+        return f"option<{inner}>"
+    if kind == "tuple":
+        return f"tuple<{inner}, {draw(_type(named, 0))}>"
+    return f"result<{inner}, {draw(_type(named, 0))}>"
+
+
+def deep_type(depth: int, kind: str = "tuple") -> str:
+    """A type `depth` levels deep (wasm-tools accepts at most 99)."""
+    t = "u32"
+    for i in range(depth):
+        t = {"tuple": f"tuple<{t}, u8>", "list": f"list<{t}>", "option": f"option<{t}>"}[
+            kind if kind != "mixed" else ("tuple", "list", "option")[i % 3]]
+    return t
+
+
+@st.composite
+def packages(draw, max_types: int = 6, max_funcs: int = 4):
+    """(package name, WIT text) of one adversarial package (see the module docs)."""
+    names = draw(st.lists(identifiers(), min_size=3, max_size=3 + max_types + max_funcs, unique=True))
+    iface = draw(identifiers())
+    ns = draw(st.from_regex(r"[a-z][a-z0-9]{0,5}", fullmatch=True))
+    pkg = draw(identifiers())
+    out = [draw(docs("")), f"package %{ns}:%{pkg};\n\n", draw(docs("")), f"interface %{iface} {{\n"]
+    named: list[str] = []
+    n_types = draw(st.integers(0, min(max_types, len(names) - 1)))
+    for name in names[:n_types]:
+        out.append(draw(docs("  ")))
+        kind = draw(st.sampled_from(("record", "enum", "flags", "variant", "alias", "deep")))
+        members = draw(st.lists(identifiers(), min_size=1, max_size=4, unique=True))
+        if kind == "record":
+            body = "".join(f"{draw(docs('    '))}    %{m}: {draw(_type(named, 3))},\n" for m in members)
+            out.append(f"  record %{name} {{\n{body}  }}\n")
+        elif kind == "enum":
+            body = "".join(f"{draw(docs('    '))}    %{m},\n" for m in members)
+            out.append(f"  enum %{name} {{\n{body}  }}\n")
+        elif kind == "flags":
+            body = "".join(f"{draw(docs('    '))}    %{m},\n" for m in members)
+            out.append(f"  flags %{name} {{\n{body}  }}\n")
+        elif kind == "variant":
+            cases = []
+            for m in members:
+                payload = draw(st.one_of(st.none(), _type(named, 2)))
+                cases.append(f"{draw(docs('    '))}    %{m}{'' if payload is None else f'({payload})'},\n")
+            out.append(f"  variant %{name} {{\n{''.join(cases)}  }}\n")
+        elif kind == "alias":
+            out.append(f"  type %{name} = {draw(_type(named, 4))};\n")
+        else:
+            depth = draw(st.sampled_from((8, 33, 67, 98, 99)))
+            out.append(f"  type %{name} = {deep_type(depth, draw(st.sampled_from(('tuple', 'list', 'option', 'mixed'))))};\n")
+        named.append(name)
+    for name in names[n_types:]:
+        out.append(draw(docs("  ")))
+        params = draw(st.lists(identifiers(), max_size=3, unique=True))
+        plist = ", ".join(f"%{p}: {draw(_type(named, 2))}" for p in params)
+        res = draw(st.one_of(st.none(), _type(named, 2)))
+        out.append(f"  %{name}: func({plist}){'' if res is None else f' -> {res}'};\n")
+    out.append("}\n")
+    return f"{ns}:{pkg}", "".join(out)
+
+
+__all__ = ["packages", "identifiers", "docs", "deep_type", "KEYWORDS", "HELPERS", "SUFFIXES"]
