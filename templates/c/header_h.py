@@ -58,6 +58,10 @@ def render(h) -> str:
         "#endif\n\n#include <stddef.h>\n#include <stdint.h>\n",
     ]
     out.extend(f'#include "{inc}"\n' for inc in h.includes)
+    if h.layout_asserts:
+        out.append("\n")
+        out.extend(f'__extension__ _Static_assert(_Alignof({ctype}) == {align}, "non-wasi data layout");\n'
+                   for ctype, align in h.layout_asserts)
     out.append('\n#ifdef __cplusplus\nextern "C" {\n#endif\n')
     for t in h.types:
         _type(t, out)

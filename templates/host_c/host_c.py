@@ -26,13 +26,13 @@ def _release(t) -> str:
 
 def _descriptor(t) -> str:
     if not t.dropper:
-        return f'\nconst w2w_type {t.descriptor} = {{ "{t.descriptor_label}", &{t.module_key}, NULL }};\n'
-    return (f"\n/* Releases a `{t.descriptor_label}` object the guest never got (undoing a failed call). */\n"
+        return f'\nconst w2w_type {t.descriptor} = {{ {t.descriptor_label}, &{t.module_key}, NULL }};\n'
+    return (f"\n/* Releases a `{t.descriptor_comment}` object the guest never got (undoing a failed call). */\n"
             f"static void {t.dropper}(void *host, void *obj)\n"
             "{\n"
             f"    (void){t.drop_impl}(({t.host_t} *)host, obj);\n"
             "}\n"
-            f'\nconst w2w_type {t.descriptor} = {{ "{t.descriptor_label}", &{t.module_key}, {t.dropper} }};\n')
+            f'\nconst w2w_type {t.descriptor} = {{ {t.descriptor_label}, &{t.module_key}, {t.dropper} }};\n')
 
 
 def _call(f, host_t: str) -> str:
@@ -48,7 +48,7 @@ def _call(f, host_t: str) -> str:
 def render(u) -> str:
     out = [f'/* {u.header_line} */\n#include "{u.module}_host_inline.h"\n']
     if u.module_key:
-        out.append(f'\nconst w2w_module {u.module_key} = {{ "{u.module}" }};\n')
+        out.append(f'\nconst w2w_module {u.module_key} = {{ {u.module_literal} }};\n')
     out.extend(_descriptor(t) for t in u.types if t.descriptor)
     out.extend(_codecs(t) + _release(t) for t in u.types)
     host_t = u.host_t

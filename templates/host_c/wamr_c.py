@@ -7,7 +7,7 @@ def _function(f, prefix: str, host_t: str) -> str:
     params = "".join(f", {p.decl}" for p in f.core_params)
     args = "".join(f", {p.name}" for p in f.core_params)
     ret = "return " if f.core_result_wasm else ""
-    return (f"\nstatic {f.call_return} {prefix}wamr_{f.name}(wasm_exec_env_t env{params})\n"
+    return (f"\nstatic {f.call_return} {f.wamr_name}(wasm_exec_env_t env{params})\n"
             "{\n"
             f"    {host_t} *host = ({host_t} *)wasm_runtime_get_function_attachment(env);\n"
             "    w2w_mem mem;\n"
@@ -17,8 +17,8 @@ def _function(f, prefix: str, host_t: str) -> str:
 
 
 def _symbol(i: int, f, prefix: str, upper: str) -> str:
-    return (f'    natives->symbols[{i}].symbol = "{f.name}";\n'
-            f"    natives->symbols[{i}].func_ptr = {upper}FN_PTR({prefix}wamr_{f.name});\n"
+    return (f"    natives->symbols[{i}].symbol = {f.import_name_literal};\n"
+            f"    natives->symbols[{i}].func_ptr = {upper}FN_PTR({f.wamr_name});\n"
             f'    natives->symbols[{i}].signature = "{f.wamr_sig}";\n'
             f"    natives->symbols[{i}].attachment = host;\n")
 
@@ -53,6 +53,6 @@ def render(u) -> str:
     out.extend(_function(f, prefix, host_t) for f in u.functions)
     out.append(f"\nbool {prefix}wamr_register({prefix}wamr_natives *natives, {host_t} *host)\n{{\n")
     out.extend(_symbol(i, f, prefix, upper) for i, f in enumerate(u.functions))
-    out.append(f'    return wasm_runtime_register_natives("{u.functions[0].import_module}", '
+    out.append(f"    return wasm_runtime_register_natives({u.functions[0].import_module_literal}, "
                f"natives->symbols, {upper}WAMR_NATIVE_COUNT);\n}}\n")
     return "".join(out)

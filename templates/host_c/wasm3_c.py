@@ -8,7 +8,7 @@ def _function(f, prefix: str, host_t: str) -> str:
     first = 1 if result else 0
     args = "".join(f", {p.name}" for p in f.core_params)
     out = [
-        f"\nstatic const void *{prefix}w3_{f.name}(IM3Runtime runtime, IM3ImportContext ictx, uint64_t *sp, void *base)\n"
+        f"\nstatic const void *{f.w3_name}(IM3Runtime runtime, IM3ImportContext ictx, uint64_t *sp, void *base)\n"
         "{\n"
         f"    {host_t} *host = ({host_t} *)ictx->userdata;\n"
         "    w2w_mem mem;\n"
@@ -29,8 +29,8 @@ def _function(f, prefix: str, host_t: str) -> str:
 
 
 def _link(f, prefix: str) -> str:
-    return (f'    r = m3_LinkRawFunctionEx(module, "{f.import_module}", "{f.name}", "{f.wasm3_sig}", '
-            f"&{prefix}w3_{f.name}, host);\n"
+    return (f'    r = m3_LinkRawFunctionEx(module, {f.import_module_literal}, {f.import_name_literal}, "{f.wasm3_sig}", '
+            f"&{f.w3_name}, host);\n"
             "    if (r != m3Err_none && r != m3Err_functionLookupFailed)\n"
             "        return r;\n")
 

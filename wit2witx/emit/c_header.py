@@ -63,6 +63,8 @@ from ..p1.model import (
     TypeName, TypeRef, Union, Variant, canonical_variant_cases, is_enum_like, resolve,
 )
 from ..p1.unit import Unit
+from . import cnames
+from .cnames import ProgramNames, Registry
 
 PREVIEW1 = "wasi_snapshot_preview1"
 PREVIEW1_PREFIX = "__wasi_"
@@ -73,6 +75,12 @@ _BUILTIN_C = {
     "f32": "float", "f64": "double", "char8": "char", "usize": "size_t",
     "char": "uint32_t",  # a Unicode scalar value
 }
+#: The witx data layout, asserted at the top of every header as wasi-libc's api.h does.
+#: Every header, not only wasi_snapshot_preview1's: each type's own size/offset asserts
+#: and every prototype rely on these alignments, and a guest built for another layout
+#: should fail at the assumption itself, not at the first struct that happens to differ.
+LAYOUT_ASSERTS = (("int8_t", 1), ("uint8_t", 1), ("int16_t", 2), ("uint16_t", 2), ("int32_t", 4),
+                  ("uint32_t", 4), ("int64_t", 8), ("uint64_t", 8), ("void*", 4))
 _UINT_BY_SIZE = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t", 8: "uint64_t"}
 _LITERAL_MACRO = {
     "uint8_t": "UINT8_C", "uint16_t": "UINT16_C", "uint32_t": "UINT32_C",
@@ -82,9 +90,7 @@ _LITERAL_MACRO = {
 
 
 def default_prefix(module_name: str | None) -> str:
-    if module_name is None or module_name == PREVIEW1:
-        return PREVIEW1_PREFIX
-    return module_name + "_"
+    return cnames.default_guest_prefix(module_name)
 
 
 # --------------------------------------------------------------------------- view model
@@ -153,7 +159,8 @@ class CFunction:
 
     @property
     def attributes(self) -> list[str]:
-        attrs = [f'__import_module__("{self.import_module}")', f'__import_name__("{self.import_name}")']
+        attrs = [f"__import_module__({cnames.c_string(self.import_module)})",
+                 f"__import_name__({cnames.c_string(self.import_name)})"]
         if self.warn_unused_result:
             attrs.append("__warn_unused_result__")
         return attrs
@@ -168,6 +175,9 @@ class CHeader:
     module_doc: list[str]
     types: list[CType]
     functions: list[CFunction]
+    #: (C type, alignment) of the data layout every header assumes (wasi-libc's api.h
+    #: starts with the same "non-wasi data layout" asserts)
+    layout_asserts: tuple[tuple[str, int], ...] = ()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -177,51 +187,30 @@ def _declarator(ctype: str, name: str) -> str:
     return f"{ctype}{name}" if ctype.endswith("*") else f"{ctype} {name}"
 
 
-def _doc_lines(docs: str) -> list[str]:
-    """Doc text as comment lines; `*/` cannot end the comment early."""
-    if not docs:
-        return []
-    if "*/" in docs:
-        docs = docs.replace("*/", "* /")
-    lines = [line.rstrip() for line in docs.splitlines()]
-    while lines and not lines[-1]:
-        lines.pop()
-    while lines and not lines[0]:
-        lines.pop(0)
-    return lines
-
-
-# Member and parameter names that would not compile as C or C++ get a trailing `_`.
-_RESERVED = frozenset("""
-    auto break case char const continue default do double else enum extern float for goto
-    if inline int long register restrict return short signed sizeof static struct switch
-    typedef union unsigned void volatile while _Alignas _Alignof _Atomic _Bool _Complex
-    _Generic _Imaginary _Noreturn _Static_assert _Thread_local bool true false
-    alignas alignof and and_eq asm bitand bitor catch char8_t char16_t char32_t class
-    compl concept consteval constexpr constinit const_cast co_await co_return co_yield
-    decltype delete dynamic_cast explicit export friend mutable namespace new noexcept
-    not not_eq nullptr operator or or_eq private protected public reinterpret_cast
-    requires static_assert static_cast template this thread_local throw try typeid
-    typename using virtual wchar_t xor xor_eq
-""".split())
+_doc_lines = cnames.doc_lines  # docs are data: escaped for C comments in one place
 
 
 def _c_ident(name: str) -> str:
-    """A member or parameter name: tuple members ("0", "1", ...) become `f0`, `f1`;
-    C and C++ keywords get a trailing underscore."""
-    if name[:1].isdigit():
-        return f"f{name}"
-    return f"{name}_" if name in _RESERVED else name
+    """A member or parameter name (`cnames.member`: `0` → `f0`, `this` → `this_`)."""
+    return cnames.member(name)
+
+
+def _members(names: list[str]) -> list[str]:
+    """The distinct C names of one struct's or union's members, in order."""
+    return cnames.unique(cnames.member(n) for n in names)
 
 
 class _Namer:
-    """Spells C names; knows which prefix owns each typename."""
+    """Spells C names; knows which prefix owns each typename and the run's names
+    (`cnames.ProgramNames`: the distinct fragment of every typename and function)."""
 
-    def __init__(self, prefix: str, owners: Mapping[int, str],
+    def __init__(self, prefix: str, owners: Mapping[int, str], names: ProgramNames,
                  own: Mapping[int, str] | None = None) -> None:
         self.prefix = prefix
         self.owners = owners  # id(TypeName) -> prefix of the header that defines it
         self.own = own or {}  # the same for this header's own typenames (looked up first)
+        self.names = names
+        self.registry: Registry = names.registry
 
     def _prefix_of(self, tn: TypeName | None) -> str:
         if tn is None:
@@ -229,20 +218,37 @@ class _Namer:
         prefix = self.own.get(id(tn))
         return prefix if prefix is not None else self.owners.get(id(tn), self.prefix)
 
+    def _stem(self, tn: TypeName) -> str:
+        return self._prefix_of(tn) + self.names.fragment(tn)
+
     def type_name(self, tn: TypeName) -> str:
-        return f"{self._prefix_of(tn)}{tn.name}_t"
+        return f"{self._stem(tn)}_t"
 
     def union_name(self, tn: TypeName) -> str:
-        return f"{self._prefix_of(tn)}{tn.name}_u_t"
+        return f"{self._stem(tn)}_u_t"
 
     def guard(self, tn: TypeName) -> str:
-        return f"{self._prefix_of(tn).upper()}{tn.name.upper()}_T_DEFINED"
+        return f"{self._stem(tn).upper()}_T_DEFINED"
 
-    def constant(self, tn: TypeName, case: str) -> str:
-        return f"{self._prefix_of(tn).upper()}{tn.name.upper()}_{case.upper()}"
+    def constant_base(self, tn: TypeName) -> str:
+        """`<PREFIX><T>_`: + a case suffix from `case_suffixes`."""
+        return f"{self._stem(tn).upper()}_"
+
+    def case_suffixes(self, tn: TypeName, names: list[str]) -> list[str]:
+        known = self.names.case_suffixes.get(id(tn))
+        return known if known is not None else cnames.case_suffixes(names)
 
     def function(self, func: Function) -> str:
-        return f"{self.prefix}{func.name}"
+        return f"{self.prefix}{self.names.fragment(func)}"
+
+    def synthesized(self, key: int, hint: str, case_names: list[str], union: bool) -> str:
+        """A fresh fragment for an anonymous type (named after where it occurs), distinct
+        from every name of the run."""
+        suffixes = cnames.case_suffixes(case_names)
+        prefix = self.prefix
+        frag = self.registry.claim(("synth", key), cnames.fragment(hint),
+                                   lambda f: cnames.guest_type_names(prefix, f, suffixes, union))
+        return frag
 
 
 def _resolve(tref: TypeRef) -> Type:
@@ -287,8 +293,9 @@ class _TypeBuilder:
             if target is None:
                 raise _unsupported(f"the unresolved type `{tref.name}`", tref)
             if isinstance(_resolve(target.type), (List, String)):
-                # No typedef exists for a named list (as in api.h): spell its pair struct.
-                return self._synthesize(target.name, _resolve(target.type))
+                # No typedef exists for a named list (as in api.h): its pair struct is
+                # defined, under the list's own name, by the first header that needs it.
+                return self._named_list(target)
             return self.namer.type_name(target)
         return self._anonymous(tref, hint)
 
@@ -316,10 +323,24 @@ class _TypeBuilder:
         if known is not None:
             return known
         pseudo = TypeName(hint, ty)
+        case_names = cnames.type_cases(pseudo)
+        frag = self.namer.synthesized(id(ty), hint, case_names, cnames.has_union(pseudo))
+        pseudo.name = frag
+        self.namer.names.fragment_of[id(pseudo)] = frag
+        self.namer.names.case_suffixes[id(pseudo)] = cnames.case_suffixes(case_names)
         ct = self._build(pseudo)
         self._synthesized[id(ty)] = ct.name
         self.emitted.append(ct)
         return ct.name
+
+    def _named_list(self, tn: TypeName) -> str:
+        key = id(tn)
+        known = self._synthesized.get(key)
+        if known is None:
+            ct = self._build(tn)
+            known = self._synthesized[key] = ct.name
+            self.emitted.append(ct)
+        return known
 
     def add(self, tn: TypeName) -> None:
         """Emit the typedef of a typename (after whatever it needs synthesized)."""
@@ -356,10 +377,15 @@ class _TypeBuilder:
             self._variant(tn, ty, out)
         else:
             out.aliased = self._anonymous(ty, tn.name)
-        out.constants += [
-            CConstant(namer.constant(tn, c.name), self._literal(out, c.value), _doc_lines(c.docs))
-            for c in self.constants_of(tn.name)
-        ]
+        consts = self.constants_of(tn.name)
+        if consts:
+            # the `@witx const`s follow the cases in the type's macro suffixes
+            suffixes = namer.case_suffixes(tn, cnames.type_cases(tn, consts))[-len(consts):]
+            base = namer.constant_base(tn)
+            out.constants += [
+                CConstant(base + suffix, self._literal(out, c.value), _doc_lines(c.docs))
+                for c, suffix in zip(consts, suffixes)
+            ]
         return out
 
     def _literal(self, out: CType, value: int) -> str:
@@ -370,30 +396,37 @@ class _TypeBuilder:
     def _case_constants(self, tn: TypeName, names: list[str], docs: list[str],
                         ctype: str) -> list[CConstant]:
         macro = _LITERAL_MACRO[ctype]
-        base = self.namer.constant(tn, "")  # `<PREFIX>T_`
-        return [CConstant(base + name.upper(), f"({macro}({i}))", _doc_lines(doc))
-                for i, (name, doc) in enumerate(zip(names, docs))]
+        base = self.namer.constant_base(tn)  # `<PREFIX>T_`
+        suffixes = self.namer.case_suffixes(tn, names)
+        return [CConstant(base + suffix, f"({macro}({i}))", _doc_lines(doc))
+                for i, (suffix, doc) in enumerate(zip(suffixes, docs))]
 
     def _flag_constants(self, tn: TypeName, ty: Flags, cname: str) -> list[CConstant]:
         out = []
-        for bit, flag in enumerate(ty.flags):
+        base = self.namer.constant_base(tn)
+        suffixes = self.namer.case_suffixes(tn, [f.name for f in ty.flags])
+        for bit, (flag, suffix) in enumerate(zip(ty.flags, suffixes)):
             # `1 << 31` overflows int; wider bits need a wide literal.
             one = "1" if bit < 31 else _LITERAL_MACRO[_UINT_BY_SIZE[ty.repr.size]] + "(1)"
-            out.append(CConstant(self.namer.constant(tn, flag.name),
-                                 f"(({cname})({one} << {bit}))", _doc_lines(flag.docs)))
+            out.append(CConstant(base + suffix, f"(({cname})({one} << {bit}))", _doc_lines(flag.docs)))
         return out
 
     def _struct(self, tn: TypeName, out: CType) -> None:
         out.shape = "struct"
-        for f in self.facts.record_layout(tn.type):
-            name = _c_ident(f.name)
+        layout = self.facts.record_layout(tn.type)
+        names = _members([f.name for f in layout])
+        # the length members of list fields come after every field's own name
+        lens = iter(cnames.unique((f"{n}_len" for n, f in zip(names, layout)
+                                   if isinstance(_resolve(f.type), (List, String))), taken=names))
+        for f, name in zip(layout, names):
             ty = _resolve(f.type)
             if isinstance(ty, (List, String)):
                 # Same memory as the witx (pointer, length) pair, spelled as two members.
+                length = next(lens)
                 out.members.append(CMember(f"{self._element(ty, tn.name + '_' + name)} *", name,
                                            _doc_lines(f.docs)))
-                out.members.append(CMember("size_t", f"{name}_len", []))
-                out.offsets += [(name, f.offset), (f"{name}_len", f.offset + 4)]
+                out.members.append(CMember("size_t", length, []))
+                out.offsets += [(name, f.offset), (length, f.offset + 4)]
                 continue
             out.members.append(CMember(self.ctype(f.type, f"{tn.name}_{name}"), name,
                                        _doc_lines(f.docs)))
@@ -405,7 +438,7 @@ class _TypeBuilder:
     def _list_pair(self, tn: TypeName, ty: List | String, out: CType) -> None:
         """A list outside a parameter list: the (pointer, length) pair as a struct."""
         out.shape = "struct"
-        out.members = [CMember(f"{self._element(ty, tn.name)} *", "ptr", []),
+        out.members = [CMember(f"{self._element(ty, tn.name + '_elem')} *", "ptr", []),
                        CMember("size_t", "len", [])]
         out.offsets = [("ptr", 0), ("len", 4)]
 
@@ -423,10 +456,10 @@ class _TypeBuilder:
         out.shape = "variant"
         out.tag_ctype = tag_ctype
         out.union_name = self.namer.union_name(tn)
+        payload = [c for c in cases if c.type is not None]
         out.union_members = [
-            CMember(self.ctype(c.type, f"{tn.name}_{_c_ident(c.name)}"), _c_ident(c.name),
-                    _doc_lines(c.docs))
-            for c in cases if c.type is not None
+            CMember(self.ctype(c.type, f"{tn.name}_{name}"), name, _doc_lines(c.docs))
+            for c, name in zip(payload, _members([c.name for c in payload]))
         ]
         # Name the tag values so guests need no magic numbers -- unless the tag is an
         # enum typename, whose constants already name them (as in api.h).
@@ -449,6 +482,10 @@ class _FunctionBuilder:
             params += self._param(p.name, p.type, _doc_lines(p.docs), func.name)
         ret, outs, result_doc = self._results(func)
         params += outs
+        # parameter names of one prototype are distinct (`x_len` of a list `x` vs a
+        # parameter `x-len`, names that only differ in characters C does not allow)
+        for p, name in zip(params, cnames.unique(p.name for p in params)):
+            p.name = name
         doc = _doc_lines(func.docs)
         if result_doc:
             doc += ["@return", *result_doc]
@@ -549,10 +586,12 @@ def _select_module(doc: Document, module: Module | None) -> Module | None:
 def build_view(doc: Document | Unit, module: Module | None = None, *, prefix: str | None = None,
                header_comment: str | None = None, units: Sequence[Unit] = (),
                prefixes: Mapping[str, str] | None = None,
-               owners: Mapping[int, str] | None = None, facts: Facts | None = None) -> CHeader:
+               owners: Mapping[int, str] | None = None, facts: Facts | None = None,
+               names: ProgramNames | None = None) -> CHeader:
     """The header's view model (see `emit_c_header`); `owners` is `_owners(units,
     prefixes)` when the caller already has it (one map serves every header of a run),
-    `facts` the run's shared layouts (`p1.facts`)."""
+    `facts` the run's shared layouts (`p1.facts`), `names` the run's C names (a fork of
+    `cnames.names_of(program)`'s registry, to claim synthesized names in)."""
     unit = doc if isinstance(doc, Unit) else None
     document: Document = unit.document if unit is not None else doc
     if unit is not None and module is None:
@@ -566,7 +605,9 @@ def build_view(doc: Document | Unit, module: Module | None = None, *, prefix: st
     if unit is not None:
         # The unit's own typenames take this header's prefix (it may be overridden).
         own = {id(d): prefix for d in unit.own if isinstance(d, TypeName)}
-    namer = _Namer(prefix, owners, own)
+    if names is None:
+        names = _standalone_names(document, unit, units, prefix, prefixes or {})
+    namer = _Namer(prefix, owners, names, own)
     types = _TypeBuilder(namer, document, facts if facts is not None else Facts())
     if unit is not None:
         typenames = [d for d in unit.own if isinstance(d, TypeName)]
@@ -591,7 +632,24 @@ def build_view(doc: Document | Unit, module: Module | None = None, *, prefix: st
         module_doc=_doc_lines(module.docs) if module is not None else [],
         types=ctypes,
         functions=functions,
+        layout_asserts=LAYOUT_ASSERTS,
     )
+
+
+def _standalone_names(document: Document, unit: Unit | None, units: Sequence[Unit], prefix: str,
+                      prefixes: Mapping[str, str]) -> ProgramNames:
+    """The names of a header emitted on its own (not by a run): those of its units, or of
+    a document taken as one unit."""
+    if unit is not None:
+        pool = list(units) if any(u is unit for u in units) else [*units, unit]
+    else:
+        pool = [Unit(_path_stem(document.path), document, list(document.definitions))]
+    guest = cnames.guest_prefixes(pool, None)
+    guest.update(prefixes)
+    guest[pool[-1].name if unit is None else unit.name] = prefix
+    names = cnames.program_names(pool, guest)
+    names.registry = names.registry.fork()
+    return names
 
 
 @lru_cache(maxsize=1)
@@ -605,7 +663,8 @@ def _template():
 def emit_c_header(doc: Document | Unit, module: Module | None = None, *, prefix: str | None = None,
                   header_comment: str | None = None, units: Sequence[Unit] = (),
                   prefixes: Mapping[str, str] | None = None,
-                  owners: Mapping[int, str] | None = None, facts: Facts | None = None) -> str:
+                  owners: Mapping[int, str] | None = None, facts: Facts | None = None,
+                  names: ProgramNames | None = None) -> str:
     """The C header for `module` of `doc` (default: its first module).
 
     `doc` may also be a `p1.unit.Unit`: then only the unit's own typenames are defined
@@ -614,7 +673,7 @@ def emit_c_header(doc: Document | Unit, module: Module | None = None, *, prefix:
     to a non-default prefix).
     """
     view = build_view(doc, module, prefix=prefix, header_comment=header_comment, units=units,
-                      prefixes=prefixes, owners=owners, facts=facts)
+                      prefixes=prefixes, owners=owners, facts=facts, names=names)
     return _template().render(view)
 
 
@@ -630,6 +689,10 @@ def emit_files(program) -> dict[str, str]:
     generated = program.header_line()
     owners = _owners(units, prefixes)
     facts = facts_of(program)
+    base = cnames.names_of(program)
+    # this back end's synthesized names go into its own copy of the run's registry
+    names = ProgramNames(base.registry.fork(), dict(base.fragment_of), dict(base.case_suffixes))
+    generated = " ".join(_doc_lines(generated))  # file names in it are data too
     files: dict[str, str] = {}
     for unit in units:
         stem = unit.name
@@ -637,7 +700,7 @@ def emit_files(program) -> dict[str, str]:
         # Every generated file starts with the run's one-line "Generated by ..." header.
         files[f"{stem}.h"] = f"/* {generated} */\n" + emit_c_header(
             unit, prefix=prefix, header_comment="\n".join(comment), units=units, prefixes=prefixes,
-            owners=owners, facts=facts)
+            owners=owners, facts=facts, names=names)
     return files
 
 

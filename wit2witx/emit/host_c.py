@@ -84,14 +84,10 @@ from ..p1.model import (
     resolve,
 )
 from ..p1.unit import Unit
+from . import cnames
+from .cnames import ProgramNames
 
 SUPPORT_HEADER = "w2w_host.h"
-
-_C_KEYWORDS = frozenset("""
-auto break case char const continue default do double else enum extern float for goto if
-inline int long register restrict return short signed sizeof static struct switch typedef
-union unsigned void volatile while bool true false _Bool _Complex _Imaginary asm
-""".split())
 
 _BUILTIN_C = {
     "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t", "u64": "uint64_t",
@@ -115,15 +111,43 @@ GLUE_CASES = (
 #: names the implementation's prototype uses itself
 _IMPL_RESERVED = frozenset(("host", "buf", "error_payload"))
 _RET_N = re.compile(r"ret\d+")
+#: locals of every trampoline that a parameter's own locals (`p_<x>`, `v_<x>`, `s_<x>`)
+#: must not meet
+_IMPL_TAKEN = ("buf_used", "result")
+
+
+def _own_params(func: Function, sig) -> frozenset[str]:
+    """The implementation's own parameter names this function's prototype has: `host`,
+    `buf` (a result buffer), `error_payload`, `ret<k>` (out-pointers)."""
+    names = {p.name for p in func.params}
+    own = {"host"}
+    if {"buf", "buf_len", "buf_used"} <= names:
+        own.add("buf")
+    if "error_payload" in names:
+        own.add("error_payload")
+    own.update(f"ret{k}" for k in range(len(sig.out_params)))
+    return frozenset(own)
+
+
+def _impl_param(name: str, own: frozenset[str]) -> str:
+    """A parameter of the implementation's prototype: its own parameters keep their
+    names, a WIT parameter so named gets a `_`."""
+    ident = c_ident(name)
+    return ident + "_" if ident in own else ident
 _RANGE = {"u8": "(uint32_t){a} > 0xFFu", "u16": "(uint32_t){a} > 0xFFFFu",
           "s8": "{a} < -128 || {a} > 127", "s16": "{a} < -32768 || {a} > 32767",
           "char8": "(uint32_t){a} > 0xFFu"}
 
 
 def c_ident(name: str) -> str:
-    """A C identifier for a WITX name (tuple members "0" → "f0", keywords → "x_")."""
-    name = f"f{name}" if name[:1].isdigit() else name
-    return name + "_" if name in _C_KEYWORDS else name
+    """A C identifier for a WITX name (tuple members "0" → "f0", C and C++ keywords →
+    "x_"; `cnames.member`, shared with the guest header)."""
+    return cnames.member(name)
+
+
+def _members(names: list[str]) -> list[str]:
+    """The distinct C names of one struct's or union's members, in order."""
+    return cnames.unique(cnames.member(n) for n in names)
 
 
 def _indent(lines: list[str]) -> str:
@@ -131,15 +155,7 @@ def _indent(lines: list[str]) -> str:
     return "    " + "\n    ".join(lines) if lines else ""
 
 
-def _doc_lines(docs: str) -> list[str]:
-    if not docs:
-        return []
-    if "*/" in docs:
-        docs = docs.replace("*/", "* /")
-    lines = [line.rstrip() for line in docs.splitlines()]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
+_doc_lines = cnames.doc_lines  # docs are data: escaped for C comments in one place
 
 
 # --------------------------------------------------------------------------- view models
@@ -168,7 +184,8 @@ class HType:
     guest_size: int
     guest_align: int
     descriptor: str = ""      # handle types: the `w2w_type` object
-    descriptor_label: str = ""
+    descriptor_label: str = ""  # a C string literal: `"<module>.<type>"`
+    descriptor_text: str = ""   # the same, as text
     typename: TypeName | None = None
     module_key: str = ""      # handle types: the owning module's `w2w_module` object
     dropper: str = ""         # handle types: the static `(host, obj)` release callback
@@ -176,6 +193,11 @@ class HType:
     host_t: str = ""
     release_name: str = ""    # types holding handles outside lists: `<module>_release_<t>`
     release_body: list[str] = field(default_factory=list)
+
+    @property
+    def descriptor_comment(self) -> str:
+        """The handle type's `<module>.<type>` label as comment text."""
+        return " ".join(_doc_lines(self.descriptor_text))
 
     @property
     def release_text(self) -> str:
@@ -215,6 +237,16 @@ class HFunc:
     wamr_sig: str
     core_result_wasm: str    # "" or the C type of the core result
     import_module: str
+    w3_name: str = ""        # the wasm3 binding's function
+    wamr_name: str = ""      # the WAMR binding's function
+
+    @property
+    def import_module_literal(self) -> str:
+        return cnames.c_string(self.import_module)
+
+    @property
+    def import_name_literal(self) -> str:
+        return cnames.c_string(self.name)
 
     @property
     def core_arg_names(self) -> list[str]:
@@ -240,6 +272,10 @@ class HUnit:
     def module_key(self) -> str:
         """The `w2w_module` object of a unit that defines resource types ("" if none)."""
         return f"{self.prefix}module" if any(t.descriptor for t in self.types) else ""
+
+    @property
+    def module_literal(self) -> str:
+        return cnames.c_string(self.module)
 
     @property
     def guard(self) -> str:
@@ -350,8 +386,10 @@ def _elem(ty: Type) -> TypeRef:
 
 
 class _UnitBuilder:
-    def __init__(self, unit: Unit, owners: dict[int, str], header_line: str, facts: Facts) -> None:
+    def __init__(self, unit: Unit, owners: dict[int, str], header_line: str, facts: Facts,
+                 names: ProgramNames) -> None:
         self.unit = unit
+        self.names = names  # the run's C names (this back end's fork)
         self.module_name = unit.module.name if unit.module is not None else unit.name
         self.prefix = self.module_name + "_"
         self.owners = owners
@@ -359,7 +397,7 @@ class _UnitBuilder:
         self.types: list[HType] = []
         self._synth: dict[int, str] = {}  # id(anonymous type) -> synthesized C name
         self._synth_names: set[str] = set()
-        self._glue: dict[str, tuple[str, str, list[str], int]] = {}
+        self._glue: dict[int, tuple[str, str, list[str], int]] = {}  # by id(status TypeName)
         # while an encode of a type holding handles is generated: its failures unwind
         self._unwind = False
         # layouts, memoized for the whole run (the same types are laid out again and again)
@@ -373,18 +411,30 @@ class _UnitBuilder:
     def _prefix_of(self, tn: TypeName) -> str:
         return self.owners.get(id(tn), self.prefix)
 
-    def tname(self, tn: TypeName) -> str:
-        return f"{self._prefix_of(tn)}{tn.name}_t"
+    def frag(self, node) -> str:
+        """The distinct identifier fragment of a typename or function (`cnames`)."""
+        return self.names.fragment(node)
 
-    def const_name(self, tn: TypeName, case: str) -> str:
-        return f"{self._prefix_of(tn).upper()}{tn.name.upper()}_{case.upper()}"
+    def tname(self, tn: TypeName) -> str:
+        return f"{self._prefix_of(tn)}{self.frag(tn)}_t"
+
+    def const_names(self, tn: TypeName, cases: list[str]) -> list[str]:
+        base = f"{self._prefix_of(tn).upper()}{self.frag(tn).upper()}_"
+        suffixes = self.names.case_suffixes.get(id(tn)) or cnames.case_suffixes(cases)
+        return [base + s for s in suffixes[:len(cases)]]
 
     def descriptor(self, tn: TypeName) -> str:
-        return f"{self._prefix_of(tn)}{tn.name}_type"
+        return f"{self._prefix_of(tn)}{self.frag(tn)}_type"
 
     def codec(self, tn: TypeName, which: str) -> str:
         """The public decode/encode function of a typename."""
-        return f"{self._prefix_of(tn)}{which}_{tn.name}"
+        return f"{self._prefix_of(tn)}{which}_{self.frag(tn)}"
+
+    def impl_name(self, func: Function) -> str:
+        return f"{self.prefix}impl_{self.frag(func)}"
+
+    def call_name(self, func: Function) -> str:
+        return f"{self.prefix}call_{self.frag(func)}"
 
     def codec_inline(self, tn: TypeName, which: str) -> str:
         """What generated code calls: the static inline version for this unit's own
@@ -425,14 +475,7 @@ class _UnitBuilder:
         key = id(ty)
         if key in self._synth:
             return self._synth[key]
-        name = hint
-        n = 2
-        while name in self._synth_names or self.unit.document.typename(name) is not None:
-            name = f"{hint}{n}"
-            n += 1
-        self._synth_names.add(name)
-        tn = TypeName(name, ty)
-        self.owners[id(tn)] = self.prefix
+        tn = self._claim_synth(key, hint, ty)
         self._synth[key] = self.tname(tn)
         self.add_type(tn)
         return self._synth[key]
@@ -450,6 +493,22 @@ class _UnitBuilder:
             tn = self._synth_tn(cname)
             return self.dec(Ref(tn.name, tn), src, dst, hint, d)
         return self.dec_value(ty, src, dst, hint, d, None)
+
+    def _claim_synth(self, key: int, hint: str, ty: TypeRef) -> TypeName:
+        """A typename for an anonymous type, named after where it occurs, with names
+        distinct from every other of the run (`cnames.Registry`)."""
+        tn = TypeName(hint, ty)
+        cases = cnames.type_cases(tn)
+        suffixes = cnames.case_suffixes(cases)
+        prefix = self.prefix
+        frag = self.names.registry.claim(("synth", key), cnames.fragment(hint),
+                                         lambda f: cnames.host_type_names(prefix, f, suffixes))
+        tn.name = frag
+        self.names.fragment_of[id(tn)] = frag
+        self.names.case_suffixes[id(tn)] = suffixes
+        self._synth_names.add(frag)
+        self.owners[id(tn)] = self.prefix
+        return tn
 
     def _synth_tn(self, cname: str) -> TypeName:
         for t in self.types:
@@ -500,17 +559,19 @@ class _UnitBuilder:
         fields = canonical_fields(ty)
         if fields is not None:
             out: list[str] = []
-            for fl in self.rl(ty):
-                out += self.dec(fl.type, f"{src} + {fl.offset}", f"{dst}.{c_ident(fl.name)}",
+            layout = self.rl(ty)
+            for fl, m in zip(layout, _members([fl.name for fl in layout])):
+                out += self.dec(fl.type, f"{src} + {fl.offset}", f"{dst}.{m}",
                                 f"{hint}_{fl.name}", d + 1)
             return out
         vl = self.vl(ty)
         out = ["{", f"    uint64_t {t} = {_ld(vl.tag_size, src)};", f"    switch ({t}) {{"]
+        members = self._case_members(vl.cases)
         for i, case in enumerate(vl.cases):
             out.append(f"    case {i}:")
             if case.type is not None:
                 out += ["        " + s for s in self.dec(
-                    case.type, f"{src} + {vl.payload_offset}", f"{dst}.val.{c_ident(case.name)}",
+                    case.type, f"{src} + {vl.payload_offset}", f"{dst}.val.{members[i]}",
                     f"{hint}_{case.name}", d + 1)]
             out.append("        break;")
         out += ["    default:", "        return W2W_E_BAD_VALUE;", "    }",
@@ -569,21 +630,29 @@ class _UnitBuilder:
         fields = canonical_fields(ty)
         if fields is not None:
             out: list[str] = []
-            for fl in self.rl(ty):
-                out += self.enc(fl.type, f"{dst} + {fl.offset}", f"{src}.{c_ident(fl.name)}",
+            layout = self.rl(ty)
+            for fl, m in zip(layout, _members([fl.name for fl in layout])):
+                out += self.enc(fl.type, f"{dst} + {fl.offset}", f"{src}.{m}",
                                 f"{hint}_{fl.name}", d + 1)
             return out
         vl = self.vl(ty)
         out = [f"switch ({src}.tag) {{"]
+        members = self._case_members(vl.cases)
         for i, case in enumerate(vl.cases):
             out += [f"case {i}:", "    " + _st(vl.tag_size, dst, f"{i}u")]
             if case.type is not None:
                 out += ["    " + s for s in self.enc(
-                    case.type, f"{dst} + {vl.payload_offset}", f"{src}.val.{c_ident(case.name)}",
+                    case.type, f"{dst} + {vl.payload_offset}", f"{src}.val.{members[i]}",
                     f"{hint}_{case.name}", d + 1)]
             out.append("    break;")
         out += ["default:", "    " + self._efail("W2W_E_BAD_VALUE"), "}"]
         return out
+
+    @staticmethod
+    def _case_members(cases) -> dict[int, str]:
+        """Case index -> union member, for the cases with a payload (distinct names)."""
+        payload = [i for i, c in enumerate(cases) if c.type is not None]
+        return dict(zip(payload, _members([cases[i].name for i in payload])))
 
     def _efail(self, code: str) -> str:
         """An encode's failure: it returns `code`, after removing the handles it issued
@@ -616,15 +685,17 @@ class _UnitBuilder:
         fields = canonical_fields(ty)
         if fields is not None:
             out: list[str] = []
-            for fl in self.rl(ty):
-                out += self.rel(fl.type, f"{src}.{c_ident(fl.name)}", f"{hint}_{fl.name}")
+            layout = self.rl(ty)
+            for fl, m in zip(layout, _members([fl.name for fl in layout])):
+                out += self.rel(fl.type, f"{src}.{m}", f"{hint}_{fl.name}")
             return out
         vl = self.vl(ty)
         out = [f"switch ({src}.tag) {{"]
+        members = self._case_members(vl.cases)
         for i, case in enumerate(vl.cases):
             if case.type is not None and _count_handles(case.type, self.facts):
                 out += [f"case {i}:", *("    " + s for s in self.rel(
-                    case.type, f"{src}.val.{c_ident(case.name)}", f"{hint}_{case.name}")), "    break;"]
+                    case.type, f"{src}.val.{members[i]}", f"{hint}_{case.name}")), "    break;"]
         out += ["default:", "    break;", "}"]
         return out
 
@@ -636,7 +707,6 @@ class _UnitBuilder:
         val = resolve(ty)
         hint = tn.name
         constants: list[HConst] = []
-        const_base = self.const_name(tn, "")  # + the upper-case case name
         typedef: list[str]
         descriptor = ""
         if isinstance(ty, Ref) or not _is_composite(val):
@@ -646,32 +716,35 @@ class _UnitBuilder:
             typedef = []
         if not isinstance(ty, Ref):
             if isinstance(ty, Enum):
-                for i, c in enumerate(ty.cases):
-                    constants.append(HConst(const_base + c.name.upper(), f"{i}u"))
+                names = self.const_names(tn, [c.name for c in ty.cases])
+                constants += [HConst(n, f"{i}u") for i, n in enumerate(names)]
             elif isinstance(ty, Flags):
-                for i, f in enumerate(ty.flags):
-                    constants.append(HConst(const_base + f.name.upper(), f"0x{1 << i:X}u"))
+                names = self.const_names(tn, [f.name for f in ty.flags])
+                constants += [HConst(n, f"0x{1 << i:X}u") for i, n in enumerate(names)]
             elif is_enum_like(ty) and not isinstance(ty, Bool):
-                for i, c in enumerate(canonical_variant_cases(ty) or []):
-                    constants.append(HConst(const_base + c.name.upper(), f"{i}u"))
+                names = self.const_names(tn, [c.name for c in canonical_variant_cases(ty) or []])
+                constants += [HConst(n, f"{i}u") for i, n in enumerate(names)]
             if isinstance(ty, Handle):
                 descriptor = self.descriptor(tn)
         # structs and tagged unions (members first, so nested synthesized types come first)
         if not typedef:
             fields = canonical_fields(val)
             if fields is not None:
-                members = [f"    {self._decl(self.ctype(fl.type, f'{hint}_{fl.name}'), c_ident(fl.name))};"
-                           for fl in self.rl(val)]
+                layout = self.rl(val)
+                members = [f"    {self._decl(self.ctype(fl.type, f'{hint}_{fl.name}'), m)};"
+                           for fl, m in zip(layout, _members([fl.name for fl in layout]))]
                 if not members:
                     members = ["    uint8_t unused_;"]
                 typedef = [f"typedef struct {cname[:-2]} {{", *members, f"}} {cname};"]
             else:
                 vl = self.vl(val)
                 members = []
+                names = self._case_members(vl.cases)
+                consts = self.const_names(tn, [c.name for c in vl.cases])
                 for i, c in enumerate(vl.cases):
                     if c.type is not None:
-                        members.append(f"        {self._decl(self.ctype(c.type, f'{hint}_{c.name}'), c_ident(c.name))};")
-                    constants.append(HConst(const_base + c.name.upper(), f"{i}u"))
+                        members.append(f"        {self._decl(self.ctype(c.type, f'{hint}_{c.name}'), names[i])};")
+                    constants.append(HConst(consts[i], f"{i}u"))
                 typedef = [f"typedef struct {cname[:-2]} {{", f"    {_UINT[vl.tag_size]} tag;",
                            "    union {", *members, "    } val;", f"}} {cname};"]
         sa = self.sa(ty)
@@ -701,7 +774,8 @@ class _UnitBuilder:
                 else self.rel_value(ty, "(*src)", hint, tn)
         htype = HType(cname, typedef, _doc_lines(tn.docs), constants,
                       self.codec(tn, "decode"), self.codec(tn, "encode"), dec_body, enc_body,
-                      sa.size, sa.align, descriptor, f"{self.module_name}.{tn.name}",
+                      sa.size, sa.align, descriptor, cnames.c_string(f"{self.module_name}.{tn.name}"),
+                      f"{self.module_name}.{tn.name}",
                       release_name=release_name, release_body=release_body)
         htype.typename = tn
         if descriptor:
@@ -724,8 +798,8 @@ class _UnitBuilder:
         cases = canonical_variant_cases(ty)
         if cases is None or not is_enum_like(ty):
             raise _unsupported(f"function `{func}`: status `{tn.name}` is not an enum")
-        if tn.name in self._glue:
-            return self._glue[tn.name][0]
+        if id(tn) in self._glue:
+            return self._glue[id(tn)][0]
         names = [c.name for c in cases]
         # the backport's own status enums end with the glue statuses (renamed where E
         # has a case of the same name); hand-written ones (P1's errno) go by name
@@ -740,8 +814,14 @@ class _UnitBuilder:
                     "are `buffer_too_small`, `bad_handle`, `bad_pointer`, `bad_value`)")
             values.append(f"{hit}")
         ctype = "int64_t" if abi.repr_wasm_type(self.vl(ty).tag) is WasmType.I64 else "int32_t"
-        name = f"{self.prefix}glue_{tn.name}"
-        self._glue[tn.name] = (name, ctype, values, len(cases))
+        # each unit has its own static table, also for a status type of another unit
+        # (an own status type reserved its table's name with its other names)
+        prefix = self.prefix
+        name = f"{prefix}glue_{self.frag(tn)}"
+        if self._prefix_of(tn) != prefix:
+            name = prefix + self.names.registry.claim(
+                ("glue", prefix, id(tn)), f"glue_{self.frag(tn)}", lambda f: [prefix + f])
+        self._glue[id(tn)] = (name, ctype, values, len(cases))
         return name
 
     # --- functions --------------------------------------------------------------------
@@ -749,7 +829,14 @@ class _UnitBuilder:
     def function(self, func: Function) -> HFunc:
         sig = self.facts.core_signature(func)
         fname = func.name
-        core_by_name = {p.name: f"a_{c_ident(p.name)}" for p in sig.params}
+        impl = self.impl_name(func)
+        # core arguments `a_<param>`, and the implementation's parameters: distinct names
+        # (sanitized WITX names can meet; the prototype's own names are kept)
+        core_names = cnames.unique(c_ident(p.name) for p in sig.params)
+        core_by_name = {p.name: f"a_{n}" for p, n in zip(sig.params, core_names)}
+        own = _own_params(func, sig)
+        impl_names = dict(zip((p.name for p in func.params), cnames.unique(
+            (_impl_param(p.name, own) for p in func.params), taken=_IMPL_TAKEN)))
         core_params = [HParam(_WASM_C[p.wasm_type], core_by_name[p.name]) for p in sig.params]
         status_res = next((r for r in sig.results if r.role is Role.STATUS), None)
         call_return = _WASM_C[sig.results[0].wasm_type] if sig.results else "void"
@@ -762,7 +849,7 @@ class _UnitBuilder:
             err = cases[1].type if len(cases) > 1 else None
             if err is not None:
                 glue = self.glue_table(err, fname)
-                ncases = self._glue[err.target.name][3]  # type: ignore[union-attr]
+                ncases = self._glue[id(err.target)][3]
 
         def fail(code: str) -> str:
             if glue is not None:
@@ -785,10 +872,8 @@ class _UnitBuilder:
         while i < len(params):
             p = params[i]
             ty = resolve(p.type)
-            name = c_ident(p.name)
+            name = impl_names[p.name]
             a = core_by_name.get(p.name, f"a_{name}")
-            if name in _IMPL_RESERVED or _RET_N.fullmatch(name):
-                name += "_"  # the implementation's own parameters keep their names
             nxt = params[i + 1] if i + 1 < len(params) else None
             if (p.name == "buf" and isinstance(ty, Pointer) and i + 2 < len(params)
                     and params[i + 1].name == "buf_len" and params[i + 2].name == "buf_used"):
@@ -806,13 +891,13 @@ class _UnitBuilder:
                 continue
             if (isinstance(ty, (Pointer, ConstPointer)) and nxt is not None
                     and nxt.name == f"{p.name}_len" and isinstance(resolve(nxt.type), Builtin)):
-                self._list_param(p.name, ty.pointee,
+                self._list_param(name, ty.pointee,
                                  isinstance(ty, ConstPointer), a, core_by_name[nxt.name],
                                  decls, checks, impl_params, impl_args, fail, f"{fname}_{p.name}")
                 i += 2
                 continue
             if isinstance(ty, (String, List)):
-                self._list_param(p.name, _elem(ty), True, a, core_by_name[f"{p.name}_len"],
+                self._list_param(name, _elem(ty), True, a, core_by_name[f"{p.name}_len"],
                                  decls, checks, impl_params, impl_args, fail, f"{fname}_{p.name}")
                 i += 1
                 continue
@@ -832,7 +917,7 @@ class _UnitBuilder:
             htn = _handle_typename(p.type)
             if htn is not None:
                 if is_drop:
-                    self._note_drop(htn, fname)
+                    self._note_drop(htn, fname, impl)
                     decls.append(f"void *v_{name};")
                     take_lines += [f"if (!w2w_handles_take(host->handles, (uint32_t){a}, &{self.descriptor(htn)}, &v_{name}))",
                                    f"    {fail('W2W_E_BAD_HANDLE')}"]
@@ -884,7 +969,7 @@ class _UnitBuilder:
             # records and variants with payloads: by reference
             sa = self.sa(p.type)
             ct = self.ctype(p.type, f"{fname}_{p.name}")
-            tn = self._named(p.type, ct)
+            tn = self._named(p.type, ct, f"{fname}_{p.name}")
             needs_rc = True
             decls += [f"const uint8_t *p_{name};", f"{self._decl(ct, f'v_{name}')};"]
             checks += [f"p_{name} = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
@@ -903,7 +988,7 @@ class _UnitBuilder:
         for k, op in enumerate(outs):
             sa = self.sa(op.type)
             ct = self.ctype(op.type, f"{fname}_ret{k}")
-            tn = self._named(op.type, ct)
+            tn = self._named(op.type, ct, f"{fname}_ret{k}")
             handles_needed += _count_handles(op.type, self.facts)
             issues = issues or _holds_handles(op.type)
             out_info.append((k, sa.size, tn, op.type))
@@ -959,7 +1044,7 @@ class _UnitBuilder:
             body += checks
             if issues:
                 body.append("w2w_handles_begin(host->handles);")
-            body += ["host->mem = *mem;", f"status = {self.prefix}impl_{fname}({', '.join(impl_args)});"]
+            body += ["host->mem = *mem;", f"status = {impl}({', '.join(impl_args)});"]
             undo = ["    w2w_handles_rollback(host->handles);"] if issues else []
             if glue is not None:
                 bad = (f"status != {glue}[W2W_E_BAD_HANDLE] && status != {glue}[W2W_E_BAD_POINTER]"
@@ -984,7 +1069,7 @@ class _UnitBuilder:
                              f"        return {glue}[W2W_E_BAD_VALUE];"]
                 if err_payload is not None:
                     ept = self.ctype(err_payload, f"{fname}_error_payload")
-                    etn = self._named(err_payload, ept)
+                    etn = self._named(err_payload, ept, f"{fname}_error_payload")
                     encode = self.codec_inline(etn, 'encode')
                     if not issues:
                         body += [f"    if ({bad}"
@@ -1024,38 +1109,40 @@ class _UnitBuilder:
             body += decls + (["int rc;"] if needs_rc else []) + checks + ["host->mem = *mem;"]
             if direct_htn is not None:
                 desc = self.descriptor(direct_htn)
-                body += [f"v_result = {self.prefix}impl_{fname}({', '.join(impl_args)});",
+                body += [f"v_result = {impl}({', '.join(impl_args)});",
                          f"h_result = w2w_handles_insert(host->handles, &{desc}, v_result);",
                          "if (h_result == 0)  /* the table filled: release the object, as a drop does */",
                          f"    (void)w2w_handles_release(host->handles, &{desc}, v_result);",
                          "return (int32_t)h_result;"]
             else:
-                body += [f"return ({call_return}){self.prefix}impl_{fname}({', '.join(impl_args)});"]
+                body += [f"return ({call_return}){impl}({', '.join(impl_args)});"]
         else:
             impl_return = "void"
             body += decls + (["int rc;"] if needs_rc else []) + checks + [
-                "host->mem = *mem;", f"{self.prefix}impl_{fname}({', '.join(impl_args)});"]
+                "host->mem = *mem;", f"{impl}({', '.join(impl_args)});"]
         if not sig.params:
             body.insert(0, "(void)mem;")
         w3 = (_WASM3_SIG[sig.results[0].wasm_type] if sig.results else "v") + \
             "(" + "".join(_WASM3_SIG[p.wasm_type] for p in sig.params) + ")"
         wamr = "(" + "".join(_WAMR_SIG[p.wasm_type] for p in sig.params) + ")" + \
             (_WAMR_SIG[sig.results[0].wasm_type] if sig.results else "")
-        return HFunc(fname, _doc_lines(func.docs), f"{self.prefix}impl_{fname}", impl_return,
-                     impl_params, f"{self.prefix}call_{fname}", call_return, core_params, body,
-                     w3, wamr, call_return if sig.results else "", self.module_name)
+        frag = self.frag(func)
+        return HFunc(fname, _doc_lines(func.docs), impl, impl_return,
+                     impl_params, self.call_name(func), call_return, core_params, body,
+                     w3, wamr, call_return if sig.results else "", self.module_name,
+                     f"{self.prefix}w3_{frag}", f"{self.prefix}wamr_{frag}")
 
-    def _note_drop(self, htn: TypeName, fname: str) -> None:
+    def _note_drop(self, htn: TypeName, fname: str, impl: str) -> None:
         """`fname` is `htn`'s drop: the descriptor of an own resource type gets a release
         callback that calls its implementation (used to undo a failed call)."""
         if fname != f"{htn.name}_drop" or self._prefix_of(htn) != self.prefix:
             return
         for t in self.types:
             if t.typename is htn and t.descriptor:
-                t.dropper = f"{self.prefix}{htn.name}_release"
-                t.drop_impl = f"{self.prefix}impl_{fname}"
+                t.dropper = f"{self.prefix}{self.frag(htn)}_release"
+                t.drop_impl = impl
 
-    def _named(self, tref: TypeRef, cname: str) -> TypeName:
+    def _named(self, tref: TypeRef, cname: str, hint: str) -> TypeName:
         if isinstance(tref, Ref):
             assert tref.target is not None
             return tref.target
@@ -1065,11 +1152,8 @@ class _UnitBuilder:
         # a scalar/list written in place: give it a codec of its own
         key = id(tref)
         if key not in self._synth:
-            name = f"{cname[len(self.prefix):-2]}"
-            tn = TypeName(name, tref)
-            self.owners[id(tn)] = self.prefix
+            tn = self._claim_synth(key, hint, tref)
             self._synth[key] = self.tname(tn)
-            self._synth_names.add(name)
             self.add_type(tn)
             return tn
         return self._synth_tn(self._synth[key])
@@ -1077,7 +1161,7 @@ class _UnitBuilder:
     def _list_param(self, name: str, elem: TypeRef, const: bool, a_ptr: str, a_len: str,
                     decls, checks, impl_params, impl_args, fail, hint: str) -> None:
         es = self.sa(elem)
-        cname = c_ident(name)
+        cname = name  # already a distinct C name
         ety = resolve(elem)
         if not isinstance(elem, Ref) and _is_composite(ety):  # a decoder for the elements
             self._synthesize(ety, f"{hint}_elem")
@@ -1123,15 +1207,19 @@ def _build_units(program) -> list[HUnit]:
     owners = _owners(units)
     names = {u.name: (u.module.name if u.module is not None else u.name) for u in units}
     facts = facts_of(program)
-    header_line = program.header_line()
+    # file names in the header line are data: no `*/` may end the comment it sits in
+    header_line = " ".join(_doc_lines(program.header_line()))
+    base = cnames.names_of(program)
+    # this back end's synthesized names go into its own copy of the run's registry
+    cn = ProgramNames(base.registry.fork(), dict(base.fragment_of), dict(base.case_suffixes))
     out = []
     for u in units:
-        b = _UnitBuilder(u, dict(owners), header_line, facts)
+        b = _UnitBuilder(u, dict(owners), header_line, facts, cn)
         for tn in u.own_typenames:
             b.add_type(tn)
         funcs = [b.function(f) for f in u.module.functions] if u.module is not None else []
         includes = [f"{names.get(n, n)}_host.h" for n in u.uses]
-        out.append(HUnit(b.module_name, b.prefix, header_line, u.origin, includes,
+        out.append(HUnit(b.module_name, b.prefix, header_line, " ".join(_doc_lines(u.origin)), includes,
                          b.types, funcs, list(b._glue.values())))
     return out
 
