@@ -546,3 +546,136 @@ def test_witx_constants_become_macros_like_the_hand_written_one(theirs, tmp_path
     facts = cfacts.extract_facts(header, macro_prefix="__WASI_")
     assert facts.constants["__WASI_DIRCOOKIE_START"] == theirs.constants["__WASI_DIRCOOKIE_START"]
     assert "#define __WASI_DIRCOOKIE_START (UINT64_C(0))" in header.read_text()
+
+
+# --------------------------------------------------------------------------- issue 12: names and docs
+
+from wit2witx.emit import cnames  # noqa: E402
+
+# Each of these once gave two definitions one C name (the second silently dropped by its
+# `#ifndef` guard): the tuple element of a named list, a variant's union vs a type named
+# `<v>-u`, a record field's anonymous option/list vs a named type of the same spelling.
+CLASHING_WIT = """package clash:names;
+
+interface %clash {
+  type metadata = list<tuple<string, string>>;
+  type metadata-elem = u64;
+  variant v { a(u32), b(string) }
+  type v-u = u8;
+  record r { f: option<u16>, g: list<tuple<u8, u32>> }
+  type r-f = s64;
+  record r-g { x: u8 }
+  enum e { a-b, t-defined }
+  enum e-a { b }
+  record %this { %class: u32, %new: string, %this: metadata }
+  use-all: func(m: metadata, x: v, y: r, z: r-f, w: r-g, q: e, p: e-a, s: %this, t: v-u,
+                u: metadata-elem) -> result<metadata, e>;
+}
+"""
+
+
+def _wit_package(tmp_path: Path, text: str) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "pkg.wit").write_text(text, encoding="utf-8")
+    return src
+
+
+def _compile_alone(header: Path, tmp_path: Path, cxx: bool, extra: str = "") -> None:
+    src = tmp_path / ("alone.cpp" if cxx else "alone.c")
+    src.write_text(f'#include "{header}"\n{extra}\nint alone_probe;\n')
+    std = "-std=c++17" if cxx else "-std=c11"
+    proc = zig_cc(*C_FLAGS, PEDANTIC, std, str(src), "-o", str(tmp_path / "alone.o"), cxx=cxx)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cxx", [False, True], ids=["c11", "c++17"])
+def test_generated_names_never_meet_user_names(tmp_path, cxx):
+    """Every typedef, union, macro and guard of the header is defined once (a duplicate
+    would be dropped by its guard or be a redefinition), and it compiles."""
+    import re
+
+    from wit2witx import compile as w2w_compile
+
+    files = w2w_compile(_wit_package(tmp_path, CLASHING_WIT), emit=("c",))
+    header = tmp_path / "clash_names_clash.h"
+    text = files["clash_names_clash.h"]
+    header.write_text(text)
+    typedefs = re.findall(r"\} (\w+);\n|typedef [^;{]*?(\w+);\n", text)
+    names = [a or b for a, b in typedefs]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    guards = re.findall(r"#ifndef (\w+_T_DEFINED)", text)
+    assert len(guards) == len(set(guards))
+    macros = re.findall(r"#define (\w+)", text)
+    assert len(macros) == len(set(macros))
+    # the user's types keep their own names; what was generated gave way
+    for user in ("metadata_t", "metadata_elem_t", "v_u_t", "r_f_t", "r_g_t", "this_t"):
+        assert f" clash_names_clash_{user};" in text, user
+    assert "CLASH_NAMES_CLASH_E_T_DEFINED_2" in text  # the case `t-defined` vs e's guard
+    # every type is usable from the guest: sizes asserted against the witx layout
+    uses = "\n".join(f"clash_names_clash_{u} *u{i};" for i, u in enumerate(
+        ("metadata_t", "metadata_elem_t", "v_t", "v_u_t", "r_t", "r_f_t", "r_g_t", "this_t")))
+    _compile_alone(header, tmp_path, cxx, uses)
+
+
+def test_doc_lines_cannot_end_continue_or_nest_a_comment():
+    lines = cnames.doc_lines("ends in a backslash \\\nclose */ open /* ok\ntri ??/\n\x01ctl\x7f\tok ✓")
+    assert lines[0].endswith("\\u{5c}") and not lines[0].endswith("\\")
+    assert "*/" not in lines[1] and "/*" not in lines[1]
+    assert "??/" not in lines[2] and not lines[2].endswith("\\")
+    assert lines[3] == "\\u{1}ctl\\u{7f}\tok ✓"
+    # every line is comment-safe however the text is cut
+    for text in ("a\\", "*//*", "/**/", "??/\r\n??=", "x\u2028y\x0bz", "\\\\\n\\ \n"):
+        for line in cnames.doc_lines(text):
+            assert "*/" not in line and "/*" not in line and "??/" not in line
+            assert not line.rstrip().endswith("\\") and line.isprintable() or "\t" in line
+
+
+def test_c_string_escapes_every_byte_that_could_end_or_change_it():
+    assert cnames.c_string('a"b\\c??/d\n\x00é') == '"a\\"b\\\\c\\?\\?/d\\012\\000\\303\\251"'
+
+
+def test_member_names_are_c_and_cpp_identifiers():
+    for kw in ("this", "class", "new", "delete", "int", "template", "unix", "errno", "bool"):
+        assert cnames.member(kw) == kw + "_"
+    assert cnames.member("0") == "f0"
+    assert cnames.member("a.b/c") == "a_b_c"
+    assert cnames.member("__x") == "f__x" and cnames.member("_X") == "f_X"
+    assert cnames.unique(["a", "a", "a_2"]) == ["a", "a_2", "a_2_2"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cxx", [False, True], ids=["c11", "c++17"])
+def test_docs_are_data_in_the_guest_header(tmp_path, cxx):
+    """A doc ending in a backslash must not swallow the next line (here a prototype the
+    probe calls), nor may `*/`, `/*` or a trigraph break the comment."""
+    wit = ("package docs:data;\n\ninterface %docs {\n"
+           "  /// swallow the next line \\\n"
+           "  first: func() -> u32;\n"
+           "  /// close */ here /* nested ??/\n"
+           "  second: func(x: u32) -> u32;\n"
+           "  /// \u00e9\U0001d11e \"quote\" ??= \\\n"
+           "  third: func() -> u32;\n}\n")
+    from wit2witx import compile as w2w_compile
+
+    files = w2w_compile(_wit_package(tmp_path, wit), emit=("c",))
+    header = tmp_path / "docs_data_docs.h"
+    header.write_text(files["docs_data_docs.h"])
+    # naming each prototype is enough: an identifier a comment swallowed is undeclared
+    calls = ("unsigned long use_sizes = sizeof(&docs_data_docs_first) + sizeof(&docs_data_docs_second)"
+             " + sizeof(&docs_data_docs_third);")
+    _compile_alone(header, tmp_path, cxx, calls)
+
+
+def test_every_header_starts_with_api_h_layout_asserts(preview1_doc):
+    """wasi-libc's api.h opens with "non-wasi data layout" asserts: every header has the
+    same ones (its types all assume that layout), whatever its input."""
+    import re
+
+    pattern = re.compile(r"_Static_assert\(_Alignof\((\w+\s*\*?)\) == (\d+), \"non-wasi data layout\"\);")
+    theirs = [(t.replace(" ", ""), int(a)) for t, a in pattern.findall(ziglang_api_h().read_text())]
+    assert len(theirs) == 9
+    for doc in (preview1_doc, read_witx(FIXTURES / "c" / "sensors.witx")):
+        ours = [(t.replace(" ", ""), int(a)) for t, a in pattern.findall(emit_c_header(doc))]
+        assert ours == theirs

@@ -509,3 +509,54 @@ def test_glue_undoes_what_a_failed_call_issued(tmp_path):
     assert ('const w2w_type test_pool_pool_item_type = { "test_pool_pool.item", &test_pool_pool_module, '
             "test_pool_pool_item_release };") in core
     assert "return w2w_handles_set_owner(handles, &test_pool_pool_module, host);" in files["test_pool_pool_host.h"]
+
+
+# --------------------------------------------------------------------------- issue 12: names and docs
+
+
+HOSTILE_NAMES_WIT = """package hostile:names;
+
+interface %glue {
+  /// a doc that ends in a backslash must not swallow the next line \\
+  resource %class {
+    /// close */ and open /* and a trigraph ??/
+    constructor(%this: u32, %new: string);
+    %delete: func(%this: borrow<%class>, %default: list<u8>) -> result<u32, %errno>;
+  }
+  enum %errno { a, b }
+  record %host-ctx { %int: u32 }
+  type %decode-host-ctx = u8;
+  variant %v { %this(%host-ctx), %class(string) }
+  type %v-u = u8;
+  /// ends in a backslash \\
+  %impl-f: func(%host: %host-ctx, %mem: list<u8>, %ret0: u8, %rc: string) -> result<u32, %errno>;
+  /// ends in a backslash \\
+  f: func(%x: %v, %y: %v-u, %z: %decode-host-ctx) -> result<string, %v>;
+}
+"""
+
+
+@pytest.mark.parametrize("cxx", [False, True], ids=["gcc", "g++"])
+def test_hostile_names_and_docs_compile_as_c_and_cpp(tmp_path, cxx):
+    """C++ keywords as parameter and member names (`this`, `class`, `new`), WIT names
+    spelled like the glue's own (`host-ctx`, `decode-…`, `impl-f`, `v-u`) and docs that
+    end in a backslash: the glue compiles, and no prototype after such a doc is lost
+    (the probe names each of them: a swallowed one is undeclared)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "pkg.wit").write_text(HOSTILE_NAMES_WIT)
+    out = tmp_path / "out"
+    files = generate([src], out, emit=("host-c", "host-wasm3"))
+    header = files["hostile_names_glue_host.h"]
+    impls = re.findall(r"\b(hostile_names_glue_impl_\w+)\(", header)
+    assert len(impls) == len(set(impls)) >= 4
+    probe = out / "probe.c"
+    probe.write_text('#include "hostile_names_glue_host.h"\nunsigned long probe_sizes = 0'
+                     + "".join(f" + sizeof(&{name})" for name in impls) + ";\n")
+    wasm3_inc, _ = wasm3_lib(("-O2",))
+    compiler = shutil.which("g++") if cxx else gcc()
+    assert compiler
+    lang = ["-x", "c++", "-std=c++17"] if cxx else ["-std=c11"]
+    sources = [probe, *sorted(out.glob("*_host.c")), *sorted(out.glob("*_wasm3.c"))]
+    check(run([compiler, *lang, "-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only",
+               "-I", out, "-isystem", wasm3_inc, *sources]), "compiling the hostile glue")
