@@ -167,3 +167,23 @@ def test_nesting_at_wasm_tools_limit(kind, tmp_path):
            f"  record r {{ f: {deep}, g: u8 }}\n"
            f"  f: func(x: {deep}, y: r) -> {deep_type(98, kind)};\n}}\n")
     _check_package(wit, _fresh_dir(tmp_path))
+
+
+def test_witx_comments_and_strings_hold_no_line_break(tmp_path):
+    """Docs with every line break WIT lets through (lone CR, U+2028) and a module
+    name with quotes: each `;;;` doc is one physical line for any reader, and the
+    file re-reads to the same text (a fixed point)."""
+    doc = 'a\rb\u2028c\u2029d "quoted" \\ ;; (; ;) \ufeff end'
+    wit = (f"package a:b;\n/// {doc}\ninterface i {{\n  /// {doc}\n  record r {{\n    /// {doc}\n"
+           f"    f: u32,\n  }}\n  /** {doc}\n  {doc} */\n  g: func(x: r) -> u32;\n}}\n")
+    case = _fresh_dir(tmp_path)
+    src = _source(wit, case)
+    text = wit2witx.compile(src, emit=["witx"])["a_b_i.witx"]
+    for line in text.split("\n"):
+        assert not set(line) & {"\r", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\ufeff"}, line
+    assert text.count(";;; a\\u{d}b\\u{2028}c\\u{2029}d") == 4
+    out = case / "out"
+    out.mkdir()
+    (out / "a_b_i.witx").write_text(text, encoding="utf-8")
+    again = wit2witx.compile([str(out / "a_b_i.witx")], emit=["witx"])["a_b_i.witx"]
+    assert again.split("\n", 1)[1] == text.split("\n", 1)[1]

@@ -35,3 +35,67 @@ def test_example_page_has_abi_notes():
     write = page.split("### `device_write`", 1)[1].split("\n### ", 1)[0]
     assert "Read-only inputs" in write and "`data`" in write
     assert "### `error_code_status`" in page
+
+
+# --- issue 12: docs are data; a doc cannot break the page ----------------------------
+
+HOSTILE = [
+    "<script>alert(1)</script> and <!-- an open comment",
+    "an open fence:\n```\n<b>inside</b>",
+    "``` info`with`backtick\n<img src=x onerror=alert(1)>",
+    "x `\n` <script>y</script> `",  # a span the line before opened
+    "\\`<i>escaped backtick</i>` and `list<u8>` in code",
+    "lone CR\r<p>after it</p> | a pipe \\| and a backslash \\",
+]
+
+
+def _outside_code(page: str) -> str:
+    """The page without fenced blocks and same-line code spans (CommonMark's rules for
+    the fences and spans this back end writes)."""
+    out, fence = [], None
+    for line in re.split(r"\r\n?|\n", page):
+        m = re.match(r" {0,3}(`{3,}|~{3,})", line)
+        if fence is None and m and not (m.group(1)[0] == "`" and "`" in line[m.end():]):
+            fence = m.group(1)
+        elif fence is not None:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) and not line[m.end():].strip():
+                fence = None
+        else:
+            line = re.sub(r"\\.", "", line)
+            out.append(re.sub(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)", "", line))
+    assert fence is None, "a fence is left open"
+    return "\n".join(out)
+
+
+def test_markdown_escaping_functions():
+    from wit2witx.emit.docs import md_cell, md_code, md_prose
+
+    for doc in HOSTILE:
+        text = _outside_code(md_prose(doc))
+        assert not re.search(r"<[A-Za-z!/?]", text), (doc, text)
+        assert "\r" not in md_prose(doc)
+    cell = md_cell(HOSTILE[-1] + " | `a|b`")
+    assert not re.search(r"(?<!\\)\|", cell) and "\n" not in cell and "\r" not in cell
+    for name in ("a`b", "``", "`x", "plain"):
+        span = md_code(name)
+        runs = re.match(r"`+", span).group()
+        assert span.endswith(runs) and span[len(runs):-len(runs)].strip() == name
+
+
+def test_hostile_docs_do_not_break_the_page(tmp_path):
+    lines = "\n".join(f"  /// {line}" for doc in HOSTILE for line in doc.split("\n"))
+    wit = (f"package test:md;\n\n/** {HOSTILE[1]} */\ninterface i {{\n{lines}\n"
+           f"  record r {{\n{lines}\n    f: u32,\n  }}\n{lines}\n  g: func(a: r) -> u32;\n}}\n")
+    src = tmp_path / "md.wit"
+    src.write_text(wit, encoding="utf-8")
+    page = wit2witx.compile([src], emit=["docs"])["test_md_i.md"]
+    body = _outside_code(page)
+    assert not re.search(r"<[A-Za-z!/?]", body.split("\n", 1)[1])  # after the header comment
+    assert page.index("-->") == page.index("\n") - 3  # the header comment ends its line
+    headings = [line for line in body.splitlines() if line.startswith("#")]
+    # (code spans removed:) the page's own headings, none made by a doc
+    assert headings[:3] == ["# ", "## Functions", "### "] and "## Types" in headings
+    assert all(h in ("# ", "## Functions", "## Types") or h.startswith("### ") for h in headings)
+    for line in page.splitlines():
+        if line.startswith("| `"):  # a table row: its own columns only
+            assert len(re.findall(r"(?<!\\)\|", line)) in (4, 5), line

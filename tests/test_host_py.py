@@ -910,3 +910,126 @@ def test_rollback_of_a_full_table_in_the_runtime():
     assert not t.release("k", "z")  # no dropper registered
     t.set_dropper("k", dropped.append)
     assert t.release("k", "z") and dropped == ["z"]
+
+
+# --- issue 12: docs and names are data; nesting does not reach the generated code -------
+
+HOSTILE_DOC = 'ends in a quote" and """triple""" \\ backslash\ttab ??/ */ /* # é 𝄞\r lone CR'
+HOSTILE_WIT = f"""package test:hostile;
+
+interface base {{
+  /// {HOSTILE_DOC}
+  enum impl {{ a, b }}
+  /// {HOSTILE_DOC}"
+  record any {{
+    /// field {HOSTILE_DOC}\\
+    none: u32,
+  }}
+  enum foo {{ x, y }}
+  enum foo-error {{ p, q }}
+}}
+
+/** block doc with "quotes" at the end"
+    and a second line ending in a backslash \\
+*/
+interface user {{
+  use base.{{impl, any, foo, foo-error}};
+  /// {HOSTILE_DOC}
+  variant none {{ tag(u32), value(string), %self }}
+  /// {HOSTILE_DOC}\\
+  f: func(%result-capacity: u32, x: impl, y: any, z: foo-error) -> result<string, foo>;
+  g: func(n: none) -> u32;
+}}
+"""
+
+
+def _emit_and_import(wit: str, tmp_path, package_dir: str = "glue"):
+    import wit2witx.compiler as compiler
+
+    src = tmp_path / "wit"
+    src.mkdir()
+    (src / "p.wit").write_text(wit, encoding="utf-8")
+    assert run_wasm_tools("component", "wit", str(src)).returncode == 0
+    files = compiler.compile([str(src)], emit=["host-py"])
+    out = tmp_path / package_dir
+    out.mkdir()
+    for name, text in files.items():
+        compile(text, name, "exec")
+        (out / name).write_text(text, encoding="utf-8")
+    stems = sorted(name[:-3] for name in files)
+    sys.path.insert(0, str(out))
+    try:
+        return [importlib.import_module(stem) for stem in stems]
+    finally:
+        sys.path.remove(str(out))
+        for stem in stems:
+            sys.modules.pop(stem, None)
+
+
+def test_docs_and_names_are_data_in_python_glue(tmp_path):
+    import typing
+
+    base, user = _emit_and_import(HOSTILE_WIT, tmp_path)
+    # docstrings hold the docs' exact text (quote, backslash, tab, CR included)
+    assert HOSTILE_DOC in base.Impl_.__doc__
+    assert HOSTILE_DOC + '"' in base.Any_.__doc__
+    assert user.__doc__.count('"quotes" at the end"') == 1
+    assert HOSTILE_DOC + "\\" in user.Impl.f.__doc__
+    # class names that would be keywords or the glue's own names get a distinct spelling
+    assert base.Impl is not base.Impl_ and base.Any is typing.Any
+    # `foo-error` is the enum `FooError`; the exception of `foo` is then `FooError_`
+    assert {m.name for m in base.FooError} == {"P", "Q"}
+    assert issubclass(base.FooError_, base._rt.WitError)
+    assert user.SPECS[0].error_class is base.FooError_
+    assert user.None_.tag_.__func__ and user.None_.value_.__func__ and user.None_.self_.__func__
+    assert user.None_.tag_(5) == user.None_(user.None_Tag.TAG, 5)
+    # the module using base's types names them as base named them
+    hints = typing.get_type_hints(user.Impl.f, localns=vars(user))
+    assert hints["x"] is base.Impl_ and hints["y"] is base.Any_ and hints["z"] is base.FooError
+    assert "result_capacity_" in hints  # the WIT param; `result_capacity` is the glue's
+
+
+def _deep(depth: int) -> str:
+    t = "u32"
+    for _ in range(depth):
+        t = f"tuple<{t}, u8>"
+    return t
+
+
+def test_tuple_nested_99_deep_imports_and_is_called(tmp_path):
+    """99 is the deepest wasm-tools accepts (checked); the glue stays flat and a real
+    wasmtime call carries the 400-byte value through it."""
+    too_deep = tmp_path / "too.wit"
+    too_deep.write_text(f"package a:b;\ninterface i {{ type t = {_deep(100)}; }}\n")
+    assert run_wasm_tools("component", "wit", str(too_deep)).returncode != 0
+    wit = (f"package deep:nest;\ninterface i {{\n  type t = {_deep(99)};\n"
+           f"  f: func(x: t, y: {_deep(98)}) -> u32;\n}}\n")
+    (mod,) = _emit_and_import(wit, tmp_path)
+    source = Path(mod.__file__).read_text() if hasattr(mod, "__file__") else ""
+    assert max(len(line) for line in source.splitlines()) < 1000
+
+    def flatten(value, depth):
+        total = 0
+        for level in range(depth, 0, -1):
+            value, byte = value
+            assert byte == level & 0xFF
+            total += byte
+        return total + value
+
+    class Impl:
+        def f(self, x, y):
+            return flatten(x, 99) + flatten(y, 98)
+
+    h = Harness(mod, Impl(), tmp_path)
+    (spec,) = mod.SPECS
+    assert spec.core_params == ("i32", "i32", "i32")  # x and y by reference, out-pointer
+    def value(depth):  # u32 7 at 0, then the u8 of level k at 4k
+        data = bytearray(4 * (depth + 1))
+        data[0:4] = (7).to_bytes(4, "little")
+        for level in range(1, depth + 1):
+            data[4 * level] = level
+        return bytes(data)
+    h.put(0, value(99))
+    h.put(1024, value(98))
+    assert h.call("f", 0, 1024, 4096) == 0
+    assert h.u32(4096) == 7 + sum(range(1, 100)) + 7 + sum(range(1, 99))
