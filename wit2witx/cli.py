@@ -76,6 +76,26 @@ def _parse_module_names(pairs: list[str]) -> dict[str, str]:
     return names
 
 
+def _parse_pairs(pairs: list[str], option: str) -> dict[str, str]:
+    from .diagnostics import UsageError
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"{option} takes INTERFACE=NAME, got `{pair}`")
+        out[key] = value
+    return out
+
+
+def _parse_yes_no(value: str, option: str) -> bool:
+    from .diagnostics import UsageError
+
+    if value not in ("yes", "no"):
+        raise UsageError(f"{option} takes yes or no, got `{value}`")
+    return value == "yes"
+
+
 def _split_list(values: list[str]) -> tuple[str, ...]:
     return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
 
@@ -133,7 +153,7 @@ def _load_config(path: str, required: bool) -> dict:
 def compile_command(
     paths: Optional[List[str]] = typer.Argument(None, metavar="[PATH]...", show_default=False),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Output folder, or - for stdout (one file only)."),
-    emit: List[str] = typer.Option(["witx,c"], "--emit", help="Back ends, comma-separated or repeated: witx, c, host-c, host-wasm3, host-wamr, host-py, docs, json."),
+    emit: List[str] = typer.Option(["witx,c"], "--emit", help="Back ends, comma-separated or repeated: witx, c, host-c, host-wasm3, host-wamr, host-py, docs, json, c-p2 (wit-bindgen's C API for a --world's imports)."),
     world: Optional[str] = typer.Option(None, "--world", help="Backport only the interfaces this world imports and exports."),
     features: List[str] = typer.Option([], "--features", help="Enable @unstable features (comma-separated or repeated)."),
     all_features: bool = typer.Option(False, "--all-features", help="Enable every @unstable feature."),
@@ -141,6 +161,9 @@ def compile_command(
     module_name: List[str] = typer.Option([], "--module-name", help="Rename a P1 module: INTERFACE=NAME (e.g. wasi:sockets/tcp=tcp)."),
     prefix: Optional[str] = typer.Option(None, "--prefix", help="C identifier prefix of the guest headers (default: module name + _, __wasi_ for wasi_snapshot_preview1); the host glue keeps module-name prefixes."),
     skip_unsupported: bool = typer.Option(False, "--skip-unsupported", help="Leave out WASI 0.3 items (async, stream, future) with a warning instead of failing."),
+    rename: List[str] = typer.Option([], "--rename", help="c-p2: C prefix of an interface, INTERFACE=NAME (as wit-bindgen's, e.g. wasi:io/streams@0.2.12=streams)."),
+    rename_world: Optional[str] = typer.Option(None, "--rename-world", help="c-p2: the world's C name (files, string and primitive types), e.g. wasip2."),
+    autodrop_borrows: str = typer.Option("no", "--autodrop-borrows", help="c-p2: yes|no, as wit-bindgen's (yes: no _drop_borrow helpers)."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 3 if generated files in OUT are missing, stale, edited or no longer generated."),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Write OUT, then exit 3 if any file was created or changed (pre-commit)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors."),
@@ -175,6 +198,8 @@ def compile_command(
             all_features=all_features, deps=deps,
             module_names=_parse_module_names(module_name), prefix=prefix,
             skip_unsupported=skip_unsupported,
+            renames=_parse_pairs(rename, "--rename"), rename_world=rename_world,
+            autodrop_borrows=_parse_yes_no(autodrop_borrows, "--autodrop-borrows"),
         )
         if not quiet:
             for warning in artifacts.warnings:
@@ -295,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
 COMPILE_ONLY_OPTIONS = frozenset((
     "-o", "--out", "--emit", "--world", "--features", "--all-features", "--deps",
     "--module-name", "--prefix", "--skip-unsupported", "--check", "--fail-on-change",
-    "-q", "--quiet", "--config", "--version",
+    "--rename", "--rename-world", "--autodrop-borrows", "-q", "--quiet", "--config", "--version",
 ))
 
 

@@ -28,11 +28,14 @@ BACKENDS: dict[str, str] = {
     "host-py": "wit2witx.emit.host_py:emit_files",
     "docs": "wit2witx.emit.docs:emit_files",
     "json": "wit2witx.emit.json:emit_files",
+    "c-p2": "wit2witx.emit.c_p2:emit_files",
 }
 DEFAULT_EMIT = ("witx", "c")
 #: back ends that read only the resolved WIT, never the P1 model: a run with no others
 #: needs no backport (and so refuses nothing P1 cannot express, e.g. WASI 0.3)
 RESOLVE_ONLY_BACKENDS = frozenset({"json"})
+#: back ends that read the resolved WIT (besides the P1 model, for c-p2)
+READS_RESOLVE = frozenset({"json", "c-p2"})
 
 
 @dataclass(slots=True)
@@ -45,6 +48,11 @@ class Options:
     module_names: dict[str, str] = field(default_factory=dict)
     prefix: str | None = None
     skip_unsupported: bool = False
+    #: c-p2 (wit-bindgen's options): interface → C prefix, the world's C name, and
+    #: whether borrows are dropped for the guest (no `_drop_borrow` helpers then)
+    renames: dict[str, str] = field(default_factory=dict)
+    rename_world: str | None = None
+    autodrop_borrows: bool = False
 
 
 def _new_facts():
@@ -110,6 +118,9 @@ def compile(  # noqa: A001 - the public verb
     module_names: Mapping[str, str] | None = None,
     prefix: str | None = None,
     skip_unsupported: bool = False,
+    renames: Mapping[str, str] | None = None,
+    rename_world: str | None = None,
+    autodrop_borrows: bool = False,
 ) -> Artifacts:
     """Compile WIT packages or WITX documents; return the generated files in memory.
 
@@ -124,6 +135,9 @@ def compile(  # noqa: A001 - the public verb
         module_names=dict(module_names or {}),
         prefix=prefix,
         skip_unsupported=skip_unsupported,
+        renames=dict(renames or {}),
+        rename_world=rename_world,
+        autodrop_borrows=autodrop_borrows,
     )
     with _gc_paused():
         program = build_program(_as_path_list(paths), options)
@@ -200,9 +214,9 @@ def _program_from_wit(paths: list[str], options: Options) -> Program:
         module_names=options.module_names,
         skip_unsupported=options.skip_unsupported,
     )
-    # Only the JSON back end reads the resolved WIT: without it the IR is freed here,
-    # before the back ends run (a sixth of the peak memory of a large witx+c run).
-    if "json" not in options.emit:
+    # Only the JSON and c-p2 back ends read the resolved WIT: without them the IR is freed
+    # here, before the back ends run (a sixth of the peak memory of a large witx+c run).
+    if not READS_RESOLVE.intersection(options.emit):
         resolve = None
     return Program(lowered.units, resolve, lowered.origin, options, list(lowered.warnings),
                    list(lowered.emptied))

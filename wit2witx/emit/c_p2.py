@@ -1,0 +1,1075 @@
+"""`--emit c-p2`: wit-bindgen's C API for a world's imports, implemented over P1.
+
+A C program written for WASI 0.2 against the bindings `wit-bindgen c` (0.60) generates
+— the API wasi-libc ships as `<wasi/wasip2.h>` — builds unchanged against these two
+files (`<world>.h`, `<world>.c`) and runs on a P1 runtime through the backport:
+
+- the header spells every type and function as wit-bindgen does: prefixes
+  `<ns>_<pkg>_<iface>` (the version only when two versions of a package meet),
+  `--rename IFACE=NAME` / `--rename-world NAME`, `<prefix>_own_<r>_t`/`_borrow_<r>_t`,
+  anonymous list/option/result/tuple structs named from their members (in the world's
+  namespace when built from primitives only), signature flattening (`T *maybe_x`,
+  `bool f(..., T *ret, E *err)`), `_free` helpers that free memory and never drop
+  handles, `string_set`/`string_dup`/`string_dup_n`;
+- the source implements each function over the P1 import the lowering made for it,
+  declared privately (`__w2w_p1_<module>_<function>`), by its call plan
+  (`p1.callplan`): strings and lists of a result go through a stack buffer, retried with
+  an allocation of the reported size on `buffer_too_small` (bounded), then are copied
+  into one allocation each, as the caller owns them; a `list<u8>` read sized by a
+  `len`/`length` parameter gets one allocation of `min(len, W2W_P2_READ_CAP)` that is
+  handed over as it is; values whose witx layout differs from the C layout (witx `bool`
+  and `expected` have 4-byte tags) go through temporaries; glue statuses trap; an
+  `own` parameter is dropped after the call (P1 does not consume it).
+
+Decisions are made here (names, which conversion, which status means what); the
+templates in `templates/c_p2/` only lay the pieces out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .. import ir
+from ..diagnostics import UnsupportedError, UsageError, error
+from ..p1 import model as m
+from ..p1.callplan import SlotKind, plan_call
+from ..p1.facts import Facts, facts_of
+from ..p1.names import drop_function_name, resource_function_name, snake
+from .cnames import KEYWORDS, c_string, doc_lines
+from .templating import render
+
+#: Names wit-bindgen escapes with a trailing `_` besides the C/C++ keywords: the
+#: out-parameters of flattened signatures.
+_FLATTENING_NAMES = frozenset({"ret", "err"})
+_PRIMS = {
+    "bool": "bool", "char": "uint32_t", "u8": "uint8_t", "s8": "int8_t", "u16": "uint16_t",
+    "s16": "int16_t", "u32": "uint32_t", "s32": "int32_t", "u64": "uint64_t",
+    "s64": "int64_t", "f32": "float", "f64": "double",
+}
+#: how wit-bindgen spells a primitive inside an anonymous type's name
+_PRIM_FRAGMENT = {"char": "char32"}
+_WASM_C = {"i32": "int32_t", "i64": "int64_t", "f32": "float", "f64": "double"}
+#: the C integer of an unsigned `n`-byte load/store helper
+_UINT = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t", 8: "uint64_t"}
+#: WIT parameter names that size a `list<u8>` read (`read(len)`, `get-random-bytes(len)`,
+#: `descriptor.read(length, offset)`): the shim allocates that much up front
+_READ_LENGTH_PARAMS = ("len", "length")
+_NOT_IDENT = re.compile(r"[^A-Za-z0-9]+")
+_C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def c_snake(name: str) -> str:
+    """heck's `to_snake_case` for WIT names: `[method]input-stream.read` →
+    `method_input_stream_read` (WIT words are all-lower or all-upper)."""
+    return _NOT_IDENT.sub("_", name.lstrip("%")).strip("_").lower()
+
+
+def c_ident(name: str) -> str:
+    """A member or parameter name (wit-bindgen's `to_c_ident`)."""
+    s = c_snake(name)
+    return s + "_" if s in KEYWORDS or s in _FLATTENING_NAMES else s
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(slots=True)
+class P2Options:
+    rename_world: str | None = None
+    renames: dict[str, str] = field(default_factory=dict)  # interface name → prefix
+    autodrop_borrows: bool = False
+
+
+def options_of(program) -> P2Options:
+    o = program.options
+    opts = P2Options(getattr(o, "rename_world", None), dict(getattr(o, "renames", {}) or {}),
+                     bool(getattr(o, "autodrop_borrows", False)))
+    for given, option in [(v, "--rename") for v in opts.renames.values()] + [
+            (opts.rename_world, "--rename-world")]:
+        if given is not None and not _C_IDENTIFIER.match(given):
+            raise UsageError(f"{option} `{given}` is not a C identifier ([A-Za-z_][A-Za-z0-9_]*)")
+    return opts
+
+
+# --------------------------------------------------------------------------- view model
+
+
+@dataclass(slots=True)
+class Member:
+    ctype: str
+    name: str
+    doc: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class CType:
+    """One typedef of the header (with its `#define`s)."""
+
+    name: str
+    shape: str  # "alias" | "struct" | "variant" | "handle"
+    doc: list[str]
+    tag: bool = True  # struct: `typedef struct NAME {` (named types) or `typedef struct {`
+    aliased: str = ""
+    members: list[Member] = field(default_factory=list)
+    union: list[Member] = field(default_factory=list)  # variant/result payloads (`val`)
+    tag_ctype: str = ""
+    tag_member: str = "tag"
+    defines: list[tuple[str, str, list[str]]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Function:
+    decl: str  # the prototype, without `;`
+    doc: list[str]
+    body: list[str]  # C statements of the implementation
+
+
+@dataclass(slots=True)
+class Section:
+    title: str
+    functions: list[Function]
+
+
+@dataclass(slots=True)
+class Helper:
+    decl: str
+    doc: list[str]
+    body: list[str]
+
+
+@dataclass(slots=True)
+class Import:
+    """A P1 import the shim calls, declared privately in the source."""
+
+    module: str
+    name: str
+    symbol: str
+    result: str
+    params: list[str]
+
+
+@dataclass(slots=True)
+class P2View:
+    generated: str
+    world: str
+    guard: str
+    header: str
+    types: list[CType]
+    sections: list[Section]
+    helpers: list[Helper]
+    imports: list[Import]
+    needs_string: bool
+
+
+# --------------------------------------------------------------------------- naming
+
+
+class _Names:
+    """wit-bindgen's names for the world's interfaces and types."""
+
+    def __init__(self, r: ir.Resolve, world: ir.World, opts: P2Options) -> None:
+        self.r = r
+        self.world = c_snake(opts.rename_world or world.name)
+        self.renames = opts.renames
+        self.used_renames: set[str] = set()
+
+    def interface(self, iid: int) -> str:
+        iface = self.r.interfaces[iid]
+        qualified = self.r.interface_qualified_name(iid)
+        if qualified is not None:
+            unversioned = qualified.split("@", 1)[0]
+            for key in (qualified, unversioned):
+                if key in self.renames:
+                    self.used_renames.add(key)
+                    return self.renames[key]
+        if iface.name is None or iface.package is None:
+            return c_snake(iface.name or f"interface-{iid}")
+        pkg = self.r.packages[iface.package].name
+        ns = f"{c_snake(pkg.namespace)}_{c_snake(pkg.name)}_"
+        if pkg.version and any(p.name.namespace == pkg.namespace and p.name.name == pkg.name
+                               and p.name.version != pkg.version for p in self.r.packages):
+            ns += re.sub(r"[.+-]", "_", pkg.version) + "_"
+        return ns + c_snake(iface.name)
+
+    def owner(self, td: ir.TypeDef) -> str:
+        if td.owner is not None and td.owner.kind == "interface":
+            return self.interface(td.owner.id)
+        return self.world
+
+
+# --------------------------------------------------------------------------- the generator
+
+
+def _unsupported(what: str, span) -> UnsupportedError:
+    return UnsupportedError([error(f"{what} is not supported by `--emit c-p2` yet", span)])
+
+
+class _Gen:
+    def __init__(self, program, world_id: int, opts: P2Options) -> None:
+        self.r: ir.Resolve = program.resolve
+        self.world = self.r.worlds[world_id]
+        self.opts = opts
+        self.names = _Names(self.r, self.world, opts)
+        self.facts: Facts = facts_of(program)
+        self.units = {u.origin: u for u in program.units}
+        self.types: list[CType] = []
+        self.type_names: dict[object, str] = {}
+        self.defined: set[str] = set()
+        self.dtors: dict[str, str] = {}  # C type name → its `_free`
+        self.helpers: list[Helper] = []
+        self.imports: dict[str, Import] = {}
+        self.needs_string = False
+        self.counter = 0
+
+    # -- types ---------------------------------------------------------------------------
+
+    def dealias(self, ref: ir.TypeRef) -> ir.TypeRef:
+        return self.r.resolve_alias(ref)
+
+    def kind(self, ref: ir.TypeRef):
+        ref = self.dealias(ref)
+        return self.r.types[ref].kind if isinstance(ref, int) else None
+
+    def is_prim(self, ref: ir.TypeRef) -> bool:
+        if not isinstance(ref, int):
+            return True
+        td = self.r.types[ref]
+        if td.name is not None:
+            return False
+        k = td.kind
+        if isinstance(k, ir.List):
+            return self.is_prim(k.element)
+        if isinstance(k, ir.Option):
+            return self.is_prim(k.inner)
+        if isinstance(k, ir.Tuple):
+            return all(self.is_prim(t) for t in k.types)
+        if isinstance(k, ir.Alias):
+            return self.is_prim(k.target)
+        return False
+
+    def encode(self, ref: ir.TypeRef) -> str:
+        if not isinstance(ref, int):
+            return _PRIM_FRAGMENT.get(ref, ref)
+        td = self.r.types[ref]
+        if td.name is not None:
+            return c_snake(td.name)
+        k = td.kind
+        if isinstance(k, ir.Alias):
+            return self.encode(k.target)
+        if isinstance(k, ir.Tuple):
+            return f"tuple{len(k.types)}" + "".join("_" + self.encode(t) for t in k.types)
+        if isinstance(k, ir.Option):
+            return "option_" + self.encode(k.inner)
+        if isinstance(k, ir.Result):
+            ok = "void" if k.ok is None else self.encode(k.ok)
+            err = "void" if k.err is None else self.encode(k.err)
+            return f"result_{ok}_{err}"
+        if isinstance(k, ir.List) and k.size is None:
+            return "list_" + self.encode(k.element)
+        if isinstance(k, ir.Handle):
+            return f"{k.kind}_" + self.encode(k.resource)
+        raise _unsupported(f"the type `{type(k).__name__.lower()}`", td.span)
+
+    def ctype(self, ref: ir.TypeRef, ctx: str) -> str:
+        """The C type of `ref` met in namespace `ctx`, defined (dependencies first)."""
+        if not isinstance(ref, int):
+            if ref == "string":
+                self.needs_string = True
+                return f"{self.names.world}_string_t"
+            if ref not in _PRIMS:
+                raise _unsupported(f"the type `{ref}`", None)
+            return _PRIMS[ref]
+        td = self.r.types[ref]
+        if isinstance(td.kind, ir.Handle):
+            return self._handle(td.kind, ctx)
+        if td.name is not None:
+            ns = self.names.owner(td)
+            name = f"{ns}_{c_snake(td.name)}_t"
+        else:
+            ns = self.names.world if self.is_prim(ref) else ctx
+            name = f"{ns}_{self.encode(ref)}_t"
+        if name not in self.defined:
+            self.defined.add(name)
+            self._define(ref, td, name, ns)
+        return name
+
+    def _handle(self, h: ir.Handle, ctx: str) -> str:
+        """`own<r>`/`borrow<r>`: the resource's own struct, or a typedef of it when `r`
+        is a `use`d name (wit-bindgen names the handle after the alias)."""
+        rtd = self.r.types[h.resource]
+        original = self.dealias(h.resource)
+        otd = self.r.types[original]
+        self._resource(original)
+        own_name = f"{self.names.owner(otd)}_{h.kind}_{c_snake(otd.name or '')}_t"
+        if original == h.resource:
+            return own_name
+        alias = f"{self.names.owner(rtd)}_{h.kind}_{c_snake(rtd.name or '')}_t"
+        if alias not in self.defined:
+            self.defined.add(alias)
+            self.types.append(CType(alias, "alias", [], aliased=own_name))
+        return alias
+
+    def _resource(self, rid: int) -> None:
+        td = self.r.types[rid]
+        ns = self.names.owner(td)
+        rs = c_snake(td.name or "")
+        own, borrow = f"{ns}_own_{rs}_t", f"{ns}_borrow_{rs}_t"
+        if own in self.defined:
+            return
+        self.defined.update((own, borrow))
+        self.types.append(CType(own, "handle", []))
+        self.types.append(CType(borrow, "handle", []))
+        call = self._drop_import(rid)
+        self.helpers.append(Helper(f"void {ns}_{rs}_drop_own({own} handle)", [],
+                                   [f"if ({call}(handle.__handle) != 0) __builtin_trap();"]))
+        if not self.opts.autodrop_borrows:
+            self.helpers.append(Helper(f"void {ns}_{rs}_drop_borrow({borrow} handle)", [],
+                                       [f"if ({call}(handle.__handle) != 0) __builtin_trap();"]))
+        self.helpers.append(Helper(f"{borrow} {ns}_borrow_{rs}({own} handle)", [],
+                                   [f"{borrow} b = {{ handle.__handle }};", "return b;"]))
+
+    def _define(self, ref: int, td: ir.TypeDef, name: str, ns: str) -> None:
+        k = td.kind
+        doc = doc_lines(td.docs or "")
+        shouty = f"{ns}_{c_snake(td.name or '')}".upper()
+        if isinstance(k, ir.Resource):
+            self._resource(ref)
+            return
+        if isinstance(k, ir.Alias):
+            target = self.dealias(k.target)
+            if isinstance(target, int) and isinstance(self.r.types[target].kind, ir.Resource):
+                return  # handles name the alias (`_handle`); the resource has no C type
+            t = CType(name, "alias", doc, aliased=self.ctype(k.target, ns))
+        elif isinstance(k, ir.Record):
+            t = CType(name, "struct", doc, tag=True, members=[
+                Member(self.ctype(f.type, ns), c_ident(f.name), doc_lines(f.docs or ""))
+                for f in k.fields])
+        elif isinstance(k, ir.Tuple):
+            t = CType(name, "struct", doc, tag=False, members=[
+                Member(self.ctype(ty, ns), f"f{i}") for i, ty in enumerate(k.types)])
+        elif isinstance(k, ir.Option):
+            t = CType(name, "struct", doc, tag=False, members=[
+                Member("bool", "is_some"), Member(self.ctype(k.inner, ns), "val")])
+        elif isinstance(k, ir.Result):
+            union = [Member(self.ctype(ty, ns), n) for n, ty in (("ok", k.ok), ("err", k.err))
+                     if ty is not None]
+            t = CType(name, "variant", doc, tag=False, union=union, tag_ctype="bool",
+                      tag_member="is_err")
+        elif isinstance(k, ir.List) and k.size is None:
+            t = CType(name, "struct", doc, tag=False, members=[
+                Member(self.ctype(k.element, ns), "*ptr"), Member("size_t", "len")])
+        elif isinstance(k, ir.Variant):
+            union = [Member(self.ctype(c.type, ns), c_ident(c.name), doc_lines(c.docs or ""))
+                     for c in k.cases if c.type is not None]
+            t = CType(name, "variant", doc, tag=True, union=union,
+                      tag_ctype=_UINT[_tag_size(len(k.cases))],
+                      defines=[(f"{shouty}_{c_snake(c.name).upper()}", str(i), doc_lines(c.docs or ""))
+                               for i, c in enumerate(k.cases)])
+        elif isinstance(k, ir.Enum):
+            t = CType(name, "alias", doc, aliased=_UINT[_tag_size(len(k.cases))], defines=[
+                (f"{shouty}_{c_snake(c.name).upper()}", str(i), doc_lines(c.docs or ""))
+                for i, c in enumerate(k.cases)])
+        elif isinstance(k, ir.Flags):
+            t = CType(name, "alias", doc, aliased=_UINT[_flags_size(len(k.flags), td.span)], defines=[
+                (f"{shouty}_{c_snake(c.name).upper()}", f"(1 << {i})" if i < 31 else f"(1ULL << {i})",
+                 doc_lines(c.docs or "")) for i, c in enumerate(k.flags)])
+        else:
+            raise _unsupported(f"the type `{type(k).__name__.lower()}`", td.span)
+        self.types.append(t)
+        self._define_dtor(ref, name, ns)
+
+    # -- `_free` helpers -----------------------------------------------------------------
+
+    def _free_stmts(self, ref: ir.TypeRef, expr: str, ns: str) -> list[str]:
+        if ref == "string":
+            return [f"{self.names.world}_string_free({expr});"]
+        if isinstance(ref, int):
+            dtor = self.dtors.get(self.ctype(ref, ns))  # defined already: only named here
+            if dtor is not None:
+                return [f"{dtor}({expr});"]
+        return []
+
+    def _define_dtor(self, ref: int, name: str, ns: str) -> None:
+        k = self.r.types[ref].kind
+        body: list[str] = []
+        if isinstance(k, ir.Alias):
+            body = self._free_stmts(k.target, "ptr", ns)
+        elif isinstance(k, ir.Record):
+            for f in k.fields:
+                body += self._free_stmts(f.type, f"&ptr->{c_ident(f.name)}", ns)
+        elif isinstance(k, ir.Tuple):
+            for i, ty in enumerate(k.types):
+                body += self._free_stmts(ty, f"&ptr->f{i}", ns)
+        elif isinstance(k, ir.List):
+            inner = self._free_stmts(k.element, "&list_ptr[i]", ns)
+            elem = self.ctype(k.element, ns)
+            body = ["size_t list_len = ptr->len;", "if (list_len > 0) {",
+                    f"  {elem} *list_ptr = ptr->ptr;"]
+            if inner:
+                body += ["  for (size_t i = 0; i < list_len; i++) {"] + [f"    {s}" for s in inner] + ["  }"]
+            body += ["  free(list_ptr);", "}"]
+        # wit-bindgen gives every variant, option and result a `_free` (even one with
+        # nothing to free), a record, tuple or alias one only when a member has one
+        elif isinstance(k, ir.Variant):
+            cases = []
+            for i, c in enumerate(k.cases):
+                inner = self._free_stmts(c.type, f"&ptr->val.{c_ident(c.name)}", ns) if c.type else []
+                if inner:
+                    cases += [f"  case {i}: {{"] + [f"    {s}" for s in inner] + ["    break;", "  }"]
+            body = ["switch ((int32_t) ptr->tag) {"] + cases + ["  default: break;", "}"]
+        elif isinstance(k, ir.Option):
+            inner = self._free_stmts(k.inner, "&ptr->val", ns)
+            body = ["if (ptr->is_some) {"] + [f"  {s}" for s in inner] + ["}"]
+        elif isinstance(k, ir.Result):
+            ok = self._free_stmts(k.ok, "&ptr->val.ok", ns) if k.ok is not None else []
+            err = self._free_stmts(k.err, "&ptr->val.err", ns) if k.err is not None else []
+            body = ["if (!ptr->is_err) {"] + [f"  {s}" for s in ok] + (
+                ["} else {"] + [f"  {s}" for s in err] if err else []) + ["}"]
+        if body:
+            prefix = name[:-2]
+            self.dtors[name] = f"{prefix}_free"
+            self.helpers.append(Helper(f"void {prefix}_free({name} *ptr)", [], body))
+
+    # -- P1 side -------------------------------------------------------------------------
+
+    def _unit_of_interface(self, iid: int):
+        qualified = self.r.interface_qualified_name(iid)
+        unit = self.units.get(qualified) if qualified else None
+        if unit is None or unit.module is None:
+            raise UsageError(f"`--emit c-p2`: no P1 module for `{qualified}` in this run")
+        return unit
+
+    def _p1_function(self, unit, name: str) -> m.Function:
+        for f in unit.module.functions:
+            if f.name == name:
+                return f
+        raise UsageError(f"`--emit c-p2`: no P1 function `{name}` in `{unit.name}`")
+
+    def _import(self, unit, func: m.Function) -> tuple[str, object]:
+        # memoised as `Facts.call_plan` did (the method went missing in 65367f3)
+        plan = self.facts.memo("call plan", func, lambda f: plan_call(f, self.facts, unit.document))
+        symbol = f"__w2w_p1_{unit.module.name}_{func.name}"
+        if symbol not in self.imports:
+            result = _WASM_C[plan.signature.results[0].wasm_type.value] if plan.signature.results else "void"
+            params = [_WASM_C[cp.wasm_type.value] for cp in plan.core_params]
+            self.imports[symbol] = Import(unit.module.name, func.name, symbol, result, params)
+        return symbol, plan
+
+    def _drop_import(self, rid: int) -> str:
+        td = self.r.types[rid]
+        unit = self._unit_of_interface(td.owner.id)
+        symbol, _ = self._import(unit, self._p1_function(unit, drop_function_name(td.name or "")))
+        return symbol
+
+    # -- functions -----------------------------------------------------------------------
+
+    def interface_section(self, key: ir.WorldKey, iid: int) -> Section | None:
+        iface = self.r.interfaces[iid]
+        ns = self.names.interface(iid)
+        for tid in iface.types.values():
+            self.ctype(tid, ns)
+        if not iface.functions:
+            return None
+        unit = self._unit_of_interface(iid)
+        funcs = [self.function(ns, unit, f) for f in iface.functions.values()]
+        return Section(f"Imported Functions from `{self.r.world_key_name(key)}`", funcs)
+
+    def function(self, ns: str, unit, f: ir.Function) -> Function:
+        if f.is_async:
+            raise _unsupported(f"the async function `{f.name}`", f.span)
+        if f.resource is None:
+            p1_name = snake(f.name)
+        else:
+            p1_name = resource_function_name(self.r.types[f.resource].name or "", f.kind, f.item_name)
+        symbol, plan = self._import(unit, self._p1_function(unit, p1_name))
+        return _FunctionBuilder(self, ns, f, symbol, plan).build()
+
+    def fresh(self, stem: str) -> str:
+        self.counter += 1
+        return f"w2w_{stem}{self.counter}"
+
+
+def _tag_size(n: int) -> int:
+    return 1 if n <= 256 else 2 if n <= 65536 else 4
+
+
+def _flags_size(n: int, span) -> int:
+    for size, bits in ((1, 8), (2, 16), (4, 32), (8, 64)):
+        if n <= bits:
+            return size
+    raise _unsupported("flags with more than 64 members", span)
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+class _Convert:
+    """C statements that copy a value between its witx layout (P1 memory: `p`, a P1
+    type) and its C layout (`w`, a WIT type) — the two trees have the same shape."""
+
+    def __init__(self, gen: _Gen, ctx: str) -> None:
+        self.g = gen
+        self.ctx = ctx
+
+    def _p(self, p: m.TypeRef):
+        return m.resolve(p)
+
+    def same_layout(self, w: ir.TypeRef, p: m.TypeRef) -> bool:
+        """Whether the C value of `w` is byte for byte the witx value of `p`."""
+        g = self.g
+        w = g.dealias(w)
+        pt = self._p(p)
+        if not isinstance(w, int):
+            return w not in ("bool",)
+        k = g.r.types[w].kind
+        if isinstance(k, (ir.Handle, ir.Enum, ir.Flags)):
+            return True
+        if isinstance(k, ir.List):
+            return self.same_layout(k.element, pt.element)
+        if isinstance(k, ir.Result):
+            return False  # witx `expected` has a 4-byte tag
+        if isinstance(k, (ir.Record, ir.Tuple)):
+            members = [f.type for f in k.fields] if isinstance(k, ir.Record) else k.types
+            return all(self.same_layout(a, f.type) for a, f in zip(members, m.canonical_fields(pt)))
+        if isinstance(k, (ir.Variant, ir.Option)):
+            wcases = [c.type for c in k.cases] if isinstance(k, ir.Variant) else [None, k.inner]
+            pcases = m.canonical_variant_cases(pt)
+            return all(a is None or self.same_layout(a, c.type) for a, c in zip(wcases, pcases))
+        return False
+
+    def holds_list(self, w: ir.TypeRef) -> bool:
+        g = self.g
+        w = g.dealias(w)
+        if w == "string":
+            return True
+        if not isinstance(w, int):
+            return False
+        k = g.r.types[w].kind
+        if isinstance(k, ir.List):
+            return True
+        return any(self.holds_list(t) for t in ir.type_refs(k) if not isinstance(k, ir.Handle))
+
+    def holds_own(self, w: ir.TypeRef) -> bool:
+        g = self.g
+        w = g.dealias(w)
+        if not isinstance(w, int):
+            return False
+        k = g.r.types[w].kind
+        if isinstance(k, ir.Handle):
+            return k.kind == "own"
+        return any(self.holds_own(t) for t in ir.type_refs(k))
+
+    # -- witx → C (results) --------------------------------------------------------------
+
+    def lift(self, w: ir.TypeRef, p: m.TypeRef, src: str, dst: str, out: list[str],
+             handover: str | None = None) -> None:
+        """Read the witx value at `src` (a `const uint8_t *`) into the C lvalue `dst`;
+        strings and lists are copied into allocations of their own (or, `handover`,
+        the buffer variable whose block a `list<u8>` at its start is handed over in)."""
+        g = self.g
+        w = g.dealias(w)
+        facts = g.facts
+        if not isinstance(w, int):
+            if w == "string":
+                self._lift_list(None, m.Builtin("u8"), src, dst, out, handover, "uint8_t")
+            elif w == "bool":
+                size = facts.size_align(p).size
+                out.append(f"{dst} = w2w_ld{size}({src}) != 0;")
+            elif w in ("f32", "f64"):
+                out.append(f"memcpy(&{dst}, {src}, {4 if w == 'f32' else 8});")
+            else:
+                size = facts.size_align(p).size
+                out.append(f"{dst} = ({_PRIMS[w]}) w2w_ld{size}({src});")
+            return
+        k = g.r.types[w].kind
+        pt = self._p(p)
+        if isinstance(k, ir.Handle):
+            out.append(f"{dst}.__handle = (int32_t) w2w_ld4({src});")
+        elif isinstance(k, (ir.Enum, ir.Flags)):
+            ctype = g.ctype(w, self.ctx)
+            out.append(f"{dst} = ({ctype}) w2w_ld{facts.size_align(p).size}({src});")
+        elif isinstance(k, ir.List):
+            self._lift_list(k.element, pt.element, src, dst, out, handover, g.ctype(k.element, self.ctx))
+        elif isinstance(k, (ir.Record, ir.Tuple)):
+            names = ([c_ident(f.name) for f in k.fields] if isinstance(k, ir.Record)
+                     else [f"f{i}" for i in range(len(k.types))])
+            members = [f.type for f in k.fields] if isinstance(k, ir.Record) else k.types
+            for name, wt, fl in zip(names, members, facts.record_layout(p)):
+                self.lift(wt, fl.type, f"{src} + {fl.offset}", f"{dst}.{name}", out)
+        else:
+            vl = facts.variant_layout(p)
+            tag = g.fresh("tag")
+            out.append(f"uint32_t {tag} = (uint32_t) w2w_ld{vl.tag_size}({src});")
+            payload = f"{src} + {vl.payload_offset}"
+            if isinstance(k, ir.Option):
+                out.append(f"{dst}.is_some = {tag} != 0;")
+                body: list[str] = []
+                self.lift(k.inner, vl.cases[1].type, payload, f"{dst}.val", body)
+                out += [f"if ({tag} != 0) {{"] + [f"  {s}" for s in body] + ["}"]
+            elif isinstance(k, ir.Result):
+                out.append(f"{dst}.is_err = {tag} != 0;")
+                for i, (name, wt) in enumerate((("ok", k.ok), ("err", k.err))):
+                    if wt is None:
+                        continue
+                    body = []
+                    self.lift(wt, vl.cases[i].type, payload, f"{dst}.val.{name}", body)
+                    out += [f"if ({tag} == {i}) {{"] + [f"  {s}" for s in body] + ["}"]
+            elif isinstance(k, ir.Variant):
+                out.append(f"{dst}.tag = ({_UINT[_tag_size(len(k.cases))]}) {tag};")
+                for i, c in enumerate(k.cases):
+                    if c.type is None:
+                        continue
+                    body = []
+                    self.lift(c.type, vl.cases[i].type, payload, f"{dst}.val.{c_ident(c.name)}", body)
+                    out += [f"if ({tag} == {i}) {{"] + [f"  {s}" for s in body] + ["}"]
+            else:
+                raise _unsupported(f"the type `{type(k).__name__.lower()}`", None)
+
+    def _lift_list(self, we, pe, src: str, dst: str, out: list[str], handover: str | None,
+                   elem_ctype: str) -> None:
+        g = self.g
+        ptr, n = g.fresh("ptr"), g.fresh("n")
+        esize = g.facts.size_align(pe).size
+        out += [f"const uint8_t *{ptr} = (const uint8_t *) (uintptr_t) w2w_ld4({src});",
+                f"size_t {n} = (size_t) w2w_ld4({src} + 4);",
+                f"{dst}.len = {n};", f"{dst}.ptr = NULL;"]
+        copy: list[str] = []
+        if we is None or (self.same_layout(we, pe) and not self.holds_list(we)):
+            copy.append(f"memcpy({dst}.ptr, {ptr}, {n} * {esize});")
+        else:
+            i = g.fresh("i")
+            body: list[str] = []
+            self.lift(we, pe, f"{ptr} + {i} * {esize}", f"{dst}.ptr[{i}]", body)
+            copy += [f"for (size_t {i} = 0; {i} < {n}; {i}++) {{"] + [f"  {s}" for s in body] + ["}"]
+        alloc = [f"{dst}.ptr = ({elem_ctype} *) w2w_p2_alloc({n} * sizeof({elem_ctype}));"] + copy
+        if handover is not None:
+            out += [f"if ({n} > 0 && {ptr} == {handover}) {{",
+                    f"  {dst}.ptr = ({elem_ctype} *) {handover};", f"  {handover} = NULL;",
+                    f"}} else if ({n} > 0) {{"] + [f"  {s}" for s in alloc] + ["}"]
+        else:
+            out += [f"if ({n} > 0) {{"] + [f"  {s}" for s in alloc] + ["}"]
+
+    # -- C → witx (parameters) -----------------------------------------------------------
+
+    def lower(self, w: ir.TypeRef, p: m.TypeRef, src: str, dst: str, out: list[str]) -> None:
+        """Write the C value `src` (an lvalue) in witx layout at `dst` (a `uint8_t *`);
+        lists whose elements differ get a temporary copy (freed after the call)."""
+        g = self.g
+        w = g.dealias(w)
+        facts = g.facts
+        if not isinstance(w, int):
+            if w == "string":
+                out += [f"w2w_st4({dst}, (uint32_t) (uintptr_t) {src}.ptr);",
+                        f"w2w_st4({dst} + 4, (uint32_t) {src}.len);"]
+            elif w in ("f32", "f64"):
+                out.append(f"memcpy({dst}, &{src}, {4 if w == 'f32' else 8});")
+            else:
+                size = facts.size_align(p).size
+                out.append(f"w2w_st{size}({dst}, ({_UINT[size]}) {src});")
+            return
+        k = g.r.types[w].kind
+        pt = self._p(p)
+        if isinstance(k, ir.Handle):
+            out.append(f"w2w_st4({dst}, (uint32_t) {src}.__handle);")
+        elif isinstance(k, (ir.Enum, ir.Flags)):
+            size = facts.size_align(p).size
+            out.append(f"w2w_st{size}({dst}, ({_UINT[size]}) {src});")
+        elif isinstance(k, ir.List):
+            pe = pt.element
+            if self.same_layout(k.element, pe):
+                out += [f"w2w_st4({dst}, (uint32_t) (uintptr_t) {src}.ptr);",
+                        f"w2w_st4({dst} + 4, (uint32_t) {src}.len);"]
+                return
+            esize = facts.size_align(pe).size
+            tmp, i = g.fresh("tmp"), g.fresh("i")
+            body: list[str] = []
+            self.lower(k.element, pe, f"{src}.ptr[{i}]", f"{tmp} + {i} * {esize}", body)
+            out += [f"uint8_t *{tmp} = w2w_p2_temp_alloc(&w2w_temps, {src}.len * {esize});",
+                    f"for (size_t {i} = 0; {i} < {src}.len; {i}++) {{"] + [f"  {s}" for s in body] + [
+                    "}", f"w2w_st4({dst}, (uint32_t) (uintptr_t) {tmp});",
+                    f"w2w_st4({dst} + 4, (uint32_t) {src}.len);"]
+        elif isinstance(k, (ir.Record, ir.Tuple)):
+            names = ([c_ident(f.name) for f in k.fields] if isinstance(k, ir.Record)
+                     else [f"f{i}" for i in range(len(k.types))])
+            members = [f.type for f in k.fields] if isinstance(k, ir.Record) else k.types
+            for name, wt, fl in zip(names, members, facts.record_layout(p)):
+                self.lower(wt, fl.type, f"{src}.{name}", f"{dst} + {fl.offset}", out)
+        else:
+            vl = facts.variant_layout(p)
+            payload = f"{dst} + {vl.payload_offset}"
+            out.append(f"memset({dst}, 0, {vl.size});")
+            if isinstance(k, ir.Option):
+                arms = [("!" + f"{src}.is_some", 0, None, None), (f"{src}.is_some", 1, k.inner, f"{src}.val")]
+            elif isinstance(k, ir.Result):
+                arms = [(f"!{src}.is_err", 0, k.ok, f"{src}.val.ok"), (f"{src}.is_err", 1, k.err, f"{src}.val.err")]
+            elif isinstance(k, ir.Variant):
+                arms = [(f"{src}.tag == {i}", i, c.type, f"{src}.val.{c_ident(c.name)}")
+                        for i, c in enumerate(k.cases)]
+            else:
+                raise _unsupported(f"the type `{type(k).__name__.lower()}`", None)
+            for cond, i, wt, expr in arms:
+                body = [f"w2w_st{vl.tag_size}({dst}, {i});"]
+                if wt is not None:
+                    self.lower(wt, vl.cases[i].type, expr, payload, body)
+                out += [f"if ({cond}) {{"] + [f"  {s}" for s in body] + ["}"]
+
+    # -- own handles passed in: dropped after the call -----------------------------------
+
+    def drop_owns(self, w: ir.TypeRef, src: str, out: list[str]) -> None:
+        g = self.g
+        if not self.holds_own(w):
+            return
+        w = g.dealias(w)
+        k = g.r.types[w].kind
+        if isinstance(k, ir.Handle):
+            rid = g.dealias(k.resource)
+            td = g.r.types[rid]
+            out.append(f"{g.names.owner(td)}_{c_snake(td.name or '')}_drop_own({src});")
+        elif isinstance(k, ir.List):
+            i = g.fresh("i")
+            body: list[str] = []
+            self.drop_owns(k.element, f"{src}.ptr[{i}]", body)
+            out += [f"for (size_t {i} = 0; {i} < {src}.len; {i}++) {{"] + [f"  {s}" for s in body] + ["}"]
+        elif isinstance(k, ir.Record):
+            for f in k.fields:
+                self.drop_owns(f.type, f"{src}.{c_ident(f.name)}", out)
+        elif isinstance(k, ir.Tuple):
+            for i, t in enumerate(k.types):
+                self.drop_owns(t, f"{src}.f{i}", out)
+        elif isinstance(k, ir.Option):
+            body = []
+            self.drop_owns(k.inner, f"{src}.val", body)
+            out += [f"if ({src}.is_some) {{"] + [f"  {s}" for s in body] + ["}"]
+        elif isinstance(k, ir.Result):
+            for cond, t, e in (("!", k.ok, "ok"), ("", k.err, "err")):
+                if t is not None:
+                    body = []
+                    self.drop_owns(t, f"{src}.val.{e}", body)
+                    out += [f"if ({cond}{src}.is_err) {{"] + [f"  {s}" for s in body] + ["}"]
+        elif isinstance(k, ir.Variant):
+            for i, c in enumerate(k.cases):
+                if c.type is not None:
+                    body = []
+                    self.drop_owns(c.type, f"{src}.val.{c_ident(c.name)}", body)
+                    out += [f"if ({src}.tag == {i}) {{"] + [f"  {s}" for s in body] + ["}"]
+
+
+# --------------------------------------------------------------------------- one function
+
+
+class _FunctionBuilder:
+    """The prototype and the body of one imported function."""
+
+    def __init__(self, gen: _Gen, ns: str, f: ir.Function, symbol: str, plan) -> None:
+        self.g = gen
+        self.ns = ns
+        self.f = f
+        self.symbol = symbol
+        self.plan = plan
+        self.conv = _Convert(gen, ns)
+
+    # -- the C signature (wit-bindgen's flattening) --------------------------------------
+
+    def _classify(self):
+        """(return kind, C return type, [(out name, WIT type)])."""
+        g, ns = self.g, self.ns
+        res = self.f.result
+        if res is None:
+            return "void", "void", []
+        d = g.dealias(res)
+        k = g.r.types[d].kind if isinstance(d, int) else None
+        if d == "string" or isinstance(k, (ir.Tuple, ir.Record, ir.List, ir.Variant)):
+            return "ret", "void", [("ret", res)]
+        if k is None or isinstance(k, (ir.Flags, ir.Enum, ir.Handle)):
+            return "scalar", g.ctype(res, ns), []
+        g.ctype(res, ns)  # wit-bindgen defines the result's type even when flattened
+        if isinstance(k, ir.Option):
+            return "option", "bool", [("ret", k.inner)]
+        if isinstance(k, ir.Result):
+            outs = ([("ret", k.ok)] if k.ok is not None else []) + (
+                [("err", k.err)] if k.err is not None else [])
+            return "result", "bool", outs
+        raise _unsupported(f"the result type of `{self.f.name}`", self.f.span)
+
+    def _params(self) -> list[tuple[str, str, str]]:
+        """(C declaration, C name, how the value is reached) per WIT parameter."""
+        g, ns = self.g, self.ns
+        out = []
+        for p in self.f.params:
+            name = c_ident(p.name)
+            td = g.r.types[p.type] if isinstance(p.type, int) else None
+            if td is not None and isinstance(td.kind, ir.Option):
+                out.append((f"{g.ctype(td.kind.inner, ns)} *maybe_{name}", name, "maybe"))
+            elif _by_pointer(g, p.type):
+                out.append((f"{g.ctype(p.type, ns)} *{name}", name, "pointer"))
+            else:
+                out.append((f"{g.ctype(p.type, ns)} {name}", name, "value"))
+        return out
+
+    def build(self) -> Function:
+        g, f = self.g, self.f
+        name = f"{self.ns}_{c_snake(f.name)}"
+        kind, ret_type, outs = self._classify()
+        params = self._params()
+        decls = [d for d, _, _ in params] + [f"{g.ctype(t, self.ns)} *{n}" for n, t in outs]
+        proto = f"{ret_type} {name}({', '.join(decls) or 'void'})"
+        body = self._body(kind, ret_type, params, outs)
+        return Function(proto, doc_lines(f.docs or ""), body)
+
+    # -- the body --------------------------------------------------------------------------
+
+    def _body(self, kind: str, ret_type: str, params, outs) -> list[str]:
+        g, conv, plan = self.g, self.conv, self.plan
+        pre: list[str] = []
+        after: list[str] = []
+        args: list[str] = []
+        uses_temps = False
+        inputs = plan.inputs
+        if len(inputs) != len(self.f.params):
+            raise _unsupported(f"the parameters of `{self.f.name}`", self.f.span)
+        for (decl, name, how), wp, slot in zip(params, self.f.params, inputs):
+            value = f"(*{name})" if how == "pointer" else name
+            if how == "maybe":
+                inner = g.r.types[wp.type].kind.inner
+                opt = g.ctype(wp.type, self.ns)
+                value = f"w2w_opt_{name}"
+                pre += [f"{opt} {value};", f"memset(&{value}, 0, sizeof {value});",
+                        f"{value}.is_some = maybe_{name} != NULL;",
+                        f"if (maybe_{name}) {value}.val = *maybe_{name};"]
+                del inner
+            kind_ = slot.kind
+            if kind_ in (SlotKind.SCALAR, SlotKind.FLAGS):
+                args.append(f"({_WASM_C[slot.core[0].wasm_type.value]}) {value}")
+            elif kind_ is SlotKind.ENUM:
+                wd = g.dealias(wp.type)
+                wk = g.r.types[wd].kind if isinstance(wd, int) else None
+                field_ = ".tag" if isinstance(wk, ir.Variant) else ".is_err" if isinstance(wk, ir.Result) else ""
+                args.append(f"(int32_t) {value}{field_}")
+            elif kind_ is SlotKind.HANDLE:
+                args.append(f"{value}.__handle")
+            elif kind_ is SlotKind.SPAN:
+                wd = g.dealias(wp.type)
+                element = None if wd == "string" else g.r.types[wd].kind.element
+                if element is None or conv.same_layout(element, slot.element.type):
+                    args += [f"(int32_t) (uintptr_t) {value}.ptr", f"(int32_t) {value}.len"]
+                else:
+                    tmp = f"w2w_p_{name}"
+                    pre.append(f"uint8_t {tmp}[8];")
+                    conv.lower(wp.type, m.List(slot.element.type), value, tmp, pre)
+                    uses_temps = True
+                    args += [f"(int32_t) w2w_ld4({tmp})", f"(int32_t) w2w_ld4({tmp} + 4)"]
+            elif kind_ is SlotKind.BY_REF:
+                p_type = slot.value.type
+                if conv.same_layout(wp.type, p_type):
+                    args.append(f"(int32_t) (uintptr_t) &{value}")
+                else:
+                    tmp = f"w2w_p_{name}"
+                    pre.append(f"_Alignas({slot.value.align}) uint8_t {tmp}[{slot.value.size}];")
+                    conv.lower(wp.type, p_type, value, tmp, pre)
+                    uses_temps = uses_temps or conv.holds_list(wp.type)
+                    args.append(f"(int32_t) (uintptr_t) {tmp}")
+            else:
+                raise _unsupported(f"the parameter `{wp.name}` of `{self.f.name}`", self.f.span)
+            conv.drop_owns(wp.type, value, after)
+        return self._call(kind, ret_type, outs, pre, args, after, uses_temps)
+
+    def _read_length(self) -> str | None:
+        """The parameter that sizes a `list<u8>` read, if this is one."""
+        for p in self.f.params:
+            if p.name in _READ_LENGTH_PARAMS and self.g.dealias(p.type) in ("u64", "u32"):
+                return c_ident(p.name)
+        return None
+
+    def _destinations(self, kind: str, outs) -> list[tuple[ir.TypeRef, str]]:
+        """Where each P1 out-pointer's value goes: (WIT type, C lvalue)."""
+        g = self.g
+        if kind == "scalar":
+            ok = self.f.result
+            return [(ok, "w2w_ret")]
+        if kind == "option":
+            return [(self.f.result, "w2w_opt")]
+        if kind in ("ret", "result") and outs and outs[0][0] == "ret":
+            ok = outs[0][1]
+            members = g.kind(ok)
+            if isinstance(members, ir.Tuple):  # the witx ABI: an out-pointer per member
+                return [(t, f"ret->f{i}") for i, t in enumerate(members.types)]
+            return [(ok, "(*ret)")]
+        return []
+
+    def _call(self, kind, ret_type, outs, pre, args, after, uses_temps) -> list[str]:
+        g, conv, plan = self.g, self.conv, self.plan
+        res = plan.result
+        status = res.status
+        body = list(pre)
+        if uses_temps:
+            body.insert(0, "w2w_p2_temps w2w_temps = { NULL };")
+        if kind == "scalar":
+            body.insert(0, f"{ret_type} w2w_ret;")
+        if kind == "option":
+            body.insert(0, f"{g.ctype(self.f.result, self.ns)} w2w_opt;")
+        dests = self._destinations(kind, outs)
+        if len(dests) != len(res.outs):
+            raise _unsupported(f"the result of `{self.f.name}`", self.f.span)
+        out_args: list[str] = []
+        lifts: list[str] = []
+        buffer = res.buffer
+        handover = None
+        read_len = self._read_length() if buffer is not None else None
+        for (wt, lvalue), slot in zip(dests, res.outs):
+            if conv.same_layout(wt, slot.value.type) and not conv.holds_list(wt):
+                out_args.append(f"(int32_t) (uintptr_t) &{lvalue}")
+                continue
+            tmp = f"w2w_r{slot.index}"
+            body.append(f"_Alignas({slot.value.align}) uint8_t {tmp}[{slot.value.size}];")
+            out_args.append(f"(int32_t) (uintptr_t) {tmp}")
+            is_bytes = read_len is not None and self._is_list_u8(wt)
+            conv.lift(wt, slot.value.type, tmp, lvalue, lifts, "w2w_buf" if is_bytes else None)
+            handover = handover or is_bytes
+        payload_arg: list[str] = []
+        payload_lift: list[str] = []
+        if res.error_payload is not None:
+            ep = res.error_payload
+            body.append(f"_Alignas({ep.value.align}) uint8_t w2w_e[{ep.value.size}];")
+            payload_arg = ["(int32_t) (uintptr_t) w2w_e"]
+            err_t = next((t for n, t in outs if n == "err"), None)
+            if err_t is not None:
+                conv.lift(err_t, ep.value.type, "w2w_e", "(*err)", payload_lift)
+        buf_args: list[str] = []
+        if buffer is not None:
+            body += ["_Alignas(8) uint8_t w2w_stack[W2W_P2_STACK_BUFFER];",
+                     "uint8_t *w2w_buf = w2w_stack;", "uint32_t w2w_cap = sizeof w2w_stack;",
+                     "uint32_t w2w_used = 0;"]
+            if handover:
+                body += [f"size_t w2w_want = {read_len} < W2W_P2_READ_CAP ? (size_t) {read_len} : W2W_P2_READ_CAP;",
+                         "if (w2w_want > 0) {", "  w2w_buf = (uint8_t *) w2w_p2_alloc(w2w_want);",
+                         "  w2w_cap = (uint32_t) w2w_want;", "}"]
+            buf_args = ["(int32_t) (uintptr_t) w2w_buf", "(int32_t) w2w_cap",
+                        "(int32_t) (uintptr_t) &w2w_used"]
+        call_args = ", ".join(args + buf_args + payload_arg + out_args)
+        call = f"{self.symbol}({call_args})"
+        if status is None:  # a value returned directly (not made by the lowering)
+            raise _unsupported(f"the result of `{self.f.name}`", self.f.span)
+        too_small = status.glue_value("buffer_too_small")
+        if buffer is not None:
+            body += ["int32_t w2w_status;", "for (unsigned w2w_try = 0;; w2w_try++) {",
+                     f"  w2w_status = {call};",
+                     f"  if (w2w_status != {too_small}) break;",
+                     "  if (w2w_try >= W2W_P2_RETRIES || w2w_used <= w2w_cap) __builtin_trap();",
+                     "  if (w2w_buf != w2w_stack) free(w2w_buf);",
+                     "  w2w_buf = (uint8_t *) w2w_p2_alloc(w2w_used);", "  w2w_cap = w2w_used;", "}"]
+        else:
+            body.append(f"int32_t w2w_status = {call};")
+        glue = [g_.value for g_ in status.glue if g_.value is not None and g_.name != "buffer_too_small"]
+        body += [f"if ({' || '.join(f'w2w_status == {v}' for v in glue)}) __builtin_trap();"] if glue else []
+        body += after
+        if uses_temps:
+            body.append("w2w_p2_temps_free(&w2w_temps);")
+        # the interface's errors: how a status maps onto `*err`
+        n_errors = len(status.interface_errors)
+        success = ["if (w2w_status == 0) {"] + [f"  {s}" for s in lifts]
+        tail: list[str] = []
+        if buffer is not None:
+            tail.append("if (w2w_buf != w2w_stack) free(w2w_buf);")
+        if kind == "result":
+            err_t = next((t for n, t in outs if n == "err"), None)
+            fail: list[str] = []
+            if err_t is not None and res.error_payload is not None:
+                fail = payload_lift
+            elif err_t is not None:
+                wcases = g.kind(err_t)
+                count = len(wcases.cases) if isinstance(wcases, (ir.Enum, ir.Variant)) else 0
+                offset = 1 if count == n_errors else 0
+                if isinstance(wcases, ir.Variant):  # payload-free: a struct with a tag
+                    fail = [f"err->tag = ({_UINT[_tag_size(count)]}) (w2w_status - {offset});"]
+                else:
+                    fail = [f"*err = ({g.ctype(err_t, self.ns)}) (w2w_status - {offset});"]
+            body += success + ["}", f"else if (w2w_status < 0 || w2w_status > {n_errors}) __builtin_trap();",
+                               "else {"] + [f"  {s}" for s in fail] + ["}"] + tail
+            body.append("return w2w_status == 0;")
+            return body
+        body += success + ["}", "else __builtin_trap();"] + tail
+        if kind == "scalar":
+            body.append("return w2w_ret;")
+        elif kind == "option":
+            body += ["if (w2w_opt.is_some) *ret = w2w_opt.val;", "return w2w_opt.is_some;"]
+        return body
+
+    def _is_list_u8(self, wt: ir.TypeRef) -> bool:
+        k = self.g.kind(wt)
+        return isinstance(k, ir.List) and k.size is None and self.g.dealias(k.element) == "u8"
+
+
+def _by_pointer(g: _Gen, ref: ir.TypeRef) -> bool:
+    d = g.dealias(ref)
+    if d == "string":
+        return True
+    if not isinstance(d, int):
+        return False
+    return isinstance(g.r.types[d].kind, (ir.Variant, ir.Option, ir.Result, ir.Tuple, ir.Record, ir.List, ir.Map))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _find_world(program) -> int:
+    from ..p1.lower import find_world  # noqa: PLC0415
+
+    spec = program.options.world
+    if spec is None:
+        raise UsageError("`--emit c-p2` needs `--world` (e.g. `--world wasi:cli/imports`)")
+    return find_world(program.resolve, spec)
+
+
+def build_view(program) -> P2View:
+    opts = options_of(program)
+    gen = _Gen(program, _find_world(program), opts)
+    sections: list[Section] = []
+    for key, item in gen.world.imports.items():
+        if isinstance(item, ir.WorldInterface):
+            section = gen.interface_section(key, item.id)
+            if section is not None:
+                sections.append(section)
+    unknown = sorted(set(opts.renames) - gen.names.used_renames)
+    if unknown:
+        raise UsageError(f"`--rename {unknown[0]}=...` matches no interface the world imports")
+    world = gen.names.world
+    if gen.needs_string:
+        s = f"{world}_string"
+        gen.helpers += [
+            Helper(f"void {s}_set({s}_t *ret, const char *s)",
+                   ["Sets the string `ret` to reference the input string `s` without copying it"],
+                   ["ret->ptr = (uint8_t *) s;", "ret->len = strlen(s);"]),
+            Helper(f"void {s}_dup({s}_t *ret, const char *s)",
+                   ["Creates a copy of the input nul-terminated string `s` and",
+                    "stores it into the component model string `ret`."],
+                   ["ret->len = strlen(s);", "ret->ptr = (uint8_t *) w2w_p2_alloc(ret->len);",
+                    "if (ret->len > 0) memcpy(ret->ptr, s, ret->len);"]),
+            Helper(f"void {s}_dup_n({s}_t *ret, const char *s, size_t len)",
+                   ["Creates a copy of the input string `s` with length `len` and",
+                    "stores it into the component model string `ret`."],
+                   ["ret->len = len;", "ret->ptr = (uint8_t *) w2w_p2_alloc(ret->len);",
+                    "if (ret->len > 0) memcpy(ret->ptr, s, ret->len);"]),
+            Helper(f"void {s}_free({s}_t *ret)",
+                   ["Deallocates the string pointed to by `ret`, deallocating",
+                    "the memory behind the string."],
+                   ["if (ret->len > 0) free(ret->ptr);", "ret->ptr = NULL;", "ret->len = 0;"]),
+        ]
+    header = f"{world}.h"
+    return P2View(
+        generated=" ".join(doc_lines(program.header_line())),
+        world=world, guard=f"__BINDINGS_{world.upper()}_H", header=c_string(header),
+        types=gen.types, sections=sections, helpers=gen.helpers,
+        imports=sorted(gen.imports.values(), key=lambda i: i.symbol), needs_string=gen.needs_string)
+
+
+def emit_files(program) -> dict[str, str]:
+    """The driver's entry point (`compiler.BACKENDS["c-p2"]`): `<world>.h`, `<world>.c`."""
+    if program.resolve is None:
+        raise UsageError("`--emit c-p2` reads WIT input (a world), not WITX")
+    view = build_view(program)
+    return {f"{view.world}.h": render("c_p2/header_h.py", view),
+            f"{view.world}.c": render("c_p2/source_c.py", view)}
+
+
+__all__ = ["emit_files", "build_view", "P2View", "c_snake", "c_ident"]
