@@ -679,3 +679,28 @@ def test_every_header_starts_with_api_h_layout_asserts(preview1_doc):
     for doc in (preview1_doc, read_witx(FIXTURES / "c" / "sensors.witx")):
         ours = [(t.replace(" ", ""), int(a)) for t, a in pattern.findall(emit_c_header(doc))]
         assert ours == theirs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cxx", [False, True], ids=["c11", "c++17"])
+def test_witx_names_with_any_idchar_give_valid_c(tmp_path, cxx):
+    """WITX names may hold `!#$%&'*+-./:<=>?@\\^_`|~`: each becomes a distinct C name,
+    and the import name stays exact (a C string with `?`, `\\` and `"` escaped)."""
+    text = r"""
+(typename $a.b u32)
+(typename $a-b u64)
+(typename $c*/d (record (field $x.y u8) (field $x-y u16) (field $class u32)))
+(typename $e?? (enum (@witx tag u8) $p.q $p-q $P_Q))
+(module $m
+  (@interface func (export "f??/\\\"x")
+    (param $in.1 $a.b) (param $in-1 $a-b) (param $this (@witx const_pointer $c*/d))
+    (result $error (expected (error $e??)))))
+"""
+    doc = read_witx_text(text, "odd.witx")
+    text_h = emit_c_header(doc)
+    header = tmp_path / "m.h"
+    header.write_text(text_h)
+    assert "m_a_b_t" in text_h and "m_a_b_2_t" in text_h
+    assert '__import_name__("f\\?\\?/\\\\\\"x")' in text_h
+    uses = "m_a_b_t u1; m_a_b_2_t u2; m_c__d_t u3; m_e___t u4;"
+    _compile_alone(header, tmp_path, cxx, uses)

@@ -28,6 +28,20 @@ variant gets a synthesized typedef named after where it occurs (`<prefix><type>_
 `{ T *ptr; size_t len; }` struct, and inside a record two members `x` and `x_len`.
 Member and parameter names that are C or C++ keywords get a trailing `_`.
 
+Names are injective (`emit.cnames`): `<t>` above is the typename's fragment, which is
+its name unless a name the header (or the host glue, which shares the fragments) would
+emit for it is already taken by something else -- a variant `v`'s union `<p>v_u_t` and a
+type `v-u`, a synthesized `<type>_<field>` and a type of that spelling -- then it is the
+first free of `<t>_2`, `<t>_3`, ...: user typenames and functions first (in definition
+order, units in order), synthesized types after them. Case macros, members and
+parameters are made distinct within their type or prototype the same way. Characters
+a WITX name may hold and C may not become `_`. Docs and strings are escaped for C
+(`cnames.doc_lines`, `cnames.c_string`).
+
+Every header starts with wasi-libc's "non-wasi data layout" asserts (`_Alignof(int8_t)
+== 1` ... `_Alignof(void*) == 4`), not only wasi_snapshot_preview1's: every header's
+types and prototypes assume the witx layout, and the assert says so at the assumption.
+
 Shared types: every type definition (typedef, its constants and asserts) is wrapped in
 its own guard, `#ifndef <PREFIX>T_T_DEFINED`. Two headers that define the same type
 under the same name (several modules of one document emitted with one prefix, or
