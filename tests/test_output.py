@@ -287,6 +287,25 @@ def test_two_rename_swap_where_exchange_is_unsupported(tmp_path, monkeypatch):
     assert leftovers(tmp_path) == []
 
 
+def test_out_holding_the_current_folder_is_a_usage_error(tmp_path):
+    """OUT is replaced as a whole: the shell sitting in it would be left in the old tree."""
+    (tmp_path / "here").mkdir()
+    proc = wit2witx(str(EXAMPLE), "-o", ".", cwd=tmp_path / "here")
+    assert proc.returncode == 2 and "current folder" in proc.stderr
+    assert list((tmp_path / "here").iterdir()) == []
+
+
+def test_out_given_as_a_symlink_updates_the_folder_it_names(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "mine.txt").write_text("kept")
+    (tmp_path / "link").symlink_to("real")
+    output.write(compiler.compile([str(EXAMPLE)]), tmp_path / "link")
+    assert (tmp_path / "link").is_symlink() and os.readlink(tmp_path / "link") == "real"
+    assert (real / "example_sensors_bus.h").exists() and (real / "mine.txt").read_text() == "kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
 def _big_package(folder: Path, doc: str, count: int = 80) -> Path:
     return package(folder, {f"iface{i}": f"{doc} {i}" for i in range(count)}, "big:many")
 

@@ -71,23 +71,22 @@ def check_artifact_paths(paths) -> None:
         if folded in seen:
             raise UsageError(f"artifact paths `{seen[folded]}` and `{path}` differ only in case")
         seen[folded] = path
-        parts = path.split("/")
-        folders.update("/".join(parts[:i]).casefold() for i in range(1, len(parts)))
-    for folded, path in seen.items():
-        if folded in folders:
-            raise UsageError(f"artifact path `{path}` is also the folder of another artifact")
+        if "/" in folded:
+            parts = folded.split("/")
+            folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    for folded in folders & seen.keys():
+        raise UsageError(f"artifact path `{seen[folded]}` is also the folder of another artifact")
 
 
 def _check_plain(path) -> None:
     if not isinstance(path, str) or not path:
         raise UsageError(f"artifact path {path!r} is not a non-empty string")
     parts = path.split("/")
-    for part in parts:
-        if part in ("", ".", "..") or _BAD_PATH_CHARS.search(part):
-            raise UsageError(
-                f"artifact path {path!r} is not a plain relative path inside the output "
-                "folder (no `..`, `.`, empty parts, absolute paths, `\\`, `:` or control "
-                "characters)")
+    if _BAD_PATH_CHARS.search(path) or "" in parts or "." in parts or ".." in parts:
+        raise UsageError(
+            f"artifact path {path!r} is not a plain relative path inside the output "
+            "folder (no `..`, `.`, empty parts, absolute paths, `\\`, `:` or control "
+            "characters)")
     if parts[0].casefold() == MANIFEST:
         raise UsageError(f"artifact path {path!r} is the name of wit2witx's manifest")
 
@@ -119,7 +118,7 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, str] | None:
     recorded: dict[str, str] = {}
     for line in lines:
         digest, sep, path = line.partition("  ")
-        if sep and re.fullmatch(r"[0-9a-f]{64}", digest):
+        if sep and len(digest) == 64 and _HEX.fullmatch(digest):
             try:
                 _check_plain(path)
             except UsageError:
@@ -128,12 +127,30 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, str] | None:
     return recorded
 
 
+_HEX = re.compile(r"[0-9a-f]{64}")
+_READ_BINARY = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
 def _read_bytes(path: str) -> bytes | None:
+    """The whole file, or None if it cannot be read (os.read: a run over an up-to-date
+    folder reads every file, and buffered file objects cost twice as much)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        fd = os.open(path, _READ_BINARY)
     except OSError:
         return None
+    try:
+        want = os.fstat(fd).st_size + 1  # one byte more: a short read is the end
+        chunks = []
+        while True:
+            chunk = os.read(fd, want)
+            chunks.append(chunk)
+            if len(chunk) < want:
+                return b"".join(chunks)
+            want = 1 << 16
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 # --- checking ---------------------------------------------------------------------------
@@ -299,8 +316,12 @@ def _plan(files: dict[str, bytes], out: Path) -> _Plan:
     if not out.is_dir():
         result.changed = sorted(files)
         return _Plan(result, unchanged, carried, manifest, True)
-    recorded = read_manifest(out) or {}
+    old_manifest = _read_bytes(os.path.join(out, MANIFEST))
+    # the manifest is consulted only for entries the artifacts do not name: when it is
+    # this run's already, it names none of them
+    recorded = {} if old_manifest == manifest else read_manifest(out) or {}
     new_folders = {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
+    base = os.fspath(out) + os.sep
     for rel, kind in _walk(out):
         if rel == MANIFEST:
             continue
@@ -309,7 +330,7 @@ def _plan(files: dict[str, bytes], out: Path) -> _Plan:
                 raise InputError(error(
                     f"cannot write `{out / rel}`: a {_KIND_WORDS[kind]} of that name is "
                     "in the way"))
-            if _read_bytes(os.fspath(out / rel)) == files[rel]:
+            if _read_bytes(base + rel) == files[rel]:
                 unchanged.add(rel)
             continue
         if rel in new_folders:
@@ -322,7 +343,7 @@ def _plan(files: dict[str, bytes], out: Path) -> _Plan:
             carried[rel] = True  # an empty folder; folders with content come with it
             continue
         if rel in recorded:
-            if kind == "file" and _digest(_read_bytes(os.fspath(out / rel)) or b"") == recorded[rel]:
+            if kind == "file" and _digest(_read_bytes(base + rel) or b"") == recorded[rel]:
                 result.removed.append(rel)
                 continue
             result.kept.append(rel)
@@ -330,7 +351,6 @@ def _plan(files: dict[str, bytes], out: Path) -> _Plan:
     result.changed = sorted(set(files) - unchanged)
     result.removed.sort()
     result.kept.sort()
-    old_manifest = _read_bytes(os.fspath(out / MANIFEST))
     return _Plan(result, unchanged, carried, manifest, old_manifest != manifest)
 
 
@@ -348,11 +368,9 @@ _KIND_WORDS = {"dir": "folder", "dir-with-content": "folder", "file": "file",
 
 
 def _walk(root: Path) -> Iterator[tuple[str, str]]:
-    """(relative path, "dir" | "file" | "link" | "special") for OUT's entries.
-
-    Folders are listed only when empty (their entries carry them otherwise); symlinks
-    are not followed.
-    """
+    """(relative path, kind) for OUT's entries, symlinks not followed: kind is "file",
+    "link", "special", "dir" (an empty folder) or "dir-with-content" (its entries
+    follow, and carry it over)."""
     stack = [""]
     while stack:
         rel_dir = stack.pop()
@@ -377,27 +395,29 @@ def _stage(plan: _Plan, files: dict[str, bytes], out: Path, staging: Path, guard
     """Build the complete new tree in `staging` (new folders get the user's umask)."""
     os.mkdir(staging)  # mode 0o777 minus the umask, unlike mkdtemp's 0o700
     made: set[str] = set()
+    old, new = os.fspath(out) + os.sep, os.fspath(staging) + os.sep
     for rel, data in files.items():
         guard.check()
-        target = _prepare(staging, out, rel, made)
+        if "/" in rel:
+            _prepare(staging, out, rel, made)
         if rel in plan.unchanged:
-            _link_or_copy(out / rel, target)
+            _link_or_copy(old + rel, new + rel)
         else:
-            _write_new(target, data)
+            _write_new(new + rel, data)
     for rel, is_dir in plan.carried.items():
         guard.check()
-        target = _prepare(staging, out, rel, made)
+        _prepare(staging, out, rel, made)
         if is_dir:
-            os.mkdir(target)
-            _copy_mode(out / rel, target)
+            os.mkdir(new + rel)
+            _copy_mode(old + rel, new + rel)
         else:
-            _carry(out / rel, target)
-    _write_new(staging / MANIFEST, plan.manifest)
+            _carry(old + rel, new + rel)
+    _write_new(new + MANIFEST, plan.manifest)
     if out.is_dir():
         _copy_mode(out, staging)
 
 
-def _prepare(staging: Path, out: Path, rel: str, made: set[str]) -> Path:
+def _prepare(staging: Path, out: Path, rel: str, made: set[str]) -> None:
     """Create the folders above `rel` in staging, with the modes they had in OUT."""
     parts = rel.split("/")
     for i in range(1, len(parts)):
@@ -407,31 +427,37 @@ def _prepare(staging: Path, out: Path, rel: str, made: set[str]) -> Path:
             if (out / folder).is_dir():
                 _copy_mode(out / folder, staging / folder)
             made.add(folder)
-    return staging / rel
 
 
-def _write_new(target: Path, data: bytes) -> None:
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    with open(fd, "wb", closefd=True) as fh:
-        fh.write(data)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _write_new(target: str, data: bytes) -> None:
+    fd = os.open(target, _CREATE, 0o666)  # 0o666 minus the umask
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def _link_or_copy(source: str, target: str) -> None:
     try:
         os.link(source, target, follow_symlinks=False)
     except OSError:
         shutil.copy2(source, target, follow_symlinks=False)
 
 
-def _carry(source: Path, target: Path) -> None:
+def _carry(source: str, target: str) -> None:
     """Keep a file of OUT in the new tree: a hard link (same inode, mtime and mode)."""
-    if source.is_symlink():
+    if os.path.islink(source):
         os.symlink(os.readlink(source), target)
     else:
         _link_or_copy(source, target)
 
 
-def _copy_mode(source: Path, target: Path) -> None:
+def _copy_mode(source: str | Path, target: str | Path) -> None:
     with contextlib.suppress(OSError):
         os.chmod(target, stat.S_IMODE(os.stat(source).st_mode))
 
