@@ -598,7 +598,7 @@ def test_generated_names_never_meet_user_names(tmp_path, cxx):
 
     from wit2witx import compile as w2w_compile
 
-    files = w2w_compile(_wit_package(tmp_path, CLASHING_WIT), emit=("c",))
+    files = w2w_compile(_wit_package(tmp_path, CLASHING_WIT), emit=("c", "host-c"))
     header = tmp_path / "clash_names_clash.h"
     text = files["clash_names_clash.h"]
     header.write_text(text)
@@ -610,8 +610,12 @@ def test_generated_names_never_meet_user_names(tmp_path, cxx):
     macros = re.findall(r"#define (\w+)", text)
     assert len(macros) == len(set(macros))
     # the user's types keep their own names; what was generated gave way
-    for user in ("metadata_t", "metadata_elem_t", "v_u_t", "r_f_t", "r_g_t", "this_t"):
+    host = files["clash_names_clash_host.h"]
+    # `v` comes first: its union keeps `v_u_t`, the type `v-u` after it takes `v_u_2_t`
+    assert "} clash_names_clash_v_u_t;" in text
+    for user in ("metadata_t", "metadata_elem_t", "v_u_2_t", "r_f_t", "r_g_t", "this_t"):
         assert f" clash_names_clash_{user};" in text, user
+        assert f" clash_names_clash_{user};" in host, user  # the host glue's names are the same
     assert "CLASH_NAMES_CLASH_E_T_DEFINED_2" in text  # the case `t-defined` vs e's guard
     # every type is usable from the guest: sizes asserted against the witx layout
     uses = "\n".join(f"clash_names_clash_{u} *u{i};" for i, u in enumerate(
