@@ -41,7 +41,7 @@ def _fail(message: str, code: int) -> typer.Exit:
 def run(
     guest: str = typer.Argument(..., metavar="GUEST.wasm", help="A wasm32-wasi (Preview 1) module."),
     args: Optional[List[str]] = typer.Argument(None, metavar="-- ARGS", help="Arguments for the guest."),
-    host: List[str] = typer.Option([], "--host", metavar="NAME", help="Reference host to provide (repeatable): wasi-sockets."),
+    host: List[str] = typer.Option([], "--host", metavar="NAME", help="Reference host to provide (repeatable): wasi-sockets, or wasi-cli (wasi-sockets with wasi:cli, wasi:random and the wall clock)."),
     allow_network: bool = typer.Option(False, "--allow-network", help="Let wasi-sockets reach non-loopback addresses (default: loopback only)."),
     env: List[str] = typer.Option([], "--env", metavar="NAME=VALUE", help="NAME=VALUE for the guest's environment (repeatable)."),
     runtime: str = typer.Option("wasmtime", "--runtime", metavar="NAME", help="wasmtime (Python host), wasm3 or wamr (C host, native runner built once)."),
@@ -76,7 +76,8 @@ def run(
         raise _fail(f"cannot load `{guest}`: {exc}", 1) from None
     store = wasmtime.Store(engine)
     config = wasmtime.WasiConfig()
-    config.argv = [os.path.basename(guest), *(args or [])]
+    argv = [os.path.basename(guest), *(args or [])]
+    config.argv = argv
     config.env = pairs
     config.inherit_stdin()
     config.inherit_stdout()
@@ -85,7 +86,7 @@ def run(
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
     for name in dict.fromkeys(host):
-        hosts.HOSTS[name](linker, store, allow_network=allow_network)
+        hosts.HOSTS[name](linker, store, allow_network=allow_network, argv=argv, env=pairs)
     try:
         instance = linker.instantiate(store, module)
     except wasmtime.WasmtimeError as exc:
@@ -93,8 +94,12 @@ def run(
     start = instance.exports(store).get("_start")
     if start is None:
         raise _fail(f"`{guest}` exports no `_start` function", 1)
+    from .hosts.cli import GuestExit  # noqa: PLC0415
     try:
         start(store)
+    except GuestExit as exc:  # wasi:cli/exit through the wasi-cli host
+        sys.stdout.flush()
+        raise typer.Exit(exc.code)
     except wasmtime.ExitTrap as exc:
         sys.stdout.flush()
         raise typer.Exit(exc.code)

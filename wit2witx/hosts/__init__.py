@@ -33,24 +33,54 @@ SOCKETS_MODULES = (
     "wasi_sockets_udp_create_socket",
 )
 
+#: The P1 modules the wasi-cli host adds (wasi:cli, wasi:random, the wall clock).
+CLI_MODULES = (
+    "wasi_cli_environment",
+    "wasi_cli_exit",
+    "wasi_cli_stdin",
+    "wasi_cli_stdout",
+    "wasi_cli_stderr",
+    "wasi_cli_terminal_input",
+    "wasi_cli_terminal_output",
+    "wasi_cli_terminal_stdin",
+    "wasi_cli_terminal_stdout",
+    "wasi_cli_terminal_stderr",
+    "wasi_clocks_wall_clock",
+    "wasi_random_random",
+    "wasi_random_insecure",
+    "wasi_random_insecure_seed",
+)
+
 _GLUE: dict[str, Any] = {}
+_CLI_GLUE: dict[str, Any] = {}
+
+
+def _load(names: tuple[str, ...], into: dict[str, Any]) -> dict[str, Any]:
+    if not into:
+        for name in names:
+            try:
+                into[name] = importlib.import_module(f"{__name__}._generated.{name}_host")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{__name__}._generated.{name}_host":
+                    raise
+    return into
 
 
 def load_glue() -> dict[str, Any]:
     """The shipped glue modules, by P1 module name (those that are present)."""
-    if not _GLUE:
-        for name in SOCKETS_MODULES:
-            try:
-                _GLUE[name] = importlib.import_module(f"{__name__}._generated.{name}_host")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{__name__}._generated.{name}_host":
-                    raise
-    return _GLUE
+    return _load(SOCKETS_MODULES, _GLUE)
+
+
+def load_cli_glue() -> dict[str, Any]:
+    """The shipped glue modules the wasi-cli host adds to the sockets host's."""
+    return _load(CLI_MODULES, _CLI_GLUE)
 
 
 def add_sockets_to_linker(linker: Any, store: Any, host: Any = None, *,
-                          allow_network: bool = False) -> tuple[Any, Any]:
-    """Define every wasi-sockets import on `linker`; returns (host, handle tables)."""
+                          allow_network: bool = False, argv: Any = (),
+                          env: Any = ()) -> tuple[Any, Any]:
+    """Define every wasi-sockets import on `linker`; returns (host, handle tables).
+    (`argv` and `env`, which `wit2witx run` gives every host, are not used.)"""
     from .sockets import SocketsHost  # noqa: PLC0415
 
     if host is None:
@@ -61,7 +91,24 @@ def add_sockets_to_linker(linker: Any, store: Any, host: Any = None, *,
     return host, tables
 
 
-#: `wit2witx run --host NAME`: the hosts there are.
-HOSTS = {"wasi-sockets": add_sockets_to_linker}
+def add_cli_to_linker(linker: Any, store: Any, host: Any = None, *,
+                      allow_network: bool = False, argv: Any = (),
+                      env: Any = ()) -> tuple[Any, Any]:
+    """Define the wasi-sockets imports and wasi:cli, wasi:random and the wall clock on
+    `linker` (`hosts.cli.CliHost`); returns (host, handle tables)."""
+    from .cli import CliHost, WallClock  # noqa: PLC0415
 
-__all__ = ["SOCKETS_MODULES", "HOSTS", "add_sockets_to_linker", "load_glue"]
+    if host is None:
+        host = CliHost(allow_network=allow_network, argv=argv, env=env)
+    host, tables = add_sockets_to_linker(linker, store, host)
+    for name, module in load_cli_glue().items():
+        impl = WallClock(module.Datetime) if name == "wasi_clocks_wall_clock" else host
+        tables = module.add_to_linker(linker, store, impl, tables=tables)
+    return host, tables
+
+
+#: `wit2witx run --host NAME`: the hosts there are (wasi-cli includes wasi-sockets).
+HOSTS = {"wasi-sockets": add_sockets_to_linker, "wasi-cli": add_cli_to_linker}
+
+__all__ = ["SOCKETS_MODULES", "CLI_MODULES", "HOSTS", "add_sockets_to_linker",
+           "add_cli_to_linker", "load_glue", "load_cli_glue"]

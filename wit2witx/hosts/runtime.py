@@ -674,6 +674,12 @@ class Expected(Variant):
     def _make(self, tag: int, payload: Any) -> Any:
         return Err(payload) if tag else Ok(payload)
 
+    def from_core(self, raw: int) -> Any:
+        """A result without payloads passed directly, as its tag (`exit(status)`)."""
+        if raw not in (0, 1) or any(c is not None for c in self.cases):
+            raise BadValue(raw)
+        return self._make(raw, None)
+
 
 class Str(Codec):
     """string: (pointer, length) of UTF-8 bytes."""
