@@ -10,7 +10,9 @@ from wasi_snapshot_preview1.witx), the generated glue and the C reference host, 
 replace this process with it, so the guest's stdio and exit status are the process's.
 wasm3 comes from the pywasm3 0.5.0 sdist (fetched with pip once); WAMR from `--wamr
 PATH` or `$WAMR_SRC` (a wasm-micro-runtime folder or tarball). The native runners always
-provide wasi-sockets. WIT2WITX_RUNNER_SANITIZE=1 builds them with ASan and UBSan.
+provide wasi-sockets. WIT2WITX_RUNNER_SANITIZE=1 builds them with ASan and UBSan;
+WIT2WITX_RUNNER_WAMR_CONFIG=nohwbound uses WAMR's microcontroller configuration
+(WAMR_DISABLE_HW_BOUND_CHECK: no guard pages, only WAMR's own pointer checks).
 
 Exit status: the guest's own (`proc_exit`, or 0 when `_start` returns); 134 when the
 guest traps (as the wasmtime CLI does); 1 when GUEST.wasm cannot be loaded or needs
@@ -127,9 +129,12 @@ def _run_native(runtime: str, guest: str, args: List[str], allow_network: bool, 
     if not os.path.isfile(guest):
         raise _fail(f"cannot load `{guest}`: no such file", 1)
     sanitize = os.environ.get("WIT2WITX_RUNNER_SANITIZE", "") not in ("", "0")
+    config = os.environ.get("WIT2WITX_RUNNER_WAMR_CONFIG") or "default"
+    if config not in build.WAMR_CONFIGS:
+        raise _fail(f"WIT2WITX_RUNNER_WAMR_CONFIG={config} (known: {', '.join(build.WAMR_CONFIGS)})", 2)
     try:
         exe = build.runner(runtime, cache_dir() / "native", sanitize=sanitize,
-                           wamr=Path(source) if source else None)
+                           wamr=Path(source) if source else None, wamr_config=config)
     except build.WamrUnavailable as exc:
         raise _fail(str(exc), 2) from None
     except (build.NativeBuildError, OSError) as exc:

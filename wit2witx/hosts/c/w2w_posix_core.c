@@ -34,15 +34,21 @@ bool w2w_posix_init(w2w_posix *host, w2w_handles *handles, bool allow_network)
 
 void w2w_posix_close(w2w_posix *host)
 {
-    /* Whatever the guest left: destroy every object regardless of references (the
-     * handle table that referenced them is dead with the guest). */
-    while (host->objects != NULL) {
-        w2w_obj *obj = host->objects;
-        host->objects = obj->next;
+    /* Whatever the guest left, regardless of references (the handle table that held
+     * them dies with the guest): first every object lets go of what it holds (with
+     * `closing` set, references are no longer counted, so nothing is freed under the
+     * walk), then every object is freed. */
+    w2w_obj *obj, *next;
+    host->closing = true;
+    for (obj = host->objects; obj != NULL; obj = obj->next)
         if (obj->destroy != NULL)
             obj->destroy(obj);
+    for (obj = host->objects; obj != NULL; obj = next) {
+        next = obj->next;
         free(obj);
     }
+    host->objects = NULL;
+    host->closing = false;
 }
 
 uint32_t w2w_posix_live_objects(const w2w_posix *host)
@@ -82,7 +88,7 @@ w2w_obj *w2w_obj_ref(w2w_obj *obj)
 void w2w_obj_unref(w2w_obj *obj)
 {
     w2w_posix *host;
-    if (obj == NULL || --obj->refs != 0)
+    if (obj == NULL || obj->host->closing || --obj->refs != 0)
         return;
     host = obj->host;
     if (obj->prev != NULL)

@@ -547,6 +547,7 @@ typedef struct w2w_udp {
     w2w_fd *sock;
     enum { UDP_UNBOUND, UDP_BIND_STARTED, UDP_BOUND } state;
     bool connected;
+    uint32_t streams;  /* bumped by every stream(): the streams of earlier calls are stale */
 } w2w_udp;
 
 /* incoming and outgoing datagram streams */
@@ -554,7 +555,11 @@ typedef struct w2w_dgrams {
     w2w_obj obj;
     w2w_udp *udp;
     uint64_t permit; /* outgoing: what the last check-send allowed */
+    uint32_t generation; /* the udp socket's `streams` when this stream was made */
 } w2w_dgrams;
+
+/* WASI: a later stream() call makes the streams of an earlier one unusable */
+static bool stale(const w2w_dgrams *d) { return d->generation != d->udp->streams; }
 
 #define SEND_PERMIT 16
 #define RECEIVE_MAX 64
@@ -644,6 +649,7 @@ int32_t wasi_sockets_udp_impl_udp_socket_stream(wasi_sockets_udp_host_ctx_t *hos
     }
     in->udp = (w2w_udp *)w2w_obj_ref(&u->obj);
     out->udp = (w2w_udp *)w2w_obj_ref(&u->obj);
+    in->generation = out->generation = ++u->streams;
     *ret0 = in;
     *ret1 = out;
     return 0;
@@ -756,6 +762,8 @@ int32_t wasi_sockets_udp_impl_incoming_datagram_stream_receive(wasi_sockets_udp_
     int32_t st = 0;
     ret0->ptr = NULL;
     ret0->len = 0;
+    if (stale(in))
+        return ST_NET(INVALID_STATE);
     while (k < max) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
@@ -841,6 +849,8 @@ int32_t wasi_sockets_udp_impl_outgoing_datagram_stream_check_send(wasi_sockets_u
     w2w_dgrams *out = self;
     struct pollfd pfd = { out->udp->sock->fd, POLLOUT, 0 };
     (void)host;
+    if (stale(out))
+        return ST_NET(INVALID_STATE);
     out->permit = poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLOUT) ? SEND_PERMIT : 0;
     *ret0 = out->permit;
     return 0;
@@ -854,6 +864,8 @@ int32_t wasi_sockets_udp_impl_outgoing_datagram_stream_send(wasi_sockets_udp_hos
     w2w_posix *h = w2w_host_of(host->user);
     uint32_t i;
     *ret0 = 0;
+    if (stale(out))
+        return ST_NET(INVALID_STATE);
     if (datagrams_len == 0)
         return 0;
     /* WASI traps on a send beyond check-send; this host answers bad_value, sends nothing */
