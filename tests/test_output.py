@@ -245,6 +245,16 @@ def test_user_files_survive_and_orphans_go(tmp_path):
     assert output.write(compiler.compile([str(tmp_path / "v2")]), out).kept == []
 
 
+def test_a_symlink_at_a_generated_name_gives_way(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "elsewhere.h").write_text("not to be touched")
+    (out / "example_sensors_bus.h").symlink_to(tmp_path / "elsewhere.h")
+    output.write(compiler.compile([str(EXAMPLE)]), out)
+    assert not (out / "example_sensors_bus.h").is_symlink()
+    assert (tmp_path / "elsewhere.h").read_text() == "not to be touched"
+
+
 def test_a_generated_name_in_the_way_of_a_user_folder_is_diagnosed(tmp_path):
     out = tmp_path / "out"
     (out / "example_sensors_bus.h").mkdir(parents=True)

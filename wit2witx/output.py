@@ -326,13 +326,13 @@ def _plan(files: dict[str, bytes], out: Path) -> _Plan:
         if rel == MANIFEST:
             continue
         if rel in files:
-            if kind != "file":
+            if kind.startswith("dir"):
                 raise InputError(error(
                     f"cannot write `{out / rel}`: a {_KIND_WORDS[kind]} of that name is "
                     "in the way"))
-            if _read_bytes(base + rel) == files[rel]:
+            if kind == "file" and _read_bytes(base + rel) == files[rel]:
                 unchanged.add(rel)
-            continue
+            continue  # anything else there (a symlink, say) gives way to the new file
         if rel in new_folders:
             if not kind.startswith("dir"):
                 _drop_or_refuse(rel, kind, out, recorded, result)
