@@ -36,6 +36,7 @@ HELPERS = ("impl", "specs", "add-to-linker", "handle-tables", "any", "protocol",
 _WORD = st.one_of(
     st.sampled_from(KEYWORDS + SUFFIXES),
     st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True),
+    st.sampled_from(KEYWORDS + SUFFIXES).map(str.upper),  # `HTTP-client`: all-caps words
 )
 
 
@@ -119,7 +120,9 @@ def deep_type(depth: int, kind: str = "tuple") -> str:
 @st.composite
 def packages(draw, max_types: int = 6, max_funcs: int = 4):
     """(package name, WIT text) of one adversarial package (see the module docs)."""
-    names = draw(st.lists(identifiers(), min_size=3, max_size=3 + max_types + max_funcs, unique=True))
+    # WIT names are unique regardless of case (wasm-tools: `FOO-bar` conflicts with `foo-bar`)
+    names = draw(st.lists(identifiers(), min_size=3, max_size=3 + max_types + max_funcs,
+                          unique_by=str.lower))
     iface = draw(identifiers())
     ns = draw(st.from_regex(r"[a-z][a-z0-9]{0,5}", fullmatch=True))
     pkg = draw(identifiers())
@@ -128,8 +131,8 @@ def packages(draw, max_types: int = 6, max_funcs: int = 4):
     n_types = draw(st.integers(0, min(max_types, len(names) - 1)))
     for name in names[:n_types]:
         out.append(draw(docs("  ")))
-        kind = draw(st.sampled_from(("record", "enum", "flags", "variant", "alias", "deep")))
-        members = draw(st.lists(identifiers(), min_size=1, max_size=4, unique=True))
+        kind = draw(st.sampled_from(("record", "enum", "flags", "variant", "alias", "deep", "resource")))
+        members = draw(st.lists(identifiers(), min_size=1, max_size=4, unique_by=str.lower))
         if kind == "record":
             body = "".join(f"{draw(docs('    '))}    %{m}: {draw(_type(named, 3))},\n" for m in members)
             out.append(f"  record %{name} {{\n{body}  }}\n")
@@ -147,18 +150,52 @@ def packages(draw, max_types: int = 6, max_funcs: int = 4):
             out.append(f"  variant %{name} {{\n{''.join(cases)}  }}\n")
         elif kind == "alias":
             out.append(f"  type %{name} = {draw(_type(named, 4))};\n")
+        elif kind == "resource":
+            out.append(draw(_resource(name, members, named)))
         else:
             depth = draw(st.sampled_from((8, 33, 67, 98, 99)))
             out.append(f"  type %{name} = {deep_type(depth, draw(st.sampled_from(('tuple', 'list', 'option', 'mixed'))))};\n")
         named.append(name)
     for name in names[n_types:]:
         out.append(draw(docs("  ")))
-        params = draw(st.lists(identifiers(), max_size=3, unique=True))
+        params = draw(st.lists(identifiers(), max_size=3, unique_by=str.lower))
         plist = ", ".join(f"%{p}: {draw(_type(named, 2))}" for p in params)
         res = draw(st.one_of(st.none(), _type(named, 2)))
         out.append(f"  %{name}: func({plist}){'' if res is None else f' -> {res}'};\n")
     out.append("}\n")
+    if named and draw(st.booleans()):
+        out.append(draw(_user_interface(iface, named, names)))
     return f"{ns}:{pkg}", "".join(out)
+
+
+@st.composite
+def _resource(draw, name: str, members: list[str], named: list[str]) -> str:
+    """A resource: maybe a constructor, methods and static functions named `members`."""
+    body = []
+    if draw(st.booleans()):
+        body.append(f"    constructor(%{draw(identifiers())}: {draw(_type(named, 1))});\n")
+    for m in members:
+        static = "static " if draw(st.booleans()) else ""
+        param = draw(st.sampled_from(("", f"%x: borrow<%{name}>", f"%other: %{name}", "%n: u32")))
+        res = draw(st.sampled_from(("", f" -> %{name}", " -> string", " -> result<u32>")))
+        body.append(f"{draw(docs('    '))}    %{m}: {static}func({param}){res};\n")
+    return f"  resource %{name} {{\n{''.join(body)}  }}\n"
+
+
+@st.composite
+def _user_interface(draw, iface: str, named: list[str], taken: list[str]) -> str:
+    """A second interface that uses the first one's types (cross-module names)."""
+    taken_lower = {t.lower() for t in taken}
+    name = draw(identifiers().filter(lambda n: n.lower() not in taken_lower | {iface.lower()}))
+    funcs = draw(st.lists(identifiers(), min_size=1, max_size=3,
+                          unique_by=str.lower).map(lambda fs: [f for f in fs if f.lower() not in
+                                                               {n.lower() for n in named}]))
+    out = [draw(docs("")), f"interface %{name} {{\n",
+           f"  use %{iface}.{{{', '.join(f'%{n}' for n in named)}}};\n"]
+    for f in funcs:
+        out.append(f"  %{f}: func(%a: {draw(_type(named, 2))}) -> {draw(_type(named, 2))};\n")
+    out.append("}\n")
+    return "".join(out)
 
 
 __all__ = ["packages", "identifiers", "docs", "deep_type", "KEYWORDS", "HELPERS", "SUFFIXES"]
