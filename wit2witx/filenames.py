@@ -31,7 +31,9 @@ UNIT_FILES: dict[str, tuple[tuple[str, str], ...]] = {
     "docs": (("{}.md", "docs"),),
     "json": (("{}.p1.json", "P1 model JSON"),),
 }
-#: files a back end writes once per run, whatever the units
+#: files a back end writes once per run, whatever the units. (c-p2 names its two files
+#: after the world, `<world>.h`/`.c`: not forecast here; `duplicate_file` reports a clash
+#: with another back end's file after the fact, still as a diagnostic.)
 SHARED_FILES: dict[str, tuple[str, ...]] = {
     "host-c": ("w2w_host.h",),
     "json": ("resolve.json",),

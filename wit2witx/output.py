@@ -239,15 +239,15 @@ def write(artifacts: Mapping[str, str], out: str | os.PathLike) -> Written:
     files = {rel: text.encode("utf-8") for rel, text in artifacts.items()}
     out = _resolved(Path(out))
     _refuse_unswappable(out)
+    staging = _sibling(out, STAGING_SUFFIX)
     with _locked(out.parent), _SignalGuard() as guard:
-        _recover(out)
-        if out.exists() and not out.is_dir():
-            raise InputError(error(f"output path `{out}` exists and is not a folder"))
-        plan = _plan(files, out)
-        if not plan.result and out.is_dir() and not plan.manifest_changed:
-            return plan.result
-        staging = _sibling(out, STAGING_SUFFIX)
         try:
+            _recover(out)
+            if out.exists() and not out.is_dir():
+                raise InputError(error(f"output path `{out}` exists and is not a folder"))
+            plan = _plan(files, out)
+            if not plan.result and out.is_dir() and not plan.manifest_changed:
+                return plan.result
             _stage(plan, files, out, staging, guard)
             guard.check()
             with guard.held():
@@ -276,8 +276,12 @@ def _resolved(out: Path) -> Path:
 def _refuse_unswappable(out: Path) -> None:
     if out.parent == out:
         raise UsageError(f"the output folder cannot be the file system root `{out}`")
-    here = os.path.abspath(os.getcwd())
-    if here == str(out) or here.startswith(str(out) + os.sep):
+    try:
+        here = os.getcwd()
+    except OSError:  # the current folder was removed: it is not inside OUT then
+        return
+    real = os.path.realpath(out)
+    if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
         raise UsageError(
             f"the output folder `{out}` holds the current folder; wit2witx replaces the "
             "output folder as a whole (an atomic update), so give it a subfolder")
