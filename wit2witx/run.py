@@ -14,6 +14,10 @@ provide wasi-sockets. WIT2WITX_RUNNER_SANITIZE=1 builds them with ASan and UBSan
 WIT2WITX_RUNNER_WAMR_CONFIG=nohwbound uses WAMR's microcontroller configuration
 (WAMR_DISABLE_HW_BOUND_CHECK: no guard pages, only WAMR's own pointer checks).
 
+A guest exporting `wasi_cli_run#run` (wasi:cli/run's `run`, as `--emit c-p2` exports it
+for a world like wasi:cli/command) is run by calling `_initialize` (a reactor's libc
+set-up), then that export: its status is the exit status (0, or 1 for an error).
+
 Exit status: the guest's own (`proc_exit`, or 0 when `_start` returns); 134 when the
 guest traps (as the wasmtime CLI does); 1 when GUEST.wasm cannot be loaded or needs
 imports nobody provides, or the native runner does not build; 2 for bad usage (an
@@ -29,6 +33,9 @@ from typing import List, Optional
 import typer
 
 EXIT_TRAP = 134
+#: The core export a guest built with `--emit c-p2` for a world exporting `wasi:cli/run`
+#: has (`<P1 module>#<function>`): when present, `run` calls it instead of `_start`.
+RUN_EXPORT = "wasi_cli_run#run"
 RUNTIMES = ("wasmtime", "wasm3", "wamr")
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
@@ -93,11 +100,20 @@ def run(
         instance = linker.instantiate(store, module)
     except wasmtime.WasmtimeError as exc:
         raise _fail(f"cannot instantiate `{guest}`: {exc}", 1) from None
-    start = instance.exports(store).get("_start")
-    if start is None:
-        raise _fail(f"`{guest}` exports no `_start` function", 1)
+    exports = instance.exports(store)
+    run_export = exports.get(RUN_EXPORT)
+    start = exports.get("_start")
+    if run_export is None and start is None:
+        raise _fail(f"`{guest}` exports neither `{RUN_EXPORT}` nor `_start`", 1)
     from .hosts.cli import GuestExit  # noqa: PLC0415
     try:
+        if run_export is not None:  # a command as a component is one: wasi:cli/run's run
+            init = exports.get("_initialize")
+            if init is not None:
+                init(store)
+            status = run_export(store)
+            sys.stdout.flush()
+            raise typer.Exit(0 if status == 0 else 1)
         start(store)
     except GuestExit as exc:  # wasi:cli/exit through the wasi-cli host
         sys.stdout.flush()
@@ -148,4 +164,4 @@ def _run_native(runtime: str, guest: str, args: List[str], allow_network: bool, 
     os.execv(str(exe), argv)
 
 
-__all__ = ["app", "run", "EXIT_TRAP", "RUNTIMES"]
+__all__ = ["app", "run", "EXIT_TRAP", "RUNTIMES", "RUN_EXPORT"]

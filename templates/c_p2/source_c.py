@@ -81,9 +81,15 @@ def render(v) -> str:
         out.append(f'\n__attribute__((__import_module__("{i.module}"), __import_name__("{i.name}")))\n'
                    f"extern {i.result} {i.symbol}({params});\n")
     for section in v.sections:
+        if section.exported:
+            continue
         out.append(f"\n// {section.title}\n")
         for f in section.functions:
             _function(f.decl, f.body, out)
+    if v.trampolines:
+        out.append("\n// The guest's exports (the backport's flat signatures), calling its exports_ functions\n")
+        for t in v.trampolines:
+            _function(t.decl, t.body, out)
     if v.helpers:
         out.append("\n// Helper Functions\n")
         for h in v.helpers:

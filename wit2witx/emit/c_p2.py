@@ -129,6 +129,7 @@ class Function:
 class Section:
     title: str
     functions: list[Function]
+    exported: bool = False  # declared for the guest to define (no body here)
 
 
 @dataclass(slots=True)
@@ -160,6 +161,8 @@ class P2View:
     helpers: list[Helper]
     imports: list[Import]
     needs_string: bool
+    #: the core exports calling the guest's `exports_...` functions
+    trampolines: list[Helper] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- naming
@@ -221,6 +224,7 @@ class _Gen:
         self.imports: dict[str, Import] = {}
         self.needs_string = False
         self.counter = 0
+        self.trampolines: list[Helper] = []
 
     # -- types ---------------------------------------------------------------------------
 
@@ -446,11 +450,11 @@ class _Gen:
                 return f
         raise UsageError(f"`--emit c-p2`: no P1 function `{name}` in `{unit.name}`")
 
-    def _import(self, unit, func: m.Function) -> tuple[str, object]:
+    def _import(self, unit, func: m.Function, declare: bool = True) -> tuple[str, object]:
         # memoised as `Facts.call_plan` did (the method went missing in 65367f3)
         plan = self.facts.memo("call plan", func, lambda f: plan_call(f, self.facts, unit.document))
         symbol = f"__w2w_p1_{unit.module.name}_{func.name}"
-        if symbol not in self.imports:
+        if declare and symbol not in self.imports:
             result = _WASM_C[plan.signature.results[0].wasm_type.value] if plan.signature.results else "void"
             params = [_WASM_C[cp.wasm_type.value] for cp in plan.core_params]
             self.imports[symbol] = Import(unit.module.name, func.name, symbol, result, params)
@@ -484,6 +488,44 @@ class _Gen:
             p1_name = resource_function_name(self.r.types[f.resource].name or "", f.kind, f.item_name)
         symbol, plan = self._import(unit, self._p1_function(unit, p1_name))
         return _FunctionBuilder(self, ns, f, symbol, plan).build()
+
+    # -- exports -------------------------------------------------------------------------
+
+    def export_section(self, key: ir.WorldKey, item) -> Section | None:
+        """World exports: `exports_<prefix>_<f>` declared for the guest to define, and a
+        core export `<P1 module>#<P1 function>` that calls it with the flat signature."""
+        if isinstance(item, ir.WorldInterface):
+            iid = item.id
+            ns = "exports_" + self.names.interface(iid)
+            funcs = list(self.r.interfaces[iid].functions.values())
+            unit = self._unit_of_interface(iid)
+            title = f"Exported Functions from `{self.r.world_key_name(key)}`"
+            type_ns = self.names.interface(iid)
+        else:
+            ns = "exports_" + self.names.world
+            funcs = [item.function]
+            unit = self._unit_of_world()
+            title = f"Exported Functions from `{self.world.name}`"
+            type_ns = self.names.world
+        out = []
+        for f in funcs:
+            if f.resource is not None or f.is_async:
+                raise _unsupported(f"the exported function `{f.name}`", f.span)
+            p1_name = snake(f.name)
+            _, plan = self._import(unit, self._p1_function(unit, p1_name), declare=False)
+            builder = _ExportBuilder(self, ns, type_ns, f, plan, f"{unit.module.name}#{p1_name}")
+            decl, trampoline = builder.build()
+            out.append(decl)
+            self.trampolines.append(trampoline)
+        return Section(title, out, exported=True) if out else None
+
+    def _unit_of_world(self):
+        pkg = self.r.packages[self.world.package] if self.world.package is not None else None
+        origin = pkg.name.qualify(self.world.name) if pkg else self.world.name
+        unit = self.units.get(origin)
+        if unit is None or unit.module is None:
+            raise UsageError(f"`--emit c-p2`: no P1 module for world `{origin}` in this run")
+        return unit
 
     def fresh(self, stem: str) -> str:
         self.counter += 1
@@ -1000,6 +1042,91 @@ class _FunctionBuilder:
         return isinstance(k, ir.List) and k.size is None and self.g.dealias(k.element) == "u8"
 
 
+class _ExportBuilder(_FunctionBuilder):
+    """An exported function: wit-bindgen's prototype (the guest defines it) and the
+    core export that calls it.
+
+    The core export takes the P1 function's parameters (only scalars, enums, flags and
+    handles: the host has no memory in the guest to pass more) and returns the status
+    the lowering gives the function (0 success; for `result<_, E>`, E's status), or, for
+    a result that is one scalar, enum, flags or handle, that value itself.
+    """
+
+    def __init__(self, gen: _Gen, ns: str, type_ns: str, f: ir.Function, plan, export_name: str) -> None:
+        super().__init__(gen, type_ns, f, "", plan)
+        self.export_ns = ns
+        self.export_name = export_name
+
+    def build(self) -> tuple[Function, Helper]:
+        g, f = self.g, self.f
+        name = f"{self.export_ns}_{c_snake(f.name)}"
+        kind, ret_type, outs = self._classify()
+        params = self._params()
+        if any(how != "value" for _, _, how in params) or len(self.plan.inputs) != len(f.params):
+            raise _unsupported(f"the parameters of the exported function `{f.name}` "
+                               "(strings, lists and compound values)", f.span)
+        decls = [d for d, _, _ in params] + [f"{g.ctype(t, self.ns)} *{n}" for n, t in outs]
+        proto = f"{ret_type} {name}({', '.join(decls) or 'void'})"
+        core_params, args = [], []
+        for i, ((decl, pname, _), wp, slot) in enumerate(zip(params, f.params, self.plan.inputs)):
+            if slot.kind not in (SlotKind.SCALAR, SlotKind.ENUM, SlotKind.FLAGS, SlotKind.HANDLE):
+                raise _unsupported(f"the parameter `{wp.name}` of the exported function `{f.name}`", f.span)
+            core = _WASM_C[slot.core[0].wasm_type.value]
+            core_params.append(f"{core} arg{i}")
+            ctype = decl[: -len(pname)].strip()
+            if slot.kind is SlotKind.HANDLE:
+                args.append(f"({ctype}) {{ arg{i} }}")
+            elif g.dealias(wp.type) == "bool":
+                args.append(f"arg{i} != 0")
+            elif slot.kind is SlotKind.SCALAR and g.dealias(wp.type) in ("f32", "f64"):
+                args.append(f"arg{i}")
+            else:
+                args.append(f"({ctype}) arg{i}")
+        body, result = self._export_body(kind, ret_type, outs, name, args)
+        attr = f"__attribute__((__export_name__({c_string(self.export_name)})))\n"
+        trampoline = Helper(f"{attr}{result} __w2w_export_{name[len('exports_'):]}"
+                            f"({', '.join(core_params) or 'void'})", [], body)
+        return Function(proto, doc_lines(f.docs or ""), []), trampoline
+
+    def _export_body(self, kind, ret_type, outs, name, args) -> tuple[list[str], str]:
+        g = self.g
+        call_args = list(args)
+        if kind == "void":
+            return [f"{name}({', '.join(call_args)});", "return 0;"], "int32_t"
+        if kind == "scalar":
+            k = g.kind(self.f.result)
+            d = g.dealias(self.f.result)
+            core = _WASM_C[_scalar_wasm(d, k)]
+            value = "r.__handle" if isinstance(k, ir.Handle) else f"({core}) r"
+            return [f"{ret_type} r = {name}({', '.join(call_args)});", f"return {value};"], core
+        if kind == "result" and all(n == "err" for n, _ in outs):
+            k = g.kind(self.f.result)
+            status = self.plan.result.status
+            if not outs:
+                return [f"return {name}({', '.join(call_args)}) ? 0 : 1;"], "int32_t"
+            err_t = outs[0][1]
+            ek = g.kind(err_t)
+            if isinstance(ek, ir.Enum) and status is not None:
+                offset = 1 if len(ek.cases) == len(status.interface_errors) else 0
+                ctype = g.ctype(err_t, self.ns)
+                return [f"{ctype} e;", f"if ({name}({', '.join(call_args + ['&e'])})) return 0;",
+                        f"return (int32_t) e + {offset};"], "int32_t"
+            del k
+        raise _unsupported(f"the result of the exported function `{self.f.name}` (only none, "
+                           "a result without ok value and with an enum error, or a scalar, "
+                           "enum, flags or handle)", self.f.span)
+
+
+def _scalar_wasm(d, k) -> str:
+    if d in ("u64", "s64"):
+        return "i64"
+    if d in ("f32", "f64"):
+        return d
+    if isinstance(k, ir.Flags) and len(k.flags) > 32:
+        return "i64"
+    return "i32"
+
+
 def _by_pointer(g: _Gen, ref: ir.TypeRef) -> bool:
     d = g.dealias(ref)
     if d == "string":
@@ -1028,6 +1155,15 @@ def build_view(program) -> P2View:
     for key, item in gen.world.imports.items():
         if isinstance(item, ir.WorldInterface):
             section = gen.interface_section(key, item.id)
+            if section is not None:
+                sections.append(section)
+    for key, item in gen.world.imports.items():
+        if isinstance(item, ir.WorldFunction):
+            raise _unsupported(f"the world's own imported function `{item.function.name}`",
+                               item.function.span)
+    for key, item in gen.world.exports.items():
+        if isinstance(item, (ir.WorldInterface, ir.WorldFunction)):
+            section = gen.export_section(key, item)
             if section is not None:
                 sections.append(section)
     unknown = sorted(set(opts.renames) - gen.names.used_renames)
@@ -1060,7 +1196,8 @@ def build_view(program) -> P2View:
         generated=" ".join(doc_lines(program.header_line())),
         world=world, guard=f"__BINDINGS_{world.upper()}_H", header=c_string(header),
         types=gen.types, sections=sections, helpers=gen.helpers,
-        imports=sorted(gen.imports.values(), key=lambda i: i.symbol), needs_string=gen.needs_string)
+        imports=sorted(gen.imports.values(), key=lambda i: i.symbol), needs_string=gen.needs_string,
+        trampolines=gen.trampolines)
 
 
 def emit_files(program) -> dict[str, str]:
