@@ -115,6 +115,18 @@ def test_file_name_clashes_between_units_are_diagnosed(tmp_path, suffix):
     assert renamed.returncode == 0, renamed.stderr
 
 
+def test_a_clash_with_a_file_named_after_the_world_is_a_diagnostic(tmp_path):
+    """c-p2 names its files after the world: a guest header of the same name is caught
+    after emission, still as a diagnostic."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "p.wit").write_text("package ex:pkg;\ninterface a { f: func() -> u32; }\n"
+                               "world imports { import a; }\n")
+    with pytest.raises(InputError, match="would both write `imports.h`"):
+        compiler.compile([str(src)], emit=["c", "c-p2"], world="imports",
+                         module_names={"ex:pkg/a": "imports"})
+
+
 def _forecast(program, emit) -> set[str]:
     names = {n for b in emit for n in SHARED_FILES.get(b, ())}
     for unit in program.units:
