@@ -23,7 +23,8 @@ from .witx import definition_text, format_type, program_memo
 # --------------------------------------------------------------------------- escaping
 # Docs are data. WIT docs are Markdown by intent (emphasis, lists, code spans and
 # fences stay), but they must not break the page around them: no raw HTML (every `<`
-# outside code is written `&lt;`, so no tag, comment or autolink can open), no fence
+# outside code is written `&lt;`, so no tag or comment can open; http(s) autolinks
+# stay), no fence
 # left open (it would swallow the rest of the page), no line break CommonMark sees
 # that we did not (lone CR), and in a table cell no `|` that splits the row. Names and
 # types go into code spans whose backtick fence is longer than any run inside.
@@ -48,6 +49,7 @@ def md_fenced(text: str, info: str) -> str:
     return f"{fence}{info}\n{text}\n{fence}"
 
 
+_AUTOLINK = re.compile(r"<https?://[^\x00-\x20<>]*>")
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
@@ -56,7 +58,7 @@ def _md_inline(line: str) -> str:
     is kept; a backtick run closed later on the line by a run of the same length is a
     code span, kept as is; an unclosed run is escaped (`\\``), so that no span can
     start here and end on another line where this scan would not follow it; every
-    other `<` is written `&lt;`."""
+    other `<` but an http(s) autolink's is written `&lt;`."""
     if "<" not in line and "`" not in line:
         return line
     out = []
@@ -77,8 +79,9 @@ def _md_inline(line: str) -> str:
                 out.append(line[pos:close.end()])
                 pos = close.end()
         elif ch == "<":
-            out.append("&lt;")
-            pos += 1
+            link = _AUTOLINK.match(line, pos)  # a web link stays a link
+            out.append(link.group() if link else "&lt;")
+            pos = link.end() if link else pos + 1
         else:
             out.append(ch)
             pos += 1
@@ -184,7 +187,7 @@ def render_unit(unit, header: str, facts: Facts | None = None, witx_memo: dict |
         origin=md_code(unit.origin) if unit.origin else "",
         version=md_cell(unit.version or ""),
         docs=md_prose(module.docs if module else ""),
-        uses=", ".join(f"[{md_code(use)}](<{use}.md>)" for use in unit.uses),
+        uses=", ".join(f"[{md_code(use)}]({use}.md)" for use in unit.uses),  # C identifiers
         functions=[_function_doc(f, facts) for f in (module.functions if module else [])],
         types=[_type_doc(tn, facts, witx_memo) for tn in unit.own_typenames],
     )
