@@ -11,7 +11,10 @@ import os
 import sys
 from typing import List, Optional
 
-import typer
+try:
+    import typer
+except KeyboardInterrupt:  # Ctrl-C while the command starts: exit as one later does,
+    raise SystemExit(130) from None  # not with a traceback of the import
 
 from . import __version__
 
