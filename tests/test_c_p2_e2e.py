@@ -24,6 +24,7 @@ import pytest
 
 from conftest import FIXTURES, corpus_path, zig_cc
 from test_sockets_e2e import Server, build_sockets_guest, echo_handler, free_port
+from test_chost_run import RUNTIMES, native_env, sanitizers_silent  # noqa: F401 (a fixture)
 from wasi import wasi_package_with_deps
 
 pytest.importorskip("wasmtime")
@@ -50,6 +51,27 @@ def p2_guest(tmp_path_factory) -> Path:
     proc = zig_cc("--target=wasm32-wasi", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror",
                   f"-I{gen}", "-include", str(P2 / "alloc_count.h"), "-o", str(wasm),
                   str(P2 / "p2_guest.c"), str(gen / "imports.c"), str(P2 / "alloc_count.c"))
+    assert proc.returncode == 0, proc.stderr
+    return wasm
+
+
+@pytest.fixture(scope="session")
+def p2_sockets_guest(tmp_path_factory) -> Path:
+    """The same program with only its wasi:sockets commands (-DP2_SOCKETS_ONLY), for
+    wasm3 0.5.0 (`-mcpu=mvp`) and WAMR with the C reference host."""
+    from wit2witx import compiler
+
+    tmp = tmp_path_factory.mktemp("p2_sockets_guest")
+    root = wasi_package_with_deps(tmp, "cli")
+    gen = tmp / "gen"
+    gen.mkdir()
+    for name, text in compiler.compile([str(root)], emit="c-p2", world="wasi:cli/imports").items():
+        (gen / name).write_text(text)
+    wasm = tmp / "p2_sockets.wasm"
+    proc = zig_cc("--target=wasm32-wasi", "-mcpu=mvp", "-DP2_SOCKETS_ONLY", "-O2", "-std=c11",
+                  "-Wall", "-Wextra", "-Werror", f"-I{gen}", "-include", str(P2 / "alloc_count.h"),
+                  "-o", str(wasm), str(P2 / "p2_guest.c"), str(gen / "imports.c"),
+                  str(P2 / "alloc_count.c"))
     assert proc.returncode == 0, proc.stderr
     return wasm
 
@@ -134,6 +156,27 @@ def test_p2_listening_server_matches_p1(p2_guest, p1_sockets_guest):
     back1, proc1, out1, err1 = serve_and_talk(p1_sockets_guest, "wasi-sockets", payload)
     assert back1 == payload and proc1.returncode == 0, err1
     assert lines[:-1] == out1.splitlines() == [f"served {len(payload)}"]
+
+
+@pytest.mark.parametrize("runtime", ["wasm3", "wamr"])
+def test_p2_sockets_programs_on_the_c_host(p2_sockets_guest, native_env, runtime):
+    """The P2 program unchanged on wasm3 and WAMR with the C reference host (sanitized
+    runner): the same lines as under wasmtime-py and as the P1 programs print."""
+    name, config = RUNTIMES[runtime]
+    env = dict(native_env, **({"WIT2WITX_RUNNER_WAMR_CONFIG": config} if config else {}))
+
+    def native(*args: str) -> list[str]:
+        proc = subprocess.run([*RUN, str(p2_sockets_guest), "--runtime", name, "--host",
+                               "wasi-sockets", "--", *args], capture_output=True, text=True,
+                              timeout=300, env=env)
+        sanitizers_silent(proc.stderr)
+        return p2_lines(proc)
+
+    with Server(echo_handler) as server:
+        assert native("echo", str(server.port), "300007", "1237") == ["ok 300007"]
+    assert server.received == 300_007
+    assert native("refused", str(free_port())) == ["refused"]
+    assert native("dns", "127.0.0.1") == ["ipv4 127.0.0.1"]
 
 
 # --------------------------------------------------------------------------- UDP, lookup
