@@ -186,8 +186,12 @@ def _result_values(r: Param, first_out: int) -> tuple[list[CoreResult], list[Cor
     return [status], outs
 
 
-def core_signature(func: Function) -> CoreSignature:
-    """The core wasm params/results of a P1 function (see the module docstring)."""
+def core_signature(func: Function, shared: dict | None = None) -> CoreSignature:
+    """The core wasm params/results of a P1 function (see the module docstring).
+
+    `shared` (one dict per run, `p1.facts.Facts`) makes equal core values one object:
+    many are the same from function to function (`buf`, `buf_len`, a handle `self`,
+    `retptr0` of a named type), and a large input has millions of them."""
     params: list[CoreParam] = []
     for p in func.params:
         params.extend(_param_values(p))
@@ -196,7 +200,22 @@ def core_signature(func: Function) -> CoreSignature:
         rs, outs = _result_values(r, len([p for p in params if p.role is Role.OUT_PTR]))
         results.extend(rs)
         params.extend(outs)
-    return CoreSignature(tuple(params), tuple(results))
+    if shared is None:
+        return CoreSignature(tuple(params), tuple(results))
+    return CoreSignature(tuple(_one_of(v, shared) for v in params),
+                         tuple(_one_of(v, shared) for v in results))
+
+
+def _one_of(value: CoreParam | CoreResult, shared: dict) -> CoreParam | CoreResult:
+    """The object in `shared` equal to `value` if its type is named, a scalar or a
+    pointer: the lowering shares those type objects between functions, so equal values
+    have the very same type (an anonymous type is each use's own: a back end may name
+    it after where it occurs). The entry holds the type, so its id is never reused
+    while `shared` lives."""
+    if not isinstance(value.type, (Ref, Builtin, Pointer)):
+        return value
+    key = (type(value), value.name, value.role, value.source, id(value.type))
+    return shared.setdefault(key, value)
 
 
 def result_error(params: list[Param], results: list[Param]) -> str | None:

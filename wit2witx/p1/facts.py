@@ -31,7 +31,8 @@ class Facts:
     and a scalar from constants, as fast as a lookup here.
     """
 
-    __slots__ = ("_layout", "_sa", "_variant", "_record", "_sig", "_other", "_alive")
+    __slots__ = ("_layout", "_sa", "_variant", "_record", "_sig", "_core_values", "_other",
+                 "_alive")
 
     def __init__(self) -> None:
         self._layout: dict = {}  # layout's own cache: id(TypeName) -> (TypeName, SizeAlign)
@@ -39,6 +40,7 @@ class Facts:
         self._variant: dict = {}
         self._record: dict = {}
         self._sig: dict = {}
+        self._core_values: dict = {}  # `abi.core_signature`'s: equal core params, one object
         self._other: dict = {}  # (question, id(obj)) -> answer
         self._alive: list = []  # every object asked about: its id stays its own
 
@@ -72,7 +74,7 @@ class Facts:
         key = id(func)
         hit = self._sig.get(key)
         if hit is None:
-            hit = self._sig[key] = abi.core_signature(func)
+            hit = self._sig[key] = abi.core_signature(func, self._core_values)
             self._alive.append(func)
         return hit
 
