@@ -165,6 +165,8 @@ class _Lowering:
         self.used_module_names: set[str] = set()
         self.refs: dict[int, m.Ref] = {}  # id(TypeName) -> the shared `Ref` to it
         self.emptied: list[str] = []  # units that --skip-unsupported left without functions
+        # world exports lowered as imports: (warning, the exported function or None)
+        self.exports: list[tuple[Diagnostic, ir.Function | None]] = []
 
     # -- driver --------------------------------------------------------------------------
 
@@ -175,6 +177,7 @@ class _Lowering:
         self._find_problems(order)
         if self.errors:
             raise UnsupportedError(self.errors)
+        self._warn_exports()
         self._create_typenames(order)
         owns = {name: self._own_definitions(self.plans[name]) for name in order}
         units = [self._unit(self.plans[name], owns) for name in order]
@@ -247,11 +250,11 @@ class _Lowering:
                     if named_interfaces or self.r.interfaces[item.id].name is None:
                         self._plan_interface(item.id, world_id=world_id, key=key)
                         if items is world.exports:
-                            self._warn_export(world, key, item.span)
+                            self._note_export(world, key, item.span, None)
                 elif isinstance(item, ir.WorldFunction):
                     functions.append(item.function)
                     if items is world.exports:
-                        self._warn_export(world, key, item.function.span)
+                        self._note_export(world, key, item.function.span, item.function)
                 elif isinstance(item, ir.WorldType):
                     types.append(item.id)
         if not functions and not types:
@@ -270,10 +273,12 @@ class _Lowering:
         self._register(plan)
         self._split_types(plan, types)
 
-    def _warn_export(self, world: ir.World, key: ir.WorldKey, span: Span | None) -> None:
+    def _note_export(self, world: ir.World, key: ir.WorldKey, span: Span | None,
+                     function: ir.Function | None) -> None:
         """A world export is lowered as imports the host provides, the same as an
         import: P1 has no form for guest exports in this backport yet, so say so
-        rather than hand the user host glue for what their guest was to implement."""
+        rather than hand the user host glue for what their guest was to implement.
+        Warned once the left-out items are known (`_warn_exports`)."""
         if isinstance(key, int):
             iface = self.r.interfaces[key]
             pkg = self.r.packages[iface.package] if iface.package is not None else None
@@ -282,10 +287,18 @@ class _Lowering:
             name = key
         pkg = self.r.packages[world.package] if world.package is not None else None
         origin = pkg.name.qualify(world.name) if pkg else world.name
-        self.warnings.append(warning(
+        self.exports.append((warning(
             f"world `{origin}` exports `{name}`: lowered as P1 imports that the host "
             "implements, like an import (the backport has no guest exports yet)",
-            span or world.span))
+            span or world.span), function))
+
+    def _warn_exports(self) -> None:
+        """The export warnings, except for exported functions left out (warned of as
+        left out already)."""
+        kept = {id(f) for plan in self.plans.values() for f in plan.functions}
+        for diagnostic, function in self.exports:
+            if function is None or id(function) in kept:
+                self.warnings.append(diagnostic)
 
     def _plan_interface(self, iface_id: int, world_id: int | None = None,
                         key: ir.WorldKey | None = None) -> _Plan:
