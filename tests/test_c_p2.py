@@ -392,3 +392,24 @@ def test_layout_matches_the_canonical_abi(cli_root, wasip2, tmp_path):
     proc = zig_cc("--target=wasm32-wasi", "-std=c11", "-Wall", "-Wextra", "-Werror", "-c",
                   "-o", str(tmp_path / "layout.o"), str(tmp_path / "layout.c"))
     assert proc.returncode == 0, proc.stderr[:4000]
+
+
+def test_http_proxy_world_compiles_with_its_export(tmp_path):
+    """wasi:http/proxy: every type of wasi:http (error payloads with strings, options,
+    lists of tuples) and the `incoming-handler.handle` export, as wit-bindgen spells it
+    (the export's types in the `exports_` namespace)."""
+    root = wasi_package_with_deps(tmp_path / "in", "http")
+    files = dict(compiler.compile([str(root)], emit="c-p2", world="wasi:http/proxy"))
+    header = " ".join(files["proxy.h"].split())
+    assert ("extern void exports_wasi_http_incoming_handler_handle("
+            "exports_wasi_http_incoming_handler_own_incoming_request_t request, "
+            "exports_wasi_http_incoming_handler_own_response_outparam_t response_out);") in header
+    assert '__export_name__("wasi_http_incoming_handler#handle")' in files["proxy.c"]
+    out = tmp_path / "out"
+    out.mkdir()
+    _write(files, out)
+    (out / "use.cc").write_text('#include "proxy.h"\n')
+    for args, cxx in ((["-std=c11", "-O2", "-c", "-o", str(out / "p.o"), str(out / "proxy.c")], False),
+                      (["-std=c++17", "-c", "-o", str(out / "u.o"), str(out / "use.cc")], True)):
+        proc = zig_cc("--target=wasm32-wasi", "-Wall", "-Wextra", "-Werror", *args, cxx=cxx)
+        assert proc.returncode == 0, proc.stderr

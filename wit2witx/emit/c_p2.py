@@ -176,6 +176,11 @@ class _Names:
         self.world = c_snake(opts.rename_world or world.name)
         self.renames = opts.renames
         self.used_renames: set[str] = set()
+        #: interfaces the world exports and does not import: their types are spelled
+        #: `exports_<prefix>_...`, as wit-bindgen spells them
+        imported = {i.id for i in world.imports.values() if isinstance(i, ir.WorldInterface)}
+        self.exported = {i.id for i in world.exports.values()
+                         if isinstance(i, ir.WorldInterface) and i.id not in imported}
 
     def interface(self, iid: int) -> str:
         iface = self.r.interfaces[iid]
@@ -197,7 +202,8 @@ class _Names:
 
     def owner(self, td: ir.TypeDef) -> str:
         if td.owner is not None and td.owner.kind == "interface":
-            return self.interface(td.owner.id)
+            prefix = "exports_" if td.owner.id in self.exported else ""
+            return prefix + self.interface(td.owner.id)
         return self.world
 
 
@@ -500,7 +506,13 @@ class _Gen:
             funcs = list(self.r.interfaces[iid].functions.values())
             unit = self._unit_of_interface(iid)
             title = f"Exported Functions from `{self.r.world_key_name(key)}`"
-            type_ns = self.names.interface(iid)
+            type_ns = ns
+            for tid in self.r.interfaces[iid].types.values():
+                if isinstance(self.r.types[self.dealias(tid)].kind, ir.Resource) and \
+                        self.r.types[self.dealias(tid)].owner.id in self.names.exported:
+                    raise _unsupported(f"the exported resource `{self.r.types[tid].name}`",
+                                       self.r.types[tid].span)
+                self.ctype(tid, ns)
         else:
             ns = "exports_" + self.names.world
             funcs = [item.function]
