@@ -33,8 +33,7 @@ from . import model as m
 from .names import (
     BUF_PARAMS, ERROR_PAYLOAD_PARAM, GENERIC_ERROR, RESULT_NAME, SELF_PARAM, SUCCESS,
     drop_function_name, flags_repr_name, glue_status_names, glue_status_positions,
-    is_identifier, module_name,
-    resource_function_name, snake, tag_repr_name,
+    is_identifier, module_name, resource_function_name, snake, tag_repr_name,
 )
 from .unit import Unit
 
