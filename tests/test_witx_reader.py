@@ -417,3 +417,79 @@ def test_using_one_module_twice_defines_each_typename_once(tmp_path):
     doc = read_witx(path)
     names = [d.name for d in doc.typenames]
     assert len(names) == len(set(names)) and "k2" in names and "key" in names
+
+
+@st.composite
+def _used_modules(draw):
+    """A module of typenames, each maybe referring to earlier ones (records, variants,
+    lists, handles of a resource), and a `use` of some of them in one of the forms."""
+    count = draw(st.integers(1, 7))
+    decls, kinds = [], []
+    for i in range(count):
+        earlier = [f"$t{j}" for j in range(i)]
+        kind = draw(st.sampled_from(["u32", "record", "variant", "list", "handle"]
+                                    if earlier else ["u32", "handle"]))
+        pick = (lambda: draw(st.sampled_from(earlier))) if earlier else None
+        body = {
+            "u32": "u32",
+            "handle": "(handle $res)",
+            "record": f"(record (field $a {pick() if pick else 'u8'}) (field $b u8))",
+            "variant": f"(variant (@witx tag u8) (case $x {pick() if pick else 'u8'}) (case $y))",
+            "list": f"(list {pick() if pick else 'u8'})",
+        }[kind]
+        decls.append(f"  (typename $t{i} {body})")
+        kinds.append(kind)
+    chosen = draw(st.lists(st.integers(0, count - 1), min_size=1, unique=True))
+    form = draw(st.sampled_from(["star", "list", "split"]))
+    return decls, sorted(chosen), form
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(case=_used_modules())
+def test_any_use_from_module_is_self_contained_and_reads_back(tmp_path, case):
+    """Whatever is used and how: the document holds every typename the used ones need,
+    once, in an order with no forward reference (it reads back from the printed WITX
+    as the same document); exactly the used names can be referred to."""
+    from wit2witx.emit.witx import print_unit
+    from wit2witx.p1.unit import units_from_witx
+
+    decls, chosen, form = case
+    import tempfile  # noqa: PLC0415  (one folder per example: hypothesis repeats cases)
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    (folder / "lib.witx").write_text("(module $lib\n  (resource $res)\n" + "\n".join(decls)
+                                     + "\n)\n", encoding="utf-8")
+    names = [f"$t{i}" for i in chosen]
+    if form == "star":
+        uses = "(use * from $lib)"
+    elif form == "list":
+        uses = f"(use {' '.join(names)} from $lib)"
+    else:
+        uses = " ".join(f"(use {n} from $lib)" for n in names)
+    params = " ".join(f"(param $p{i} {n})" for i, n in enumerate(names))
+    user = folder / "user.witx"
+    user.write_text(f"""(module $user
+  {uses}
+  (typename $st (enum (@witx tag u8) $ok $bad))
+  (@interface func (export "f") {params} (result $error (expected (error $st))))
+)
+""", encoding="utf-8")
+    doc = read_witx(user)
+    typenames = [d.name for d in doc.typenames]
+    assert len(typenames) == len(set(typenames))
+    assert {n[1:] for n in names} <= set(typenames)
+    (unit,) = units_from_witx(doc, "user.witx")
+    printed = folder / "printed" / "user.witx"
+    printed.parent.mkdir()
+    printed.write_text(print_unit(unit), encoding="utf-8")
+    assert read_witx(printed) == doc
+    # a typename of the module that was not used (by name or `*`) is not a name here
+    unused = [i for i in range(len(decls)) if i not in chosen]
+    if unused and form != "star":
+        probe = folder / "probe.witx"
+        probe.write_text(f"(module $probe {uses} "
+                         f"(typename $z $t{unused[0]}))\n", encoding="utf-8")
+        with pytest.raises(WitxError) as info:
+            read_witx(probe)
+        assert f"Unknown name `t{unused[0]}`" in info.value.diagnostic.message
