@@ -178,6 +178,13 @@ def test_bad_renames(cli_root):
         compiler.compile([str(cli_root)], emit="c-p2")
 
 
+def test_without_a_world_among_other_back_ends_a_warning(cli_root):
+    """`--emit` with every back end and no world: the others run, c-p2 warns."""
+    out = compiler.compile([str(cli_root)], emit=["witx", "c-p2"])
+    assert out and all(name.endswith(".witx") for name in out)
+    assert any("needs `--world`" in w.message for w in out.warnings)
+
+
 def test_cli_options(cli_root, tmp_path):
     from typer.testing import CliRunner
 

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 
 from .. import ir
-from ..diagnostics import UnsupportedError, UsageError, error
+from ..diagnostics import UnsupportedError, UsageError, error, warning
 from ..p1 import model as m
 from ..p1.callplan import SlotKind, plan_call
 from ..p1.facts import Facts, facts_of
@@ -1213,9 +1213,21 @@ def build_view(program) -> P2View:
 
 
 def emit_files(program) -> dict[str, str]:
-    """The driver's entry point (`compiler.BACKENDS["c-p2"]`): `<world>.h`, `<world>.c`."""
+    """The driver's entry point (`compiler.BACKENDS["c-p2"]`): `<world>.h`, `<world>.c`.
+
+    c-p2 is made for one world of WIT input. Asked for alone without one, that is a
+    usage error; in a run of several back ends (`--emit` with every one of them), it is
+    a warning and c-p2 writes nothing, so that the others still run."""
+    problem = None
     if program.resolve is None:
-        raise UsageError("`--emit c-p2` reads WIT input (a world), not WITX")
+        problem = "`--emit c-p2` reads WIT input (a world), not WITX"
+    elif program.options.world is None:
+        problem = "`--emit c-p2` needs `--world` (e.g. `--world wasi:cli/imports`)"
+    if problem is not None:
+        if tuple(program.options.emit) == ("c-p2",):
+            raise UsageError(problem)
+        program.warnings.append(warning(problem + ": nothing written for it"))
+        return {}
     view = build_view(program)
     return {f"{view.world}.h": render("c_p2/header_h.py", view),
             f"{view.world}.c": render("c_p2/source_c.py", view)}
