@@ -51,8 +51,15 @@ CLI_MODULES = (
     "wasi_random_insecure_seed",
 )
 
+#: The P1 modules the wasi-http host adds (wasi:http/types and outgoing-handler).
+HTTP_MODULES = (
+    "wasi_http_types",
+    "wasi_http_outgoing_handler",
+)
+
 _GLUE: dict[str, Any] = {}
 _CLI_GLUE: dict[str, Any] = {}
+_HTTP_GLUE: dict[str, Any] = {}
 
 
 def _load(names: tuple[str, ...], into: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +81,11 @@ def load_glue() -> dict[str, Any]:
 def load_cli_glue() -> dict[str, Any]:
     """The shipped glue modules the wasi-cli host adds to the sockets host's."""
     return _load(CLI_MODULES, _CLI_GLUE)
+
+
+def load_http_glue() -> dict[str, Any]:
+    """The shipped glue modules the wasi-http host adds to the wasi-cli host's."""
+    return _load(HTTP_MODULES, _HTTP_GLUE)
 
 
 def add_sockets_to_linker(linker: Any, store: Any, host: Any = None, *,
@@ -107,8 +119,26 @@ def add_cli_to_linker(linker: Any, store: Any, host: Any = None, *,
     return host, tables
 
 
-#: `wit2witx run --host NAME`: the hosts there are (wasi-cli includes wasi-sockets).
-HOSTS = {"wasi-sockets": add_sockets_to_linker, "wasi-cli": add_cli_to_linker}
+def add_http_to_linker(linker: Any, store: Any, host: Any = None, *,
+                       allow_network: bool = False, argv: Any = (),
+                       env: Any = ()) -> tuple[Any, Any]:
+    """Define the wasi-cli host's imports and wasi:http/types and outgoing-handler on
+    `linker` (`hosts.http.HttpHost`); returns (host, handle tables)."""
+    from .http import HttpHost  # noqa: PLC0415
 
-__all__ = ["SOCKETS_MODULES", "CLI_MODULES", "HOSTS", "add_sockets_to_linker",
-           "add_cli_to_linker", "load_glue", "load_cli_glue"]
+    if host is None:
+        host = HttpHost(allow_network=allow_network, argv=argv, env=env)
+    host, tables = add_cli_to_linker(linker, store, host)
+    for module in load_http_glue().values():
+        tables = module.add_to_linker(linker, store, host, tables=tables)
+    return host, tables
+
+
+#: `wit2witx run --host NAME`: the hosts there are (wasi-cli includes wasi-sockets,
+#: wasi-http includes wasi-cli).
+HOSTS = {"wasi-sockets": add_sockets_to_linker, "wasi-cli": add_cli_to_linker,
+         "wasi-http": add_http_to_linker}
+
+__all__ = ["SOCKETS_MODULES", "CLI_MODULES", "HTTP_MODULES", "HOSTS", "add_sockets_to_linker",
+           "add_cli_to_linker", "add_http_to_linker", "load_glue", "load_cli_glue",
+           "load_http_glue"]

@@ -5,7 +5,8 @@
 The WASI 0.2.12 WIT files are corpus data, not part of this repository, so the
 package ships what `wit2witx --emit host-py` makes of them (wasi:sockets with its
 wasi:io and wasi:clocks dependencies; wasi:cli, wasi:random and the wall clock from
-world `wasi:cli/imports`). `--check` writes nothing and exits 1 when a
+world `wasi:cli/imports`; wasi:http/types and outgoing-handler from world
+`wasi:http/proxy`). `--check` writes nothing and exits 1 when a
 shipped file is missing or differs; the test suite runs the same comparison.
 """
 
@@ -41,21 +42,33 @@ def compile_sockets(corpus: Path, emit: list[str]) -> dict[str, str]:
 def compile_cli(corpus: Path, emit: list[str]) -> dict[str, str]:
     """`wit2witx --world wasi:cli/imports` on WASI 0.2.12 wasi:cli (every other WASI
     package a dependency): the wasi-cli host's modules come from it."""
+    return compile_world(corpus, "cli", "wasi:cli/imports", emit)
+
+
+def compile_world(corpus: Path, package: str, world: str, emit: list[str] | str) -> dict[str, str]:
+    """`wit2witx --world WORLD` on WASI 0.2.12 `package` with every other WASI package
+    a dependency."""
     from .. import compiler  # noqa: PLC0415
 
     src = Path(corpus) / "wasi-p2"
     with tempfile.TemporaryDirectory(prefix="wit2witx-regen-") as tmp:
-        root = Path(tmp) / "cli"
-        shutil.copytree(src / "cli", root)
-        for dep in sorted(p.name for p in src.iterdir() if p.is_dir() and p.name != "cli"):
+        root = Path(tmp) / package
+        shutil.copytree(src / package, root)
+        for dep in sorted(p.name for p in src.iterdir() if p.is_dir() and p.name != package):
             shutil.copytree(src / dep, root / "deps" / dep)
-        return dict(compiler.compile([str(root)], emit=emit, world="wasi:cli/imports"))
+        return dict(compiler.compile([str(root)], emit=emit, world=world))
+
+
+def compile_http(corpus: Path, emit: list[str] | str) -> dict[str, str]:
+    """`wit2witx --world wasi:http/proxy` on WASI 0.2.12 wasi:http: the wasi-http host's
+    modules (and the C guests' headers and c-p2 API) come from it."""
+    return compile_world(corpus, "http", "wasi:http/proxy", emit)
 
 
 def generate(corpus: Path) -> dict[str, str]:
     """File name → text of every shipped module (plus the package `__init__.py`)."""
     artifacts = compile_sockets(corpus, ["host-py"])
-    from . import CLI_MODULES, SOCKETS_MODULES  # noqa: PLC0415
+    from . import CLI_MODULES, HTTP_MODULES, SOCKETS_MODULES  # noqa: PLC0415
 
     wanted = {f"{name}_host.py" for name in SOCKETS_MODULES}
     files = {name: text for name, text in artifacts.items() if name in wanted}
@@ -63,6 +76,10 @@ def generate(corpus: Path) -> dict[str, str]:
     files.update((name, text) for name, text in compile_cli(corpus, ["host-py"]).items()
                  if name in cli_wanted)
     wanted |= cli_wanted
+    http_wanted = {f"{name}_host.py" for name in HTTP_MODULES}
+    files.update((name, text) for name, text in compile_http(corpus, ["host-py"]).items()
+                 if name in http_wanted)
+    wanted |= http_wanted
     missing = wanted - set(files)
     if missing:
         raise RuntimeError(f"the lowering made no {', '.join(sorted(missing))}")
