@@ -10,7 +10,11 @@ delimiters, `??/` trigraphs, Markdown/HTML, tabs, lone CRs and any Unicode WIT a
 What WIT allows in docs (checked against wasm-tools 1.262): a `///` line ends at LF;
 it may hold any character but the control codes other than tab and CR, and the
 bidirectional overrides (U+202A–U+202E, U+2066–U+2069); a `/** */` doc may also hold
-LF but not `*/`. Every identifier is written `%name`, so keywords are plain names.
+LF but not `*/` (nor `/*`: block comments nest). Every identifier is written `%name`,
+so keywords are plain names; names are unique regardless of case, as wasm-tools wants.
+
+`witx_documents()` yields `(module name, WITX text)` for the other front end, whose
+names may hold any wasm-text idchar and whose function names are any string.
 """
 
 from __future__ import annotations
@@ -199,3 +203,80 @@ def _user_interface(draw, iface: str, named: list[str], taken: list[str]) -> str
 
 
 __all__ = ["packages", "identifiers", "docs", "deep_type", "KEYWORDS", "HELPERS", "SUFFIXES"]
+
+
+# --- WITX documents: the other front end, where names may hold `.`, `'`, `\`, `|`, ... ---
+
+_WITX_IDCHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&'*+-./:<=>?@\\^_`|~"
+_WITX_ID = st.one_of(
+    st.text(st.sampled_from(_WITX_IDCHARS), min_size=1, max_size=8),
+    st.sampled_from(KEYWORDS + HELPERS).map(lambda n: n.replace("-", "_")),
+    st.sampled_from(("None", "True", "self", "error", "tag", "value", "x.y", "X_Y", "x-y")),
+)
+_WITX_BUILTINS = ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "f32", "f64", "char",
+                  "string", "(@witx usize)")
+
+
+def _witx_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+@st.composite
+def _witx_docs(draw, indent: str) -> str:
+    lines = draw(st.lists(_DOC_TEXT.map(lambda t: t.replace("\n", " ").replace("\r", "\\r")),
+                          max_size=2))
+    return "".join(f"{indent};;;{line}\n" for line in lines)
+
+
+@st.composite
+def witx_documents(draw, max_types: int = 5, max_funcs: int = 3):
+    """(module name, WITX text) of one adversarial WITX document with one module."""
+    names = draw(st.lists(_WITX_ID, min_size=1, max_size=max_types, unique=True))
+    out: list[str] = []
+    enums: list[str] = []
+    named: list[str] = []
+    for name in names:
+        members = draw(st.lists(_WITX_ID, min_size=1, max_size=4, unique=True))
+        kind = draw(st.sampled_from(("enum", "flags", "record", "variant")))
+        refs = [f"${n}" for n in named] + list(_WITX_BUILTINS)
+        out.append(draw(_witx_docs("")))
+        if kind == "enum":
+            body = "".join(f"{draw(_witx_docs('    '))}    ${m}\n" for m in members)
+            out.append(f"(typename ${name}\n  (enum (@witx tag u8)\n{body}  )\n)\n")
+            enums.append(name)
+        elif kind == "flags":
+            body = "".join(f"    ${m}\n" for m in members)
+            out.append(f"(typename ${name}\n  (flags (@witx repr u8)\n{body}  )\n)\n")
+        elif kind == "record":
+            body = "".join(f"    (field ${m} {draw(st.sampled_from(refs))})\n" for m in members)
+            out.append(f"(typename ${name}\n  (record\n{body}  )\n)\n")
+        else:
+            body = "".join(
+                f"    (case ${m}{draw(st.sampled_from(['', *(' ' + r for r in refs)]))})\n"
+                for m in members)
+            out.append(f"(typename ${name}\n  (variant (@witx tag u8)\n{body}  )\n)\n")
+        named.append(name)
+    module = draw(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True))
+    funcs = draw(st.lists(st.text(max_size=8), min_size=1, max_size=max_funcs, unique=True))
+    out.append(draw(_witx_docs("")) + f"(module ${module}\n  (import \"memory\" (memory))\n")
+    refs = [f"${n}" for n in named] + ["u32", "u8", "s64", "f64"]
+    for func in funcs:
+        params = draw(st.lists(_WITX_ID.filter(lambda p: p != "error"), max_size=3, unique=True))
+        body = "".join(f"    (param ${p} {draw(st.sampled_from(refs))})\n" for p in params)
+        if enums:
+            ok = draw(st.sampled_from(["", *(f" ${n}" for n in named)]))  # witx: named only
+            body += f"    (result $error (expected{ok} (error ${draw(st.sampled_from(enums))})))\n"
+        out.append(f"{draw(_witx_docs('  '))}  (@interface func (export {_witx_string(func)})\n{body}  )\n")
+    out.append(")\n")
+    return module, "".join(out)
+
+
+__all__ += ["witx_documents"]
