@@ -1,12 +1,15 @@
 """`make bench` (C reference host): wasi:sockets and wasi:clocks on wasm3 and WAMR.
 
-1. TCP echo MiB/s at 4 KiB and 64 KiB chunks: the C sockets guest
-   (fixtures/guests/sockets/sockets_guest.c, `echo PORT TOTAL CHUNK`) through
-   `wit2witx run --runtime wasm3|wamr` (native runners with the C host, -O2, no
-   sanitizers) and `--runtime wasmtime` (Python host), each next to a native C client
-   doing the same echo (write a chunk, drain what came back, then read the rest) against
-   the same native echo server on 127.0.0.1. Rates are (big - small) / (t_big - t_small),
-   so process start-up and runner loading cancel out. Goal: >= 0.5x native at 64 KiB.
+1. TCP echo MiB/s at 4 KiB and 64 KiB chunks through `wit2witx run --runtime
+   wasm3|wamr` (native runners with the C host, -O2, no sanitizers) and `--runtime
+   wasmtime` (Python host), each next to a native C client doing the same echo (write a
+   chunk, drain what came back, then read the rest) against the same native echo server
+   on 127.0.0.1. Two guests: `io` (ECHO_GUEST below: one chunk sent again and again,
+   replies counted, so the figure is the host's I/O path) and `fixture`
+   (fixtures/guests/sockets/sockets_guest.c, which also fills and compares every byte
+   in the interpreter); each native client does what its guest does. Rates are
+   (big - small) / (t_big - t_small), so process start-up and runner loading cancel out.
+   Goal: >= 0.5x native at 64 KiB.
 2. calls/s of `monotonic-clock.now` from a guest loop, per runtime.
 
 Needs ../shared/corpus, ziglang, gcc, and WAMR's source (WAMR_SRC or ../shared/vendor).
@@ -104,6 +107,99 @@ int main(int argc, char **argv) {
 }
 """
 
+ECHO_GUEST = r"""
+/* echo_guest echo PORT TOTAL CHUNK: send one CHUNK-sized buffer until TOTAL bytes went
+ * out, draining replies into one scratch buffer; "ok N" when N came back */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "guest_names.h"
+static NETWORK net;
+static void block_on(POLLABLE p) { if (POLLABLE_BLOCK(p) || POLLABLE_DROP(p)) exit(90); }
+int main(int argc, char **argv) {
+    size_t total = (size_t)atol(argv[3]), chunk = (size_t)atol(argv[4]), done = 0, got = 0, used;
+    uint8_t *buf = malloc(chunk), *back = malloc(1 << 20);
+    TCP_SOCKET sock; INPUT_STREAM in; OUTPUT_STREAM out; STREAM_ERROR err; POLLABLE p;
+    READ_RESULT r; BLOCKING_READ_RESULT br;
+    IP_SOCKET_ADDRESS a;
+    memset(&a, 0, sizeof a);
+    a.tag = IP_SOCKET_ADDRESS_IPV4;
+    a.u.ipv4.port = (uint16_t)atoi(argv[2]);
+    a.u.ipv4.address.f0 = 127; a.u.ipv4.address.f3 = 1;
+    if (!buf || !back || INSTANCE_NETWORK(&net) || CREATE_TCP_SOCKET(IP_ADDRESS_FAMILY_IPV4, &sock)
+        || TCP_START_CONNECT(sock, net, &a)) return 2;
+    memset(buf, 7, chunk);
+    for (;;) {
+        int st = TCP_FINISH_CONNECT(sock, &in, &out);
+        if (st == 0) break;
+        if (st != ERROR_CODE_STATUS_WOULD_BLOCK || TCP_SUBSCRIBE(sock, &p)) return 3;
+        block_on(p);
+    }
+    while (done < total) {
+        size_t k = total - done < chunk ? total - done : chunk, off = 0;
+        while (off < k) {
+            uint64_t permit = 0;
+            if (STREAM_CHECK_WRITE(out, &err, &permit)) return 4;
+            if (permit == 0) { if (OUTPUT_SUBSCRIBE(out, &p)) return 5; block_on(p); continue; }
+            size_t n = k - off < permit ? k - off : (size_t)permit;
+            if (STREAM_WRITE(out, buf + off, n, &err)) return 6;
+            off += n;
+        }
+        done += k;
+        if (STREAM_READ(in, 1 << 20, back, 1 << 20, &used, &err, &r)) return 7;
+        got += r.len;
+    }
+    if (STREAM_BLOCKING_FLUSH(out, &err)) return 8;
+    while (got < total) {
+        if (STREAM_BLOCKING_READ(in, 1 << 20, back, 1 << 20, &used, &err, &br)) return 9;
+        got += br.len;
+    }
+    printf("ok %zu\n", got);
+    return 0;
+}
+"""
+
+NATIVE_IO_CLIENT = r"""
+/* native_io_client PORT TOTAL CHUNK: what echo_guest does, natively */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+    size_t total = (size_t)atol(argv[2]), chunk = (size_t)atol(argv[3]), done = 0, got = 0;
+    unsigned char *buf = malloc(chunk), *back = malloc(1 << 20);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1])),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    (void)argc;
+    if (!buf || !back || connect(s, (struct sockaddr *)&a, sizeof a)) return 1;
+    memset(buf, 7, chunk);
+    fcntl(s, F_SETFL, O_NONBLOCK);
+    while (done < total) {
+        size_t k = total - done < chunk ? total - done : chunk, off = 0;
+        while (off < k) {
+            ssize_t w = send(s, buf + off, k - off, 0);
+            if (w > 0) off += (size_t)w;
+            else { struct pollfd p = { s, POLLOUT, 0 }; poll(&p, 1, -1); }
+        }
+        done += k;
+        ssize_t r = recv(s, back, 1 << 20, 0);
+        if (r > 0) got += (size_t)r;
+    }
+    while (got < total) {
+        ssize_t r = recv(s, back, 1 << 20, 0);
+        if (r > 0) got += (size_t)r;
+        else if (r == 0) return 2;
+        else { struct pollfd p = { s, POLLIN, 0 }; poll(&p, 1, -1); }
+    }
+    printf("ok %zu\n", got);
+    return 0;
+}
+"""
+
 CLOCK_GUEST = r"""
 /* clock_guest N: N calls of monotonic-clock.now; prints the ns they took */
 #include <stdio.h>
@@ -176,8 +272,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         server_exe = gcc(ECHO_SERVER, tmp / "echo_server")
-        client = gcc(NATIVE_CLIENT, tmp / "native_client")
-        guest = zig_guest(GUEST, tmp, "sockets_guest")
+        clients = {"io": gcc(NATIVE_IO_CLIENT, tmp / "native_io_client"),
+                   "fixture": gcc(NATIVE_CLIENT, tmp / "native_client")}
+        (tmp / "echo_guest.c").write_text(ECHO_GUEST)
+        echo_guests = {"io": zig_guest(tmp / "echo_guest.c", tmp, "echo_guest"),
+                       "fixture": zig_guest(GUEST, tmp, "sockets_guest")}
         (tmp / "clock_guest.c").write_text(CLOCK_GUEST)
         clock = zig_guest(tmp / "clock_guest.c", tmp, "clock_guest")
         for runtime in runtimes:  # build each runner once, outside the timings
@@ -188,13 +287,16 @@ def main() -> int:
             port = server.stdout.readline().strip()
             print(f"TCP echo through the C host (MiB/s; {runs} runs, medians; native: a C client, "
                   "same loop, same server)")
-            for chunk in (4096, 65536):
-                native = rate(lambda total: [str(client), port, str(total), str(chunk)], env, runs)
-                print(f"  {chunk // 1024:2d} KiB chunks: native C client {native:8.1f} MiB/s")
-                for runtime in runtimes:
-                    r = rate(lambda total: run_cmd(runtime, guest, "echo", port, str(total), str(chunk)), env, runs)
-                    host = "Python host" if runtime == "wasmtime" else "C host"
-                    print(f"               {runtime:8s} ({host:11s}) {r:8.1f} MiB/s  {r / native:5.2f}x native")
+            for kind in ("io", "fixture"):
+                client, guest = clients[kind], echo_guests[kind]
+                for chunk in (4096, 65536):
+                    native = rate(lambda total: [str(client), port, str(total), str(chunk)], env, runs)
+                    print(f"  {kind:7s} guest, {chunk // 1024:2d} KiB chunks: native C client {native:8.1f} MiB/s")
+                    for runtime in runtimes:
+                        r = rate(lambda total: run_cmd(runtime, guest, "echo", port, str(total), str(chunk)),
+                                 env, runs)
+                        host = "Python host" if runtime == "wasmtime" else "C host"
+                        print(f"{'':30s}{runtime:8s} ({host:11s}) {r:8.1f} MiB/s  {r / native:5.2f}x native")
         finally:
             server.kill()
             server.wait()

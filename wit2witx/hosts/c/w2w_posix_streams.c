@@ -20,16 +20,34 @@ typedef struct w2w_input {
     bool closed; /* the peer shut down (or the connection failed): every read says `closed` */
 } w2w_input;
 
+/* Writes never block: what the socket does not take at once waits in `pending` (at
+ * most one permit's worth), and check-write permits nothing until it has gone. Blocking
+ * in a write instead would stop the guest reading, and a peer that echoes would stall
+ * on the guest's full receive buffer (loopback then waits for TCP's window probes). */
 typedef struct w2w_output {
     w2w_obj obj;
     w2w_fd *sock;
-    uint64_t permit; /* what the last check-write allowed and no write used yet */
-    bool failed;     /* a write failed: every later call says `closed` */
+    uint64_t permit;  /* what the last check-write allowed and no write used yet */
+    bool failed;      /* a write failed: every later call says `closed` */
+    int error;        /* errno of the failed write */
+    uint8_t *pending; /* accepted bytes the socket has not taken yet */
+    uint32_t pending_len, pending_cap;
 } w2w_output;
+
+static void try_flush(w2w_output *out);
 
 static void stream_destroy(w2w_obj *obj)
 {
-    w2w_fd *sock = obj->kind == W2W_INPUT ? ((w2w_input *)obj)->sock : ((w2w_output *)obj)->sock;
+    w2w_fd *sock;
+    if (obj->kind == W2W_INPUT) {
+        sock = ((w2w_input *)obj)->sock;
+    } else {
+        w2w_output *out = (w2w_output *)obj;
+        sock = out->sock;
+        if (!obj->host->closing)
+            try_flush(out); /* what the socket takes now; WASI: the rest may be lost */
+        free(out->pending);
+    }
     w2w_obj_unref(&sock->obj);
 }
 
@@ -241,28 +259,81 @@ int32_t wasi_io_streams_impl_output_stream_check_write(wasi_io_streams_host_ctx_
         out->failed = true;
         return failed(host, error_payload, "send", soerr);
     }
-    out->permit = room(out->sock->fd);
+    try_flush(out);
+    if (out->failed)
+        return failed(host, error_payload, "send", out->error);
+    out->permit = out->pending_len != 0 ? 0 : room(out->sock->fd);
     *ret0 = out->permit;
     return 0;
 }
 
-/* Send all of `data` (blocking in poll(2) when the socket's buffer is full). */
+/* Send what the socket takes of `pending` now. */
+static void try_flush(w2w_output *out)
+{
+    uint32_t done = 0;
+    while (done < out->pending_len && !out->failed) {
+        ssize_t sent = send(out->sock->fd, out->pending + done, out->pending_len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent > 0) {
+            done += (uint32_t)sent;
+        } else if (sent < 0 && errno != EINTR) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                out->failed = true;
+                out->error = errno;
+            }
+            break;
+        }
+    }
+    if (done != 0) {
+        memmove(out->pending, out->pending + done, out->pending_len - done);
+        out->pending_len -= done;
+    }
+}
+
+/* Send `data` without blocking; keep what the socket does not take in `pending`. */
 static int32_t send_all(wasi_io_streams_host_ctx_t *host, w2w_output *out, const uint8_t *data, uint64_t n,
                         wasi_io_streams_stream_error_t *err)
 {
-    while (n > 0) {
-        ssize_t sent = send(out->sock->fd, data, n, MSG_NOSIGNAL);
+    try_flush(out);
+    while (n > 0 && out->pending_len == 0 && !out->failed) {
+        ssize_t sent = send(out->sock->fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (sent > 0) {
             data += sent;
             n -= (uint64_t)sent;
         } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            wait_fd(out->sock->fd, POLLOUT);
+            break;
         } else if (sent < 0 && errno != EINTR) {
             out->failed = true;
-            return failed(host, err, "send", errno);
+            out->error = errno;
         }
     }
+    if (out->failed)
+        return failed(host, err, "send", out->error);
+    if (n > 0) {
+        if ((uint64_t)out->pending_len + n > out->pending_cap) {
+            uint64_t cap = (uint64_t)out->pending_len + n;
+            uint8_t *grown = cap > UINT32_MAX ? NULL : realloc(out->pending, (size_t)cap);
+            if (grown == NULL)
+                return failed(host, err, "out of memory for a write", 0);
+            out->pending = grown;
+            out->pending_cap = (uint32_t)cap;
+        }
+        memcpy(out->pending + out->pending_len, data, (size_t)n);
+        out->pending_len += (uint32_t)n;
+    }
     return 0;
+}
+
+/* Wait until everything pending has gone to the socket (or the socket failed). */
+static int32_t drain(wasi_io_streams_host_ctx_t *host, w2w_output *out, wasi_io_streams_stream_error_t *err)
+{
+    for (;;) {
+        try_flush(out);
+        if (out->failed)
+            return failed(host, err, "send", out->error);
+        if (out->pending_len == 0)
+            return 0;
+        wait_fd(out->sock->fd, POLLOUT);
+    }
 }
 
 static int32_t write_checked(wasi_io_streams_host_ctx_t *host, w2w_output *out, const uint8_t *data, uint64_t n,
@@ -278,7 +349,10 @@ static int32_t write_checked(wasi_io_streams_host_ctx_t *host, w2w_output *out, 
     } else if (n > 4096) {
         return failed(host, err, "blocking-write-and-flush of more than 4096 bytes", 0);
     }
-    return send_all(host, out, data, n, err);
+    {
+        int32_t st = send_all(host, out, data, n, err);
+        return st != 0 || !flush ? st : drain(host, out, err);
+    }
 }
 
 int32_t wasi_io_streams_impl_output_stream_write(wasi_io_streams_host_ctx_t *host, void *self,
@@ -295,18 +369,24 @@ int32_t wasi_io_streams_impl_output_stream_blocking_write_and_flush(wasi_io_stre
     return write_checked(host, self, contents, contents_len, error_payload, true);
 }
 
-/* Writes go straight to the socket: there is never anything to flush. */
+/* flush starts sending what is pending (check-write permits nothing until it has gone) */
 int32_t wasi_io_streams_impl_output_stream_flush(wasi_io_streams_host_ctx_t *host, void *self,
                                                  wasi_io_streams_stream_error_t *error_payload)
 {
-    (void)host;
-    return ((w2w_output *)self)->failed ? closed(error_payload) : 0;
+    w2w_output *out = self;
+    if (out->failed)
+        return closed(error_payload);
+    try_flush(out);
+    return out->failed ? failed(host, error_payload, "send", out->error) : 0;
 }
 
 int32_t wasi_io_streams_impl_output_stream_blocking_flush(wasi_io_streams_host_ctx_t *host, void *self,
                                                           wasi_io_streams_stream_error_t *error_payload)
 {
-    return wasi_io_streams_impl_output_stream_flush(host, self, error_payload);
+    w2w_output *out = self;
+    if (out->failed)
+        return closed(error_payload);
+    return drain(host, out, error_payload);
 }
 
 static int output_ready(w2w_obj *source)
@@ -342,7 +422,7 @@ static int32_t write_zeroes(wasi_io_streams_host_ctx_t *host, w2w_output *out, u
             return st;
         len -= k;
     }
-    return 0;
+    return flush ? drain(host, out, err) : 0;
 }
 
 int32_t wasi_io_streams_impl_output_stream_write_zeroes(wasi_io_streams_host_ctx_t *host, void *self, uint64_t len,
@@ -390,7 +470,10 @@ static int32_t splice(wasi_io_streams_host_ctx_t *host, w2w_output *out, w2w_inp
         wait_fd(in->sock->fd, POLLIN);
     }
     *ret0 = (uint64_t)got;
-    return send_all(host, out, chunk, (uint64_t)got, err);
+    {
+        int32_t st = send_all(host, out, chunk, (uint64_t)got, err);
+        return st != 0 || !blocking ? st : drain(host, out, err);
+    }
 }
 
 int32_t wasi_io_streams_impl_output_stream_splice(wasi_io_streams_host_ctx_t *host, void *self, void *src,
