@@ -761,9 +761,10 @@ class _UnitBuilder:
                 enc = self.enc_value(ty, "dst", "(*src)", hint, 0, tn)
         finally:
             self._unwind = outer_unwind
-        uses_rc = any("rc = " in s for s in dec)
+        # (`(rc = `: a member may be named `rc`, as in `dst.rc = ...`)
+        uses_rc = any("(rc = " in s for s in dec)
         dec_body = (["int rc;"] if uses_rc else []) + dec
-        uses_rc = any("rc = " in s for s in enc)
+        uses_rc = any("(rc = " in s for s in enc)
         enc_body = (["int rc;"] if uses_rc else []) + \
             (["uint32_t mark = w2w_handles_issued(handles);"] if holds else []) + \
             [f"memset(dst, 0, {sa.size});"] + enc
@@ -832,12 +833,19 @@ class _UnitBuilder:
         impl = self.impl_name(func)
         # core arguments `a_<param>`, and the implementation's parameters: distinct names
         # (sanitized WITX names can meet; the prototype's own names are kept)
-        core_names = cnames.unique(c_ident(p.name) for p in sig.params)
-        core_by_name = {p.name: f"a_{n}" for p, n in zip(sig.params, core_names)}
+        # (by position: a parameter named `retptr0` meets the witx ABI's out-pointer)
+        core_names = [f"a_{n}" for n in cnames.unique(c_ident(p.name) for p in sig.params)]
+        core_by_name: dict[str, str] = {}
+        core_out: dict[int, str] = {}
+        for p, n in zip(sig.params, core_names):
+            if p.role is Role.OUT_PTR:
+                core_out[id(p)] = n
+            else:
+                core_by_name.setdefault(p.name, n)
         own = _own_params(func, sig)
         impl_names = dict(zip((p.name for p in func.params), cnames.unique(
             (_impl_param(p.name, own) for p in func.params), taken=_IMPL_TAKEN)))
-        core_params = [HParam(_WASM_C[p.wasm_type], core_by_name[p.name]) for p in sig.params]
+        core_params = [HParam(_WASM_C[p.wasm_type], n) for p, n in zip(sig.params, core_names)]
         status_res = next((r for r in sig.results if r.role is Role.STATUS), None)
         call_return = _WASM_C[sig.results[0].wasm_type] if sig.results else "void"
         glue = None
@@ -993,7 +1001,7 @@ class _UnitBuilder:
             issues = issues or _holds_handles(op.type)
             out_info.append((k, sa.size, tn, op.type))
             decls += [f"uint8_t *r_{k};", f"{self._decl(ct, f'ret{k}')};"]
-            a = core_by_name[op.name]
+            a = core_out[id(op)]
             checks += [f"r_{k} = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
                        f"if (r_{k} == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
                        f"memset(&ret{k}, 0, sizeof ret{k});"]
