@@ -14,6 +14,12 @@ provide wasi-sockets. WIT2WITX_RUNNER_SANITIZE=1 builds them with ASan and UBSan
 WIT2WITX_RUNNER_WAMR_CONFIG=nohwbound uses WAMR's microcontroller configuration
 (WAMR_DISABLE_HW_BOUND_CHECK: no guard pages, only WAMR's own pointer checks).
 
+`--host wasi-http` adds wasi:http/types and outgoing-handler (a client) to wasi-cli;
+with `--serve HOST:PORT` the guest is not run but serves HTTP: it exports
+wasi:http/incoming-handler's `handle` (`wasi_http_incoming_handler#handle`), and each
+request gets a fresh instance (see `wit2witx.hosts.http_serve`). `serving
+http://HOST:PORT` on stderr tells the port (`:0` picks one); it serves until interrupted.
+
 A guest exporting `wasi_cli_run#run` (wasi:cli/run's `run`, as `--emit c-p2` exports it
 for a world like wasi:cli/command) is run by calling `_initialize` (a reactor's libc
 set-up), then that export: its status is the exit status (0, or 1 for an error).
@@ -50,11 +56,12 @@ def _fail(message: str, code: int) -> typer.Exit:
 def run(
     guest: str = typer.Argument(..., metavar="GUEST.wasm", help="A wasm32-wasi (Preview 1) module."),
     args: Optional[List[str]] = typer.Argument(None, metavar="-- ARGS", help="Arguments for the guest."),
-    host: List[str] = typer.Option([], "--host", metavar="NAME", help="Reference host to provide (repeatable): wasi-sockets, or wasi-cli (wasi-sockets with wasi:cli, wasi:random and the wall clock)."),
+    host: List[str] = typer.Option([], "--host", metavar="NAME", help="Reference host to provide (repeatable): wasi-sockets, wasi-cli (wasi-sockets with wasi:cli, wasi:random and the wall clock), or wasi-http (wasi-cli with wasi:http's client)."),
     allow_network: bool = typer.Option(False, "--allow-network", help="Let wasi-sockets reach non-loopback addresses (default: loopback only)."),
     env: List[str] = typer.Option([], "--env", metavar="NAME=VALUE", help="NAME=VALUE for the guest's environment (repeatable)."),
     runtime: str = typer.Option("wasmtime", "--runtime", metavar="NAME", help="wasmtime (Python host), wasm3 or wamr (C host, native runner built once)."),
     wamr: Optional[str] = typer.Option(None, "--wamr", metavar="PATH", help="WAMR source folder or tarball for --runtime wamr (default: $WAMR_SRC)."),
+    serve: Optional[str] = typer.Option(None, "--serve", metavar="HOST:PORT", help="Serve HTTP with a guest exporting wasi:http/incoming-handler (with --host wasi-http)."),
 ) -> None:
     """Run GUEST.wasm with WASI P1 and the chosen reference hosts."""
     from . import hosts
@@ -70,6 +77,8 @@ def run(
         pairs.append((name, value))
     if runtime not in RUNTIMES:
         raise _fail(f"unknown --runtime `{runtime}` (known: {', '.join(RUNTIMES)})", 2)
+    if serve is not None:
+        _serve_http(guest, serve, host, runtime, allow_network, args or [], pairs)
     if runtime != "wasmtime":
         _run_native(runtime, guest, args or [], allow_network, env, wamr)
 
@@ -127,6 +136,30 @@ def run(
     except wasmtime.WasmtimeError as exc:
         raise _fail(f"the guest failed: {exc}", EXIT_TRAP) from None
     sys.stdout.flush()
+    raise typer.Exit(0)
+
+
+def _serve_http(guest: str, address: str, host: List[str], runtime: str, allow_network: bool,
+                args: List[str], env: List[tuple]) -> None:
+    """`--serve HOST:PORT`: serve HTTP with the guest's incoming-handler until interrupted."""
+    from .hosts import http_serve  # noqa: PLC0415
+
+    if "wasi-http" not in host:
+        raise _fail("--serve needs --host wasi-http", 2)
+    if runtime != "wasmtime":
+        raise _fail("--serve runs on --runtime wasmtime only", 2)
+    where = http_serve.parse_address(address)
+    if where is None:
+        raise _fail(f"--serve takes HOST:PORT, got `{address}`", 2)
+    try:
+        http_serve.serve(guest, where, allow_network=allow_network,
+                         argv=[os.path.basename(guest), *args], env=env)
+    except http_serve.GuestError as exc:
+        raise _fail(str(exc), 1) from None
+    except ImportError:
+        raise _fail("`wit2witx run` needs wasmtime: pip install 'wit2witx[run]'", 2) from None
+    except OSError as exc:
+        raise _fail(f"cannot serve on {address}: {exc.strerror or exc}", 1) from None
     raise typer.Exit(0)
 
 

@@ -182,8 +182,11 @@ class OutgoingBody:
     """`outgoing-body`: bytes the guest writes, taken by a consumer — the request
     worker (`take`) or, once a response head went out, a direct writer (`direct`)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, buffered_is_flushed: bool = False) -> None:
         self.cond = threading.Condition()
+        #: a response body before its head is out: bytes in the host's buffer count as
+        #: flushed (nobody consumes them before the guest sets the response)
+        self.buffered_is_flushed = buffered_is_flushed
         self.pending: deque[bytes] = deque()
         self.pending_bytes = 0
         self.written = 0
@@ -194,6 +197,7 @@ class OutgoingBody:
         self.error: Any = None  # an error-code: the consumer failed
         self.stream_taken = False
         self.direct: Any = None  # callable(bytes) once the head is out (server)
+        self.on_finish: Any = None  # callable() after `finish` (server: the last chunk)
 
     # -- the guest's side (through the output-stream)
 
@@ -242,7 +246,8 @@ class OutgoingBody:
 
     def wait_flushed(self) -> None:
         with self.cond:
-            while self.pending and self.direct is None and self.error is None and not self.aborted:
+            while (self.pending and self.direct is None and not self.buffered_is_flushed
+                   and self.error is None and not self.aborted):
                 self.cond.wait(1.0)
             self._fail_if_broken()
 
@@ -331,16 +336,17 @@ class IncomingBody:
         self.trailers_taken = False
         self.closed = False  # the guest is gone: the producer stops
         self.timeout: float | None = None  # between-bytes
-        self.pull: Any = None  # callable(n) -> bytes | None: read on the guest's thread
 
     # -- producer
 
     def put(self, data: bytes) -> bool:
         with self.cond:
-            while self.size >= self.limit and not self.closed:
+            while self.size >= self.limit and not self.closed and not self.finished:
                 self.cond.wait(1.0)
             if self.closed:
                 return False
+            if self.finished:  # the guest waits for the trailers only: skip the rest
+                return True
             self.chunks.append(data)
             self.size += len(data)
             self.cond.notify_all()
@@ -356,8 +362,6 @@ class IncomingBody:
     # -- consumer (the guest)
 
     def read(self, n: int, wait: bool) -> bytes:
-        if self.pull is not None and not self.done:
-            self.pull(n)
         with self.cond:
             while wait and not self.chunks and not self.done:
                 self.cond.wait(1.0)
@@ -377,7 +381,7 @@ class IncomingBody:
             return b""
 
     def ready(self) -> bool:
-        return bool(self.chunks) or self.done or self.pull is not None
+        return bool(self.chunks) or self.done
 
     def close(self) -> None:
         with self.cond:
@@ -458,6 +462,7 @@ class OutgoingResponse:
         self.status = 200
         self.body: OutgoingBody | None = None
         self.body_taken = False
+        self.on_body: Any = None  # callable() when the body is taken after `set` (server)
 
 
 class ResponseOutparam:
@@ -998,7 +1003,11 @@ class HttpHost(CliHost):
     def incoming_body_finish(self, this: IncomingBody) -> FutureTrailers:
         if this.finished:
             raise T.TypesStatusError()
-        this.finished = True
+        with this.cond:
+            this.finished = True
+            this.chunks.clear()
+            this.size = 0
+            this.cond.notify_all()
         return FutureTrailers(this)
 
     def incoming_body_drop(self, self_: IncomingBody) -> None:
@@ -1011,13 +1020,7 @@ class HttpHost(CliHost):
     def future_trailers_get(self, self_: FutureTrailers, *, result_capacity: int) -> Any:
         body = self_.body
         if not body.done:
-            if body.pull is None:
-                return None
-            while not body.done:  # a request body read on this thread: drain it
-                body.pull(READ_CHUNK)
-                with body.cond:
-                    body.chunks.clear()
-                    body.size = 0
+            return None
         if self_.taken:
             return Err(None)
         self_.taken = True
@@ -1045,9 +1048,8 @@ class HttpHost(CliHost):
         if trailers is not None:
             trailers.frozen = True
         this.finish(trailers)
-        on_finish = getattr(this, "on_finish", None)
-        if on_finish is not None:
-            on_finish()
+        if this.on_finish is not None:
+            this.on_finish()
         if this.error is not None:
             raise T.ErrorCodeError(this.error)
 
@@ -1075,7 +1077,9 @@ class HttpHost(CliHost):
         if self_.body_taken:
             raise T.TypesStatusError()
         self_.body_taken = True
-        self_.body = OutgoingBody(PREHEAD_LIMIT)
+        self_.body = OutgoingBody(PREHEAD_LIMIT, buffered_is_flushed=True)
+        if self_.on_body is not None:
+            self_.on_body()
         return self_.body
 
     def outgoing_response_drop(self, self_: OutgoingResponse) -> None:
