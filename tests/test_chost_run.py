@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.sockets, pytest.mark.slow]
 
 GUESTS = FIXTURES / "guests" / "sockets"
 RUN = [sys.executable, "-m", "wit2witx", "run"]
-TIMEOUT = 180
+TIMEOUT = 600  # the first run of a runtime builds its runner (minutes on a loaded machine)
 #: runtime id -> (--runtime, WAMR configuration)
 RUNTIMES = {"wasm3": ("wasm3", None), "wamr": ("wamr", "default"), "wamr-nohwbound": ("wamr", "nohwbound")}
 REPORT = re.compile(r"w2w-runner: fds-before=(\d+) fds-after=(\d+) sockets-opened=(\d+) "

@@ -224,7 +224,7 @@ def _compile(cmd: list[str], what: str) -> None:
 GENERATED = HERE / "generated"
 RUNTIMES = ("wasm3", "wamr")
 #: the C reference host itself (what an embedder links; see sources.txt)
-HOST_SOURCES = ("w2w_posix_core.c", "w2w_posix_streams.c", "w2w_posix_sockets.c")
+HOST_SOURCES = ("w2w_posix_core.c", "w2w_posix_streams.c", "w2w_posix_sockets.c", "w2w_posix_cli.c")
 SANITIZE_RUNNER = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer")
 RUNNER_FLAGS = ("-std=gnu11", "-O2", "-g", "-Wall", "-Wextra")
 
@@ -232,12 +232,12 @@ RUNNER_FLAGS = ("-std=gnu11", "-O2", "-g", "-Wall", "-Wextra")
 def runner_sources(runtime: str) -> list[Path]:
     """Every C file of the runner for `runtime`: the host, the generated glue (core and
     binding) of the sockets modules, and for wasm3 WASI P1 with its generated glue."""
-    from .. import SOCKETS_MODULES  # noqa: PLC0415
+    from .regen import host_modules  # noqa: PLC0415
 
     binding = "wasm3" if runtime == "wasm3" else "wamr"
     files = [HERE / s for s in HOST_SOURCES]
     files += [HERE / f"w2w_posix_{binding}.c", HERE / f"w2w_runner_{binding}.c"]
-    for module in SOCKETS_MODULES:
+    for module in host_modules():
         files += [GENERATED / f"{module}_host.c", GENERATED / f"{module}_{binding}.c"]
     if runtime == "wasm3":
         files += [HERE / "w2w_preview1.c", GENERATED / "wasi_snapshot_preview1_host.c",

@@ -5,7 +5,8 @@
 The WASI WIT and WITX files are corpus data, not part of the package, so the package
 ships what `wit2witx --emit host-c,host-wasm3,host-wamr` makes of them: wasi:sockets
 0.2.12 with its wasi:io and wasi:clocks dependencies (the modules of
-`wit2witx.hosts.SOCKETS_MODULES`), and `wasi_snapshot_preview1.witx` (host-c and
+`wit2witx.hosts.SOCKETS_MODULES`), wasi:clocks/wall-clock, wasi:random and wasi:cli
+(MORE_MODULES), and `wasi_snapshot_preview1.witx` (host-c and
 host-wasm3: the wasm3 runner's WASI P1; WAMR brings its own). `w2w_preview1_nosys.c`
 answers `nosys` for every P1 function the runner does not implement: it is derived from
 the generated prototypes, so it follows the glue. `--check` writes nothing and exits 1
@@ -38,12 +39,54 @@ def sockets_glue(corpus: Path) -> dict[str, str]:
     from ..regen import compile_sockets  # noqa: PLC0415
 
     files = compile_sockets(corpus, ["host-c", "host-wasm3", "host-wamr"])
-    suffixes = ("_host.h", "_host.c", "_host_inline.h", "_wasm3.h", "_wasm3.c", "_wamr.h", "_wamr.c")
-    wanted = {m + s for m in SOCKETS_MODULES for s in suffixes} | {"w2w_host.h"}
+    wanted = {m + s for m in SOCKETS_MODULES for s in SUFFIXES} | {"w2w_host.h"}
     missing = wanted - set(files)
     if missing:
         raise RuntimeError(f"the lowering made no {', '.join(sorted(missing))}")
     return {name: files[name] for name in sorted(wanted)}
+
+
+#: Further WASI 0.2.12 modules of the C host, by package (with the deps each needs).
+MORE_MODULES = {
+    "clocks": (("io",), ("wasi_clocks_wall_clock",)),
+    "random": ((), ("wasi_random_random", "wasi_random_insecure", "wasi_random_insecure_seed")),
+    "cli": (("io", "clocks", "random", "filesystem", "sockets"),
+            ("wasi_cli_environment", "wasi_cli_exit", "wasi_cli_stdin", "wasi_cli_stdout", "wasi_cli_stderr",
+             "wasi_cli_terminal_input", "wasi_cli_terminal_output", "wasi_cli_terminal_stdin",
+             "wasi_cli_terminal_stdout", "wasi_cli_terminal_stderr")),
+}
+
+
+def host_modules() -> tuple[str, ...]:
+    """Every P1 module the C host implements (glue in generated/)."""
+    from .. import SOCKETS_MODULES  # noqa: PLC0415
+
+    return (*SOCKETS_MODULES, *(m for _, modules in MORE_MODULES.values() for m in modules))
+
+
+SUFFIXES = ("_host.h", "_host.c", "_host_inline.h", "_wasm3.h", "_wasm3.c", "_wamr.h", "_wamr.c")
+
+
+def more_glue(corpus: Path) -> dict[str, str]:
+    """wasi:clocks/wall-clock, wasi:random and wasi:cli (the modules of MORE_MODULES)."""
+    import shutil  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    from ... import compiler  # noqa: PLC0415
+
+    src = Path(corpus) / "wasi-p2"
+    out: dict[str, str] = {}
+    for package, (deps, modules) in MORE_MODULES.items():
+        with tempfile.TemporaryDirectory(prefix="wit2witx-regen-") as tmp:
+            root = Path(tmp) / package
+            shutil.copytree(src / package, root)
+            for dep in deps:
+                shutil.copytree(src / dep, root / "deps" / dep)
+            files = dict(compiler.compile([str(root)], emit=["host-c", "host-wasm3", "host-wamr"]))
+        for module in modules:
+            for suffix in SUFFIXES:
+                out[module + suffix] = files[module + suffix]
+    return out
 
 
 def preview1_glue(corpus: Path) -> dict[str, str]:
@@ -71,6 +114,7 @@ def nosys_stubs(header: str) -> str:
 
 def generate(corpus: Path) -> dict[str, str]:
     files = sockets_glue(corpus)
+    files.update(more_glue(corpus))
     p1 = preview1_glue(corpus)
     files.update(p1)
     files["w2w_preview1_nosys.c"] = nosys_stubs(p1[f"{P1}_host.h"])

@@ -1,6 +1,8 @@
 /* The C reference host of wit2witx: backported wasi:sockets 0.2.12 (tcp, udp, network,
- * instance-network, tcp/udp-create-socket, ip-name-lookup) with the wasi:io (error,
- * poll, streams) and wasi:clocks (monotonic-clock) interfaces it needs, over POSIX.
+ * instance-network, tcp/udp-create-socket, ip-name-lookup), wasi:io (error, poll,
+ * streams), wasi:clocks (monotonic-clock, wall-clock), wasi:random (random, insecure,
+ * insecure-seed) and wasi:cli (environment, exit, stdin, stdout, stderr; terminal-*
+ * answer "not a terminal"), over POSIX.
  *
  * It implements the `<module>_impl_*` functions that the generated embedder interface
  * (`<module>_host.h`, from `wit2witx --emit host-c`) declares; the generated core and a
@@ -35,7 +37,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "wasi_cli_environment_host.h"
+#include "wasi_cli_exit_host.h"
+#include "wasi_cli_stderr_host.h"
+#include "wasi_cli_stdin_host.h"
+#include "wasi_cli_stdout_host.h"
+#include "wasi_cli_terminal_input_host.h"
+#include "wasi_cli_terminal_output_host.h"
+#include "wasi_cli_terminal_stderr_host.h"
+#include "wasi_cli_terminal_stdin_host.h"
+#include "wasi_cli_terminal_stdout_host.h"
 #include "wasi_clocks_monotonic_clock_host.h"
+#include "wasi_clocks_wall_clock_host.h"
+#include "wasi_random_insecure_host.h"
+#include "wasi_random_insecure_seed_host.h"
+#include "wasi_random_random_host.h"
 #include "wasi_io_error_host.h"
 #include "wasi_io_poll_host.h"
 #include "wasi_io_streams_host.h"
@@ -66,6 +82,30 @@ typedef struct w2w_posix {
     wasi_sockets_udp_host_ctx_t udp;
     wasi_sockets_udp_create_socket_host_ctx_t udp_create_socket;
     wasi_sockets_ip_name_lookup_host_ctx_t ip_name_lookup;
+    wasi_clocks_wall_clock_host_ctx_t wall_clock;
+    wasi_random_random_host_ctx_t random;
+    wasi_random_insecure_host_ctx_t insecure;
+    wasi_random_insecure_seed_host_ctx_t insecure_seed;
+    wasi_cli_environment_host_ctx_t environment;
+    wasi_cli_exit_host_ctx_t exit;
+    wasi_cli_stdin_host_ctx_t stdin_;
+    wasi_cli_stdout_host_ctx_t stdout_;
+    wasi_cli_stderr_host_ctx_t stderr_;
+    wasi_cli_terminal_input_host_ctx_t terminal_input;
+    wasi_cli_terminal_output_host_ctx_t terminal_output;
+    wasi_cli_terminal_stdin_host_ctx_t terminal_stdin;
+    wasi_cli_terminal_stdout_host_ctx_t terminal_stdout;
+    wasi_cli_terminal_stderr_host_ctx_t terminal_stderr;
+    /* wasi:cli: the guest's arguments and environment (NAME=VALUE), and what
+     * `exit` does (the embedder ends the guest; it must not return) */
+    int argc;
+    char **argv;
+    int envc;
+    char **envp;
+    void (*on_exit)(void *user, uint32_t code);
+    void *exit_user;
+    uint64_t insecure_seed_value[2];
+    bool seeded;
     bool allow_network;
     w2w_obj *objects;   /* every live object (a doubly linked list), for w2w_posix_close */
     uint32_t sockets_opened, sockets_closed;

@@ -29,7 +29,21 @@ bool w2w_posix_init(w2w_posix *host, w2w_handles *handles, bool allow_network)
         && wasi_sockets_tcp_create_socket_host_init(&host->tcp_create_socket, handles, host)
         && wasi_sockets_udp_host_init(&host->udp, handles, host)
         && wasi_sockets_udp_create_socket_host_init(&host->udp_create_socket, handles, host)
-        && wasi_sockets_ip_name_lookup_host_init(&host->ip_name_lookup, handles, host);
+        && wasi_sockets_ip_name_lookup_host_init(&host->ip_name_lookup, handles, host)
+        && wasi_clocks_wall_clock_host_init(&host->wall_clock, handles, host)
+        && wasi_random_random_host_init(&host->random, handles, host)
+        && wasi_random_insecure_host_init(&host->insecure, handles, host)
+        && wasi_random_insecure_seed_host_init(&host->insecure_seed, handles, host)
+        && wasi_cli_environment_host_init(&host->environment, handles, host)
+        && wasi_cli_exit_host_init(&host->exit, handles, host)
+        && wasi_cli_stdin_host_init(&host->stdin_, handles, host)
+        && wasi_cli_stdout_host_init(&host->stdout_, handles, host)
+        && wasi_cli_stderr_host_init(&host->stderr_, handles, host)
+        && wasi_cli_terminal_input_host_init(&host->terminal_input, handles, host)
+        && wasi_cli_terminal_output_host_init(&host->terminal_output, handles, host)
+        && wasi_cli_terminal_stdin_host_init(&host->terminal_stdin, handles, host)
+        && wasi_cli_terminal_stdout_host_init(&host->terminal_stdout, handles, host)
+        && wasi_cli_terminal_stderr_host_init(&host->terminal_stderr, handles, host);
 }
 
 void w2w_posix_close(w2w_posix *host)
@@ -124,7 +138,20 @@ w2w_fd *w2w_fd_adopt(w2w_posix *host, int fd, int family)
     }
     s->fd = fd;
     s->family = family;
+    s->is_socket = true;
     host->sockets_opened++;
+    return s;
+}
+
+static void stdio_destroy(w2w_obj *obj) { (void)obj; /* the process's own descriptor stays open */ }
+
+w2w_fd *w2w_fd_stdio(w2w_posix *host, int fd)
+{
+    w2w_fd *s = w2w_obj_new(host, sizeof *s, W2W_SOCKET, stdio_destroy);
+    if (s != NULL) {
+        s->fd = fd;
+        s->family = AF_UNSPEC;
+    }
     return s;
 }
 

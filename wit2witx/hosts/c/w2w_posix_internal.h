@@ -29,7 +29,8 @@ struct w2w_obj {
 typedef struct w2w_fd {
     w2w_obj obj;
     int fd;
-    int family;   /* AF_INET or AF_INET6 */
+    int family;   /* AF_INET or AF_INET6 (AF_UNSPEC: stdio) */
+    bool is_socket; /* false: the process's stdin/stdout/stderr (blocking, never closed) */
 } w2w_fd;
 
 /* A pollable: ready when `ready(source)` says so, or (when it does not know) when poll(2)
@@ -52,6 +53,8 @@ static inline w2w_posix *w2w_host_of(void *user) { return (w2w_posix *)user; }
 
 /* sockets */
 w2w_fd *w2w_fd_open(w2w_posix *host, int family, int type);
+/* the process's stdio descriptor `fd` as a stream source (not closed with it) */
+w2w_fd *w2w_fd_stdio(w2w_posix *host, int fd);
 /* take `fd` (closed on failure) */
 w2w_fd *w2w_fd_adopt(w2w_posix *host, int fd, int family);
 

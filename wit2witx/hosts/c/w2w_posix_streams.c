@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "w2w_posix_internal.h"
 
@@ -69,6 +70,31 @@ w2w_obj *w2w_output_new(w2w_posix *host, w2w_fd *sock)
     return &out->obj;
 }
 
+/* recv/send for sockets; read/write for stdio, which stays blocking (its file
+ * description is shared with the parent): a read asks poll(2) first unless blocking. */
+static ssize_t io_recv(w2w_fd *s, void *buf, size_t n, int flags, bool blocking)
+{
+    if (s->is_socket)
+        return recv(s->fd, buf, n, flags);
+    if (!blocking) {
+        struct pollfd pfd = { s->fd, POLLIN, 0 };
+        if (poll(&pfd, 1, 0) == 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+    }
+    if (buf == NULL) { /* skip */
+        uint8_t scratch[4096];
+        return read(s->fd, scratch, n < sizeof scratch ? n : sizeof scratch);
+    }
+    return read(s->fd, buf, n);
+}
+
+static ssize_t io_send(w2w_fd *s, const void *buf, size_t n)
+{
+    return s->is_socket ? send(s->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) : write(s->fd, buf, n);
+}
+
 static int32_t failed(wasi_io_streams_host_ctx_t *host, wasi_io_streams_stream_error_t *err, const char *what,
                       int e)
 {
@@ -117,7 +143,7 @@ static int32_t read_into(wasi_io_streams_host_ctx_t *host, w2w_input *in, uint64
     if (dst == NULL)
         return ST_STREAM(BUFFER_TOO_SMALL);
     for (;;) {
-        got = recv(in->sock->fd, dst, want, 0);
+        got = io_recv(in->sock, dst, want, 0, blocking);
         if (got > 0)
             break;
         if (got == 0) { /* end of stream */
@@ -170,7 +196,7 @@ static int32_t skip(wasi_io_streams_host_ctx_t *host, w2w_input *in, uint64_t le
         return 0;
     for (;;) {
         /* MSG_TRUNC on a TCP socket discards the bytes without copying them */
-        got = recv(in->sock->fd, NULL, want, MSG_TRUNC);
+        got = io_recv(in->sock, NULL, want, MSG_TRUNC, blocking);
         if (got > 0) {
             *ret0 = (uint64_t)got;
             return 0;
@@ -239,7 +265,7 @@ static uint64_t room(int fd)
     if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLOUT))
         return 0;
     if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0 || ioctl(fd, SIOCOUTQ, &queued) != 0)
-        return 4096;
+        return 65536; /* not a socket (stdout, stderr): writes there block briefly */
     if (sndbuf / 2 <= queued) /* Linux reports twice the payload room in SO_SNDBUF */
         return 4096;
     return (uint64_t)(sndbuf / 2 - queued) > MAX_CHUNK ? MAX_CHUNK : (uint64_t)(sndbuf / 2 - queued);
@@ -255,7 +281,7 @@ int32_t wasi_io_streams_impl_output_stream_check_write(wasi_io_streams_host_ctx_
     (void)host;
     if (out->failed)
         return closed(error_payload);
-    if (getsockopt(out->sock->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) {
+    if (out->sock->is_socket && getsockopt(out->sock->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr != 0) {
         out->failed = true;
         return failed(host, error_payload, "send", soerr);
     }
@@ -272,7 +298,7 @@ static void try_flush(w2w_output *out)
 {
     uint32_t done = 0;
     while (done < out->pending_len && !out->failed) {
-        ssize_t sent = send(out->sock->fd, out->pending + done, out->pending_len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t sent = io_send(out->sock, out->pending + done, out->pending_len - done);
         if (sent > 0) {
             done += (uint32_t)sent;
         } else if (sent < 0 && errno != EINTR) {
@@ -295,7 +321,7 @@ static int32_t send_all(wasi_io_streams_host_ctx_t *host, w2w_output *out, const
 {
     try_flush(out);
     while (n > 0 && out->pending_len == 0 && !out->failed) {
-        ssize_t sent = send(out->sock->fd, data, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t sent = io_send(out->sock, data, n);
         if (sent > 0) {
             data += sent;
             n -= (uint64_t)sent;
@@ -452,7 +478,7 @@ static int32_t splice(wasi_io_streams_host_ctx_t *host, w2w_output *out, w2w_inp
     if (want == 0)
         return 0;
     for (;;) {
-        got = recv(in->sock->fd, chunk, want, 0);
+        got = io_recv(in->sock, chunk, want, 0, blocking);
         if (got > 0)
             break;
         if (got == 0) {

@@ -2,6 +2,20 @@
 #include <string.h>
 
 #include "w2w_posix_wasm3.h"
+#include "wasi_clocks_wall_clock_wasm3.h"
+#include "wasi_random_random_wasm3.h"
+#include "wasi_random_insecure_wasm3.h"
+#include "wasi_random_insecure_seed_wasm3.h"
+#include "wasi_cli_environment_wasm3.h"
+#include "wasi_cli_exit_wasm3.h"
+#include "wasi_cli_stdin_wasm3.h"
+#include "wasi_cli_stdout_wasm3.h"
+#include "wasi_cli_stderr_wasm3.h"
+#include "wasi_cli_terminal_input_wasm3.h"
+#include "wasi_cli_terminal_output_wasm3.h"
+#include "wasi_cli_terminal_stdin_wasm3.h"
+#include "wasi_cli_terminal_stdout_wasm3.h"
+#include "wasi_cli_terminal_stderr_wasm3.h"
 #include "wasi_clocks_monotonic_clock_wasm3.h"
 #include "wasi_io_error_wasm3.h"
 #include "wasi_io_poll_wasm3.h"
@@ -28,7 +42,21 @@ M3Result w2w_posix_wasm3_link(IM3Module module, w2w_posix *host)
         || (r = wasi_sockets_tcp_create_socket_wasm3_link(module, &host->tcp_create_socket)) != m3Err_none
         || (r = wasi_sockets_udp_wasm3_link(module, &host->udp)) != m3Err_none
         || (r = wasi_sockets_udp_create_socket_wasm3_link(module, &host->udp_create_socket)) != m3Err_none
-        || (r = wasi_sockets_ip_name_lookup_wasm3_link(module, &host->ip_name_lookup)) != m3Err_none)
+        || (r = wasi_sockets_ip_name_lookup_wasm3_link(module, &host->ip_name_lookup)) != m3Err_none
+        || (r = wasi_clocks_wall_clock_wasm3_link(module, &host->wall_clock)) != m3Err_none
+        || (r = wasi_random_random_wasm3_link(module, &host->random)) != m3Err_none
+        || (r = wasi_random_insecure_wasm3_link(module, &host->insecure)) != m3Err_none
+        || (r = wasi_random_insecure_seed_wasm3_link(module, &host->insecure_seed)) != m3Err_none
+        || (r = wasi_cli_environment_wasm3_link(module, &host->environment)) != m3Err_none
+        || (r = wasi_cli_exit_wasm3_link(module, &host->exit)) != m3Err_none
+        || (r = wasi_cli_stdin_wasm3_link(module, &host->stdin_)) != m3Err_none
+        || (r = wasi_cli_stdout_wasm3_link(module, &host->stdout_)) != m3Err_none
+        || (r = wasi_cli_stderr_wasm3_link(module, &host->stderr_)) != m3Err_none
+        || (r = wasi_cli_terminal_input_wasm3_link(module, &host->terminal_input)) != m3Err_none
+        || (r = wasi_cli_terminal_output_wasm3_link(module, &host->terminal_output)) != m3Err_none
+        || (r = wasi_cli_terminal_stdin_wasm3_link(module, &host->terminal_stdin)) != m3Err_none
+        || (r = wasi_cli_terminal_stdout_wasm3_link(module, &host->terminal_stdout)) != m3Err_none
+        || (r = wasi_cli_terminal_stderr_wasm3_link(module, &host->terminal_stderr)) != m3Err_none)
         return r;
     return m3Err_none;
 }

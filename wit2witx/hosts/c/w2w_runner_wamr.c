@@ -13,10 +13,18 @@
 static w2w_handles handles;
 static w2w_posix host;
 static w2w_posix_wamr_natives natives;
+static w2w_runner runner;
+
+/* wasi:cli/exit: the guest is done; the process ends with its status */
+static void guest_exit(void *user, uint32_t code)
+{
+    (void)user;
+    w2w_runner_finish(&runner, &host);
+    exit((int)code);
+}
 
 int main(int argc, char **argv)
 {
-    w2w_runner r;
     RuntimeInitArgs init;
     wasm_module_t module;
     wasm_module_inst_t inst;
@@ -25,11 +33,11 @@ int main(int argc, char **argv)
     char error[256];
     unsigned char *wasm;
     size_t len = 0;
-    int status = w2w_runner_parse(&r, argc, argv);
+    int status = w2w_runner_parse(&runner, argc, argv);
     if (status != 0)
         return status;
-    if ((wasm = w2w_read_guest(r.guest, &len)) == NULL) {
-        fprintf(stderr, "error: cannot read `%s`\n", r.guest);
+    if ((wasm = w2w_read_guest(runner.guest, &len)) == NULL) {
+        fprintf(stderr, "error: cannot read `%s`\n", runner.guest);
         return 1;
     }
     memset(&init, 0, sizeof init);
@@ -39,26 +47,31 @@ int main(int argc, char **argv)
         return 1;
     }
     w2w_handles_init(&handles);
-    if (!w2w_posix_init(&host, &handles, r.allow_network) || !w2w_posix_wamr_register(&natives, &host)) {
+    if (!w2w_posix_init(&host, &handles, runner.allow_network) || !w2w_posix_wamr_register(&natives, &host)) {
         fprintf(stderr, "error: registering the host failed\n");
         return 1;
     }
+    host.argc = runner.argc;
+    host.argv = runner.args;
+    host.envc = runner.envc;
+    host.envp = runner.env;
+    host.on_exit = guest_exit;
     module = wasm_runtime_load(wasm, (uint32_t)len, error, sizeof error);
     if (module == NULL) {
-        fprintf(stderr, "error: cannot load `%s`: %s\n", r.guest, error);
+        fprintf(stderr, "error: cannot load `%s`: %s\n", runner.guest, error);
         return 1;
     }
-    wasm_runtime_set_wasi_args_ex(module, NULL, 0, NULL, 0, (const char **)r.env, (uint32_t)r.envc, r.args, r.argc,
+    wasm_runtime_set_wasi_args_ex(module, NULL, 0, NULL, 0, (const char **)runner.env, (uint32_t)runner.envc, runner.args, runner.argc,
                                   0, 1, 2);
     inst = wasm_runtime_instantiate(module, STACK_SIZE, 0, error, sizeof error);
     if (inst == NULL) {
-        fprintf(stderr, "error: cannot instantiate `%s`: %s\n", r.guest, error);
+        fprintf(stderr, "error: cannot instantiate `%s`: %s\n", runner.guest, error);
         return 1;
     }
     start = wasm_runtime_lookup_wasi_start_function(inst);
     env = wasm_runtime_create_exec_env(inst, STACK_SIZE);
     if (start == NULL || env == NULL) {
-        fprintf(stderr, "error: `%s` exports no `_start` function\n", r.guest);
+        fprintf(stderr, "error: `%s` exports no `_start` function\n", runner.guest);
         return 1;
     }
     if (wasm_runtime_call_wasm(env, start, 0, NULL)) {
@@ -73,12 +86,12 @@ int main(int argc, char **argv)
             status = W2W_EXIT_TRAP;
         }
     }
-    w2w_runner_finish(&r, &host);
+    w2w_runner_finish(&runner, &host);
     wasm_runtime_destroy_exec_env(env);
     wasm_runtime_deinstantiate(inst);
     wasm_runtime_unload(module);
     wasm_runtime_destroy();
     free(wasm);
-    free(r.env);
+    free(runner.env);
     return status;
 }

@@ -46,6 +46,11 @@ int main(int argc, char **argv)
         return 1;
     }
     p1.on_exit = guest_exit;
+    host.argc = runner.argc;
+    host.argv = runner.args;
+    host.envc = runner.envc;
+    host.envp = runner.env;
+    host.on_exit = guest_exit;
     env = m3_NewEnvironment();
     rt = env ? m3_NewRuntime(env, STACK_SIZE, NULL) : NULL;
     if (rt == NULL) {

@@ -76,6 +76,7 @@ static inline int32_t wasi_clocks_monotonic_clock_call_now_inline(wasi_clocks_mo
 {
     uint8_t *r_0;
     wasi_clocks_monotonic_clock_instant_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     r_0 = w2w_mem_ptr(mem, (uint32_t)a_retptr0, 8u, 8u);
@@ -89,8 +90,9 @@ static inline int32_t wasi_clocks_monotonic_clock_call_now_inline(wasi_clocks_mo
             return wasi_clocks_monotonic_clock_glue_monotonic_clock_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_clocks_monotonic_clock_encode_instant_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_clocks_monotonic_clock_encode_instant_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_clocks_monotonic_clock_glue_monotonic_clock_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -98,6 +100,7 @@ static inline int32_t wasi_clocks_monotonic_clock_call_resolution_inline(wasi_cl
 {
     uint8_t *r_0;
     wasi_clocks_monotonic_clock_duration_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     r_0 = w2w_mem_ptr(mem, (uint32_t)a_retptr0, 8u, 8u);
@@ -111,8 +114,9 @@ static inline int32_t wasi_clocks_monotonic_clock_call_resolution_inline(wasi_cl
             return wasi_clocks_monotonic_clock_glue_monotonic_clock_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_clocks_monotonic_clock_encode_duration_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_clocks_monotonic_clock_encode_duration_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_clocks_monotonic_clock_glue_monotonic_clock_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 

@@ -107,6 +107,7 @@ static inline int32_t wasi_io_error_call_error_to_debug_string_inline(wasi_io_er
     uint8_t *p_buf_used;
     uint8_t *r_0;
     wasi_io_error_error_to_debug_string_result_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_io_error_error_type);
@@ -136,8 +137,9 @@ static inline int32_t wasi_io_error_call_error_to_debug_string_inline(wasi_io_er
             return wasi_io_error_glue_error_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_io_error_encode_error_to_debug_string_result_inline(host->handles, &buf, r_0, &ret0)) != 0)
+    if ((rc = wasi_io_error_encode_error_to_debug_string_result_inline(host->handles, &buf, o_0, &ret0)) != 0)
         return wasi_io_error_glue_error_status[rc];
+    memcpy(r_0, o_0, 8u);
     w2w_st_u32(p_buf_used, buf.used);
     return 0;
 }

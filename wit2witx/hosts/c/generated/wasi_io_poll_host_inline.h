@@ -127,6 +127,7 @@ static inline int32_t wasi_io_poll_call_pollable_ready_inline(wasi_io_poll_host_
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_io_poll_pollable_ready_result_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_io_poll_pollable_type);
@@ -143,8 +144,9 @@ static inline int32_t wasi_io_poll_call_pollable_ready_inline(wasi_io_poll_host_
             return wasi_io_poll_glue_poll_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_io_poll_encode_pollable_ready_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_io_poll_encode_pollable_ready_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_io_poll_glue_poll_status[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -188,6 +190,7 @@ static inline int32_t wasi_io_poll_call_poll_inline(wasi_io_poll_host_ctx_t *hos
     uint8_t *p_buf_used;
     uint8_t *r_0;
     wasi_io_poll_poll_result_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     p_in = w2w_mem_ptr(mem, (uint32_t)a_in, (uint64_t)(uint32_t)a_in_len * 4u, 4u);
@@ -217,8 +220,9 @@ static inline int32_t wasi_io_poll_call_poll_inline(wasi_io_poll_host_ctx_t *hos
             return wasi_io_poll_glue_poll_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_io_poll_encode_poll_result_inline(host->handles, &buf, r_0, &ret0)) != 0)
+    if ((rc = wasi_io_poll_encode_poll_result_inline(host->handles, &buf, o_0, &ret0)) != 0)
         return wasi_io_poll_glue_poll_status[rc];
+    memcpy(r_0, o_0, 8u);
     w2w_st_u32(p_buf_used, buf.used);
     return 0;
 }

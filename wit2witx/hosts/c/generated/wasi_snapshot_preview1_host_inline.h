@@ -1201,6 +1201,8 @@ static inline int32_t wasi_snapshot_preview1_call_args_sizes_get_inline(wasi_sna
     wasi_snapshot_preview1_size_t ret0;
     uint8_t *r_1;
     wasi_snapshot_preview1_size_t ret1;
+    uint8_t o_0[4];
+    uint8_t o_1[4];
     int rc;
     int32_t status;
     r_0 = w2w_mem_ptr(mem, (uint32_t)a_retptr0, 4u, 4u);
@@ -1218,10 +1220,12 @@ static inline int32_t wasi_snapshot_preview1_call_args_sizes_get_inline(wasi_sna
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_1, &ret1)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_1, &ret1)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
+    memcpy(r_1, o_1, 4u);
     return 0;
 }
 
@@ -1244,6 +1248,8 @@ static inline int32_t wasi_snapshot_preview1_call_environ_sizes_get_inline(wasi_
     wasi_snapshot_preview1_size_t ret0;
     uint8_t *r_1;
     wasi_snapshot_preview1_size_t ret1;
+    uint8_t o_0[4];
+    uint8_t o_1[4];
     int rc;
     int32_t status;
     r_0 = w2w_mem_ptr(mem, (uint32_t)a_retptr0, 4u, 4u);
@@ -1261,10 +1267,12 @@ static inline int32_t wasi_snapshot_preview1_call_environ_sizes_get_inline(wasi_
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_1, &ret1)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_1, &ret1)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
+    memcpy(r_1, o_1, 4u);
     return 0;
 }
 
@@ -1272,6 +1280,7 @@ static inline int32_t wasi_snapshot_preview1_call_clock_res_get_inline(wasi_snap
 {
     uint8_t *r_0;
     wasi_snapshot_preview1_timestamp_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     if ((uint32_t)a_id >= 4u)
@@ -1287,8 +1296,9 @@ static inline int32_t wasi_snapshot_preview1_call_clock_res_get_inline(wasi_snap
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_timestamp_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_timestamp_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -1296,6 +1306,7 @@ static inline int32_t wasi_snapshot_preview1_call_clock_time_get_inline(wasi_sna
 {
     uint8_t *r_0;
     wasi_snapshot_preview1_timestamp_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     if ((uint32_t)a_id >= 4u)
@@ -1311,8 +1322,9 @@ static inline int32_t wasi_snapshot_preview1_call_clock_time_get_inline(wasi_sna
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_timestamp_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_timestamp_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -1391,6 +1403,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_fdstat_get_inline(wasi_snap
     w2w_slot *s_fd;
     uint8_t *r_0;
     wasi_snapshot_preview1_fdstat_t ret0;
+    uint8_t o_0[24];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1407,8 +1420,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_fdstat_get_inline(wasi_snap
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_fdstat_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_fdstat_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 24u);
     return 0;
 }
 
@@ -1457,6 +1471,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_filestat_get_inline(wasi_sn
     w2w_slot *s_fd;
     uint8_t *r_0;
     wasi_snapshot_preview1_filestat_t ret0;
+    uint8_t o_0[64];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1473,8 +1488,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_filestat_get_inline(wasi_sn
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_filestat_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_filestat_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 64u);
     return 0;
 }
 
@@ -1520,6 +1536,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_pread_inline(wasi_snapshot_
     uint8_t *p_iovs;
     uint8_t *r_0;
     wasi_snapshot_preview1_size_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1539,8 +1556,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_pread_inline(wasi_snapshot_
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -1549,6 +1567,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_prestat_get_inline(wasi_sna
     w2w_slot *s_fd;
     uint8_t *r_0;
     wasi_snapshot_preview1_prestat_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1565,8 +1584,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_prestat_get_inline(wasi_sna
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_prestat_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_prestat_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -1597,6 +1617,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_pwrite_inline(wasi_snapshot
     uint8_t *p_iovs;
     uint8_t *r_0;
     wasi_snapshot_preview1_size_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1616,8 +1637,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_pwrite_inline(wasi_snapshot
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -1627,6 +1649,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_read_inline(wasi_snapshot_p
     uint8_t *p_iovs;
     uint8_t *r_0;
     wasi_snapshot_preview1_size_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1646,8 +1669,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_read_inline(wasi_snapshot_p
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -1657,6 +1681,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_readdir_inline(wasi_snapsho
     uint8_t *p_buf;
     uint8_t *r_0;
     wasi_snapshot_preview1_size_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1676,8 +1701,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_readdir_inline(wasi_snapsho
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -1707,6 +1733,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_seek_inline(wasi_snapshot_p
     w2w_slot *s_fd;
     uint8_t *r_0;
     wasi_snapshot_preview1_filesize_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1725,8 +1752,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_seek_inline(wasi_snapshot_p
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_filesize_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_filesize_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -1752,6 +1780,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_tell_inline(wasi_snapshot_p
     w2w_slot *s_fd;
     uint8_t *r_0;
     wasi_snapshot_preview1_filesize_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1768,8 +1797,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_tell_inline(wasi_snapshot_p
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_filesize_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_filesize_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -1779,6 +1809,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_write_inline(wasi_snapshot_
     uint8_t *p_iovs;
     uint8_t *r_0;
     wasi_snapshot_preview1_size_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1798,8 +1829,9 @@ static inline int32_t wasi_snapshot_preview1_call_fd_write_inline(wasi_snapshot_
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -1830,6 +1862,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_filestat_get_inline(wasi_
     uint8_t *p_path;
     uint8_t *r_0;
     wasi_snapshot_preview1_filestat_t ret0;
+    uint8_t o_0[64];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1851,8 +1884,9 @@ static inline int32_t wasi_snapshot_preview1_call_path_filestat_get_inline(wasi_
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_filestat_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_filestat_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 64u);
     return 0;
 }
 
@@ -1974,6 +2008,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_readlink_inline(wasi_snap
     uint8_t *p_buf;
     uint8_t *r_0;
     wasi_snapshot_preview1_size_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -1996,8 +2031,9 @@ static inline int32_t wasi_snapshot_preview1_call_path_readlink_inline(wasi_snap
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -2101,6 +2137,7 @@ static inline int32_t wasi_snapshot_preview1_call_poll_oneoff_inline(wasi_snapsh
 {
     uint8_t *r_0;
     wasi_snapshot_preview1_size_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     r_0 = w2w_mem_ptr(mem, (uint32_t)a_retptr0, 4u, 4u);
@@ -2114,8 +2151,9 @@ static inline int32_t wasi_snapshot_preview1_call_poll_oneoff_inline(wasi_snapsh
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -2222,6 +2260,8 @@ static inline int32_t wasi_snapshot_preview1_call_sock_recv_inline(wasi_snapshot
     wasi_snapshot_preview1_size_t ret0;
     uint8_t *r_1;
     wasi_snapshot_preview1_roflags_t ret1;
+    uint8_t o_0[4];
+    uint8_t o_1[2];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -2247,10 +2287,12 @@ static inline int32_t wasi_snapshot_preview1_call_sock_recv_inline(wasi_snapshot
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
-    if ((rc = wasi_snapshot_preview1_encode_roflags_inline(host->handles, NULL, r_1, &ret1)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_roflags_inline(host->handles, NULL, o_1, &ret1)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
+    memcpy(r_1, o_1, 2u);
     return 0;
 }
 
@@ -2260,6 +2302,7 @@ static inline int32_t wasi_snapshot_preview1_call_sock_send_inline(wasi_snapshot
     uint8_t *p_si_data;
     uint8_t *r_0;
     wasi_snapshot_preview1_size_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
@@ -2281,8 +2324,9 @@ static inline int32_t wasi_snapshot_preview1_call_sock_send_inline(wasi_snapshot
             return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_snapshot_preview1_encode_size_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_snapshot_preview1_glue_errno[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 

@@ -166,6 +166,7 @@ static inline int32_t wasi_sockets_ip_name_lookup_call_resolve_address_stream_re
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_ip_name_lookup_resolve_address_stream_resolve_next_address_result_t ret0;
+    uint8_t o_0[20];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_ip_name_lookup_resolve_address_stream_type);
@@ -182,8 +183,9 @@ static inline int32_t wasi_sockets_ip_name_lookup_call_resolve_address_stream_re
             return wasi_sockets_ip_name_lookup_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_ip_name_lookup_encode_resolve_address_stream_resolve_next_address_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_ip_name_lookup_encode_resolve_address_stream_resolve_next_address_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_ip_name_lookup_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 20u);
     return 0;
 }
 

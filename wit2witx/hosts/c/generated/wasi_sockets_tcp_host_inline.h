@@ -438,6 +438,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_local_address_inline(wasi
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_network_ip_socket_address_t ret0;
+    uint8_t o_0[32];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -454,8 +455,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_local_address_inline(wasi
             return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_network_encode_ip_socket_address(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_network_encode_ip_socket_address(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 32u);
     return 0;
 }
 
@@ -464,6 +466,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_remote_address_inline(was
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_network_ip_socket_address_t ret0;
+    uint8_t o_0[32];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -480,8 +483,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_remote_address_inline(was
             return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_network_encode_ip_socket_address(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_network_encode_ip_socket_address(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 32u);
     return 0;
 }
 
@@ -490,6 +494,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_is_listening_inline(wasi_
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_tcp_tcp_socket_is_listening_result_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -506,8 +511,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_is_listening_inline(wasi_
             return wasi_sockets_tcp_glue_tcp_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_tcp_encode_tcp_socket_is_listening_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_tcp_encode_tcp_socket_is_listening_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_tcp_status[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -516,6 +522,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_address_family_inline(was
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_network_ip_address_family_t ret0;
+    uint8_t o_0[1];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -532,8 +539,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_address_family_inline(was
             return wasi_sockets_tcp_glue_tcp_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_network_encode_ip_address_family(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_network_encode_ip_address_family(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_tcp_status[rc];
+    memcpy(r_0, o_0, 1u);
     return 0;
 }
 
@@ -559,6 +567,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_enabled_inline
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_tcp_tcp_socket_keep_alive_enabled_result_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -575,8 +584,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_enabled_inline
             return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_tcp_encode_tcp_socket_keep_alive_enabled_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_tcp_encode_tcp_socket_keep_alive_enabled_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -604,6 +614,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_idle_time_inli
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_clocks_monotonic_clock_duration_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -620,8 +631,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_idle_time_inli
             return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_clocks_monotonic_clock_encode_duration(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_clocks_monotonic_clock_encode_duration(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -647,6 +659,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_interval_inlin
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_clocks_monotonic_clock_duration_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -663,8 +676,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_interval_inlin
             return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_clocks_monotonic_clock_encode_duration(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_clocks_monotonic_clock_encode_duration(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -690,6 +704,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_count_inline(w
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_tcp_tcp_socket_keep_alive_count_result_t ret0;
+    uint8_t o_0[4];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -706,8 +721,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_count_inline(w
             return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_tcp_encode_tcp_socket_keep_alive_count_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_tcp_encode_tcp_socket_keep_alive_count_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 4u);
     return 0;
 }
 
@@ -733,6 +749,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_hop_limit_inline(wasi_soc
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_tcp_tcp_socket_hop_limit_result_t ret0;
+    uint8_t o_0[1];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -749,8 +766,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_hop_limit_inline(wasi_soc
             return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_tcp_encode_tcp_socket_hop_limit_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_tcp_encode_tcp_socket_hop_limit_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 1u);
     return 0;
 }
 
@@ -778,6 +796,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_receive_buffer_size_inlin
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_tcp_tcp_socket_receive_buffer_size_result_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -794,8 +813,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_receive_buffer_size_inlin
             return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_tcp_encode_tcp_socket_receive_buffer_size_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_tcp_encode_tcp_socket_receive_buffer_size_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -821,6 +841,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_send_buffer_size_inline(w
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_tcp_tcp_socket_send_buffer_size_result_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
@@ -837,8 +858,9 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_send_buffer_size_inline(w
             return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_tcp_encode_tcp_socket_send_buffer_size_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_tcp_encode_tcp_socket_send_buffer_size_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 

@@ -520,6 +520,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_local_address_inline(wasi
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_network_ip_socket_address_t ret0;
+    uint8_t o_0[32];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type);
@@ -536,8 +537,9 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_local_address_inline(wasi
             return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_network_encode_ip_socket_address(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_network_encode_ip_socket_address(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_udp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 32u);
     return 0;
 }
 
@@ -546,6 +548,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_remote_address_inline(was
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_network_ip_socket_address_t ret0;
+    uint8_t o_0[32];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type);
@@ -562,8 +565,9 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_remote_address_inline(was
             return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_network_encode_ip_socket_address(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_network_encode_ip_socket_address(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_udp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 32u);
     return 0;
 }
 
@@ -572,6 +576,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_address_family_inline(was
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_network_ip_address_family_t ret0;
+    uint8_t o_0[1];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type);
@@ -588,8 +593,9 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_address_family_inline(was
             return wasi_sockets_udp_glue_udp_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_network_encode_ip_address_family(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_network_encode_ip_address_family(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_udp_glue_udp_status[rc];
+    memcpy(r_0, o_0, 1u);
     return 0;
 }
 
@@ -598,6 +604,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_unicast_hop_limit_inline(
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_udp_udp_socket_unicast_hop_limit_result_t ret0;
+    uint8_t o_0[1];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type);
@@ -614,8 +621,9 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_unicast_hop_limit_inline(
             return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_udp_encode_udp_socket_unicast_hop_limit_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_udp_encode_udp_socket_unicast_hop_limit_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_udp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 1u);
     return 0;
 }
 
@@ -643,6 +651,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_receive_buffer_size_inlin
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_udp_udp_socket_receive_buffer_size_result_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type);
@@ -659,8 +668,9 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_receive_buffer_size_inlin
             return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_udp_encode_udp_socket_receive_buffer_size_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_udp_encode_udp_socket_receive_buffer_size_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_udp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -686,6 +696,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_send_buffer_size_inline(w
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_udp_udp_socket_send_buffer_size_result_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type);
@@ -702,8 +713,9 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_send_buffer_size_inline(w
             return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_udp_encode_udp_socket_send_buffer_size_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_udp_encode_udp_socket_send_buffer_size_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_udp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -788,6 +800,7 @@ static inline int32_t wasi_sockets_udp_call_incoming_datagram_stream_receive_inl
     uint8_t *p_buf_used;
     uint8_t *r_0;
     wasi_sockets_udp_incoming_datagram_stream_receive_result_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_incoming_datagram_stream_type);
@@ -817,8 +830,9 @@ static inline int32_t wasi_sockets_udp_call_incoming_datagram_stream_receive_inl
             return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_udp_encode_incoming_datagram_stream_receive_result_inline(host->handles, &buf, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_udp_encode_incoming_datagram_stream_receive_result_inline(host->handles, &buf, o_0, &ret0)) != 0)
         return wasi_sockets_udp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 8u);
     w2w_st_u32(p_buf_used, buf.used);
     return 0;
 }
@@ -885,6 +899,7 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_check_send_
     w2w_slot *s_self;
     uint8_t *r_0;
     wasi_sockets_udp_outgoing_datagram_stream_check_send_result_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_outgoing_datagram_stream_type);
@@ -901,8 +916,9 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_check_send_
             return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_udp_encode_outgoing_datagram_stream_check_send_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_udp_encode_outgoing_datagram_stream_check_send_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_udp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
@@ -912,6 +928,7 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_send_inline
     uint8_t *p_datagrams;
     uint8_t *r_0;
     wasi_sockets_udp_outgoing_datagram_stream_send_result_t ret0;
+    uint8_t o_0[8];
     int rc;
     int32_t status;
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_outgoing_datagram_stream_type);
@@ -931,8 +948,9 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_send_inline
             return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_VALUE];
         return status;
     }
-    if ((rc = wasi_sockets_udp_encode_outgoing_datagram_stream_send_result_inline(host->handles, NULL, r_0, &ret0)) != 0)
+    if ((rc = wasi_sockets_udp_encode_outgoing_datagram_stream_send_result_inline(host->handles, NULL, o_0, &ret0)) != 0)
         return wasi_sockets_udp_glue_error_code_status[rc];
+    memcpy(r_0, o_0, 8u);
     return 0;
 }
 
