@@ -25,6 +25,7 @@ from __future__ import annotations
 import marshal
 import os
 import re
+import sys
 import zlib
 from pathlib import Path
 
@@ -36,6 +37,9 @@ from ..diagnostics import (
     error,
 )
 from . import ast
+
+#: identifiers repeat (parameter and type names): one string per spelling, not per use
+_intern = sys.intern
 
 __all__ = ["parse_file", "parse_text"]
 
@@ -969,7 +973,7 @@ class _Builder:
         name = self.text[start:self.ends[index]]
         if name[0] == "%":
             name = name[1:]
-        return ast.Id(name, Span(self.file, start, self.ends[index]))
+        return ast.Id(_intern(name), Span(self.file, start, self.ends[index]))
 
     def docs(self, offset: int) -> str | None:
         runs = self.comments.get(offset)
