@@ -37,18 +37,18 @@ TIMEOUT = 120
 MIB = 1 << 20
 
 
-@pytest.fixture(scope="session")
-def p2_guest(tmp_path_factory) -> Path:
+def build_p2_guest(tmp: Path, name: str, *flags: str) -> Path:
+    """The P2 program, unchanged, against `--emit c-p2` output of wasi:cli/imports, with
+    the allocation counter force-included."""
     from wit2witx import compiler
 
-    tmp = tmp_path_factory.mktemp("p2_guest")
     root = wasi_package_with_deps(tmp, "cli")
     gen = tmp / "gen"
     gen.mkdir()
-    for name, text in compiler.compile([str(root)], emit="c-p2", world="wasi:cli/imports").items():
-        (gen / name).write_text(text)
-    wasm = tmp / "p2_guest.wasm"
-    proc = zig_cc("--target=wasm32-wasi", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror",
+    for fname, text in compiler.compile([str(root)], emit="c-p2", world="wasi:cli/imports").items():
+        (gen / fname).write_text(text)
+    wasm = tmp / f"{name}.wasm"
+    proc = zig_cc("--target=wasm32-wasi", *flags, "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror",
                   f"-I{gen}", "-include", str(P2 / "alloc_count.h"), "-o", str(wasm),
                   str(P2 / "p2_guest.c"), str(gen / "imports.c"), str(P2 / "alloc_count.c"))
     assert proc.returncode == 0, proc.stderr
@@ -56,24 +56,16 @@ def p2_guest(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def p2_guest(tmp_path_factory) -> Path:
+    return build_p2_guest(tmp_path_factory.mktemp("p2_guest"), "p2_guest")
+
+
+@pytest.fixture(scope="session")
 def p2_sockets_guest(tmp_path_factory) -> Path:
     """The same program with only its wasi:sockets commands (-DP2_SOCKETS_ONLY), for
     wasm3 0.5.0 (`-mcpu=mvp`) and WAMR with the C reference host."""
-    from wit2witx import compiler
-
-    tmp = tmp_path_factory.mktemp("p2_sockets_guest")
-    root = wasi_package_with_deps(tmp, "cli")
-    gen = tmp / "gen"
-    gen.mkdir()
-    for name, text in compiler.compile([str(root)], emit="c-p2", world="wasi:cli/imports").items():
-        (gen / name).write_text(text)
-    wasm = tmp / "p2_sockets.wasm"
-    proc = zig_cc("--target=wasm32-wasi", "-mcpu=mvp", "-DP2_SOCKETS_ONLY", "-O2", "-std=c11",
-                  "-Wall", "-Wextra", "-Werror", f"-I{gen}", "-include", str(P2 / "alloc_count.h"),
-                  "-o", str(wasm), str(P2 / "p2_guest.c"), str(gen / "imports.c"),
-                  str(P2 / "alloc_count.c"))
-    assert proc.returncode == 0, proc.stderr
-    return wasm
+    return build_p2_guest(tmp_path_factory.mktemp("p2_sockets_guest"), "p2_sockets",
+                          "-mcpu=mvp", "-DP2_SOCKETS_ONLY")
 
 
 @pytest.fixture(scope="session")

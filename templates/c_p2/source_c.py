@@ -78,7 +78,7 @@ def render(v) -> str:
            "\n// The P1 imports (the backport), declared privately\n"]
     for i in v.imports:
         params = ", ".join(i.params) or "void"
-        out.append(f'\n__attribute__((__import_module__("{i.module}"), __import_name__("{i.name}")))\n'
+        out.append(f"\n__attribute__((__import_module__({i.module}), __import_name__({i.name})))\n"
                    f"extern {i.result} {i.symbol}({params});\n")
     for section in v.sections:
         if section.exported:

@@ -143,7 +143,7 @@ class Helper:
 class Import:
     """A P1 import the shim calls, declared privately in the source."""
 
-    module: str
+    module: str  # C string literals (quoted)
     name: str
     symbol: str
     result: str
@@ -463,7 +463,8 @@ class _Gen:
         if declare and symbol not in self.imports:
             result = _WASM_C[plan.signature.results[0].wasm_type.value] if plan.signature.results else "void"
             params = [_WASM_C[cp.wasm_type.value] for cp in plan.core_params]
-            self.imports[symbol] = Import(unit.module.name, func.name, symbol, result, params)
+            self.imports[symbol] = Import(c_string(unit.module.name), c_string(func.name), symbol,
+                                          result, params)
         return symbol, plan
 
     def _drop_import(self, rid: int) -> str:
@@ -544,6 +545,13 @@ class _Gen:
         return f"w2w_{stem}{self.counter}"
 
 
+def _members(k: ir.Record | ir.Tuple) -> list[tuple[str, ir.TypeRef]]:
+    """(C member name, WIT type) of a record's fields or a tuple's `f0`, `f1`, ..."""
+    if isinstance(k, ir.Record):
+        return [(c_ident(f.name), f.type) for f in k.fields]
+    return [(f"f{i}", t) for i, t in enumerate(k.types)]
+
+
 def _tag_size(n: int) -> int:
     return 1 if n <= 256 else 2 if n <= 65536 else 4
 
@@ -584,8 +592,7 @@ class _Convert:
         if isinstance(k, ir.Result):
             return False  # witx `expected` has a 4-byte tag
         if isinstance(k, (ir.Record, ir.Tuple)):
-            members = [f.type for f in k.fields] if isinstance(k, ir.Record) else k.types
-            return all(self.same_layout(a, f.type) for a, f in zip(members, m.canonical_fields(pt)))
+            return all(self.same_layout(a, f.type) for (_, a), f in zip(_members(k), m.canonical_fields(pt)))
         if isinstance(k, (ir.Variant, ir.Option)):
             wcases = [c.type for c in k.cases] if isinstance(k, ir.Variant) else [None, k.inner]
             pcases = m.canonical_variant_cases(pt)
@@ -646,10 +653,7 @@ class _Convert:
         elif isinstance(k, ir.List):
             self._lift_list(k.element, pt.element, src, dst, out, handover, g.ctype(k.element, self.ctx))
         elif isinstance(k, (ir.Record, ir.Tuple)):
-            names = ([c_ident(f.name) for f in k.fields] if isinstance(k, ir.Record)
-                     else [f"f{i}" for i in range(len(k.types))])
-            members = [f.type for f in k.fields] if isinstance(k, ir.Record) else k.types
-            for name, wt, fl in zip(names, members, facts.record_layout(p)):
+            for (name, wt), fl in zip(_members(k), facts.record_layout(p)):
                 self.lift(wt, fl.type, f"{src} + {fl.offset}", f"{dst}.{name}", out)
         else:
             vl = facts.variant_layout(p)
@@ -744,10 +748,7 @@ class _Convert:
                     "}", f"w2w_st4({dst}, (uint32_t) (uintptr_t) {tmp});",
                     f"w2w_st4({dst} + 4, (uint32_t) {src}.len);"]
         elif isinstance(k, (ir.Record, ir.Tuple)):
-            names = ([c_ident(f.name) for f in k.fields] if isinstance(k, ir.Record)
-                     else [f"f{i}" for i in range(len(k.types))])
-            members = [f.type for f in k.fields] if isinstance(k, ir.Record) else k.types
-            for name, wt, fl in zip(names, members, facts.record_layout(p)):
+            for (name, wt), fl in zip(_members(k), facts.record_layout(p)):
                 self.lower(wt, fl.type, f"{src}.{name}", f"{dst} + {fl.offset}", out)
         else:
             vl = facts.variant_layout(p)
@@ -885,13 +886,11 @@ class _FunctionBuilder:
         for (decl, name, how), wp, slot in zip(params, self.f.params, inputs):
             value = f"(*{name})" if how == "pointer" else name
             if how == "maybe":
-                inner = g.r.types[wp.type].kind.inner
                 opt = g.ctype(wp.type, self.ns)
                 value = f"w2w_opt_{name}"
                 pre += [f"{opt} {value};", f"memset(&{value}, 0, sizeof {value});",
                         f"{value}.is_some = maybe_{name} != NULL;",
                         f"if (maybe_{name}) {value}.val = *maybe_{name};"]
-                del inner
             kind_ = slot.kind
             if kind_ in (SlotKind.SCALAR, SlotKind.FLAGS):
                 args.append(f"({_WASM_C[slot.core[0].wasm_type.value]}) {value}")
@@ -1112,7 +1111,6 @@ class _ExportBuilder(_FunctionBuilder):
             value = "r.__handle" if isinstance(k, ir.Handle) else f"({core}) r"
             return [f"{ret_type} r = {name}({', '.join(call_args)});", f"return {value};"], core
         if kind == "result" and all(n == "err" for n, _ in outs):
-            k = g.kind(self.f.result)
             status = self.plan.result.status
             if not outs:
                 return [f"return {name}({', '.join(call_args)}) ? 0 : 1;"], "int32_t"
@@ -1123,7 +1121,6 @@ class _ExportBuilder(_FunctionBuilder):
                 ctype = g.ctype(err_t, self.ns)
                 return [f"{ctype} e;", f"if ({name}({', '.join(call_args + ['&e'])})) return 0;",
                         f"return (int32_t) e + {offset};"], "int32_t"
-            del k
         raise _unsupported(f"the result of the exported function `{self.f.name}` (only none, "
                            "a result without ok value and with an enum error, or a scalar, "
                            "enum, flags or handle)", self.f.span)
