@@ -329,3 +329,38 @@ def test_p2_guest_needs_only_what_it_uses(p2_guest):
                if line.strip().startswith('(import "')]
     assert "wasi_sockets_tcp" in imports and "wasi_cli_environment" in imports
     assert not [m for m in imports if m.startswith("wasi_filesystem")]
+
+
+COUNTER_PROBE = r"""
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    char *a = malloc(16), *b = malloc(32);
+    b = realloc(b, 64);
+    free(a);
+    if (argc > 1 && !strcmp(argv[1], "double")) free(a);
+    if (argc > 1 && !strcmp(argv[1], "leak")) return alloc_report() == 1 ? 0 : 1;
+    free(b);
+    return (int)alloc_report();
+}
+"""
+
+
+@pytest.mark.parametrize("mode,status,line", [("clean", 0, "allocs 3 live 0"),
+                                              ("leak", 0, "allocs 3 live 1"),
+                                              ("double", 134, None)])
+def test_the_allocation_counter_sees_leaks_and_double_frees(tmp_path, mode, status, line):
+    """The counter the P2 programs are checked with can fail: a leaked block is live, a
+    second free of a block aborts the guest."""
+    src = tmp_path / "probe.c"
+    src.write_text(COUNTER_PROBE)
+    wasm = tmp_path / "probe.wasm"
+    proc = zig_cc("--target=wasm32-wasi", "-O1", "-include", str(P2 / "alloc_count.h"),
+                  "-o", str(wasm), str(src), str(P2 / "alloc_count.c"))
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([*RUN, str(wasm), "--", mode], capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == status, proc.stderr
+    if line is None:
+        assert "not a live block" in proc.stderr
+    else:
+        assert proc.stdout.splitlines() == [line]
