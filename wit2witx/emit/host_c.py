@@ -1244,7 +1244,7 @@ def emit_files(program) -> dict[str, str]:
     files: dict[str, str] = {}
     if hunits:
         # the same text whatever the input, so that runs sharing an output folder agree
-        files[SUPPORT_HEADER] = _render("w2w_host_h.py", program.header_line())
+        files[SUPPORT_HEADER] = _render("w2w_host_h.py", hunits[0].header_line)
     for hu in hunits:
         files[f"{hu.module}_host.h"] = _render("host_h.py", hu)
         files[f"{hu.module}_host_inline.h"] = _render("host_inline_h.py", hu)
