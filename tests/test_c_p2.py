@@ -420,3 +420,48 @@ def test_http_proxy_world_compiles_with_its_export(tmp_path):
                       (["-std=c++17", "-c", "-o", str(out / "u.o"), str(out / "use.cc")], True)):
         proc = zig_cc("--target=wasm32-wasi", "-Wall", "-Wextra", "-Werror", *args, cxx=cxx)
         assert proc.returncode == 0, proc.stderr
+
+
+BAD_WIT = """package test:bad;
+
+interface fixed {
+  get: func(x: list<u8, 4>) -> u32;
+}
+
+world fixed-list { import fixed; }
+world own-function { import get-all: func() -> u32; }
+"""
+
+
+@pytest.mark.parametrize("world,message,line", [
+    ("fixed-list", "fixed-length list", 4),
+    ("own-function", "imported function `get-all`", 8),
+])
+def test_unsupported_items_are_diagnosed_at_their_place(tmp_path, world, message, line):
+    import subprocess
+    import sys
+
+    (tmp_path / "bad.wit").write_text(BAD_WIT)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "wit2witx", str(tmp_path / "bad.wit"), "--world",
+                           world, "--emit", "c-p2", "-o", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert message in proc.stderr and f"bad.wit:{line}:" in proc.stderr and "^" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_identical_across_hash_seeds(cli_root, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    texts = []
+    for seed in ("0", "4242"):
+        out = tmp_path / f"out{seed}"
+        proc = subprocess.run([sys.executable, "-m", "wit2witx", str(cli_root), "--world", WORLD,
+                               "--emit", "c-p2", "-o", str(out), "-q"],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert proc.returncode == 0, proc.stderr
+        texts.append({p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.suffix in (".h", ".c")})
+    assert texts[0] == texts[1] and len(texts[0]) == 2

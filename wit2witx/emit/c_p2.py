@@ -279,7 +279,7 @@ class _Gen:
             return "list_" + self.encode(k.element)
         if isinstance(k, ir.Handle):
             return f"{k.kind}_" + self.encode(k.resource)
-        raise _unsupported(f"the type `{type(k).__name__.lower()}`", td.span)
+        raise _unsupported(_kind_name(k), td.span)
 
     def ctype(self, ref: ir.TypeRef, ctx: str) -> str:
         """The C type of `ref` met in namespace `ctx`, defined (dependencies first)."""
@@ -385,7 +385,7 @@ class _Gen:
                 (f"{shouty}_{c_snake(c.name).upper()}", f"(1 << {i})" if i < 31 else f"(1ULL << {i})",
                  doc_lines(c.docs or "")) for i, c in enumerate(k.flags)])
         else:
-            raise _unsupported(f"the type `{type(k).__name__.lower()}`", td.span)
+            raise _unsupported(_kind_name(k), td.span)
         self.types.append(t)
         self._define_dtor(ref, name, ns)
 
@@ -543,6 +543,12 @@ class _Gen:
     def fresh(self, stem: str) -> str:
         self.counter += 1
         return f"w2w_{stem}{self.counter}"
+
+
+def _kind_name(k) -> str:
+    if isinstance(k, ir.List) and k.size is not None:
+        return "a fixed-length list (`list<T, N>`)"
+    return f"the type `{type(k).__name__.lower()}`"
 
 
 def _members(k: ir.Record | ir.Tuple) -> list[tuple[str, ir.TypeRef]]:
