@@ -8,8 +8,9 @@ nested up to wasm-tools' limit (99), and docs holding backslashes, quotes, comme
 delimiters, `??/` trigraphs, Markdown/HTML, tabs, lone CRs and any Unicode WIT allows.
 
 What WIT allows in docs (checked against wasm-tools 1.262): a `///` line ends at LF;
-it may hold any character but the control codes other than tab and CR, and the
-bidirectional overrides (U+202A–U+202E, U+2066–U+2069); a `/** */` doc may also hold
+it may hold any character but the control codes other than tab and CR, the
+bidirectional overrides (U+202A–U+202E, U+2066–U+2069) and eight code points Unicode
+discourages (U+0149, U+0673, U+0F77, U+0F79, U+17A3/4, U+17B4/5); a `/** */` doc may also hold
 LF but not `*/` (nor `/*`: block comments nest). Every identifier is written `%name`,
 so keywords are plain names; names are unique regardless of case, as wasm-tools wants.
 
@@ -56,7 +57,10 @@ def identifiers(draw) -> str:
     return "-".join(words)
 
 
-_BIDI = (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+# refused by wit-parser anywhere in a file: bidi overrides, and code points Unicode
+# discourages (U+0149, U+0673, U+0F77, U+0F79, U+17A3, U+17A4, U+17B4, U+17B5)
+_REFUSED = (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
+            0x149, 0x673, 0xF77, 0xF79, 0x17A3, 0x17A4, 0x17B4, 0x17B5)
 _FRAGMENTS = ("\\", '"', '"""', "'''", "*/", "/*", "//", "??/", "\t", "\r", "<script>",
               "</p>", "<!--", "-->", "```", "~~~", "`", "|", "$", "(;", ";)", ";;", "#",
               "%", "{", "}", "\\n", "\\x00", "\u00a0", "\u2028", "\ufeff", "é", "𝄞", "*",
@@ -64,9 +68,9 @@ _FRAGMENTS = ("\\", '"', '"""', "'''", "*/", "/*", "//", "??/", "\t", "\r", "<sc
 
 
 def _doc_char() -> st.SearchStrategy[str]:
-    # controls (tab and CR come from _FRAGMENTS), surrogates, bidi overrides excluded
+    # controls (tab and CR come from _FRAGMENTS), surrogates, _REFUSED excluded
     return st.characters(blacklist_categories=("Cs", "Cc"),
-                         blacklist_characters="".join(map(chr, _BIDI)))
+                         blacklist_characters="".join(map(chr, _REFUSED)))
 
 
 _DOC_TEXT = st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(_doc_char(), max_size=6)),
