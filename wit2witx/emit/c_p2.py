@@ -215,6 +215,9 @@ def _unsupported(what: str, span) -> UnsupportedError:
 
 
 class _Gen:
+    """The view model of one world: types defined on first use (dependencies first, each
+    once by its C name), the private P1 imports, the helpers and the trampolines."""
+
     def __init__(self, program, world_id: int, opts: P2Options) -> None:
         self.r: ir.Resolve = program.resolve
         self.world = self.r.worlds[world_id]
@@ -223,7 +226,6 @@ class _Gen:
         self.facts: Facts = facts_of(program)
         self.units = {u.origin: u for u in program.units}
         self.types: list[CType] = []
-        self.type_names: dict[object, str] = {}
         self.defined: set[str] = set()
         self.dtors: dict[str, str] = {}  # C type name → its `_free`
         self.helpers: list[Helper] = []
