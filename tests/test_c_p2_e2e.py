@@ -61,11 +61,9 @@ def p2_guest(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def p2_sockets_guest(tmp_path_factory) -> Path:
-    """The same program with only its wasi:sockets commands (-DP2_SOCKETS_ONLY), for
-    wasm3 0.5.0 (`-mcpu=mvp`) and WAMR with the C reference host."""
-    return build_p2_guest(tmp_path_factory.mktemp("p2_sockets_guest"), "p2_sockets",
-                          "-mcpu=mvp", "-DP2_SOCKETS_ONLY")
+def p2_mvp_guest(tmp_path_factory) -> Path:
+    """The same program for wasm3 0.5.0 (`-mcpu=mvp`) and WAMR with the C reference host."""
+    return build_p2_guest(tmp_path_factory.mktemp("p2_mvp_guest"), "p2_mvp", "-mcpu=mvp")
 
 
 @pytest.fixture(scope="session")
@@ -151,24 +149,29 @@ def test_p2_listening_server_matches_p1(p2_guest, p1_sockets_guest):
 
 
 @pytest.mark.parametrize("runtime", ["wasm3", "wamr"])
-def test_p2_sockets_programs_on_the_c_host(p2_sockets_guest, native_env, runtime):
+def test_p2_programs_on_the_c_host(p2_mvp_guest, native_env, runtime):
     """The P2 program unchanged on wasm3 and WAMR with the C reference host (sanitized
     runner): the same lines as under wasmtime-py and as the P1 programs print."""
     name, config = RUNTIMES[runtime]
     env = dict(native_env, **({"WIT2WITX_RUNNER_WAMR_CONFIG": config} if config else {}))
 
-    def native(*args: str) -> list[str]:
-        proc = subprocess.run([*RUN, str(p2_sockets_guest), "--runtime", name, "--host",
-                               "wasi-sockets", "--", *args], capture_output=True, text=True,
-                              timeout=300, env=env)
+    def native(*args: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+        proc = subprocess.run([*RUN, str(p2_mvp_guest), "--runtime", name, *extra, "--", *args],
+                              capture_output=True, text=True, timeout=300, env=env)
         sanitizers_silent(proc.stderr)
-        return p2_lines(proc)
+        return proc
 
     with Server(echo_handler) as server:
-        assert native("echo", str(server.port), "300007", "1237") == ["ok 300007"]
+        assert p2_lines(native("echo", str(server.port), "300007", "1237")) == ["ok 300007"]
     assert server.received == 300_007
-    assert native("refused", str(free_port())) == ["refused"]
-    assert native("dns", "127.0.0.1") == ["ipv4 127.0.0.1"]
+    assert p2_lines(native("refused", str(free_port()))) == ["refused"]
+    assert p2_lines(native("dns", "127.0.0.1")) == ["ipv4 127.0.0.1"]
+    assert p2_lines(native("random", "100000")) == ["random 100000", "nonzero", "seed"]
+    assert p2_lines(native("clocks"))[0] == "monotonic ok"
+    lines = p2_lines(native("env", "one", extra=("--env", "A=1")))
+    assert lines[1:] == ["arg env", "arg one", "env A=1"]  # argv[0]: how the runner names it
+    assert p2_lines(native("stdout", "hi")) == ["before", "hi", "after"]
+    assert native("exit", "3").returncode == 1
 
 
 # --------------------------------------------------------------------------- UDP, lookup
