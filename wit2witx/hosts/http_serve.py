@@ -311,6 +311,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "Server"
 
+    def setup(self) -> None:
+        super().setup()
+        # the head and the body go out in separate writes: without this, Nagle's
+        # algorithm holds the body until the client's delayed ACK (40 ms a request)
+        import socket  # noqa: PLC0415
+
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         if self.server.verbose:
             super().log_message(format, *args)
