@@ -139,7 +139,8 @@ def packages(draw, max_types: int = 6, max_funcs: int = 4):
     n_types = draw(st.integers(0, min(max_types, len(names) - 1)))
     for name in names[:n_types]:
         out.append(draw(docs("  ")))
-        kind = draw(st.sampled_from(("record", "enum", "flags", "variant", "alias", "deep", "resource")))
+        kind = draw(st.sampled_from(("record", "enum", "flags", "variant", "alias", "deep", "resource",
+                                     "wide")))
         members = draw(st.lists(identifiers(), min_size=1, max_size=4, unique_by=str.lower))
         if kind == "record":
             body = "".join(f"{draw(docs('    '))}    %{m}: {draw(_type(named, 3))},\n" for m in members)
@@ -160,6 +161,12 @@ def packages(draw, max_types: int = 6, max_funcs: int = 4):
             out.append(f"  type %{name} = {draw(_type(named, 4))};\n")
         elif kind == "resource":
             out.append(draw(_resource(name, members, named)))
+        elif kind == "wide":  # past a u8 tag (257 cases) or at the 32-flag limit
+            shape = draw(st.sampled_from(("enum", "flags", "variant")))
+            count = 32 if shape == "flags" else draw(st.integers(255, 300))
+            payload = "(u8)" if shape == "variant" else ""
+            body = ", ".join(f"%{members[0]}-{i}{payload if i % 2 else ''}" for i in range(count))
+            out.append(f"  {shape} %{name} {{ {body} }}\n")
         else:
             depth = draw(st.sampled_from((8, 33, 67, 98, 99)))
             out.append(f"  type %{name} = {deep_type(depth, draw(st.sampled_from(('tuple', 'list', 'option', 'mixed'))))};\n")
@@ -183,6 +190,8 @@ def _resource(draw, name: str, members: list[str], named: list[str]) -> str:
     if draw(st.booleans()):
         body.append(f"    constructor(%{draw(identifiers())}: {draw(_type(named, 1))});\n")
     for m in members:
+        if m.lower() == name.lower():
+            continue  # wit-parser: `[method]r.r` conflicts with `r`
         static = "static " if draw(st.booleans()) else ""
         param = draw(st.sampled_from(("", f"%x: borrow<%{name}>", f"%other: %{name}", "%n: u32")))
         res = draw(st.sampled_from(("", f" -> %{name}", " -> string", " -> result<u32>")))
