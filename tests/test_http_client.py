@@ -105,6 +105,16 @@ class Recorder(http.server.BaseHTTPRequestHandler):
             self.server.release.wait(30)
             self.close_connection = True
             return
+        if self.path in ("/stall", "/cut"):  # half the announced body, then stall or close
+            self.send_response_only(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b"x" * 50)
+            self.wfile.flush()
+            self.close_connection = True
+            if self.path == "/stall":
+                self.server.release.wait(30)
+            return
         if self.path == "/chunked":
             self.send_response_only(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -267,6 +277,26 @@ def test_http_fields_forbidden_and_invalid(client_guest):
         "append held immutable",         # a request holds its headers
         "append own ok",                 # the fields it was cloned from stay mutable
     ]
+
+
+def test_http_between_bytes_timeout(client_guest):
+    """The head and half the body arrive, then nothing: the body stream fails with an io
+    error that `http-error-code` maps to connection-read-timeout; the trailers too."""
+    with Server() as server:
+        proc = run_client(client_guest, "timeout", str(server.port), "300", "between")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = lines_of(proc)
+    assert lines[0] == "status 200"
+    assert lines[-3:] == ["body-error connection-read-timeout", body_line(b"x" * 50),
+                          "trailers-error connection-read-timeout"]
+
+
+def test_http_body_cut_short(client_guest):
+    with Server() as server:
+        proc = run_client(client_guest, "get", str(server.port), "/cut")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert lines_of(proc)[-3:] == ["body-error HTTP-response-incomplete", body_line(b"x" * 50),
+                                   "trailers-error HTTP-response-incomplete"]
 
 
 @pytest.mark.parametrize("authority, error", [

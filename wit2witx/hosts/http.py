@@ -114,6 +114,14 @@ class HttpIoError(IoError):
         self.code = error_code
 
 
+def http_stream_error(message: str, error_code: Any) -> Exception:
+    """A wasi:io `stream-error.last-operation-failed` whose io error maps to `error_code`."""
+    from .sockets import _types as io_types  # noqa: PLC0415  (wasi:io's generated classes)
+
+    t = io_types()
+    return t.StreamErrorError(t.StreamError.last_operation_failed(HttpIoError(message, error_code)))
+
+
 # ----------------------------------------------------------------------------- fields
 
 
@@ -208,8 +216,7 @@ class OutgoingBody:
 
     def _fail_if_broken(self) -> None:
         if self.error is not None:
-            raise T.StreamErrorError(T.StreamError.last_operation_failed(
-                HttpIoError("the HTTP body could not be sent", self.error)))
+            raise http_stream_error("the HTTP body could not be sent", self.error)
         if self.finished or self.aborted:
             raise stream_closed()
 
@@ -375,8 +382,7 @@ class IncomingBody:
                 return data
             if self.done:
                 if self.error is not None:
-                    raise T.StreamErrorError(T.StreamError.last_operation_failed(
-                        HttpIoError("the HTTP body could not be read", self.error)))
+                    raise http_stream_error("the HTTP body could not be read", self.error)
                 raise stream_closed()
             return b""
 
@@ -712,14 +718,11 @@ class Exchange:
             sent += len(data)
             if length is not None and sent > length:
                 raise ClientError(code("HTTP_request_body_size", sent))
-            conn.send(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+            conn.send(chunk(data) if chunked else data)
         if length is not None and sent != length:
             raise ClientError(code("HTTP_request_body_size", sent))
         if chunked:
-            tail = b"0\r\n"
-            for name, value in (body.trailers.entries if body.trailers else []):
-                tail += name + b": " + value + b"\r\n"
-            conn.send(tail + b"\r\n")
+            conn.send(last_chunk(body.trailers))
 
     def _receive(self, conn: http.client.HTTPConnection) -> None:
         sock = conn.sock
@@ -744,6 +747,17 @@ class Exchange:
             pump_response_body(resp, body)
         finally:
             conn.close()
+
+
+def chunk(data: bytes) -> bytes:
+    """`data` as one chunk of a chunked body (RFC 9112 7.1)."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def last_chunk(trailers: Fields | None) -> bytes:
+    """The end of a chunked body: the last chunk, the trailer fields, the empty line."""
+    lines = [name + b": " + value + b"\r\n" for name, value in (trailers.entries if trailers else [])]
+    return b"0\r\n" + b"".join(lines) + b"\r\n"
 
 
 def read_chunked(fp: Any, body: IncomingBody) -> Fields:
@@ -793,6 +807,8 @@ def pump_response_body(resp: http.client.HTTPResponse, body: IncomingBody) -> No
         while True:
             data = resp.read1(READ_CHUNK) if not resp.isclosed() else b""
             if not data:
+                if resp.length:  # EOF before the Content-Length (read1 does not complain)
+                    raise http.client.IncompleteRead(b"", resp.length)
                 break
             if not body.put(data):
                 break
@@ -1138,4 +1154,4 @@ def _valid_scheme(scheme: str) -> bool:
 
 __all__ = ["HttpHost", "Fields", "FORBIDDEN_HEADERS", "Exchange", "IncomingBody", "OutgoingBody",
            "IncomingRequest", "ResponseOutparam", "HttpIoError", "method_value", "method_name",
-           "read_chunked", "code"]
+           "read_chunked", "chunk", "last_chunk", "code"]

@@ -33,8 +33,8 @@ import threading
 from typing import Any, Sequence
 
 from .exports import Owned, call_export
-from .http import (Fields, IncomingBody, IncomingRequest, OutgoingBody, ResponseOutparam,
-                   method_value, read_chunked, READ_CHUNK, _types)
+from .http import (READ_CHUNK, Fields, IncomingBody, IncomingRequest, OutgoingBody,
+                   ResponseOutparam, _types, chunk, last_chunk, method_value, read_chunked)
 from .runtime import Ok
 
 EXPORT = "wasi_http_incoming_handler#handle"
@@ -258,17 +258,12 @@ class Exchange:
     def _write(self, data: bytes) -> None:
         if not data:
             return
-        if self.chunked:
-            data = b"%x\r\n%s\r\n" % (len(data), data)
-        self.handler.wfile.write(data)
+        self.handler.wfile.write(chunk(data) if self.chunked else data)
 
     def _finish(self) -> None:
         body: OutgoingBody = self.response.body
         if self.chunked:
-            tail = b"0\r\n"
-            for name, value in (body.trailers.entries if body.trailers else []):
-                tail += name + b": " + value + b"\r\n"
-            self.handler.wfile.write(tail + b"\r\n")
+            self.handler.wfile.write(last_chunk(body.trailers))
         self.complete = True
 
     # -- after the guest returned (or trapped)
