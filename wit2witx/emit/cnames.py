@@ -141,9 +141,10 @@ class Registry:
         for n in range(2, 10_000):
             # the guest and host spellings coincide under default prefixes: one claim
             names = set(derive(candidate))
-            if all(owner.get(x, key) == key and x not in _RESERVED for x in names):
-                for x in names:
-                    owner[x] = key
+            if names.isdisjoint(_RESERVED) and (
+                    owner.keys().isdisjoint(names)  # the usual case, checked in C
+                    or all(owner.get(x, key) == key for x in names)):
+                owner.update(dict.fromkeys(names, key))
                 return candidate
             candidate = f"{stem}_{n}"
         raise NameClash(f"no free C names for {stem!r}")
