@@ -1022,9 +1022,13 @@ class _UnitBuilder:
         fixed = [(k, tn) for k, _, tn, t in out_info if _count_handles(t, self.facts)]
         ep_fixed = err_payload is not None and _count_handles(err_payload, self.facts) > 0
         if not issues:
+            # staged as well: a value the implementation got wrong (`bad_value` from the
+            # encode, found by tests/test_fuzz_c.py) must leave every out-pointer untouched
+            decls += [f"uint8_t o_{k}[{max(size, 1)}];" for k, size, _, _t in out_info]
             for k, _, tn, _t in out_info:
-                post_ok += [f"if ((rc = {self.codec_inline(tn, 'encode')}(host->handles, {w}, r_{k}, &ret{k})) != 0)",
+                post_ok += [f"if ((rc = {self.codec_inline(tn, 'encode')}(host->handles, {w}, o_{k}, &ret{k})) != 0)",
                             f"    {fail('rc')}"]
+            post_ok += [f"memcpy(r_{k}, o_{k}, {size}u);" for k, size, _, _t in out_info if size]
         elif out_info:
             # encoded into scratch space, copied to the guest when every result encoded;
             # on a failure the handles issued are removed and their objects released
@@ -1040,8 +1044,7 @@ class _UnitBuilder:
                 post_ok += [f"    {self.codec_inline(tn, 'release')}(host->handles, &ret{k});" for k, tn in fixed]
             post_ok += ["    w2w_handles_rollback(host->handles);", f"    {fail('rc')}", "}"]
             post_ok += [f"memcpy(r_{k}, o_{k}, {size}u);" for k, size, _, _t in out_info if size]
-        if issues and ep_fixed:
-            assert err_payload is not None
+        if err_payload is not None:  # staged too: written only once it encoded in full
             decls.append(f"uint8_t o_error_payload[{max(self.sa(err_payload).size, 1)}];")
         if issues and (fixed or ep_fixed):
             decls.append("uint32_t mark;")
@@ -1052,7 +1055,7 @@ class _UnitBuilder:
             body += checks
             if issues:
                 body.append("w2w_handles_begin(host->handles);")
-            body += ["host->mem = *mem;", f"status = {impl}({', '.join(impl_args)});"]
+            body += ["w2w_call_mem_set(&host->mem, mem);", f"status = {impl}({', '.join(impl_args)});"]
             undo = ["    w2w_handles_rollback(host->handles);"] if issues else []
             if glue is not None:
                 bad = (f"status != {glue}[W2W_E_BAD_HANDLE] && status != {glue}[W2W_E_BAD_POINTER]"
@@ -1080,23 +1083,24 @@ class _UnitBuilder:
                     etn = self._named(err_payload, ept, f"{fname}_error_payload")
                     encode = self.codec_inline(etn, 'encode')
                     if not issues:
-                        body += [f"    if ({bad}"
-                                 f" && (rc = {encode}(host->handles, {w},"
-                                 " p_error_payload, &error_payload)) != 0)",
-                                 f"        return {glue}[rc];"]
+                        size = self.sa(err_payload).size
+                        body += [f"    if ({bad}) {{",
+                                 f"        if ((rc = {encode}(host->handles, {w}, o_error_payload, &error_payload)) != 0)",
+                                 f"            return {glue}[rc];",
+                                 *([f"        memcpy(p_error_payload, o_error_payload, {size}u);"] if size else []),
+                                 "    }"]
                     else:
                         size = self.sa(err_payload).size
                         body += [f"    if ({bad}) {{"]
                         if ep_fixed:
                             body.append("        mark = w2w_handles_issued(host->handles);")
-                        dst = "o_error_payload" if ep_fixed else "p_error_payload"
-                        body += [f"        if ((rc = {encode}(host->handles, {w}, {dst}, &error_payload)) != 0) {{"]
+                        body += [f"        if ((rc = {encode}(host->handles, {w}, o_error_payload, &error_payload)) != 0) {{"]
                         if ep_fixed:
                             body += ["            (void)w2w_handles_unwind(host->handles, mark, rc);",
                                      f"            {self.codec_inline(etn, 'release')}(host->handles, &error_payload);"]
                         body += ["            w2w_handles_rollback(host->handles);",
                                  f"            return {glue}[rc];", "        }"]
-                        if ep_fixed and size:
+                        if size:
                             body.append(f"        memcpy(p_error_payload, o_error_payload, {size}u);")
                         body.append("    }")
                     if has_buf:  # the payload's strings/lists went into buf
@@ -1114,7 +1118,7 @@ class _UnitBuilder:
             impl_return = self.ctype(direct.type, f"{fname}_result")
             if direct_htn is not None:
                 decls += ["void *v_result;", "uint32_t h_result;"]
-            body += decls + (["int rc;"] if needs_rc else []) + checks + ["host->mem = *mem;"]
+            body += decls + (["int rc;"] if needs_rc else []) + checks + ["w2w_call_mem_set(&host->mem, mem);"]
             if direct_htn is not None:
                 desc = self.descriptor(direct_htn)
                 body += [f"v_result = {impl}({', '.join(impl_args)});",
@@ -1127,7 +1131,7 @@ class _UnitBuilder:
         else:
             impl_return = "void"
             body += decls + (["int rc;"] if needs_rc else []) + checks + [
-                "host->mem = *mem;", f"{impl}({', '.join(impl_args)});"]
+                "w2w_call_mem_set(&host->mem, mem);", f"{impl}({', '.join(impl_args)});"]
         if not sig.params:
             body.insert(0, "(void)mem;")
         w3 = (_WASM3_SIG[sig.results[0].wasm_type] if sig.results else "v") + \

@@ -802,18 +802,27 @@ def _write_results(cx: Call, buf: tuple[int, int, int] | None,
     """Store values at checked addresses; their strings/lists go into the caller's
     buffer. False (and only `*buf_used` written, with the size needed) when they do
     not fit."""
+    # what a failing store (a value the implementation got wrong) must put back: the
+    # out-pointers and `*buf_used` (found by tests/test_fuzz_py.py)
+    saved = [(addr, bytes(cx.mem[addr:addr + codec.size])) for addr, codec, _ in writes]
     if buf is not None:
         b, blen, bused = buf
         pos = b
         for _, codec, v in writes:
             pos = codec.need(v, pos)
         used = pos - b
+        saved.append((bused, bytes(cx.mem[bused:bused + 4])))
         U32.store(cx, bused, used)
         if used > blen:
             return False
         cx.cursor, cx.end = b, b + blen
-    for addr, codec, v in writes:
-        codec.store(cx, addr, v)
+    try:
+        for addr, codec, v in writes:
+            codec.store(cx, addr, v)
+    except BaseException:
+        for addr, old in saved:
+            cx.mem[addr:addr + len(old)] = old
+        raise
     return True
 
 
@@ -872,7 +881,16 @@ def _write_undoable(cx: Call, buf: tuple[int, int, int] | None,
         saved.append((buf[2], bytes(cx.mem[buf[2]:buf[2] + 4])))
     tables.begin()
     try:
-        return _write_results(cx, buf, writes)
+        if _write_results(cx, buf, writes):
+            return True
+        # buffer too small: nothing was issued, and the glue still owns every object of
+        # the values (found by tests/test_fuzz_py.py: they used to leak)
+        objs: list[tuple[str, Any]] = []
+        for _, codec, v in writes:
+            _handle_objects(codec, v, objs)
+        for key, obj in objs:
+            tables.release(key, obj)
+        return False
     except BaseException:
         issued = tables.unwind()
         objs: list[tuple[str, Any]] = []
