@@ -7,7 +7,7 @@ PYWASM3_SDIST := $(CACHE)/pywasm3-0.5.0.tar.gz
 EXAMPLE := fixtures/example
 WASI ?= ../shared/corpus/wasi-p2
 
-.PHONY: run test bench wasi clean wamr arm-toolchain footprint
+.PHONY: run test bench wasi clean wamr arm-toolchain footprint fuzz fuzz-toolchain
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,26 @@ arm-toolchain:
 	    echo "  apt-get update && apt-get install -y $(ARM_PACKAGES)" >&2; exit 1; \
 	fi
 
-test: $(VENV)/.installed-test $(PYWASM3_SDIST) wamr arm-toolchain
+# The fuzz tests (tests/test_fuzz_c.py) need clang with libFuzzer and the sanitizers:
+# Debian's clang and libclang-rt-dev, installed when missing (as root), else a no-op.
+FUZZ_PACKAGES := clang libclang-rt-dev
+fuzz-toolchain:
+	@if echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' \
+	    | clang -fsanitize=fuzzer,address,undefined -x c - -o /dev/null 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(FUZZ_PACKAGES); \
+	else \
+	    echo "error: the fuzz tests need $(FUZZ_PACKAGES); install them as root:" >&2; \
+	    echo "  apt-get update && apt-get install -y $(FUZZ_PACKAGES)" >&2; exit 1; \
+	fi
+
+# A long libFuzzer campaign over every trampoline of the C glue (WASI 0.2.12 + example):
+# figures on stdout, crashing inputs in .cache/fuzz-c/findings/.
+FUZZ_SECONDS ?= 3600
+fuzz: $(VENV)/.installed-test fuzz-toolchain
+	$(PY) tests/fuzz/build_c.py --time $(FUZZ_SECONDS)
+
+test: $(VENV)/.installed-test $(PYWASM3_SDIST) wamr arm-toolchain fuzz-toolchain
 	$(PY) -m pytest -n 2 -q
 
 bench: $(VENV)/.installed-test footprint

@@ -1058,8 +1058,11 @@ class _UnitBuilder:
             body += ["w2w_call_mem_set(&host->mem, mem);", f"status = {impl}({', '.join(impl_args)});"]
             undo = ["    w2w_handles_rollback(host->handles);"] if issues else []
             if glue is not None:
+                # an error of the interface (not a glue status, `buffer_too_small` included:
+                # an implementation may return it where there is no buffer; found by
+                # tests/test_fuzz_c.py) is the only status that writes the error payload
                 bad = (f"status != {glue}[W2W_E_BAD_HANDLE] && status != {glue}[W2W_E_BAD_POINTER]"
-                       f" && status != {glue}[W2W_E_BAD_VALUE]")
+                       f" && status != {glue}[W2W_E_BAD_VALUE] && status != {glue}[W2W_E_BUFFER_TOO_SMALL]")
                 if has_buf:
                     body += [f"if (buf.used > buf.cap || status == {glue}[W2W_E_BUFFER_TOO_SMALL]) {{",
                              *undo, "    w2w_st_u32(p_buf_used, buf.used);",
@@ -1103,8 +1106,8 @@ class _UnitBuilder:
                         if size:
                             body.append(f"        memcpy(p_error_payload, o_error_payload, {size}u);")
                         body.append("    }")
-                    if has_buf:  # the payload's strings/lists went into buf
-                        body += ["    w2w_st_u32(p_buf_used, buf.used);"]
+                    if has_buf:  # the payload's strings/lists went into buf (an error only)
+                        body += [f"    if ({bad})", "        w2w_st_u32(p_buf_used, buf.used);"]
                 body += ["    return status;", "}"]
             elif issues:
                 body += ["if (status != 0) {", *undo, "    return status;", "}"]
