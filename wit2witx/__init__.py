@@ -42,7 +42,7 @@ def compile(paths, **options):  # noqa: A001 - the public verb
     """Compile WIT or WITX inputs; return `Artifacts` (relative path -> text) in memory.
 
     Options: emit, world, features, all_features, deps, module_names, prefix,
-    skip_unsupported (see `wit2witx.compiler.compile`).
+    skip_unsupported, templates (see `wit2witx.compiler.compile`).
     """
     from .compiler import compile as _compile
 

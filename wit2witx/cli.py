@@ -106,7 +106,7 @@ def _split_list(values: list[str]) -> tuple[str, ...]:
 CONFIG_KEYS = {
     "paths": list, "out": str, "emit": list, "world": str, "features": list,
     "all-features": bool, "deps": list, "module-names": dict, "prefix": str,
-    "skip-unsupported": bool,
+    "skip-unsupported": bool, "templates": list,
 }
 
 
@@ -144,7 +144,7 @@ def _load_config(path: str, required: bool) -> dict:
             raise UsageError(f"{path}: `{value}` names an environment variable that is not set")
         return os.path.normpath(os.path.join(base, expanded))
 
-    for key in ("paths", "deps"):
+    for key in ("paths", "deps", "templates"):
         if key in table:
             table[key] = [locate(p) for p in table[key]]
     if "out" in table and table["out"] != "-":
@@ -167,6 +167,7 @@ def compile_command(
     rename: List[str] = typer.Option([], "--rename", help="c-p2: C prefix of an interface, INTERFACE=NAME (as wit-bindgen's, e.g. wasi:io/streams@0.2.12=streams)."),
     rename_world: Optional[str] = typer.Option(None, "--rename-world", help="c-p2: the world's C name (files, string and primitive types), e.g. wasip2."),
     autodrop_borrows: str = typer.Option("no", "--autodrop-borrows", help="c-p2: yes|no, as wit-bindgen's (yes: no _drop_borrow helpers)."),
+    templates: List[str] = typer.Option([], "--templates", help="Folder of template overrides, searched before the built-ins: DIR/<backend>/<name>.j2 (repeatable)."),
     check: bool = typer.Option(False, "--check", help="Write nothing; exit 3 if generated files in OUT are missing, stale, edited or no longer generated."),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Write OUT, then exit 3 if any file was created or changed (pre-commit)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors."),
@@ -190,6 +191,7 @@ def compile_command(
             module_name = module_name or [f"{k}={v}" for k, v in cfg.get("module-names", {}).items()]
             prefix = prefix or cfg.get("prefix")
             skip_unsupported = skip_unsupported or cfg.get("skip-unsupported", False)
+            templates = templates or cfg.get("templates", [])
             if not paths:
                 raise compiler.UsageError("no input PATH given (on the command line or in the config)")
         if out is None:
@@ -203,6 +205,7 @@ def compile_command(
             skip_unsupported=skip_unsupported,
             renames=_parse_pairs(rename, "--rename"), rename_world=rename_world,
             autodrop_borrows=_parse_yes_no(autodrop_borrows, "--autodrop-borrows"),
+            templates=templates,
         )
         if not quiet:
             for warning in artifacts.warnings:

@@ -53,6 +53,9 @@ class Options:
     renames: dict[str, str] = field(default_factory=dict)
     rename_world: str | None = None
     autodrop_borrows: bool = False
+    #: folders of template overrides, searched before the built-in templates
+    #: (`<dir>/<backend>/<name>.j2`; see `emit.templating`)
+    templates: tuple[str, ...] = ()
 
 
 def _new_facts():
@@ -121,10 +124,12 @@ def compile(  # noqa: A001 - the public verb
     renames: Mapping[str, str] | None = None,
     rename_world: str | None = None,
     autodrop_borrows: bool = False,
+    templates: str | os.PathLike | Iterable[str | os.PathLike] = (),
 ) -> Artifacts:
     """Compile WIT packages or WITX documents; return the generated files in memory.
 
-    `paths`, `emit`, `features` and `deps` take one item (a string) or several.
+    `paths`, `emit`, `features`, `deps` and `templates` (folders of template overrides)
+    take one item (a string) or several.
     """
     options = Options(
         emit=_check_emit(emit),
@@ -138,6 +143,7 @@ def compile(  # noqa: A001 - the public verb
         renames=dict(renames or {}),
         rename_world=rename_world,
         autodrop_borrows=autodrop_borrows,
+        templates=_template_dirs(templates),
     )
     with _gc_paused():
         program = build_program(_as_path_list(paths), options)
@@ -156,6 +162,15 @@ def compile(  # noqa: A001 - the public verb
         # otherwise first scan all of them (for nothing: they are not garbage yet).
         del program
     return Artifacts(files, warnings, emptied)
+
+
+def _template_dirs(templates) -> tuple[str, ...]:
+    """The override folders, each checked to exist (a usage error otherwise)."""
+    dirs = tuple(os.fspath(t) for t in _items(templates))
+    for d in dirs:
+        if not os.path.isdir(d):
+            raise UsageError(f"--templates `{d}` is not a folder")
+    return dirs
 
 
 @contextlib.contextmanager

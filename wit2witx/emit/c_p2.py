@@ -37,7 +37,7 @@ from ..p1.callplan import SlotKind, plan_call
 from ..p1.facts import Facts, facts_of
 from ..p1.names import drop_function_name, resource_function_name, snake
 from .cnames import KEYWORDS, c_string, doc_lines
-from .templating import render
+from .templating import render, template_dirs
 
 #: Names wit-bindgen escapes with a trailing `_` besides the C/C++ keywords: the
 #: out-parameters of flattened signatures.
@@ -495,6 +495,7 @@ class _Gen:
             p1_name = snake(f.name)
         else:
             p1_name = resource_function_name(self.r.types[f.resource].name or "", f.kind, f.item_name)
+        p1_name = unit.function_names.get(f.name, p1_name)  # renamed on a clash
         symbol, plan = self._import(unit, self._p1_function(unit, p1_name))
         return _FunctionBuilder(self, ns, f, symbol, plan).build()
 
@@ -526,7 +527,7 @@ class _Gen:
         for f in funcs:
             if f.resource is not None or f.is_async:
                 raise _unsupported(f"the exported function `{f.name}`", f.span)
-            p1_name = snake(f.name)
+            p1_name = unit.function_names.get(f.name, snake(f.name))
             _, plan = self._import(unit, self._p1_function(unit, p1_name), declare=False)
             builder = _ExportBuilder(self, ns, type_ns, f, plan, f"{unit.module.name}#{p1_name}")
             decl, trampoline = builder.build()
@@ -1234,8 +1235,9 @@ def emit_files(program) -> dict[str, str]:
         program.warnings.append(warning(problem + ": nothing written for it"))
         return {}
     view = build_view(program)
-    return {f"{view.world}.h": render("c_p2/header_h.py", view),
-            f"{view.world}.c": render("c_p2/source_c.py", view)}
+    templates = template_dirs(program)
+    return {f"{view.world}.h": render("c_p2/header.h.j2", view, templates=templates),
+            f"{view.world}.c": render("c_p2/source.c.j2", view, templates=templates)}
 
 
 __all__ = ["emit_files", "build_view", "P2View", "c_snake", "c_ident"]

@@ -16,7 +16,7 @@ from ..p1.model import (
     Expected, Function, Ref, TypeName, canonical_fields, canonical_variant_cases, resolve,
 )
 from ..p1.names import glue_status_positions
-from .templating import render
+from .templating import render, template_dirs
 from .witx import definition_text, format_type, program_memo
 
 
@@ -173,15 +173,20 @@ def emit_files(program) -> dict[str, str]:
     header = program.header_line()
     facts = facts_of(program)
     memo = program_memo(program)
-    return {f"{unit.name}.md": render_unit(unit, header, facts, memo) for unit in program.units}
+    templates = template_dirs(program)
+    return {f"{unit.name}.md": render_unit(unit, header, facts, memo, templates)
+            for unit in program.units}
 
 
-def render_unit(unit, header: str, facts: Facts | None = None, witx_memo: dict | None = None) -> str:
-    """One page; `facts` and `witx_memo` are what the run's back ends share."""
+def render_unit(unit, header: str, facts: Facts | None = None, witx_memo: dict | None = None,
+                templates: tuple[str, ...] = ()) -> str:
+    """One page; `facts` and `witx_memo` are what the run's back ends share, `templates`
+    the run's override folders."""
     facts = facts if facts is not None else Facts()
     module = unit.module
     return render(
-        "docs/module_md.py",
+        "docs/module.md.j2",
+        templates=templates,
         header=md_comment(header),
         name=md_code(unit.name),
         origin=md_code(unit.origin) if unit.origin else "",

@@ -829,13 +829,6 @@ def build_view(unit, naming: Naming, program) -> PyModule:
 # --------------------------------------------------------------------------- rendering
 
 
-def _template():
-    """The module template (`templates/host_py/module_py.py`), loaded once per process."""
-    from .templating import template  # noqa: PLC0415
-
-    return template("host_py/module_py.py")
-
-
 def owners_of(units) -> dict[int, str]:
     owners: dict[int, str] = {}
     for unit in units:
@@ -846,7 +839,10 @@ def owners_of(units) -> dict[int, str]:
 
 
 def render_unit(unit, naming: Naming, program) -> str:
-    return _template().render(build_view(unit, naming, program))
+    from .templating import render, template_dirs  # noqa: PLC0415
+
+    return render("host_py/module.py.j2", build_view(unit, naming, program),
+                  templates=template_dirs(program))
 
 
 def emit_files(program) -> dict[str, str]:

@@ -1,28 +1,72 @@
-"""The templates of every back end: `templates/<backend>/<file>.py`; templates only format.
+"""The templates of every back end: Jinja2, `templates/<backend>/<name>.j2`; templates only format.
 
-A template is a small Python module with a `render(view...) -> str` function: it turns
-the view model its back end computed (every name, type and line already decided) into
-text, one small formatting function per construct, and decides nothing. Templates are
-Python rather than Jinja for speed (DESIGN.md, "Performance budgets"): for all of WASI
-0.2 with every back end, Jinja took ~16 ms to render the 2.8 MB (these take ~6 ms), and
-`import jinja2` cost every run another ~17 ms.
+A back end builds a view model (every name, type, line and escape already decided) and
+hands it to its template, which lays the text out. Users adapt that layout without
+forking: folders given with `--templates DIR` (also `templates = [...]` in wit2witx.toml,
+`templates=` in `compile()`) are searched before the built-in templates, so
+`DIR/<backend>/<name>.j2` replaces the built-in of the same relative path, and an
+override may `{% extends "builtin/<backend>/<name>.j2" %}` and fill only some of its
+named blocks (banner, guard, prologue, epilogue, type_doc, function_doc...).
 
-Each template is loaded by path, once per process, with its bytecode cached like any
-module's (`templates/<backend>/__pycache__/`).
+Cost: `jinja2` is imported only when a back end renders (so a run pays for it only if
+it emits something), the environment is made once per set of template folders (one per
+run; a process that compiles again reuses it), each template is compiled once per
+process, and the compiled code is kept in Jinja's bytecode cache in the user cache dir
+(`cache_dir()/jinja`) so a later process skips Jinja's compiler too.
+
+A broken override (a syntax error, an undefined variable, an unknown `extends`) is a
+`TemplateError` diagnostic naming the template file and line: exit 1, nothing written.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from functools import lru_cache
+from pathlib import Path
 from types import ModuleType
+from typing import Any, Sequence
 
-from .._resources import templates_dir
+from .._resources import cache_dir, templates_dir
+from ..diagnostics import Wit2WitxError, error
+
+#: the prefix under which an override reaches the built-in template it extends
+BUILTIN_PREFIX = "builtin/"
+
+
+class TemplateError(Wit2WitxError):
+    """A template (usually a user's override) does not parse or fails to render."""
+
+
+def template_dirs(program) -> tuple[str, ...]:
+    """The override folders of a run (`Options.templates`), in search order."""
+    options = getattr(program, "options", None)
+    return tuple(getattr(options, "templates", ()) or ())
+
+
+def render(name: str, /, view: Any = None, *args: Any, templates: Sequence[str] = (), **context: Any) -> str:
+    """Render `<name>` (e.g. "docs/module.md.j2") with `view` (as `v`) and `context`.
+
+    `templates` are the run's override folders, searched before the built-ins. A name
+    ending in `.py` is one of the formatting modules the C back ends still use."""
+    if name.endswith(".py"):
+        return template(name).render(*((view,) if view is not None else ()), *args, **context)
+    env = environment(tuple(os.fspath(t) for t in templates))
+    if view is not None:
+        context["v"] = view
+    try:
+        return env.get_template(name).render(context)
+    except Exception as exc:  # noqa: BLE001 - only template failures become diagnostics
+        diagnostic = _template_diagnostic(exc, env)
+        if diagnostic is None:
+            raise
+        raise TemplateError(diagnostic) from None
 
 
 @lru_cache(maxsize=None)
 def template(name: str) -> ModuleType:
-    """The template module `templates/<name>` (e.g. "c/header_h.py"), loaded once."""
+    """The formatting module `templates/<name>` (e.g. "c/header_h.py"), loaded once:
+    the C back ends' templates until they move to Jinja too."""
     path = templates_dir() / name
     module_name = "wit2witx.templates." + name.removesuffix(".py").replace("/", ".")
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -33,6 +77,112 @@ def template(name: str) -> ModuleType:
     return module
 
 
-def render(name: str, /, *args, **kwargs) -> str:
-    """`templates/<name>`'s `render(*args, **kwargs)`."""
-    return template(name).render(*args, **kwargs)
+@lru_cache(maxsize=8)
+def environment(dirs: tuple[str, ...] = ()):
+    """The Jinja environment of a set of override folders (none: the built-ins only)."""
+    import jinja2  # noqa: PLC0415 - ~15 ms a run that renders nothing need not pay
+
+    builtin = jinja2.FileSystemLoader(str(templates_dir()))
+    loader = jinja2.ChoiceLoader([
+        jinja2.PrefixLoader({BUILTIN_PREFIX.rstrip("/"): builtin}, delimiter="/"),
+        jinja2.FileSystemLoader([*dirs, str(templates_dir())]),
+    ])
+    return jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        # Built-in templates change only with wit2witx; an override folder may be edited
+        # between two compiles of one process, so its templates are checked for changes.
+        auto_reload=bool(dirs),
+        cache_size=-1,
+        bytecode_cache=_bytecode_cache(jinja2),
+    )
+
+
+def _bytecode_cache(jinja2):
+    """Jinja's bytecode cache in the user cache dir; a read-only or missing one only
+    costs the compile it would have saved."""
+
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except (OSError, EOFError, ValueError):
+                bucket.reset()
+
+        def dump_bytecode(self, bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
+    directory = cache_dir() / "jinja"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return QuietCache(str(directory), "%s.cache")
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+
+def _template_diagnostic(exc: BaseException, env):
+    """A diagnostic at the template line that failed, or None for a failure that did
+    not happen in a template (a bug in a back end: it keeps its traceback)."""
+    import jinja2  # noqa: PLC0415 - already imported by `environment`
+
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return _at(exc.filename or exc.name, exc.lineno, f"template syntax error: {exc.message}", exc.source)
+    if isinstance(exc, jinja2.TemplateNotFound):
+        where = _template_frame(exc)
+        message = f"template `{exc.name}` not found"
+        return _at(where[0], where[1], message) if where else error(message)
+    where = _template_frame(exc)
+    if where is None:
+        return None
+    if isinstance(exc, jinja2.UndefinedError):
+        message = f"template error: {exc.message}"
+    else:
+        message = f"template error: {type(exc).__name__}: {exc}"
+    return _at(where[0], where[1], message)
+
+
+def _template_frame(exc: BaseException) -> tuple[str, int] | None:
+    """(file, line) of the innermost template frame of the failure, if any.
+
+    Jinja rewrites a failing render's traceback so that a template's frames carry the
+    template's file name and line."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _at(filename: str | None, line: int | None, message: str, source: str | None = None):
+    """A diagnostic underlining line `line` of the template `filename`."""
+    from ..diagnostics import SourceFile  # noqa: PLC0415
+
+    if not filename:
+        return error(message)
+    if source is None:
+        try:
+            source = Path(filename).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return error(f"{message} ({filename}:{line})")
+    file = SourceFile(filename, source)
+    line = max(1, min(line or 1, len(file.line_starts)))
+    start = file.line_starts[line - 1]
+    text = file.line_text(line)
+    indent = len(text) - len(text.lstrip())
+    return error(message, file.span(start + indent, start + max(len(text), indent + 1)))
+
+
+__all__ = ["render", "template", "environment", "template_dirs", "TemplateError", "BUILTIN_PREFIX"]

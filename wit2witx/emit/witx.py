@@ -23,7 +23,7 @@ from ..p1.model import (
     Tuple, TypeName, TypeRef, Union, Variant,
 )
 
-__all__ = ["print_witx", "print_unit", "emit_files", "format_type", "definition_text"]
+__all__ = ["print_witx", "print_unit", "render_unit", "emit_files", "format_type", "definition_text"]
 
 INDENT = "  "
 
@@ -285,7 +285,7 @@ def print_witx(
         definitions = list(item)
     chunks: list[str] = []
     if header:
-        chunks.append("\n".join(f";; {comment_line(line)}".rstrip() for line in header.rstrip("\n").split("\n")))
+        chunks.append("\n".join(_banner_lines(header)))
     if uses:
         chunks.append("\n".join(f"(use {_string(u)})" for u in uses))
     chunks.extend(_shallow_texts(definitions, memo, stem, taken))
@@ -333,8 +333,32 @@ def program_memo(program) -> dict | None:
     return views.setdefault("witx", {})
 
 
+def render_unit(unit, header_line: str, memo: dict | None = None, templates: Sequence[str] = ()) -> str:
+    """`print_unit`'s text through the template `witx/module.witx.j2` (which users may
+    override): the view holds every line already printed."""
+    from .templating import render  # noqa: PLC0415
+
+    taken = {d.name for d in unit.document.definitions if isinstance(d, TypeName)}
+    return render(
+        "witx/module.witx.j2", templates=templates,
+        banner=_banner_lines(header_line),
+        uses=[f"(use {_string(f'{name}.witx')})" for name in unit.uses],
+        definitions=_shallow_texts(unit.own, memo, f"{unit.name}_", taken),
+    )
+
+
+def _banner_lines(header: str | None) -> list[str]:
+    """The `;; ` comment lines of a header (as `print_witx` writes them)."""
+    if not header:
+        return []
+    return [f";; {comment_line(line)}".rstrip() for line in header.rstrip("\n").split("\n")]
+
+
 def emit_files(program) -> dict[str, str]:
     """`--emit witx`: `<unit>.witx` for every unit, each re-readable on its own folder."""
+    from .templating import template_dirs  # noqa: PLC0415
+
     header = program.header_line()
     memo = program_memo(program)
-    return {f"{unit.name}.witx": print_unit(unit, header, memo) for unit in program.units}
+    templates = template_dirs(program)
+    return {f"{unit.name}.witx": render_unit(unit, header, memo, templates) for unit in program.units}
