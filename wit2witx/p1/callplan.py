@@ -55,7 +55,7 @@ from .model import (
     TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like, node, resolve,
 )
 from .names import (
-    BUF_PARAMS, ERROR_PAYLOAD_PARAM, GLUE_STATUSES, SELF_PARAM, drop_function_name,
+    BUF_PARAMS, CLASH_SUFFIX, ERROR_PAYLOAD_PARAM, GLUE_STATUSES, SELF_PARAM, drop_function_name,
     glue_status_positions,
 )
 
@@ -709,9 +709,11 @@ def _error_type(status: TypeName | None, head: tuple[str, ...], document) -> Typ
     `head` (success, then the interface errors) without success, or with it (an error
     type in P1's errno style is its own status's head): the name says which type, the
     cases confirm it."""
-    if status is None or document is None or not status.name.endswith(_STATUS_SUFFIX):
+    # `$e_status_`: the lowering's status gave way to a user's type `e-status`
+    name = status.name.rstrip(CLASH_SUFFIX) if status is not None else ""
+    if status is None or document is None or not name.endswith(_STATUS_SUFFIX):
         return None
-    etn = document.typename(status.name[: -len(_STATUS_SUFFIX)])
+    etn = document.typename(name[: -len(_STATUS_SUFFIX)])
     if etn is None:
         return None
     cases = canonical_variant_cases(resolve(etn.type))

@@ -23,7 +23,7 @@ import functools
 import heapq
 import sys
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 from .. import ir
 from ..diagnostics import (
@@ -31,9 +31,9 @@ from ..diagnostics import (
 )
 from . import model as m
 from .names import (
-    BUF_PARAMS, ERROR_PAYLOAD_PARAM, GENERIC_ERROR, RESULT_NAME, SELF_PARAM, SUCCESS,
-    drop_function_name, flags_repr_name, glue_status_names, glue_status_positions,
-    is_identifier, module_name, resource_function_name, snake, tag_repr_name,
+    BUF_PARAMS, CLASH_SUFFIX, ERROR_PAYLOAD_PARAM, GENERIC_ERROR, MEMORY_IMPORT, RESULT_NAME, SELF_PARAM,
+    SUCCESS, drop_function_name, flags_repr_name, glue_status_names, glue_status_positions,
+    is_identifier, module_name, resource_function_name, snake, tag_repr_name, yield_name,
 )
 from .unit import Unit
 
@@ -164,6 +164,8 @@ class _Lowering:
         self.used_module_names: set[str] = set()
         self.refs: dict[int, m.Ref] = {}  # id(TypeName) -> the shared `Ref` to it
         self.emptied: list[str] = []  # units that --skip-unsupported left without functions
+        # id(WIT function) -> its P1 name, decided per module (`_name_functions`)
+        self.p1_names: dict[int, str] = {}
         # world exports lowered as imports: (warning, the exported function or None)
         self.exports: list[tuple[Diagnostic, ir.Function | None]] = []
 
@@ -420,7 +422,7 @@ class _Lowering:
                 else:
                     self._report(problem, plan, "function", _display_name(func), func.span)
             plan.functions = kept
-            self._drop_name_clashes(plan)
+            self._name_functions(plan)
             if had_functions and not plan.functions and self.skip:
                 self._warn_emptied(plan, had_functions)
             self._note_generated_types(plan)
@@ -489,24 +491,35 @@ class _Lowering:
         problem = self._first_component_problem(iter(refs))
         if problem is not None:
             return problem
-        return self._param_clash(func) or self._status_clash(func)
+        return self._status_clash(func)
 
-    def _param_clash(self, func: ir.Function) -> _Problem | None:
+    def _param_names(self, func: ir.Function) -> list[str]:
+        """The P1 name of each WIT parameter (a method's `self` included).
+
+        The backport's own parameters (`buf`, `buf_len`, `buf_used`, `error_payload`),
+        the result `error` and a method's `self` keep their names in every function,
+        whether it has them or not, so that a reader of the WITX (the call plan, any
+        witx tool) knows them by name; a WIT parameter so named, or meeting an earlier
+        parameter's `<x>_len`, takes a trailing `_` (`buf` → `buf_`). Core wasm passes
+        arguments by position, so no caller sees the change."""
         params = func.params
-        # every P1 function's result is named `error`, in the same WITX scope as params
-        seen: set[str] = {*BUF_PARAMS, ERROR_PAYLOAD_PARAM, RESULT_NAME}
+        taken: set[str] = {*BUF_PARAMS, ERROR_PAYLOAD_PARAM, RESULT_NAME}
+        names: list[str] = []
         if func.kind in ("method", "async-method") and params:
-            seen.add(SELF_PARAM)  # the first WIT param is `self` already
+            taken.add(SELF_PARAM)  # the first WIT param is `self` already
+            names.append(SELF_PARAM)
             params = params[1:]
         for param in params:
             name = snake(param.name)
-            names = [name, f"{name}_len"] if self._is_list_like(param.type) else [name]
-            for n in names:
-                if n in seen:
-                    return _Problem(
-                        f"its parameter `{param.name}` clashes with the P1 parameter `{n}`", True)
-                seen.add(n)
-        return None
+            if isinstance(m.resolve(self._lower_ref(param.type)), (m.String, m.List)):
+                while name in taken or f"{name}_len" in taken:
+                    name += CLASH_SUFFIX
+                taken.add(f"{name}_len")
+            else:
+                name = yield_name(name, taken)
+            taken.add(name)
+            names.append(name)
+        return names
 
     def _status_clash(self, func: ir.Function) -> _Problem | None:
         """A `success` case of E that cannot be the status's 0.
@@ -528,22 +541,21 @@ class _Lowering:
                     True)
         return None
 
-    def _drop_name_clashes(self, plan: _Plan) -> None:
-        """Two functions (or a function and a generated drop) with one P1 name."""
-        seen: set[str] = {drop_function_name(self.r.types[t].name or "")
-                          for t in plan.types if self._is_kept_resource(t)}
-        seen.add("memory")  # the module's `(import "memory" (memory))` has the name
-        kept = []
+    def _name_functions(self, plan: _Plan) -> None:
+        """Every function's P1 name in its module, distinct from every other's.
+
+        The names the backport gives itself keep them: the `memory` import (witx
+        readers keep imports and functions in one namespace) and each resource's
+        `<r>_drop` (recognised by that name). A WIT function whose P1 name meets one of
+        them, or an earlier function's (a function `r-m` and a method `[method]r.m`),
+        takes a trailing `_`, in definition order: decided by the module alone."""
+        taken: set[str] = {drop_function_name(self.r.types[t].name or "")
+                           for t in plan.types if self._is_kept_resource(t)}
+        taken.add(MEMORY_IMPORT)
         for func in plan.functions:
-            name = self._function_name(func)
-            if name in seen:
-                problem = _Problem(f"its P1 name `{name}` is already taken in module "
-                                   f"`{plan.name}`", True)
-                self._report(problem, plan, "function", _display_name(func), func.span)
-                continue
-            seen.add(name)
-            kept.append(func)
-        plan.functions = kept
+            name = yield_name(self._base_function_name(func), taken)
+            taken.add(name)
+            self.p1_names[id(func)] = name
 
     def _is_kept_resource(self, tid: int) -> bool:
         return isinstance(self.r.types[tid].kind, ir.Resource) and tid not in self.left_out_types
@@ -674,6 +686,11 @@ class _Lowering:
         An item's spelling rises a level (`x` → `<iface>_x` → `<module>_x`) when it
         collides with another item in the closure of any unit; repeated until stable,
         so the choice is global and every document agrees on it.
+
+        Rising cannot part two items of one unit at one level (a type `x-status` and
+        the status `x_status` of a type `x`), nor items already at the last level: then
+        one keeps the name (a user's type before a name the backport makes, then the
+        first in unit order) and each other takes a trailing `_` (`x_status_`).
         """
         items: dict[str, list[tuple]] = {}
         candidates: dict[tuple, list[str]] = {}
@@ -698,6 +715,12 @@ class _Lowering:
                 own.append(key)
             items[name] = own
         levels = {key: 0 for key in candidates}
+        extra: dict[tuple, int] = {}  # trailing `_`s of an item that gave way
+        owner = {item: unit for unit, own in items.items() for item in own}
+        rank = {item: index for index, item in enumerate(owner)}
+
+        def keeps_first(item: tuple) -> tuple:
+            return (item[0] != "t", rank[item])
 
         def level_key(item: tuple) -> tuple:
             # An error status is spelled after its error type, so they rise together.
@@ -706,32 +729,38 @@ class _Lowering:
         def spelled(item: tuple) -> str:
             key = level_key(item)
             text = candidates[key][levels[key]]
-            return f"{text}_status" if item[0] == "s" else text
+            text = f"{text}_status" if item[0] == "s" else text
+            return text + CLASH_SUFFIX * extra.get(item, 0)
 
         closures = {name: self._closure(name) for name in order}
         while True:
             # Every collision of a round is found before any name changes, so both
             # sides of a clash are qualified, whatever the order of the units.
             rising: dict[tuple, None] = {}
+            yielding: dict[tuple, None] = {}
             for name in order:
                 groups: dict[str, list[tuple]] = {}
                 for unit in closures[name]:
                     for item in items[unit]:
                         groups.setdefault(spelled(item), []).append(item)
-                for text, group in groups.items():
+                for group in groups.values():
                     if len(group) < 2:
                         continue
-                    for item in group:
-                        key = level_key(item)
-                        if levels[key] + 1 >= _NAME_LEVELS:
-                            raise UnsupportedError(error(
-                                f"two types would both be the P1 typename `{text}` in "
-                                f"module `{name}`", self.plans[name].span))
-                        rising[key] = None
-            if not rising:
+                    stuck = _stuck_in_clash(group, owner, lambda i: levels[level_key(i)],
+                                            _NAME_LEVELS - 1, keeps_first)
+                    yielding.update(dict.fromkeys(stuck))
+                    movers = [item for item in group if item not in stuck]
+                    if len(movers) > 1:
+                        # one at the last level stays; the others rise to meet it there
+                        rising.update(dict.fromkeys(
+                            level_key(item) for item in movers
+                            if levels[level_key(item)] + 1 < _NAME_LEVELS))
+            if not rising and not yielding:
                 break
             for key in rising:
                 levels[key] += 1
+            for item in yielding:
+                extra[item] = extra.get(item, 0) + 1
         return {item: spelled(item) for own in items.values() for item in own}
 
     def _closure(self, name: str) -> list[str]:
@@ -818,6 +847,10 @@ class _Lowering:
     # -- functions -----------------------------------------------------------------------
 
     def _function_name(self, func: ir.Function) -> str:
+        return self.p1_names[id(func)]
+
+    def _base_function_name(self, func: ir.Function) -> str:
+        """The P1 name a function has unless it clashes (see `_name_functions`)."""
         if func.resource is None:
             return snake(func.name)
         resource = self.r.types[func.resource].name or ""
@@ -830,11 +863,11 @@ class _Lowering:
 
     def _lower_function(self, plan: _Plan, func: ir.Function) -> m.Function:
         params: list[m.Param] = []
-        for index, param in enumerate(func.params):
+        for index, (param, name) in enumerate(zip(func.params, self._param_names(func))):
             if index == 0 and func.kind == "method" and func.resource is not None:
                 params.append(m.Param(SELF_PARAM, self._ref(func.resource)))
                 continue
-            params.extend(self._lower_param(param))
+            params.extend(self._lower_param(param, name))
         shape = self._result_shape(func)
         ok = self._lower_ok(plan, func, shape)
         payload = self._lower_ref(shape.err) if shape.has_payload and shape.err is not None else None
@@ -860,8 +893,7 @@ class _Lowering:
         return m.Tuple([self._ref_to(named[i]) if i in named else self._lower_ref(ref)
                         for i, ref in enumerate(members)])
 
-    def _lower_param(self, param: ir.Param) -> list[m.Param]:
-        name = snake(param.name)
+    def _lower_param(self, param: ir.Param, name: str) -> list[m.Param]:
         lowered = self._lower_ref(param.type)
         value = m.resolve(lowered)
         if isinstance(value, m.String):
@@ -949,8 +981,10 @@ class _Lowering:
         definitions: list[m.Definition] = []
         self._add_used(plan.name, owns, {plan.name}, definitions)
         definitions.extend(owns[plan.name])
+        renamed = {func.name: self.p1_names[id(func)] for func in plan.functions
+                   if self.p1_names[id(func)] != self._base_function_name(func)}
         return Unit(plan.name, m.Document(definitions), list(owns[plan.name]),
-                    list(plan.uses), plan.origin, plan.version)
+                    list(plan.uses), plan.origin, plan.version, renamed)
 
     def _add_used(self, name: str, owns: dict[str, list[m.Definition]], seen: set[str],
                   definitions: list[m.Definition]) -> None:
@@ -972,6 +1006,22 @@ class _Lowering:
 
 
 # --- small helpers ----------------------------------------------------------------------
+
+
+def _stuck_in_clash(group: list[tuple], owner: dict[tuple, str], level: Callable[[tuple], int],
+                    last_level: int, keeps_first: Callable[[tuple], tuple]) -> list[tuple]:
+    """The items of a clashing group that rising cannot part: those of one unit at one
+    level (their prefixes rise in step), or all of them once every one is at the last
+    level. Each but the first by `keeps_first` gives way (returned)."""
+    if all(level(item) >= last_level for item in group):
+        return sorted(group, key=keeps_first)[1:]
+    together: dict[tuple[str, int], list[tuple]] = {}
+    for item in group:
+        together.setdefault((owner[item], level(item)), []).append(item)
+    stuck: list[tuple] = []
+    for same in together.values():
+        stuck.extend(sorted(same, key=keeps_first)[1:])
+    return stuck
 
 
 def _components(kind: ir.TypeDefKind) -> Iterator[ir.TypeRef]:

@@ -24,6 +24,11 @@ SELF_PARAM = "self"
 BUF_PARAMS = ("buf", "buf_len", "buf_used")
 ERROR_PAYLOAD_PARAM = "error_payload"
 RESULT_NAME = "error"
+#: The core import every P1 module has: `(import "memory" (memory))`.
+MEMORY_IMPORT = "memory"
+#: What a user's name takes (again, as often as needed) when it meets a name the
+#: backport gives itself: WIT kebab-case never ends in `_`, so the result is free.
+CLASH_SUFFIX = "_"
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -43,6 +48,14 @@ def glue_status_names(taken: Collection[str]) -> tuple[str, ...]:
             name = GLUE_CLASH_PREFIX + name
         names.append(name)
     return tuple(names)
+
+
+def yield_name(name: str, taken: Collection[str]) -> str:
+    """`name`, or `name_`, `name__`, ... the first not `taken`: how a user's name gives
+    way to one the backport owns (`buf` → `buf_`, a function `memory` → `memory_`)."""
+    while name in taken:
+        name += CLASH_SUFFIX
+    return name
 
 
 def glue_status_positions(case_names: Sequence[str]) -> dict[str, int] | None:

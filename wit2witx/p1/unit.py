@@ -23,6 +23,9 @@ class Unit:
     uses: list[str] = field(default_factory=list)  # names of the units this one uses
     origin: str = ""  # where it came from: `wasi:sockets/tcp@0.2.12`, `x.witx`
     version: str | None = None  # the WIT package version, if any
+    #: WIT function name → its P1 function's name, where they differ beyond kebab →
+    #: snake (the lowering renames a function that meets a name of its own)
+    function_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def module(self) -> Module | None:
