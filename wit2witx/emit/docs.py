@@ -193,7 +193,7 @@ def render_unit(unit, header: str, facts: Facts | None = None, witx_memo: dict |
         version=md_cell(unit.version or ""),
         docs=md_prose(module.docs if module else ""),
         uses=", ".join(f"[{md_code(use)}]({use}.md)" for use in unit.uses),  # C identifiers
-        functions=[_function_doc(f, facts) for f in (module.functions if module else [])],
+        functions=[_function_doc(f, facts, unit.document) for f in (module.functions if module else [])],
         types=[_type_doc(tn, facts, witx_memo) for tn in unit.own_typenames],
     )
 
@@ -251,22 +251,25 @@ def _status_cases(func: Function) -> tuple[str, list[tuple[int, str]]]:
     return result.err.name, [(i, c.name) for i, c in enumerate(cases)]
 
 
-def _function_doc(func: Function, facts: Facts) -> FunctionDoc:
+def _function_doc(func: Function, facts: Facts, document=None) -> FunctionDoc:
     sig = facts.core_signature(func)
     status_type, statuses = _status_cases(func)
-    names = {p.name for p in func.params}
     notes = []
-    if {"buf", "buf_len", "buf_used"} <= names:
+    # Which parameters are the caller buffer and the error payload: the call plan says.
+    result = facts.call_plan(func, document).result
+    buffer = result.buffer
+    if buffer is not None:
         # the status's own name for it: renamed where the error type has the name too
         glue = glue_status_positions([case for _, case in statuses])
         too_small = statuses[glue["buffer_too_small"]][1] if glue else "buffer_too_small"
         notes.append("Caller buffer: every string and list of the result is written into "
-                     "`buf` (`buf_len` bytes); `*buf_used` receives the bytes used, or the "
+                     f"{md_code(buffer.data.name)} ({md_code(buffer.capacity.name)} bytes); "
+                     f"{md_code('*' + buffer.used.name)} receives the bytes used, or the "
                      f"bytes needed with {md_code(too_small)}, in which case nothing else is "
                      "written and the call has no effect.")
-    if "error_payload" in names:
+    if result.error_payload is not None:
         notes.append("Error payload: when the status names an error case, the full error "
-                     "value is written through `error_payload`.")
+                     f"value is written through {md_code(result.error_payload.name)}.")
     const_inputs = [p.name for p in func.params if resolve(p.type).kind == "const_pointer"]
     if const_inputs:
         notes.append("Read-only inputs (may live in ROM): " + ", ".join(md_code(n) for n in const_inputs) + ".")

@@ -37,7 +37,9 @@ from functools import lru_cache
 
 from ..diagnostics import UnsupportedError, error
 from ..p1.abi import Role
+from ..p1.callplan import SlotKind
 from ..p1.facts import facts_of
+from ..p1.names import status_error_name
 from ..p1.model import (
     Bool, Builtin, ConstPointer, Document, Enum, Expected, Flags, Function, Handle, List,
     OptionType, Pointer, Record, Ref, String, Tuple, TypeName, TypeRef, Union, Variant,
@@ -212,6 +214,17 @@ class PyError:
 class Codec:
     name: str
     expr: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpecParam:
+    """One parameter of a `FuncSpec`: the runtime's kind, the name, the codec text, and
+    the annotation of the `Impl` parameter it becomes (None: the glue's own, e.g. `buf`)."""
+
+    runtime: str
+    name: str
+    codec: str
+    annotation: str | None
 
 
 @dataclass(slots=True, eq=False, repr=False)
@@ -580,8 +593,9 @@ class _Builder:
 
     def error_type_of(self, status: TypeName) -> TypeName:
         """E for a status enum `$<e>_status` (when `$<e>` exists), else the status itself."""
-        if status.name.endswith("_status"):
-            etn = self.doc.typename(status.name[: -len("_status")])
+        ename = status_error_name(status.name)  # `$<e>_status`, `$<e>_status_` (a clash)
+        if ename is not None:
+            etn = self.doc.typename(ename)
             if etn is not None and canonical_variant_cases(resolve(etn.type)) is not None:
                 return etn
         return status
@@ -600,57 +614,19 @@ class _Builder:
 
     def function(self, func: Function) -> PyFunc:
         sig = self.facts.core_signature(func)
-        by_name = {p.name: p for p in func.params}
-        buf_trio = _buffer_params(func)
-        ep = by_name.get("error_payload")
-        if ep is not None and not isinstance(resolve(ep.type), Pointer):
-            ep = None
+        plan = self.facts.call_plan(func, self.unit.document)
         spec_params: list[str] = []
         py_params: list[Param] = []
         # parameter names: distinct, and never `self` or the glue's own keyword
         param_names: set[str] = {"self", "result_capacity"}
-        pairs = _pointer_length_pairs(func)
-        skip = set(buf_trio) | ({"error_payload"} if ep is not None else set()) | set(pairs.values())
-        for cp in sig.params:
-            src = cp.source
-            if src in pairs and cp.role is not Role.OUT_PTR:
-                pointee = resolve(cp.type).pointee
-                codec, ann = self._span_codec(pointee)
-                pyname = _fresh(param_names, py_ident(src))
-                spec_params.append(f"(_rt.LIST, {pyname!r}, {codec})")
-                py_params.append(Param(pyname, ann))
-                continue
-            if cp.role is Role.OUT_PTR:
-                spec_params.append(f"(_rt.OUT, {cp.name!r}, {self.codec(cp.type)})")
-                continue
-            if buf_trio and src == buf_trio[0]:
-                spec_params.append("(_rt.BUF, 'buf', None)")
-                continue
-            if src in skip:
-                if ep is not None and src == "error_payload":
-                    pointee = resolve(ep.type).pointee
-                    spec_params.append(f"(_rt.ERROR_PAYLOAD, 'error_payload', {self.codec(pointee)})")
-                continue
-            ty = resolve(cp.type)
-            if cp.role is Role.LIST_LEN:
-                continue
-            pyname = _fresh(param_names, py_ident(src))
-            if cp.role is Role.LIST_PTR:
-                spec_params.append(f"(_rt.LIST, {pyname!r}, {self.codec(cp.type)})")
-            elif cp.role is Role.HANDLE:
-                tn = _named(cp.type)
-                if tn is None:
-                    raise _unsupported(f"the anonymous handle parameter `{src}` of `{func.name}`", func)
-                spec_params.append(f"(_rt.HANDLE, {pyname!r}, {self.resource_key(tn)!r})")
-            elif cp.role in (Role.VALUE, Role.ENUM, Role.FLAGS):
-                spec_params.append(f"(_rt.VALUE, {pyname!r}, {self.codec(cp.type)})")
-            elif cp.role is Role.BY_REF:
-                spec_params.append(f"(_rt.BY_REF, {pyname!r}, {self.codec(cp.type)})")
-            elif cp.role in (Role.POINTER, Role.CONST_POINTER):
-                spec_params.append(f"(_rt.POINTER, {pyname!r}, {self.codec(ty.pointee)})")
-            else:  # pragma: no cover - every role is handled above
-                raise _unsupported(f"the parameter `{src}` of `{func.name}`", func)
-            py_params.append(Param(pyname, self.annotation(cp.type)))
+        for slot in plan.slots:
+            for sp in self._slot_specs(slot, func):
+                name = sp.name
+                if sp.annotation is not None:  # an Impl parameter (else the glue's own)
+                    name = _fresh(param_names, py_ident(sp.name))
+                    py_params.append(Param(name, sp.annotation))
+                spec_params.append(f"({sp.runtime}, {name!r}, {sp.codec})")
+        has_buffer = plan.result.buffer is not None
 
         status_cases = "None"
         error_class = "None"
@@ -706,7 +682,53 @@ class _Builder:
             f"drop_key={drop_key}",
         ]
         return PyFunc(py_doc_line(func.name), method, py_params, returns, _docs(func.docs),
-                      bool(buf_trio), spec, f"(func {sig.to_wat()})".replace(" )", ")"))
+                      has_buffer, spec, f"(func {sig.to_wat()})".replace(" )", ")"))
+
+    # -- parameters, by the kind of their slot in the call plan
+
+    def _slot_specs(self, slot, func: Function) -> list[SpecParam]:
+        """What a slot passes to the runtime, one entry per spec parameter."""
+        return _SLOT_SPECS[slot.kind](self, slot, func)
+
+    def _value_spec(self, slot, func) -> list[SpecParam]:
+        cp = slot.core[0]
+        return [SpecParam("_rt.VALUE", slot.name, self.codec(cp.type), self.annotation(cp.type))]
+
+    def _handle_spec(self, slot, func) -> list[SpecParam]:
+        if slot.resource is None:
+            raise _unsupported(f"the anonymous handle parameter `{slot.name}` of `{func.name}`", func)
+        cp = slot.core[0]
+        return [SpecParam("_rt.HANDLE", slot.name, repr(self.resource_key(slot.resource)),
+                          self.annotation(cp.type))]
+
+    def _span_spec(self, slot, func) -> list[SpecParam]:
+        pointer, length = slot.core
+        ty = resolve(pointer.type)
+        if isinstance(ty, ConstPointer):  # `x: const_pointer T` + `x_len`: read-only
+            codec, ann = self._span_codec(ty.pointee)
+            return [SpecParam("_rt.LIST", slot.name, codec, ann)]
+        if isinstance(ty, Pointer):  # a span the host writes: the pointer and length as given
+            return [SpecParam("_rt.POINTER", slot.name, self.codec(ty.pointee), self.annotation(pointer.type)),
+                    SpecParam("_rt.VALUE", length.source, self.codec(length.type), self.annotation(length.type))]
+        return [SpecParam("_rt.LIST", slot.name, self.codec(pointer.type), self.annotation(pointer.type))]
+
+    def _by_ref_spec(self, slot, func) -> list[SpecParam]:
+        cp = slot.core[0]
+        return [SpecParam("_rt.BY_REF", slot.name, self.codec(cp.type), self.annotation(cp.type))]
+
+    def _pointer_spec(self, slot, func) -> list[SpecParam]:
+        cp = slot.core[0]
+        return [SpecParam("_rt.POINTER", slot.name, self.codec(slot.pointee), self.annotation(cp.type))]
+
+    def _buffer_spec(self, slot, func) -> list[SpecParam]:
+        return [SpecParam("_rt.BUF", slot.name, "None", None)]
+
+    def _error_payload_spec(self, slot, func) -> list[SpecParam]:
+        return [SpecParam("_rt.ERROR_PAYLOAD", slot.name, self.codec(slot.value.type), None)]
+
+    def _out_spec(self, slot, func) -> list[SpecParam]:
+        cp = slot.core[0]
+        return [SpecParam("_rt.OUT", cp.name, self.codec(cp.type), None)]
 
     def case_tuple(self, cases) -> str:
         """The module constant holding these case names: a status enum's cases are
@@ -735,6 +757,22 @@ class _Builder:
         return self.annotation(ok)
 
 
+#: how each kind of slot reaches the runtime (`_Builder._slot_specs`)
+_SLOT_SPECS = {
+    SlotKind.SCALAR: _Builder._value_spec,
+    SlotKind.ENUM: _Builder._value_spec,
+    SlotKind.FLAGS: _Builder._value_spec,
+    SlotKind.HANDLE: _Builder._handle_spec,
+    SlotKind.DROP: _Builder._handle_spec,
+    SlotKind.SPAN: _Builder._span_spec,
+    SlotKind.BY_REF: _Builder._by_ref_spec,
+    SlotKind.POINTER: _Builder._pointer_spec,
+    SlotKind.BUFFER: _Builder._buffer_spec,
+    SlotKind.ERROR_PAYLOAD: _Builder._error_payload_spec,
+    SlotKind.OUT: _Builder._out_spec,
+}
+
+
 def _members(cases, value) -> list[Member]:
     """Enum/flags members (or variant tags): distinct upper-case names, in order."""
     taken: set[str] = set()
@@ -753,37 +791,11 @@ def _named(tref: TypeRef | None) -> TypeName | None:
     return None
 
 
-def _pointer_length_pairs(func: Function) -> dict[str, str]:
-    """`x` → `x_len` for each `(@witx const_pointer T)` followed by `x_len: usize`: how
-    the lowering passes a string/list parameter (read-only, so never an out-buffer)."""
-    pairs = {}
-    for p, q in zip(func.params, func.params[1:]):
-        if (isinstance(resolve(p.type), ConstPointer) and q.name == f"{p.name}_len"
-                and isinstance(resolve(q.type), Builtin) and resolve(q.type).name == "usize"):
-            pairs[p.name] = q.name
-    return pairs
-
-
 def _option_like(ty) -> bool:
     """A variant `none | some(T)`: WITX's spelling of option<T> (Python: None or T)."""
     return (isinstance(ty, Variant) and len(ty.cases) == 2 and ty.cases[0].name == "none"
             and ty.cases[0].type is None and ty.cases[1].name == "some"
             and ty.cases[1].type is not None)
-
-
-def _buffer_params(func: Function) -> tuple[str, ...]:
-    """('buf', 'buf_len', 'buf_used') when the function has the result-buffer trio."""
-    names = [p.name for p in func.params]
-    if not all(n in names for n in ("buf", "buf_len", "buf_used")):
-        return ()
-    i = names.index("buf")
-    if names[i:i + 3] != ["buf", "buf_len", "buf_used"]:
-        return ()
-    kinds = [resolve(func.params[i + k].type) for k in range(3)]
-    if (isinstance(kinds[0], Pointer) and isinstance(kinds[1], Builtin)
-            and isinstance(kinds[2], Pointer)):
-        return ("buf", "buf_len", "buf_used")
-    return ()
 
 
 def build_view(unit, naming: Naming, program) -> PyModule:
@@ -806,7 +818,7 @@ def build_view(unit, naming: Naming, program) -> PyModule:
     # exceptions of own error types used by no function of this unit (another unit's
     # functions raise them): every own status enum `$<e>_status` gets one
     for tn in unit.own_typenames:
-        if tn.name.endswith("_status") and isinstance(resolve(tn.type), Enum):
+        if status_error_name(tn.name) is not None and isinstance(resolve(tn.type), Enum):
             etn = b.error_type_of(tn)
             if b.is_own(etn) and etn.name not in b.errors:
                 b.errors[etn.name] = b.own_error(etn, tn)
