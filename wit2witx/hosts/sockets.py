@@ -55,7 +55,7 @@ import time
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
-from . import load_glue
+from . import faults, load_glue
 from .runtime import BadValue
 
 T = SimpleNamespace()  # every generated class, filled by `_types()`
@@ -265,6 +265,7 @@ class InputStream:
         if n == 0:
             return b""
         try:
+            faults.fail("recv")
             data = self.conn.sock.recv(n)
         except (BlockingIOError, InterruptedError):
             return b""
@@ -302,7 +303,8 @@ class OutputStream:
     def _push(self) -> None:
         while self.pending and self.error is None:
             try:
-                sent = self.conn.sock.send(self.pending)
+                faults.fail("send")
+                sent = self.conn.sock.send(faults.send_view(self.pending))
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -681,6 +683,7 @@ class SocketsHost:
     def create_tcp_socket(self, address_family: Any) -> TcpSocket:
         family = socket.AF_INET if address_family == T.IpAddressFamily.IPV4 else socket.AF_INET6
         try:
+            faults.fail("socket")
             sock = socket.socket(family, socket.SOCK_STREAM)
         except OSError as exc:
             raise os_error(exc) from None
@@ -722,7 +725,7 @@ class SocketsHost:
         if self_.state not in ("unbound", "bound"):
             raise net_error("INVALID_STATE")
         sa = self._sockaddr(self_, remote_address, remote=True)
-        rc = self_.sock.connect_ex(sa)
+        rc = faults.connect_result(self_.sock.connect_ex(sa))
         if rc not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
             self_.state = "closed"
             raise os_error(rc)
@@ -759,6 +762,7 @@ class SocketsHost:
         if self_.state != "listening":
             raise net_error("INVALID_STATE")
         try:
+            faults.fail("accept")
             sock, _ = self_.sock.accept()
         except (BlockingIOError, InterruptedError):
             raise net_error("WOULD_BLOCK") from None

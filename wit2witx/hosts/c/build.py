@@ -224,7 +224,7 @@ def _compile(cmd: list[str], what: str) -> None:
 GENERATED = HERE / "generated"
 RUNTIMES = ("wasm3", "wamr")
 #: the C reference host itself (what an embedder links; see sources.txt)
-HOST_SOURCES = ("w2w_posix_core.c", "w2w_posix_streams.c", "w2w_posix_sockets.c", "w2w_posix_cli.c")
+HOST_SOURCES = ("w2w_posix_core.c", "w2w_posix_streams.c", "w2w_posix_sockets.c", "w2w_posix_cli.c", "w2w_posix_fault.c")
 SANITIZE_RUNNER = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer")
 RUNNER_FLAGS = ("-std=gnu11", "-O2", "-g", "-Wall", "-Wextra")
 

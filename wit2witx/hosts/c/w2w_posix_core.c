@@ -157,7 +157,7 @@ w2w_fd *w2w_fd_stdio(w2w_posix *host, int fd)
 
 w2w_fd *w2w_fd_open(w2w_posix *host, int family, int type)
 {
-    int fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = w2w_faulted(W2W_FAULT_SOCKET) ? -1 : socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return NULL;
     if (family == AF_INET6) {
@@ -447,7 +447,7 @@ void w2w_wait_any(w2w_pollable **ps, uint32_t n)
         }
         if (nfds == 0 && timeout < 0)
             goto done; /* nothing could ever become ready: do not hang the host */
-        if (poll(fds, nfds, timeout) > 0) {
+        if (!w2w_faulted(W2W_FAULT_POLL) && poll(fds, nfds, timeout) > 0) { /* a failed poll: look again */
             for (i = 0; i < nfds; i++)
                 if (fds[i].revents != 0)
                     goto done;

@@ -2,12 +2,14 @@
 #ifndef W2W_POSIX_INTERNAL_H
 #define W2W_POSIX_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "w2w_posix.h"
+#include "w2w_posix_fault.h"
 
 /* Every object the host hands to the glue starts with this header. Objects are
  * reference counted: a stream keeps its socket alive, a pollable its source, so the
@@ -44,6 +46,15 @@ typedef struct w2w_pollable {
     uint64_t deadline;
     int (*ready)(w2w_obj *source); /* 1 ready, 0 not, -1 ask poll(2); NULL: ask poll(2) */
 } w2w_pollable;
+
+/* true (errno set) when a W2W_FAULTS rule makes this OS call of `kind` fail */
+static inline bool w2w_faulted(w2w_fault_kind kind)
+{
+    int err = w2w_fault_take(kind);
+    if (err != 0)
+        errno = err;
+    return err != 0;
+}
 
 /* object lifetime */
 void *w2w_obj_new(w2w_posix *host, size_t size, w2w_kind kind, void (*destroy)(w2w_obj *));

@@ -154,6 +154,7 @@ int32_t wasi_sockets_tcp_impl_tcp_socket_start_connect(wasi_sockets_tcp_host_ctx
     struct sockaddr_storage ss;
     socklen_t len;
     int32_t st;
+    int err;
     (void)network;
     if (t->state != TCP_UNBOUND && t->state != TCP_BOUND)
         return ST_NET(INVALID_STATE);
@@ -165,10 +166,13 @@ int32_t wasi_sockets_tcp_impl_tcp_socket_start_connect(wasi_sockets_tcp_host_ctx
         return st;
     t->connect_error = 0;
     t->ready_now = false;
-    if (connect(t->sock->fd, (struct sockaddr *)&ss, len) == 0)
+    err = connect(t->sock->fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+    if ((err == 0 || err == EINPROGRESS) && w2w_faulted(W2W_FAULT_CONNECT))
+        err = errno; /* an injected fault follows the real call, as if connect had reported it */
+    if (err == 0)
         t->ready_now = true;
-    else if (errno != EINPROGRESS && errno != EINTR)
-        t->connect_error = errno; /* told by finish-connect, as an asynchronous failure */
+    else if (err != EINPROGRESS && err != EINTR) /* EINTR: the connection goes on */
+        t->connect_error = err; /* told by finish-connect, as an asynchronous failure */
     t->state = TCP_CONNECTING;
     return 0;
 }
@@ -252,7 +256,10 @@ int32_t wasi_sockets_tcp_impl_tcp_socket_accept(wasi_sockets_tcp_host_ctx_t *hos
     int fd;
     if (t->state != TCP_LISTENING)
         return ST_NET(INVALID_STATE);
-    fd = accept4(t->sock->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    do /* an interrupted accept leaves the connection queued: take it */
+        fd = w2w_faulted(W2W_FAULT_ACCEPT) ? -1 : accept4(t->sock->fd, (struct sockaddr *)&peer, &len,
+                                                          SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return errno_status();
     if (check_address(h, (struct sockaddr *)&peer, false) != 0) {

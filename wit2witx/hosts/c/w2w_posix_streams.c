@@ -75,7 +75,7 @@ w2w_obj *w2w_output_new(w2w_posix *host, w2w_fd *sock)
 static ssize_t io_recv(w2w_fd *s, void *buf, size_t n, int flags, bool blocking)
 {
     if (s->is_socket)
-        return recv(s->fd, buf, n, flags);
+        return w2w_faulted(W2W_FAULT_RECV) ? -1 : recv(s->fd, buf, n, flags);
     if (!blocking) {
         struct pollfd pfd = { s->fd, POLLIN, 0 };
         if (poll(&pfd, 1, 0) == 0) {
@@ -92,7 +92,11 @@ static ssize_t io_recv(w2w_fd *s, void *buf, size_t n, int flags, bool blocking)
 
 static ssize_t io_send(w2w_fd *s, const void *buf, size_t n)
 {
-    return s->is_socket ? send(s->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) : write(s->fd, buf, n);
+    if (!s->is_socket)
+        return write(s->fd, buf, n);
+    if (w2w_faulted(W2W_FAULT_SEND))
+        return -1;
+    return send(s->fd, buf, w2w_fault_send_len(n), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 static int32_t failed(wasi_io_streams_host_ctx_t *host, wasi_io_streams_stream_error_t *err, const char *what,
