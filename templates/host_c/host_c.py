@@ -38,11 +38,15 @@ def _descriptor(t) -> str:
 def _call(f, host_t: str) -> str:
     params = "".join(f", {p.decl}" for p in f.core_params)
     args = "".join(f", {p.name}" for p in f.core_params)
-    ret = "return " if f.core_result_wasm else ""
+    result = f.core_result_wasm
     return (f"\n{f.call_return} {f.call_name}({host_t} *host, const w2w_mem *mem{params})\n"
             "{\n"
-            f"    {ret}{f.call_name}_inline(host, mem{args});\n"
-            "}\n")
+            + (f"    {result} result;\n" if result else "")
+            + "    w2w_call_enter(host->handles);\n"
+            + f"    {'result = ' if result else ''}{f.call_name}_inline(host, mem{args});\n"
+            + "    w2w_call_leave(host->handles);\n"
+            + ("    return result;\n" if result else "")
+            + "}\n")
 
 
 def render(u) -> str:

@@ -33,9 +33,22 @@ _BODY = """\
  *   module can release another module's resources (a socket's streams). A generated
  *   `<module>_encode_<t>` issues all of a value's handles or none (`w2w_handles_unwind`).
  *
+ * - threads (`W2W_THREADS=1`, off by default: a single-threaded build compiles exactly
+ *   as without it): several guest threads sharing one memory may call at once. Every
+ *   table operation takes the table's lock (porting hook: define W2W_LOCK_T,
+ *   W2W_LOCK_INIT, W2W_LOCK and W2W_UNLOCK for the RTOS mutex; pthread by default). The
+ *   call journal and the call's memory view live in one per-thread record
+ *   (W2W_THREAD_LOCAL, `_Thread_local` by default), defined by the one translation unit
+ *   that defines W2W_DEFINE_THREAD_STATE before including this header. A handle looked up
+ *   by a call is pinned until the call returns (`w2w_call_leave`): a drop (or any `own`
+ *   transfer) of a pinned handle fails with `bad_handle` and changes nothing, and a
+ *   rollback of a pinned handle removes it at once but releases its object when the last
+ *   pin goes, so no object is ever released while a call uses it (docs/abi.md).
+ *
  * Nothing here allocates; there is no global mutable state. Define W2W_HANDLE_CAPACITY
  * (and W2W_MAX_OWNERS, the modules owning resource types that share one table, default
- * 16) the same way for every translation unit (e.g. -DW2W_HANDLE_CAPACITY=32).
+ * 16; W2W_THREADS and W2W_MAX_PINS, the handles one call may pin, default 64) the same
+ * way for every translation unit (e.g. -DW2W_HANDLE_CAPACITY=32).
  */
 #ifndef W2W_HOST_H
 #define W2W_HOST_H
@@ -64,6 +77,27 @@ extern "C" {
 #endif
 #if W2W_MAX_OWNERS < 1
 #error "W2W_MAX_OWNERS must be at least 1"
+#endif
+#ifndef W2W_THREADS
+#define W2W_THREADS 0
+#endif
+#if W2W_THREADS
+#ifndef W2W_LOCK_T /* the porting hook: an RTOS maps these onto its mutex */
+#include <pthread.h>
+#define W2W_LOCK_T pthread_mutex_t
+#define W2W_LOCK_INIT(l) ((void)pthread_mutex_init((l), NULL))
+#define W2W_LOCK(l) ((void)pthread_mutex_lock(l))
+#define W2W_UNLOCK(l) ((void)pthread_mutex_unlock(l))
+#endif
+#ifndef W2W_THREAD_LOCAL
+#define W2W_THREAD_LOCAL _Thread_local
+#endif
+#ifndef W2W_MAX_PINS
+#define W2W_MAX_PINS 64
+#endif
+#if W2W_MAX_PINS < 1 || W2W_MAX_PINS > 65535
+#error "W2W_MAX_PINS must be between 1 and 65535"
+#endif
 #endif
 
 /* Statuses of the glue itself; each module maps them onto its status enum. */
@@ -193,9 +227,13 @@ typedef struct w2w_type {
 } w2w_type;
 
 typedef struct w2w_slot {
-    const w2w_type *type; /* NULL: free */
+    const w2w_type *type; /* NULL: free, unless (threads) `doomed` */
     void *obj;
     uint16_t gen;         /* 1..0x7fff */
+#if W2W_THREADS
+    uint16_t pins;          /* calls in flight that looked this handle up */
+    const w2w_type *doomed; /* removed while pinned: `obj` released at the last unpin */
+#endif
 } w2w_slot;
 
 typedef struct w2w_owner {
@@ -203,15 +241,73 @@ typedef struct w2w_owner {
     void *host; /* its host context, what `release` gets */
 } w2w_owner;
 
+/* What one call journals: in the table without threads, per thread with them. */
+typedef struct w2w_journal {
+    uint32_t issued; /* handles journaled since w2w_handles_begin */
+    uint32_t handles[W2W_HANDLE_CAPACITY];
+} w2w_journal;
+
 typedef struct w2w_handles {
     w2w_slot slots[W2W_HANDLE_CAPACITY];
     uint32_t live;
     uint32_t next;   /* where the search for a free slot starts */
-    uint32_t issued; /* handles journaled since w2w_handles_begin */
-    uint32_t journal[W2W_HANDLE_CAPACITY];
-    uint32_t owners_len;
+#if W2W_THREADS
+    W2W_LOCK_T lock; /* guards slots, live and next */
+#else
+    w2w_journal journal;
+#endif
+    uint32_t owners_len; /* written before the guest runs, read-only after */
     w2w_owner owners[W2W_MAX_OWNERS];
 } w2w_handles;
+
+#if W2W_THREADS
+/* The calling thread's call in flight: its journal, its pins, its memory view. A thread
+ * makes one call at a time, so one record per thread serves every table. */
+typedef struct w2w_thread_call {
+    w2w_journal journal;
+    uint32_t pins_len;
+    uint16_t pins[W2W_MAX_PINS]; /* slot indices pinned by this call */
+    w2w_mem mem;
+} w2w_thread_call;
+
+#ifdef W2W_DEFINE_THREAD_STATE
+W2W_THREAD_LOCAL w2w_thread_call w2w_this_call;
+#else
+extern W2W_THREAD_LOCAL w2w_thread_call w2w_this_call;
+#endif
+
+static inline w2w_journal *w2w_journal_of(w2w_handles *t) { (void)t; return &w2w_this_call.journal; }
+static inline void w2w_lock_(w2w_handles *t) { W2W_LOCK(&t->lock); }
+static inline void w2w_unlock_(w2w_handles *t) { W2W_UNLOCK(&t->lock); }
+static inline bool w2w_slot_unused_(const w2w_slot *s) { return s->type == NULL && s->doomed == NULL; }
+#else
+static inline w2w_journal *w2w_journal_of(w2w_handles *t) { return &t->journal; }
+static inline void w2w_lock_(w2w_handles *t) { (void)t; }
+static inline void w2w_unlock_(w2w_handles *t) { (void)t; }
+static inline bool w2w_slot_unused_(const w2w_slot *s) { return s->type == NULL; }
+#endif
+
+/* The memory view a call's implementation reads (`host->mem`): stored per call. With
+ * threads it is the calling thread's, so that concurrent calls never share it. */
+static inline void w2w_call_mem_set(w2w_mem *host_mem, const w2w_mem *mem)
+{
+#if W2W_THREADS
+    (void)host_mem;
+    w2w_this_call.mem = *mem;
+#else
+    *host_mem = *mem;
+#endif
+}
+
+static inline const w2w_mem *w2w_call_mem(const w2w_mem *host_mem)
+{
+#if W2W_THREADS
+    (void)host_mem;
+    return &w2w_this_call.mem;
+#else
+    return host_mem;
+#endif
+}
 
 /* Initialize the table before the host contexts that use it (they register with it). */
 static inline void w2w_handles_init(w2w_handles *t)
@@ -221,10 +317,18 @@ static inline void w2w_handles_init(w2w_handles *t)
         t->slots[i].type = NULL;
         t->slots[i].obj = NULL;
         t->slots[i].gen = 1;
+#if W2W_THREADS
+        t->slots[i].pins = 0;
+        t->slots[i].doomed = NULL;
+#endif
     }
     t->live = 0;
     t->next = 0;
-    t->issued = 0;
+#if W2W_THREADS
+    W2W_LOCK_INIT(&t->lock);
+#else
+    t->journal.issued = 0;
+#endif
     t->owners_len = 0;
 }
 
@@ -265,32 +369,46 @@ static inline bool w2w_handles_release(w2w_handles *t, const w2w_type *type, voi
     return false;
 }
 
-static inline uint32_t w2w_handles_free(const w2w_handles *t) { return W2W_HANDLE_CAPACITY - t->live; }
+/* Free slots now (with threads: a snapshot; an insert may still find the table full). */
+static inline uint32_t w2w_handles_free(w2w_handles *t)
+{
+    uint32_t n;
+    w2w_lock_(t);
+    n = W2W_HANDLE_CAPACITY - t->live;
+    w2w_unlock_(t);
+    return n;
+}
 
 /* A new handle for `obj` of `type`; 0 when the table is full. A live handle's object
  * is found with w2w_handles_slot (NULL: not a live handle of that type). */
 static inline uint32_t w2w_handles_insert(w2w_handles *t, const w2w_type *type, void *obj)
 {
-    uint32_t n, i = t->next;
-    if (t->live >= W2W_HANDLE_CAPACITY)
-        return 0;
-    for (n = 0; n < W2W_HANDLE_CAPACITY; n++, i = (i + 1u) % W2W_HANDLE_CAPACITY) {
+    uint32_t n, i, handle = 0;
+    w2w_journal *j = w2w_journal_of(t);
+    w2w_lock_(t);
+    i = t->next;
+    for (n = 0; t->live < W2W_HANDLE_CAPACITY && n < W2W_HANDLE_CAPACITY; n++, i = (i + 1u) % W2W_HANDLE_CAPACITY) {
         w2w_slot *s = &t->slots[i];
-        if (s->type == NULL) {
+        if (w2w_slot_unused_(s)) {
             s->type = type;
             s->obj = obj;
             t->live++;
             t->next = (i + 1u) % W2W_HANDLE_CAPACITY;
-            if (t->issued < W2W_HANDLE_CAPACITY)
-                t->journal[t->issued] = i | (uint32_t)s->gen << 16;
-            t->issued++;
-            return i | (uint32_t)s->gen << 16;
+            handle = i | (uint32_t)s->gen << 16;
+            break;
         }
     }
-    return 0;
+    w2w_unlock_(t);
+    if (handle != 0) {
+        if (j->issued < W2W_HANDLE_CAPACITY)
+            j->handles[j->issued] = handle;
+        j->issued++;
+    }
+    return handle;
 }
 
-static inline w2w_slot *w2w_handles_slot(w2w_handles *t, uint32_t handle, const w2w_type *type)
+/* The slot of a live handle of `type`, or NULL (lock held with threads). */
+static inline w2w_slot *w2w_handles_find_(w2w_handles *t, uint32_t handle, const w2w_type *type)
 {
     uint32_t index = handle & 0xFFFFu, gen = handle >> 16;
     w2w_slot *s;
@@ -302,37 +420,88 @@ static inline w2w_slot *w2w_handles_slot(w2w_handles *t, uint32_t handle, const 
     return s;
 }
 
-/* Remove a live handle of `type` and store its object in `*obj`; false (and nothing
- * changes) when the handle is not a live handle of that type. */
-static inline bool w2w_handles_take(w2w_handles *t, uint32_t handle, const w2w_type *type, void **obj)
+/* A live handle's slot (NULL: not a live handle of that type). With threads the handle
+ * is pinned until the calling thread's w2w_call_leave: its `obj` stays valid that long
+ * (NULL too when the call pinned W2W_MAX_PINS handles already). */
+static inline w2w_slot *w2w_handles_slot(w2w_handles *t, uint32_t handle, const w2w_type *type)
 {
-    w2w_slot *s = w2w_handles_slot(t, handle, type);
-    if (s == NULL)
-        return false;
-    *obj = s->obj;
+    w2w_slot *s;
+    w2w_lock_(t);
+    s = w2w_handles_find_(t, handle, type);
+#if W2W_THREADS
+    if (s != NULL) {
+        if (w2w_this_call.pins_len < W2W_MAX_PINS && s->pins < UINT16_MAX) {
+            s->pins++;
+            w2w_this_call.pins[w2w_this_call.pins_len++] = (uint16_t)(handle & 0xFFFFu);
+        } else {
+            s = NULL;
+        }
+    }
+#endif
+    w2w_unlock_(t);
+    return s;
+}
+
+static inline void w2w_slot_vacate_(w2w_handles *t, w2w_slot *s)
+{
     s->type = NULL;
     s->obj = NULL;
     s->gen = (uint16_t)(s->gen == 0x7FFFu ? 1u : s->gen + 1u);
     t->live--;
-    return true;
+}
+
+/* Remove a live handle of `type` and store its object in `*obj`; false (and nothing
+ * changes) when the handle is not a live handle of that type, or (threads) when a call
+ * in flight has it pinned: its object is in use, so it cannot be handed over. */
+static inline bool w2w_handles_take(w2w_handles *t, uint32_t handle, const w2w_type *type, void **obj)
+{
+    w2w_slot *s;
+    w2w_lock_(t);
+    s = w2w_handles_find_(t, handle, type);
+#if W2W_THREADS
+    if (s != NULL && s->pins != 0)
+        s = NULL;
+#endif
+    if (s != NULL) {
+        *obj = s->obj;
+        w2w_slot_vacate_(t, s);
+    }
+    w2w_unlock_(t);
+    return s != NULL;
 }
 
 /* --- no side effects on failure ---------------------------------------------------- */
 
 /* Start journaling the handles a call issues (forgets the previous call's). */
-static inline void w2w_handles_begin(w2w_handles *t) { t->issued = 0; }
+static inline void w2w_handles_begin(w2w_handles *t) { w2w_journal_of(t)->issued = 0; }
 
 /* How many handles were issued since w2w_handles_begin: a mark for w2w_handles_unwind. */
-static inline uint32_t w2w_handles_issued(const w2w_handles *t) { return t->issued; }
+static inline uint32_t w2w_handles_issued(w2w_handles *t) { return w2w_journal_of(t)->issued; }
 
 /* Remove a journaled handle again (if it is still live), bumping its generation as a
- * drop does; its object in `*obj` and its type returned (NULL: it was gone already). */
+ * drop does; its object in `*obj` and its type returned (NULL: it was gone already, or
+ * (threads) another thread's call has it pinned: then the handle is gone at once and
+ * the object is released by the last unpin instead). */
 static inline const w2w_type *w2w_handles_unissue_(w2w_handles *t, uint32_t handle, void **obj)
 {
     w2w_slot *s = &t->slots[handle & 0xFFFFu];
-    const w2w_type *type = s->type;
-    if (type == NULL || s->gen != handle >> 16 || !w2w_handles_take(t, handle, type, obj))
-        return NULL;
+    const w2w_type *type;
+    w2w_lock_(t);
+    type = s->type;
+    if (type == NULL || s->gen != handle >> 16) {
+        type = NULL;
+#if W2W_THREADS
+    } else if (s->pins != 0) {
+        s->doomed = type;
+        s->type = NULL;
+        s->gen = (uint16_t)(s->gen == 0x7FFFu ? 1u : s->gen + 1u);
+        type = NULL;
+#endif
+    } else {
+        *obj = s->obj;
+        w2w_slot_vacate_(t, s);
+    }
+    w2w_unlock_(t);
     return type;
 }
 
@@ -342,11 +511,12 @@ static inline const w2w_type *w2w_handles_unissue_(w2w_handles *t, uint32_t hand
 static inline int w2w_handles_unwind(w2w_handles *t, uint32_t mark, int rc)
 {
     void *obj;
-    if (t->issued > W2W_HANDLE_CAPACITY) /* more than a table's worth in one call */
-        t->issued = W2W_HANDLE_CAPACITY;
-    while (t->issued > mark) {
-        t->issued--;
-        (void)w2w_handles_unissue_(t, t->journal[t->issued], &obj);
+    w2w_journal *j = w2w_journal_of(t);
+    if (j->issued > W2W_HANDLE_CAPACITY) /* more than a table's worth in one call */
+        j->issued = W2W_HANDLE_CAPACITY;
+    while (j->issued > mark) {
+        j->issued--;
+        (void)w2w_handles_unissue_(t, j->handles[j->issued], &obj);
     }
     return rc;
 }
@@ -358,14 +528,51 @@ static inline void w2w_handles_rollback(w2w_handles *t)
 {
     void *obj;
     const w2w_type *type;
-    if (t->issued > W2W_HANDLE_CAPACITY)
-        t->issued = W2W_HANDLE_CAPACITY;
-    while (t->issued > 0) {
-        t->issued--;
-        type = w2w_handles_unissue_(t, t->journal[t->issued], &obj);
+    w2w_journal *j = w2w_journal_of(t);
+    if (j->issued > W2W_HANDLE_CAPACITY)
+        j->issued = W2W_HANDLE_CAPACITY;
+    while (j->issued > 0) {
+        j->issued--;
+        type = w2w_handles_unissue_(t, j->handles[j->issued], &obj);
         if (type != NULL)
             (void)w2w_handles_release(t, type, obj);
     }
+}
+
+/* --- a call's start and end (what the bindings wrap every call in) ------------------- */
+
+/* Without threads both do nothing (and compile to nothing). */
+static inline void w2w_call_enter(w2w_handles *t)
+{
+    (void)t;
+#if W2W_THREADS
+    w2w_this_call.pins_len = 0;
+#endif
+}
+
+/* Unpin every handle the call looked up; an object whose handle was removed while
+ * pinned is released by its last unpin (outside the lock: `<r>_drop` may call back). */
+static inline void w2w_call_leave(w2w_handles *t)
+{
+    (void)t;
+#if W2W_THREADS
+    while (w2w_this_call.pins_len > 0) {
+        w2w_slot *s = &t->slots[w2w_this_call.pins[--w2w_this_call.pins_len]];
+        const w2w_type *doomed = NULL;
+        void *obj = NULL;
+        w2w_lock_(t);
+        if (--s->pins == 0 && s->doomed != NULL) {
+            doomed = s->doomed;
+            obj = s->obj;
+            s->doomed = NULL;
+            s->obj = NULL;
+            t->live--;
+        }
+        w2w_unlock_(t);
+        if (doomed != NULL)
+            (void)w2w_handles_release(t, doomed, obj);
+    }
+#endif
 }
 
 #ifdef __cplusplus

@@ -6,14 +6,23 @@ from __future__ import annotations
 def _function(f, prefix: str, host_t: str) -> str:
     params = "".join(f", {p.decl}" for p in f.core_params)
     args = "".join(f", {p.name}" for p in f.core_params)
-    ret = "return " if f.core_result_wasm else ""
     return (f"\nstatic {f.call_return} {f.wamr_name}(wasm_exec_env_t env{params})\n"
             "{\n"
             f"    {host_t} *host = ({host_t} *)wasm_runtime_get_function_attachment(env);\n"
             "    w2w_mem mem;\n"
             f"    {prefix}wamr_memory(env, &mem);\n"
-            f"    {ret}{f.call_name}_inline(host, &mem{args});\n"
+            f"{_wrapped_call(f, args)}"
             "}\n")
+
+
+def _wrapped_call(f, args: str) -> str:
+    """The call between w2w_call_enter/leave (nothing without W2W_THREADS)."""
+    result = f.core_result_wasm
+    return ((f"    {result} result;\n" if result else "")
+            + "    w2w_call_enter(host->handles);\n"
+            + f"    {'result = ' if result else ''}{f.call_name}_inline(host, &mem{args});\n"
+            + "    w2w_call_leave(host->handles);\n"
+            + ("    return result;\n" if result else ""))
 
 
 def _symbol(i: int, f, prefix: str, upper: str) -> str:

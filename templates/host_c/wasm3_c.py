@@ -19,11 +19,14 @@ def _function(f, prefix: str, host_t: str) -> str:
     out.append("    mem.base = (uint8_t *)base;\n    mem.size = m3_GetMemorySize(runtime);\n")
     out.extend(f"    memcpy(&{p.name}, &sp[{i + first}], sizeof {p.name});\n"
                for i, p in enumerate(f.core_params))
+    out.append("    w2w_call_enter(host->handles);\n")
     if result:
         out.append(f"    result = {f.call_name}_inline(host, &mem{args});\n"
+                   "    w2w_call_leave(host->handles);\n"
                    "    memcpy(&sp[0], &result, sizeof result);\n")
     else:
-        out.append(f"    {f.call_name}_inline(host, &mem{args});\n")
+        out.append(f"    {f.call_name}_inline(host, &mem{args});\n"
+                   "    w2w_call_leave(host->handles);\n")
     out.append("    return m3Err_none;\n}\n")
     return "".join(out)
 

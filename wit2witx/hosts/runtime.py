@@ -41,6 +41,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import struct
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -173,13 +174,21 @@ class HandleTables:
     `insert` gives out, `unwind` removes them again. `set_dropper(key, drop)` names how
     an object of a resource type is released (the owning module's `<r>_drop` method;
     `define_all` registers them) and `release` calls it.
+
+    Thread-safe (docs/abi.md, threads): every operation holds the table's lock, the
+    journal is the calling thread's, and `get` pins the handle until that thread's
+    `leave` (the generated functions call it when the call returns): a `remove` of a
+    handle another call has pinned is refused (BadHandle, nothing changes), and an
+    `unwind` of one removes the handle at once but leaves the release of its object to
+    the last `leave`, so an object is never released while a call still uses it.
     """
 
     SLOT_BITS = 20
     MAX_SLOTS = (1 << SLOT_BITS) - 1
     GEN_MASK = (1 << 11) - 1
 
-    __slots__ = ("_keys", "_gens", "_objs", "_free", "capacity", "live", "_journal", "_droppers")
+    __slots__ = ("_keys", "_gens", "_objs", "_free", "capacity", "live", "_droppers", "_lock", "_local",
+                 "_pins", "_doomed")
 
     def __init__(self, capacity: int = MAX_SLOTS) -> None:
         self.capacity = min(capacity, self.MAX_SLOTS)
@@ -188,15 +197,34 @@ class HandleTables:
         self._objs: list[Any] = []
         self._free: list[int] = []
         self.live = 0
-        self._journal: list[tuple[int, str]] | None = None
         self._droppers: dict[str, Callable[[Any], Any]] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()  # .journal: list | None, .pins: list[int] (slots)
+        self._pins: dict[int, int] = {}  # slot -> calls in flight that looked it up
+        self._doomed: dict[int, tuple[str, Any]] = {}  # unwound while pinned: released at the last leave
+
+    @property
+    def _journal(self) -> list[tuple[int, str]] | None:
+        return getattr(self._local, "journal", None)
+
+    @_journal.setter
+    def _journal(self, value: list[tuple[int, str]] | None) -> None:
+        self._local.journal = value
 
     @property
     def free(self) -> int:
         """How many more handles can be issued now."""
-        return self.capacity - len(self._keys) + len(self._free)
+        with self._lock:
+            return self.capacity - len(self._keys) + len(self._free)
 
     def insert(self, key: str, obj: Any) -> int:
+        with self._lock:
+            handle = self._insert(key, obj)
+        if self._journal is not None:
+            self._journal.append((handle, key))
+        return handle
+
+    def _insert(self, key: str, obj: Any) -> int:
         if self._free:
             slot = self._free.pop()
             gen = self._gens[slot] + 1
@@ -210,10 +238,7 @@ class HandleTables:
             self._gens.append(gen)
             self._objs.append(obj)
         self.live += 1
-        handle = (gen << self.SLOT_BITS) | (slot + 1)
-        if self._journal is not None:
-            self._journal.append((handle, key))
-        return handle
+        return (gen << self.SLOT_BITS) | (slot + 1)
 
     def _slot(self, handle: int, key: str) -> int:
         handle &= MASK32
@@ -224,11 +249,49 @@ class HandleTables:
         return slot
 
     def get(self, handle: int, key: str) -> Any:
-        return self._objs[self._slot(handle, key)]
+        """The object of a live handle, pinned until this thread's `leave`."""
+        with self._lock:
+            slot = self._slot(handle, key)
+            self._pins[slot] = self._pins.get(slot, 0) + 1
+            self._my_pins().append(slot)
+            return self._objs[slot]
+
+    def _my_pins(self) -> list[int]:
+        pins = getattr(self._local, "pins", None)
+        if pins is None:
+            pins = self._local.pins = []
+        return pins
+
+    def leave(self) -> None:
+        """The calling thread's call is over: unpin what it looked up; an object whose
+        handle was unwound while pinned is released by its last unpin."""
+        pins = getattr(self._local, "pins", None)
+        while pins:
+            slot = pins.pop()
+            with self._lock:
+                left = self._pins[slot] - 1
+                if left:
+                    self._pins[slot] = left
+                    continue
+                del self._pins[slot]
+                doomed = self._doomed.pop(slot, None)
+                if doomed is not None:
+                    self._vacate(slot)
+            if doomed is not None:
+                self.release(*doomed)
 
     def remove(self, handle: int, key: str) -> Any:
-        slot = self._slot(handle, key)
-        obj = self._objs[slot]
+        """Remove a live handle; BadHandle when it is not one, or when another thread's
+        call has it pinned (its object is in use: nothing changes)."""
+        with self._lock:
+            slot = self._slot(handle, key)
+            if self._pins.get(slot, 0) > self._my_pins().count(slot):
+                raise BadHandle(f"{handle}: in use by another call")
+            obj = self._objs[slot]
+            self._vacate(slot)
+            return obj
+
+    def _vacate(self, slot: int) -> None:
         self._keys[slot] = None
         self._objs[slot] = None
         if self._gens[slot] < self.GEN_MASK:
@@ -236,7 +299,6 @@ class HandleTables:
         # else: the slot has used up its generations and is retired, so that no
         # handle value is ever given out twice
         self.live -= 1
-        return obj
 
     # -- no side effects on failure
 
@@ -253,10 +315,19 @@ class HandleTables:
         journal, self._journal = self._journal or [], []
         out = []
         for handle, key in reversed(journal):
-            try:
-                out.append((key, self.remove(handle, key)))
-            except BadHandle:  # removed during the call already
-                pass
+            with self._lock:
+                try:
+                    slot = self._slot(handle, key)
+                except BadHandle:  # removed during the call already
+                    continue
+                if self._pins.get(slot, 0) > self._my_pins().count(slot):
+                    # another call uses it: the handle goes now (its key cleared, so no
+                    # lookup finds it; the slot stays taken), the object at the last leave
+                    self._doomed[slot] = (key, self._objs[slot])
+                    self._keys[slot] = None
+                    continue
+                out.append((key, self._objs[slot]))
+                self._vacate(slot)
         return out
 
     def set_dropper(self, key: str, drop: Callable[[Any], Any]) -> None:
@@ -1106,6 +1177,7 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
             # must not reach memory that a later memory.grow may have moved
             cx.mem = _EMPTY
             cx.size = 0
+            tables.leave()
 
     host.__name__ = f"{spec.module}__{spec.name}"
     host.__qualname__ = host.__name__

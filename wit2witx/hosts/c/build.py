@@ -28,7 +28,11 @@ WAMR_CONFIGS = {
     "default": (),
     # microcontrollers: no MMU, no guard pages; WAMR's own pointer checks are the only ones
     "nohwbound": ("-DWAMR_DISABLE_HW_BOUND_CHECK=1",),
+    # wasi-threads guests: WAMR's lib-wasi-threads; its runner compiles the glue with W2W_THREADS
+    "threads": ("-DW2W_WASI_THREADS=1",),
 }
+#: flags the runner of a WAMR configuration adds to its own (the glue's build options)
+WAMR_RUNNER_FLAGS = {"threads": ("-DW2W_THREADS=1",)}
 SANITIZE = ("-fsanitize=address,undefined", "-fno-omit-frame-pointer")
 
 
@@ -226,6 +230,7 @@ RUNTIMES = ("wasm3", "wamr")
 #: the C reference host itself (what an embedder links; see sources.txt)
 HOST_SOURCES = ("w2w_posix_core.c", "w2w_posix_streams.c", "w2w_posix_sockets.c", "w2w_posix_cli.c", "w2w_posix_fault.c")
 SANITIZE_RUNNER = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer")
+TSAN_RUNNER = ("-fsanitize=thread", "-fno-omit-frame-pointer")
 RUNNER_FLAGS = ("-std=gnu11", "-O2", "-g", "-Wall", "-Wextra")
 
 
@@ -246,7 +251,7 @@ def runner_sources(runtime: str) -> list[Path]:
 
 
 def runner(runtime: str, cache: Path, *, sanitize: bool = False, wamr: Path | None = None,
-           wamr_config: str = "default", extra_flags: tuple[str, ...] = ()) -> Path:
+           wamr_config: str = "default", extra_flags: tuple[str, ...] = (), tsan: bool = False) -> Path:
     """The native runner for `runtime` ("wasm3" | "wamr"), built once into `cache` under
     a name that hashes its sources, the runtime library and the flags. WAMR needs its
     source (`wamr`: a folder or a tarball)."""
@@ -255,6 +260,8 @@ def runner(runtime: str, cache: Path, *, sanitize: bool = False, wamr: Path | No
     cache = Path(cache).resolve()
     cc = c_compiler()
     san = SANITIZE_RUNNER if sanitize else ()
+    if tsan:  # ThreadSanitizer instead (they exclude each other): the host and glue under threads
+        san = TSAN_RUNNER
     if runtime == "wasm3":
         # wasm3 keeps 8-byte constants at 4-byte offsets of its code pages on purpose
         # (m3_compile.c): UBSan's alignment check stays on for everything but wasm3
@@ -270,14 +277,15 @@ def runner(runtime: str, cache: Path, *, sanitize: bool = False, wamr: Path | No
         lib = wamr_lib(root, cache, wamr_config, sanitize=False)
         libs = [str(lib), "-lpthread", "-lm", "-ldl"]
     sources = runner_sources(runtime)
-    flags = (*RUNNER_FLAGS, *san, *extra_flags)
+    flags = (*RUNNER_FLAGS, *san, *(WAMR_RUNNER_FLAGS.get(wamr_config, ()) if runtime == "wamr" else ()),
+             *extra_flags)
     digest = hashlib.sha256()
     for path in sorted(sources) + sorted(HERE.glob("*.h")) + sorted(GENERATED.glob("*.h")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(digest_of_file(lib).encode())
     digest.update("\0".join((cc, runtime, wamr_config, *flags)).encode())
     out = cache / f"runner-{runtime}{'-' + wamr_config if runtime == 'wamr' else ''}{'-san' if sanitize else ''}" \
-        f"-{digest.hexdigest()[:16]}"
+        f"{'-tsan' if tsan else ''}-{digest.hexdigest()[:16]}"
     exe = out / f"w2w-runner-{runtime}"
     with locked(out):
         if not exe.is_file():

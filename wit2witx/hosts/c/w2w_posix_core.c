@@ -1,6 +1,8 @@
 /* The C reference host: objects, pollables, errors, addresses; wasi:io/error,
  * wasi:io/poll and wasi:clocks/monotonic-clock. */
 #define _GNU_SOURCE
+/* this file holds the one definition of the per-thread call record (W2W_THREADS=1) */
+#define W2W_DEFINE_THREAD_STATE
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -498,7 +500,7 @@ int32_t wasi_io_poll_impl_poll(wasi_io_poll_host_ctx_t *host, const uint8_t *in,
     }
     for (i = 0; i < in_len; i++) {
         wasi_io_poll_pollable_t obj;
-        if (wasi_io_poll_decode_pollable(&host->mem, host->handles, in + 4u * i, &obj) != W2W_OK) {
+        if (wasi_io_poll_decode_pollable(w2w_call_mem(&host->mem), host->handles, in + 4u * i, &obj) != W2W_OK) {
             status = WASI_IO_POLL_POLL_STATUS_BAD_HANDLE;
             goto end;
         }

@@ -885,7 +885,7 @@ int32_t wasi_sockets_udp_impl_outgoing_datagram_stream_send(wasi_sockets_udp_hos
         socklen_t len = 0;
         int32_t st = 0;
         ssize_t sent;
-        if (wasi_sockets_udp_decode_outgoing_datagram(&host->mem, host->handles, datagrams + 44u * i, &dg) != W2W_OK)
+        if (wasi_sockets_udp_decode_outgoing_datagram(w2w_call_mem(&host->mem), host->handles, datagrams + 44u * i, &dg) != W2W_OK)
             st = WASI_SOCKETS_NETWORK_ERROR_CODE_STATUS_BAD_POINTER;
         else if (dg.remote_address.tag == WASI_SOCKETS_UDP_OUTGOING_DATAGRAM_REMOTE_ADDRESS_SOME) {
             st = guest_address(&dg.remote_address.val.some, out->udp->sock->family, &ss, &len);

@@ -83,7 +83,7 @@ int32_t wasi_snapshot_preview1_impl_args_sizes_get(wasi_snapshot_preview1_host_c
 int32_t wasi_snapshot_preview1_impl_args_get(wasi_snapshot_preview1_host_ctx_t *host, w2w_gaddr_t argv,
                                              w2w_gaddr_t argv_buf)
 {
-    return strings_get(&host->mem, p1_of(host)->argc, p1_of(host)->argv, argv, argv_buf);
+    return strings_get(w2w_call_mem(&host->mem), p1_of(host)->argc, p1_of(host)->argv, argv, argv_buf);
 }
 
 int32_t wasi_snapshot_preview1_impl_environ_sizes_get(wasi_snapshot_preview1_host_ctx_t *host,
@@ -96,7 +96,7 @@ int32_t wasi_snapshot_preview1_impl_environ_sizes_get(wasi_snapshot_preview1_hos
 int32_t wasi_snapshot_preview1_impl_environ_get(wasi_snapshot_preview1_host_ctx_t *host, w2w_gaddr_t environ,
                                                 w2w_gaddr_t environ_buf)
 {
-    return strings_get(&host->mem, p1_of(host)->envc, p1_of(host)->envp, environ, environ_buf);
+    return strings_get(w2w_call_mem(&host->mem), p1_of(host)->envc, p1_of(host)->envp, environ, environ_buf);
 }
 
 /* ------------------------------------------------------------------ clocks, random, exit */

@@ -53,15 +53,27 @@ int wasi_cli_environment_encode_initial_cwd_result(w2w_handles *handles, w2w_buf
 
 int32_t wasi_cli_environment_call_get_environment(wasi_cli_environment_host_ctx_t *host, const w2w_mem *mem, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
 {
-    return wasi_cli_environment_call_get_environment_inline(host, mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_environment_call_get_environment_inline(host, mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_cli_environment_call_get_arguments(wasi_cli_environment_host_ctx_t *host, const w2w_mem *mem, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
 {
-    return wasi_cli_environment_call_get_arguments_inline(host, mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_environment_call_get_arguments_inline(host, mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_cli_environment_call_initial_cwd(wasi_cli_environment_host_ctx_t *host, const w2w_mem *mem, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
 {
-    return wasi_cli_environment_call_initial_cwd_inline(host, mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_environment_call_initial_cwd_inline(host, mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }

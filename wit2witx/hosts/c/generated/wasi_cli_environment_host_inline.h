@@ -217,7 +217,7 @@ static inline int32_t wasi_cli_environment_call_get_environment_inline(wasi_cli_
     if (r_0 == NULL)
         return wasi_cli_environment_glue_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_environment_impl_get_environment(host, &buf, &ret0);
     if (buf.used > buf.cap || status == wasi_cli_environment_glue_status[W2W_E_BUFFER_TOO_SMALL]) {
         w2w_st_u32(p_buf_used, buf.used);
@@ -257,7 +257,7 @@ static inline int32_t wasi_cli_environment_call_get_arguments_inline(wasi_cli_en
     if (r_0 == NULL)
         return wasi_cli_environment_glue_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_environment_impl_get_arguments(host, &buf, &ret0);
     if (buf.used > buf.cap || status == wasi_cli_environment_glue_status[W2W_E_BUFFER_TOO_SMALL]) {
         w2w_st_u32(p_buf_used, buf.used);
@@ -297,7 +297,7 @@ static inline int32_t wasi_cli_environment_call_initial_cwd_inline(wasi_cli_envi
     if (r_0 == NULL)
         return wasi_cli_environment_glue_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_environment_impl_initial_cwd(host, &buf, &ret0);
     if (buf.used > buf.cap || status == wasi_cli_environment_glue_status[W2W_E_BUFFER_TOO_SMALL]) {
         w2w_st_u32(p_buf_used, buf.used);

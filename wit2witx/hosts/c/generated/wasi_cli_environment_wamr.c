@@ -26,7 +26,11 @@ static int32_t wasi_cli_environment_wamr_get_environment(wasm_exec_env_t env, in
     wasi_cli_environment_host_ctx_t *host = (wasi_cli_environment_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_cli_environment_wamr_memory(env, &mem);
-    return wasi_cli_environment_call_get_environment_inline(host, &mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_environment_call_get_environment_inline(host, &mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_cli_environment_wamr_get_arguments(wasm_exec_env_t env, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
@@ -34,7 +38,11 @@ static int32_t wasi_cli_environment_wamr_get_arguments(wasm_exec_env_t env, int3
     wasi_cli_environment_host_ctx_t *host = (wasi_cli_environment_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_cli_environment_wamr_memory(env, &mem);
-    return wasi_cli_environment_call_get_arguments_inline(host, &mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_environment_call_get_arguments_inline(host, &mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_cli_environment_wamr_initial_cwd(wasm_exec_env_t env, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
@@ -42,7 +50,11 @@ static int32_t wasi_cli_environment_wamr_initial_cwd(wasm_exec_env_t env, int32_
     wasi_cli_environment_host_ctx_t *host = (wasi_cli_environment_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_cli_environment_wamr_memory(env, &mem);
-    return wasi_cli_environment_call_initial_cwd_inline(host, &mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_environment_call_initial_cwd_inline(host, &mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_cli_environment_wamr_register(wasi_cli_environment_wamr_natives *natives, wasi_cli_environment_host_ctx_t *host)

@@ -19,7 +19,9 @@ static const void *wasi_cli_environment_w3_get_environment(IM3Runtime runtime, I
     memcpy(&a_buf_len, &sp[2], sizeof a_buf_len);
     memcpy(&a_buf_used, &sp[3], sizeof a_buf_used);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_cli_environment_call_get_environment_inline(host, &mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -39,7 +41,9 @@ static const void *wasi_cli_environment_w3_get_arguments(IM3Runtime runtime, IM3
     memcpy(&a_buf_len, &sp[2], sizeof a_buf_len);
     memcpy(&a_buf_used, &sp[3], sizeof a_buf_used);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_cli_environment_call_get_arguments_inline(host, &mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -59,7 +63,9 @@ static const void *wasi_cli_environment_w3_initial_cwd(IM3Runtime runtime, IM3Im
     memcpy(&a_buf_len, &sp[2], sizeof a_buf_len);
     memcpy(&a_buf_used, &sp[3], sizeof a_buf_used);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_cli_environment_call_initial_cwd_inline(host, &mem, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

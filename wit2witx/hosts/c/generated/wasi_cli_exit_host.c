@@ -13,10 +13,18 @@ int wasi_cli_exit_encode_status(w2w_handles *handles, w2w_buf *buf, uint8_t *dst
 
 int32_t wasi_cli_exit_call_exit(wasi_cli_exit_host_ctx_t *host, const w2w_mem *mem, int32_t a_status)
 {
-    return wasi_cli_exit_call_exit_inline(host, mem, a_status);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_exit_call_exit_inline(host, mem, a_status);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_cli_exit_call_exit_with_code(wasi_cli_exit_host_ctx_t *host, const w2w_mem *mem, int32_t a_status_code)
 {
-    return wasi_cli_exit_call_exit_with_code_inline(host, mem, a_status_code);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_exit_call_exit_with_code_inline(host, mem, a_status_code);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -43,7 +43,7 @@ static inline int32_t wasi_cli_exit_call_exit_inline(wasi_cli_exit_host_ctx_t *h
     int32_t status;
     if ((uint32_t)a_status >= 2u)
         return wasi_cli_exit_glue_status[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_exit_impl_exit(host, (uint32_t)a_status);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -58,7 +58,7 @@ static inline int32_t wasi_cli_exit_call_exit_with_code_inline(wasi_cli_exit_hos
     int32_t status;
     if ((uint32_t)a_status_code > 0xFFu)
         return wasi_cli_exit_glue_status[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_exit_impl_exit_with_code(host, (uint8_t)a_status_code);
     if (status != 0) {
         if (status < 0 || status >= 6)

@@ -26,7 +26,11 @@ static int32_t wasi_cli_exit_wamr_exit(wasm_exec_env_t env, int32_t a_status)
     wasi_cli_exit_host_ctx_t *host = (wasi_cli_exit_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_cli_exit_wamr_memory(env, &mem);
-    return wasi_cli_exit_call_exit_inline(host, &mem, a_status);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_exit_call_exit_inline(host, &mem, a_status);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_cli_exit_wamr_exit_with_code(wasm_exec_env_t env, int32_t a_status_code)
@@ -34,7 +38,11 @@ static int32_t wasi_cli_exit_wamr_exit_with_code(wasm_exec_env_t env, int32_t a_
     wasi_cli_exit_host_ctx_t *host = (wasi_cli_exit_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_cli_exit_wamr_memory(env, &mem);
-    return wasi_cli_exit_call_exit_with_code_inline(host, &mem, a_status_code);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_exit_call_exit_with_code_inline(host, &mem, a_status_code);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_cli_exit_wamr_register(wasi_cli_exit_wamr_natives *natives, wasi_cli_exit_host_ctx_t *host)

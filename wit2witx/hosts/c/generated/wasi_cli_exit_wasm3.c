@@ -13,7 +13,9 @@ static const void *wasi_cli_exit_w3_exit(IM3Runtime runtime, IM3ImportContext ic
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_status, &sp[1], sizeof a_status);
+    w2w_call_enter(host->handles);
     result = wasi_cli_exit_call_exit_inline(host, &mem, a_status);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -27,7 +29,9 @@ static const void *wasi_cli_exit_w3_exit_with_code(IM3Runtime runtime, IM3Import
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_status_code, &sp[1], sizeof a_status_code);
+    w2w_call_enter(host->handles);
     result = wasi_cli_exit_call_exit_with_code_inline(host, &mem, a_status_code);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

@@ -13,5 +13,9 @@ int wasi_cli_stderr_encode_stderr_status(w2w_handles *handles, w2w_buf *buf, uin
 
 int32_t wasi_cli_stderr_call_get_stderr(wasi_cli_stderr_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0)
 {
-    return wasi_cli_stderr_call_get_stderr_inline(host, mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_stderr_call_get_stderr_inline(host, mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }

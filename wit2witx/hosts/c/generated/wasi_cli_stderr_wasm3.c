@@ -13,7 +13,9 @@ static const void *wasi_cli_stderr_w3_get_stderr(IM3Runtime runtime, IM3ImportCo
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_retptr0, &sp[1], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_cli_stderr_call_get_stderr_inline(host, &mem, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

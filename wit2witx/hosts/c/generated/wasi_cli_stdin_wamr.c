@@ -26,7 +26,11 @@ static int32_t wasi_cli_stdin_wamr_get_stdin(wasm_exec_env_t env, int32_t a_retp
     wasi_cli_stdin_host_ctx_t *host = (wasi_cli_stdin_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_cli_stdin_wamr_memory(env, &mem);
-    return wasi_cli_stdin_call_get_stdin_inline(host, &mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_stdin_call_get_stdin_inline(host, &mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_cli_stdin_wamr_register(wasi_cli_stdin_wamr_natives *natives, wasi_cli_stdin_host_ctx_t *host)

@@ -53,7 +53,7 @@ static inline int32_t wasi_cli_stdout_call_get_stdout_inline(wasi_cli_stdout_hos
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_cli_stdout_glue_stdout_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_stdout_impl_get_stdout(host, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {

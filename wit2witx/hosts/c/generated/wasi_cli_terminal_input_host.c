@@ -38,5 +38,9 @@ int wasi_cli_terminal_input_encode_terminal_input_status(w2w_handles *handles, w
 
 int32_t wasi_cli_terminal_input_call_terminal_input_drop(wasi_cli_terminal_input_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_cli_terminal_input_call_terminal_input_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_terminal_input_call_terminal_input_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -76,7 +76,7 @@ static inline int32_t wasi_cli_terminal_input_call_terminal_input_drop_inline(wa
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_cli_terminal_input_terminal_input_type, &v_self))
         return wasi_cli_terminal_input_glue_terminal_input_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_terminal_input_impl_terminal_input_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)

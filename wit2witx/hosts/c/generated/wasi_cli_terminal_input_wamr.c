@@ -26,7 +26,11 @@ static int32_t wasi_cli_terminal_input_wamr_terminal_input_drop(wasm_exec_env_t 
     wasi_cli_terminal_input_host_ctx_t *host = (wasi_cli_terminal_input_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_cli_terminal_input_wamr_memory(env, &mem);
-    return wasi_cli_terminal_input_call_terminal_input_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_terminal_input_call_terminal_input_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_cli_terminal_input_wamr_register(wasi_cli_terminal_input_wamr_natives *natives, wasi_cli_terminal_input_host_ctx_t *host)

@@ -38,5 +38,9 @@ int wasi_cli_terminal_output_encode_terminal_output_status(w2w_handles *handles,
 
 int32_t wasi_cli_terminal_output_call_terminal_output_drop(wasi_cli_terminal_output_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_cli_terminal_output_call_terminal_output_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_terminal_output_call_terminal_output_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -76,7 +76,7 @@ static inline int32_t wasi_cli_terminal_output_call_terminal_output_drop_inline(
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_cli_terminal_output_terminal_output_type, &v_self))
         return wasi_cli_terminal_output_glue_terminal_output_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_terminal_output_impl_terminal_output_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)

@@ -26,7 +26,11 @@ static int32_t wasi_cli_terminal_output_wamr_terminal_output_drop(wasm_exec_env_
     wasi_cli_terminal_output_host_ctx_t *host = (wasi_cli_terminal_output_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_cli_terminal_output_wamr_memory(env, &mem);
-    return wasi_cli_terminal_output_call_terminal_output_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_terminal_output_call_terminal_output_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_cli_terminal_output_wamr_register(wasi_cli_terminal_output_wamr_natives *natives, wasi_cli_terminal_output_host_ctx_t *host)

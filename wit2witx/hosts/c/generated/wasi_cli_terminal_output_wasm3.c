@@ -13,7 +13,9 @@ static const void *wasi_cli_terminal_output_w3_terminal_output_drop(IM3Runtime r
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_cli_terminal_output_call_terminal_output_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

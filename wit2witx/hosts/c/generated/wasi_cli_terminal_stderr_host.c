@@ -28,5 +28,9 @@ void wasi_cli_terminal_stderr_release_get_terminal_stderr_result(w2w_handles *ha
 
 int32_t wasi_cli_terminal_stderr_call_get_terminal_stderr(wasi_cli_terminal_stderr_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0)
 {
-    return wasi_cli_terminal_stderr_call_get_terminal_stderr_inline(host, mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_terminal_stderr_call_get_terminal_stderr_inline(host, mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -108,7 +108,7 @@ static inline int32_t wasi_cli_terminal_stderr_call_get_terminal_stderr_inline(w
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_cli_terminal_stderr_glue_terminal_stderr_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_terminal_stderr_impl_get_terminal_stderr(host, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {

@@ -28,5 +28,9 @@ void wasi_cli_terminal_stdin_release_get_terminal_stdin_result(w2w_handles *hand
 
 int32_t wasi_cli_terminal_stdin_call_get_terminal_stdin(wasi_cli_terminal_stdin_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0)
 {
-    return wasi_cli_terminal_stdin_call_get_terminal_stdin_inline(host, mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_cli_terminal_stdin_call_get_terminal_stdin_inline(host, mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }

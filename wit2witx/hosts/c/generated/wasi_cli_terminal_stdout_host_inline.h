@@ -108,7 +108,7 @@ static inline int32_t wasi_cli_terminal_stdout_call_get_terminal_stdout_inline(w
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_cli_terminal_stdout_glue_terminal_stdout_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_cli_terminal_stdout_impl_get_terminal_stdout(host, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {

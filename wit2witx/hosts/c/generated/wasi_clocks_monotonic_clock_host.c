@@ -33,20 +33,36 @@ int wasi_clocks_monotonic_clock_encode_monotonic_clock_status(w2w_handles *handl
 
 int32_t wasi_clocks_monotonic_clock_call_now(wasi_clocks_monotonic_clock_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0)
 {
-    return wasi_clocks_monotonic_clock_call_now_inline(host, mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_clocks_monotonic_clock_call_now_inline(host, mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_clocks_monotonic_clock_call_resolution(wasi_clocks_monotonic_clock_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0)
 {
-    return wasi_clocks_monotonic_clock_call_resolution_inline(host, mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_clocks_monotonic_clock_call_resolution_inline(host, mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_clocks_monotonic_clock_call_subscribe_instant(wasi_clocks_monotonic_clock_host_ctx_t *host, const w2w_mem *mem, int64_t a_when, int32_t a_retptr0)
 {
-    return wasi_clocks_monotonic_clock_call_subscribe_instant_inline(host, mem, a_when, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_clocks_monotonic_clock_call_subscribe_instant_inline(host, mem, a_when, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_clocks_monotonic_clock_call_subscribe_duration(wasi_clocks_monotonic_clock_host_ctx_t *host, const w2w_mem *mem, int64_t a_when, int32_t a_retptr0)
 {
-    return wasi_clocks_monotonic_clock_call_subscribe_duration_inline(host, mem, a_when, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_clocks_monotonic_clock_call_subscribe_duration_inline(host, mem, a_when, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }

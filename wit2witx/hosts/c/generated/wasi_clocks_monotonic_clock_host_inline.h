@@ -83,7 +83,7 @@ static inline int32_t wasi_clocks_monotonic_clock_call_now_inline(wasi_clocks_mo
     if (r_0 == NULL)
         return wasi_clocks_monotonic_clock_glue_monotonic_clock_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_clocks_monotonic_clock_impl_now(host, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -107,7 +107,7 @@ static inline int32_t wasi_clocks_monotonic_clock_call_resolution_inline(wasi_cl
     if (r_0 == NULL)
         return wasi_clocks_monotonic_clock_glue_monotonic_clock_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_clocks_monotonic_clock_impl_resolution(host, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -135,7 +135,7 @@ static inline int32_t wasi_clocks_monotonic_clock_call_subscribe_instant_inline(
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_clocks_monotonic_clock_glue_monotonic_clock_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_clocks_monotonic_clock_impl_subscribe_instant(host, (uint64_t)a_when, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {
@@ -172,7 +172,7 @@ static inline int32_t wasi_clocks_monotonic_clock_call_subscribe_duration_inline
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_clocks_monotonic_clock_glue_monotonic_clock_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_clocks_monotonic_clock_impl_subscribe_duration(host, (uint64_t)a_when, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {

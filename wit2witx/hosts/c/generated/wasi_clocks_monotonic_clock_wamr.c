@@ -26,7 +26,11 @@ static int32_t wasi_clocks_monotonic_clock_wamr_now(wasm_exec_env_t env, int32_t
     wasi_clocks_monotonic_clock_host_ctx_t *host = (wasi_clocks_monotonic_clock_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_clocks_monotonic_clock_wamr_memory(env, &mem);
-    return wasi_clocks_monotonic_clock_call_now_inline(host, &mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_clocks_monotonic_clock_call_now_inline(host, &mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_clocks_monotonic_clock_wamr_resolution(wasm_exec_env_t env, int32_t a_retptr0)
@@ -34,7 +38,11 @@ static int32_t wasi_clocks_monotonic_clock_wamr_resolution(wasm_exec_env_t env, 
     wasi_clocks_monotonic_clock_host_ctx_t *host = (wasi_clocks_monotonic_clock_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_clocks_monotonic_clock_wamr_memory(env, &mem);
-    return wasi_clocks_monotonic_clock_call_resolution_inline(host, &mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_clocks_monotonic_clock_call_resolution_inline(host, &mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_clocks_monotonic_clock_wamr_subscribe_instant(wasm_exec_env_t env, int64_t a_when, int32_t a_retptr0)
@@ -42,7 +50,11 @@ static int32_t wasi_clocks_monotonic_clock_wamr_subscribe_instant(wasm_exec_env_
     wasi_clocks_monotonic_clock_host_ctx_t *host = (wasi_clocks_monotonic_clock_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_clocks_monotonic_clock_wamr_memory(env, &mem);
-    return wasi_clocks_monotonic_clock_call_subscribe_instant_inline(host, &mem, a_when, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_clocks_monotonic_clock_call_subscribe_instant_inline(host, &mem, a_when, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_clocks_monotonic_clock_wamr_subscribe_duration(wasm_exec_env_t env, int64_t a_when, int32_t a_retptr0)
@@ -50,7 +62,11 @@ static int32_t wasi_clocks_monotonic_clock_wamr_subscribe_duration(wasm_exec_env
     wasi_clocks_monotonic_clock_host_ctx_t *host = (wasi_clocks_monotonic_clock_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_clocks_monotonic_clock_wamr_memory(env, &mem);
-    return wasi_clocks_monotonic_clock_call_subscribe_duration_inline(host, &mem, a_when, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_clocks_monotonic_clock_call_subscribe_duration_inline(host, &mem, a_when, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_clocks_monotonic_clock_wamr_register(wasi_clocks_monotonic_clock_wamr_natives *natives, wasi_clocks_monotonic_clock_host_ctx_t *host)

@@ -13,7 +13,9 @@ static const void *wasi_clocks_monotonic_clock_w3_now(IM3Runtime runtime, IM3Imp
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_retptr0, &sp[1], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_clocks_monotonic_clock_call_now_inline(host, &mem, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -27,7 +29,9 @@ static const void *wasi_clocks_monotonic_clock_w3_resolution(IM3Runtime runtime,
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_retptr0, &sp[1], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_clocks_monotonic_clock_call_resolution_inline(host, &mem, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -43,7 +47,9 @@ static const void *wasi_clocks_monotonic_clock_w3_subscribe_instant(IM3Runtime r
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_when, &sp[1], sizeof a_when);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_clocks_monotonic_clock_call_subscribe_instant_inline(host, &mem, a_when, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -59,7 +65,9 @@ static const void *wasi_clocks_monotonic_clock_w3_subscribe_duration(IM3Runtime 
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_when, &sp[1], sizeof a_when);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_clocks_monotonic_clock_call_subscribe_duration_inline(host, &mem, a_when, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

@@ -68,7 +68,7 @@ static inline int32_t wasi_clocks_wall_clock_call_now_inline(wasi_clocks_wall_cl
     if (r_0 == NULL)
         return wasi_clocks_wall_clock_glue_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_clocks_wall_clock_impl_now(host, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -92,7 +92,7 @@ static inline int32_t wasi_clocks_wall_clock_call_resolution_inline(wasi_clocks_
     if (r_0 == NULL)
         return wasi_clocks_wall_clock_glue_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_clocks_wall_clock_impl_resolution(host, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6)

@@ -48,10 +48,18 @@ int wasi_io_error_encode_error_to_debug_string_result(w2w_handles *handles, w2w_
 
 int32_t wasi_io_error_call_error_to_debug_string(wasi_io_error_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
 {
-    return wasi_io_error_call_error_to_debug_string_inline(host, mem, a_self, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_error_call_error_to_debug_string_inline(host, mem, a_self, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_error_call_error_drop(wasi_io_error_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_io_error_call_error_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_error_call_error_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -126,7 +126,7 @@ static inline int32_t wasi_io_error_call_error_to_debug_string_inline(wasi_io_er
     if (r_0 == NULL)
         return wasi_io_error_glue_error_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_error_impl_error_to_debug_string(host, s_self->obj, &buf, &ret0);
     if (buf.used > buf.cap || status == wasi_io_error_glue_error_status[W2W_E_BUFFER_TOO_SMALL]) {
         w2w_st_u32(p_buf_used, buf.used);
@@ -150,7 +150,7 @@ static inline int32_t wasi_io_error_call_error_drop_inline(wasi_io_error_host_ct
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_io_error_error_type, &v_self))
         return wasi_io_error_glue_error_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_error_impl_error_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)

@@ -26,7 +26,11 @@ static int32_t wasi_io_error_wamr_error_to_debug_string(wasm_exec_env_t env, int
     wasi_io_error_host_ctx_t *host = (wasi_io_error_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_error_wamr_memory(env, &mem);
-    return wasi_io_error_call_error_to_debug_string_inline(host, &mem, a_self, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_error_call_error_to_debug_string_inline(host, &mem, a_self, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_error_wamr_error_drop(wasm_exec_env_t env, int32_t a_self)
@@ -34,7 +38,11 @@ static int32_t wasi_io_error_wamr_error_drop(wasm_exec_env_t env, int32_t a_self
     wasi_io_error_host_ctx_t *host = (wasi_io_error_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_error_wamr_memory(env, &mem);
-    return wasi_io_error_call_error_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_error_call_error_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_io_error_wamr_register(wasi_io_error_wamr_natives *natives, wasi_io_error_host_ctx_t *host)

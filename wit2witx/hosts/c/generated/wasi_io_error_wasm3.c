@@ -21,7 +21,9 @@ static const void *wasi_io_error_w3_error_to_debug_string(IM3Runtime runtime, IM
     memcpy(&a_buf_len, &sp[3], sizeof a_buf_len);
     memcpy(&a_buf_used, &sp[4], sizeof a_buf_used);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_error_call_error_to_debug_string_inline(host, &mem, a_self, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -35,7 +37,9 @@ static const void *wasi_io_error_w3_error_drop(IM3Runtime runtime, IM3ImportCont
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_io_error_call_error_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

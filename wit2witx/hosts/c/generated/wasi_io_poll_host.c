@@ -58,20 +58,36 @@ int wasi_io_poll_encode_poll_result(w2w_handles *handles, w2w_buf *buf, uint8_t 
 
 int32_t wasi_io_poll_call_pollable_ready(wasi_io_poll_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_io_poll_call_pollable_ready_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_poll_call_pollable_ready_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_poll_call_pollable_block(wasi_io_poll_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_io_poll_call_pollable_block_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_poll_call_pollable_block_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_poll_call_pollable_drop(wasi_io_poll_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_io_poll_call_pollable_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_poll_call_pollable_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_poll_call_poll(wasi_io_poll_host_ctx_t *host, const w2w_mem *mem, int32_t a_in, int32_t a_in_len, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
 {
-    return wasi_io_poll_call_poll_inline(host, mem, a_in, a_in_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_poll_call_poll_inline(host, mem, a_in, a_in_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -137,7 +137,7 @@ static inline int32_t wasi_io_poll_call_pollable_ready_inline(wasi_io_poll_host_
     if (r_0 == NULL)
         return wasi_io_poll_glue_poll_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_poll_impl_pollable_ready(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -157,7 +157,7 @@ static inline int32_t wasi_io_poll_call_pollable_block_inline(wasi_io_poll_host_
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_io_poll_pollable_type);
     if (s_self == NULL)
         return wasi_io_poll_glue_poll_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_poll_impl_pollable_block(host, s_self->obj);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -173,7 +173,7 @@ static inline int32_t wasi_io_poll_call_pollable_drop_inline(wasi_io_poll_host_c
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_io_poll_pollable_type, &v_self))
         return wasi_io_poll_glue_poll_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_poll_impl_pollable_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -209,7 +209,7 @@ static inline int32_t wasi_io_poll_call_poll_inline(wasi_io_poll_host_ctx_t *hos
     if (r_0 == NULL)
         return wasi_io_poll_glue_poll_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_poll_impl_poll(host, (const uint8_t *)p_in, (uint32_t)a_in_len, &buf, &ret0);
     if (buf.used > buf.cap || status == wasi_io_poll_glue_poll_status[W2W_E_BUFFER_TOO_SMALL]) {
         w2w_st_u32(p_buf_used, buf.used);

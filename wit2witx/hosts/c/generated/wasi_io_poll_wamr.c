@@ -26,7 +26,11 @@ static int32_t wasi_io_poll_wamr_pollable_ready(wasm_exec_env_t env, int32_t a_s
     wasi_io_poll_host_ctx_t *host = (wasi_io_poll_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_poll_wamr_memory(env, &mem);
-    return wasi_io_poll_call_pollable_ready_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_poll_call_pollable_ready_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_poll_wamr_pollable_block(wasm_exec_env_t env, int32_t a_self)
@@ -34,7 +38,11 @@ static int32_t wasi_io_poll_wamr_pollable_block(wasm_exec_env_t env, int32_t a_s
     wasi_io_poll_host_ctx_t *host = (wasi_io_poll_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_poll_wamr_memory(env, &mem);
-    return wasi_io_poll_call_pollable_block_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_poll_call_pollable_block_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_poll_wamr_pollable_drop(wasm_exec_env_t env, int32_t a_self)
@@ -42,7 +50,11 @@ static int32_t wasi_io_poll_wamr_pollable_drop(wasm_exec_env_t env, int32_t a_se
     wasi_io_poll_host_ctx_t *host = (wasi_io_poll_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_poll_wamr_memory(env, &mem);
-    return wasi_io_poll_call_pollable_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_poll_call_pollable_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_poll_wamr_poll(wasm_exec_env_t env, int32_t a_in, int32_t a_in_len, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
@@ -50,7 +62,11 @@ static int32_t wasi_io_poll_wamr_poll(wasm_exec_env_t env, int32_t a_in, int32_t
     wasi_io_poll_host_ctx_t *host = (wasi_io_poll_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_poll_wamr_memory(env, &mem);
-    return wasi_io_poll_call_poll_inline(host, &mem, a_in, a_in_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_poll_call_poll_inline(host, &mem, a_in, a_in_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_io_poll_wamr_register(wasi_io_poll_wamr_natives *natives, wasi_io_poll_host_ctx_t *host)

@@ -15,7 +15,9 @@ static const void *wasi_io_poll_w3_pollable_ready(IM3Runtime runtime, IM3ImportC
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_poll_call_pollable_ready_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -29,7 +31,9 @@ static const void *wasi_io_poll_w3_pollable_block(IM3Runtime runtime, IM3ImportC
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_io_poll_call_pollable_block_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -43,7 +47,9 @@ static const void *wasi_io_poll_w3_pollable_drop(IM3Runtime runtime, IM3ImportCo
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_io_poll_call_pollable_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -67,7 +73,9 @@ static const void *wasi_io_poll_w3_poll(IM3Runtime runtime, IM3ImportContext ict
     memcpy(&a_buf_len, &sp[4], sizeof a_buf_len);
     memcpy(&a_buf_used, &sp[5], sizeof a_buf_used);
     memcpy(&a_retptr0, &sp[6], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_poll_call_poll_inline(host, &mem, a_in, a_in_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

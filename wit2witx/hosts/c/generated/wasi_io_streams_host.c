@@ -156,85 +156,153 @@ int wasi_io_streams_encode_output_stream_blocking_splice_result(w2w_handles *han
 
 int32_t wasi_io_streams_call_input_stream_read(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_len, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_error_payload, int32_t a_retptr0)
 {
-    return wasi_io_streams_call_input_stream_read_inline(host, mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_read_inline(host, mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_input_stream_blocking_read(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_len, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_error_payload, int32_t a_retptr0)
 {
-    return wasi_io_streams_call_input_stream_blocking_read_inline(host, mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_blocking_read_inline(host, mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_input_stream_skip(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_len, int32_t a_error_payload, int32_t a_retptr0)
 {
-    return wasi_io_streams_call_input_stream_skip_inline(host, mem, a_self, a_len, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_skip_inline(host, mem, a_self, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_input_stream_blocking_skip(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_len, int32_t a_error_payload, int32_t a_retptr0)
 {
-    return wasi_io_streams_call_input_stream_blocking_skip_inline(host, mem, a_self, a_len, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_blocking_skip_inline(host, mem, a_self, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_input_stream_subscribe(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_io_streams_call_input_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_input_stream_drop(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_io_streams_call_input_stream_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_check_write(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_error_payload, int32_t a_retptr0)
 {
-    return wasi_io_streams_call_output_stream_check_write_inline(host, mem, a_self, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_check_write_inline(host, mem, a_self, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_write(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_contents, int32_t a_contents_len, int32_t a_error_payload)
 {
-    return wasi_io_streams_call_output_stream_write_inline(host, mem, a_self, a_contents, a_contents_len, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_write_inline(host, mem, a_self, a_contents, a_contents_len, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_blocking_write_and_flush(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_contents, int32_t a_contents_len, int32_t a_error_payload)
 {
-    return wasi_io_streams_call_output_stream_blocking_write_and_flush_inline(host, mem, a_self, a_contents, a_contents_len, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_blocking_write_and_flush_inline(host, mem, a_self, a_contents, a_contents_len, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_flush(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_error_payload)
 {
-    return wasi_io_streams_call_output_stream_flush_inline(host, mem, a_self, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_flush_inline(host, mem, a_self, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_blocking_flush(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_error_payload)
 {
-    return wasi_io_streams_call_output_stream_blocking_flush_inline(host, mem, a_self, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_blocking_flush_inline(host, mem, a_self, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_subscribe(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_io_streams_call_output_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_write_zeroes(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_len, int32_t a_error_payload)
 {
-    return wasi_io_streams_call_output_stream_write_zeroes_inline(host, mem, a_self, a_len, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_write_zeroes_inline(host, mem, a_self, a_len, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_blocking_write_zeroes_and_flush(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_len, int32_t a_error_payload)
 {
-    return wasi_io_streams_call_output_stream_blocking_write_zeroes_and_flush_inline(host, mem, a_self, a_len, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_blocking_write_zeroes_and_flush_inline(host, mem, a_self, a_len, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_splice(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_src, int64_t a_len, int32_t a_error_payload, int32_t a_retptr0)
 {
-    return wasi_io_streams_call_output_stream_splice_inline(host, mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_splice_inline(host, mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_blocking_splice(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_src, int64_t a_len, int32_t a_error_payload, int32_t a_retptr0)
 {
-    return wasi_io_streams_call_output_stream_blocking_splice_inline(host, mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_blocking_splice_inline(host, mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_io_streams_call_output_stream_drop(wasi_io_streams_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_io_streams_call_output_stream_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }

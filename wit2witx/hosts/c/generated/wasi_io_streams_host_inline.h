@@ -366,7 +366,7 @@ static inline int32_t wasi_io_streams_call_input_stream_read_inline(wasi_io_stre
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_input_stream_read(host, s_self->obj, (uint64_t)a_len, &buf, &error_payload, &ret0);
     if (buf.used > buf.cap || status == wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
         w2w_handles_rollback(host->handles);
@@ -379,7 +379,7 @@ static inline int32_t wasi_io_streams_call_input_stream_read_inline(wasi_io_stre
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, &buf, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -389,7 +389,8 @@ static inline int32_t wasi_io_streams_call_input_stream_read_inline(wasi_io_stre
             }
             memcpy(p_error_payload, o_error_payload, 8u);
         }
-        w2w_st_u32(p_buf_used, buf.used);
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL])
+            w2w_st_u32(p_buf_used, buf.used);
         return status;
     }
     rc = wasi_io_streams_encode_input_stream_read_result_inline(host->handles, &buf, o_0, &ret0);
@@ -439,7 +440,7 @@ static inline int32_t wasi_io_streams_call_input_stream_blocking_read_inline(was
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_input_stream_blocking_read(host, s_self->obj, (uint64_t)a_len, &buf, &error_payload, &ret0);
     if (buf.used > buf.cap || status == wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
         w2w_handles_rollback(host->handles);
@@ -452,7 +453,7 @@ static inline int32_t wasi_io_streams_call_input_stream_blocking_read_inline(was
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, &buf, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -462,7 +463,8 @@ static inline int32_t wasi_io_streams_call_input_stream_blocking_read_inline(was
             }
             memcpy(p_error_payload, o_error_payload, 8u);
         }
-        w2w_st_u32(p_buf_used, buf.used);
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL])
+            w2w_st_u32(p_buf_used, buf.used);
         return status;
     }
     rc = wasi_io_streams_encode_input_stream_blocking_read_result_inline(host->handles, &buf, o_0, &ret0);
@@ -501,7 +503,7 @@ static inline int32_t wasi_io_streams_call_input_stream_skip_inline(wasi_io_stre
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_input_stream_skip(host, s_self->obj, (uint64_t)a_len, &error_payload, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -509,7 +511,7 @@ static inline int32_t wasi_io_streams_call_input_stream_skip_inline(wasi_io_stre
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -556,7 +558,7 @@ static inline int32_t wasi_io_streams_call_input_stream_blocking_skip_inline(was
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_input_stream_blocking_skip(host, s_self->obj, (uint64_t)a_len, &error_payload, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -564,7 +566,7 @@ static inline int32_t wasi_io_streams_call_input_stream_blocking_skip_inline(was
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -604,7 +606,7 @@ static inline int32_t wasi_io_streams_call_input_stream_subscribe_inline(wasi_io
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_streams_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_input_stream_subscribe(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {
@@ -632,7 +634,7 @@ static inline int32_t wasi_io_streams_call_input_stream_drop_inline(wasi_io_stre
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_io_streams_input_stream_type, &v_self))
         return wasi_io_streams_glue_streams_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_input_stream_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -668,7 +670,7 @@ static inline int32_t wasi_io_streams_call_output_stream_check_write_inline(wasi
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_check_write(host, s_self->obj, &error_payload, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -676,7 +678,7 @@ static inline int32_t wasi_io_streams_call_output_stream_check_write_inline(wasi
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -720,7 +722,7 @@ static inline int32_t wasi_io_streams_call_output_stream_write_inline(wasi_io_st
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_write(host, s_self->obj, (const uint8_t *)p_contents, (uint32_t)a_contents_len, &error_payload);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -728,7 +730,7 @@ static inline int32_t wasi_io_streams_call_output_stream_write_inline(wasi_io_st
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -766,7 +768,7 @@ static inline int32_t wasi_io_streams_call_output_stream_blocking_write_and_flus
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_blocking_write_and_flush(host, s_self->obj, (const uint8_t *)p_contents, (uint32_t)a_contents_len, &error_payload);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -774,7 +776,7 @@ static inline int32_t wasi_io_streams_call_output_stream_blocking_write_and_flus
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -808,7 +810,7 @@ static inline int32_t wasi_io_streams_call_output_stream_flush_inline(wasi_io_st
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_flush(host, s_self->obj, &error_payload);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -816,7 +818,7 @@ static inline int32_t wasi_io_streams_call_output_stream_flush_inline(wasi_io_st
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -850,7 +852,7 @@ static inline int32_t wasi_io_streams_call_output_stream_blocking_flush_inline(w
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_blocking_flush(host, s_self->obj, &error_payload);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -858,7 +860,7 @@ static inline int32_t wasi_io_streams_call_output_stream_blocking_flush_inline(w
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -892,7 +894,7 @@ static inline int32_t wasi_io_streams_call_output_stream_subscribe_inline(wasi_i
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_streams_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_subscribe(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {
@@ -933,7 +935,7 @@ static inline int32_t wasi_io_streams_call_output_stream_write_zeroes_inline(was
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_write_zeroes(host, s_self->obj, (uint64_t)a_len, &error_payload);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -941,7 +943,7 @@ static inline int32_t wasi_io_streams_call_output_stream_write_zeroes_inline(was
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -975,7 +977,7 @@ static inline int32_t wasi_io_streams_call_output_stream_blocking_write_zeroes_a
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_blocking_write_zeroes_and_flush(host, s_self->obj, (uint64_t)a_len, &error_payload);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -983,7 +985,7 @@ static inline int32_t wasi_io_streams_call_output_stream_blocking_write_zeroes_a
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -1028,7 +1030,7 @@ static inline int32_t wasi_io_streams_call_output_stream_splice_inline(wasi_io_s
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_splice(host, s_self->obj, s_src->obj, (uint64_t)a_len, &error_payload, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -1036,7 +1038,7 @@ static inline int32_t wasi_io_streams_call_output_stream_splice_inline(wasi_io_s
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -1087,7 +1089,7 @@ static inline int32_t wasi_io_streams_call_output_stream_blocking_splice_inline(
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_blocking_splice(host, s_self->obj, s_src->obj, (uint64_t)a_len, &error_payload, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 7) {
@@ -1095,7 +1097,7 @@ static inline int32_t wasi_io_streams_call_output_stream_blocking_splice_inline(
             return wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE];
         }
         w2w_handles_rollback(host->handles);
-        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE]) {
+        if (status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
             mark = w2w_handles_issued(host->handles);
             if ((rc = wasi_io_streams_encode_stream_error_inline(host->handles, NULL, o_error_payload, &error_payload)) != 0) {
                 (void)w2w_handles_unwind(host->handles, mark, rc);
@@ -1122,7 +1124,7 @@ static inline int32_t wasi_io_streams_call_output_stream_drop_inline(wasi_io_str
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_io_streams_output_stream_type, &v_self))
         return wasi_io_streams_glue_streams_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_output_stream_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)

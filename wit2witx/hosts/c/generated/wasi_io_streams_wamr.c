@@ -26,7 +26,11 @@ static int32_t wasi_io_streams_wamr_input_stream_read(wasm_exec_env_t env, int32
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_input_stream_read_inline(host, &mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_read_inline(host, &mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_input_stream_blocking_read(wasm_exec_env_t env, int32_t a_self, int64_t a_len, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_error_payload, int32_t a_retptr0)
@@ -34,7 +38,11 @@ static int32_t wasi_io_streams_wamr_input_stream_blocking_read(wasm_exec_env_t e
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_input_stream_blocking_read_inline(host, &mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_blocking_read_inline(host, &mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_input_stream_skip(wasm_exec_env_t env, int32_t a_self, int64_t a_len, int32_t a_error_payload, int32_t a_retptr0)
@@ -42,7 +50,11 @@ static int32_t wasi_io_streams_wamr_input_stream_skip(wasm_exec_env_t env, int32
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_input_stream_skip_inline(host, &mem, a_self, a_len, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_skip_inline(host, &mem, a_self, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_input_stream_blocking_skip(wasm_exec_env_t env, int32_t a_self, int64_t a_len, int32_t a_error_payload, int32_t a_retptr0)
@@ -50,7 +62,11 @@ static int32_t wasi_io_streams_wamr_input_stream_blocking_skip(wasm_exec_env_t e
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_input_stream_blocking_skip_inline(host, &mem, a_self, a_len, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_blocking_skip_inline(host, &mem, a_self, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_input_stream_subscribe(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -58,7 +74,11 @@ static int32_t wasi_io_streams_wamr_input_stream_subscribe(wasm_exec_env_t env, 
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_input_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_input_stream_drop(wasm_exec_env_t env, int32_t a_self)
@@ -66,7 +86,11 @@ static int32_t wasi_io_streams_wamr_input_stream_drop(wasm_exec_env_t env, int32
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_input_stream_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_input_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_check_write(wasm_exec_env_t env, int32_t a_self, int32_t a_error_payload, int32_t a_retptr0)
@@ -74,7 +98,11 @@ static int32_t wasi_io_streams_wamr_output_stream_check_write(wasm_exec_env_t en
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_check_write_inline(host, &mem, a_self, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_check_write_inline(host, &mem, a_self, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_write(wasm_exec_env_t env, int32_t a_self, int32_t a_contents, int32_t a_contents_len, int32_t a_error_payload)
@@ -82,7 +110,11 @@ static int32_t wasi_io_streams_wamr_output_stream_write(wasm_exec_env_t env, int
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_write_inline(host, &mem, a_self, a_contents, a_contents_len, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_write_inline(host, &mem, a_self, a_contents, a_contents_len, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_blocking_write_and_flush(wasm_exec_env_t env, int32_t a_self, int32_t a_contents, int32_t a_contents_len, int32_t a_error_payload)
@@ -90,7 +122,11 @@ static int32_t wasi_io_streams_wamr_output_stream_blocking_write_and_flush(wasm_
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_blocking_write_and_flush_inline(host, &mem, a_self, a_contents, a_contents_len, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_blocking_write_and_flush_inline(host, &mem, a_self, a_contents, a_contents_len, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_flush(wasm_exec_env_t env, int32_t a_self, int32_t a_error_payload)
@@ -98,7 +134,11 @@ static int32_t wasi_io_streams_wamr_output_stream_flush(wasm_exec_env_t env, int
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_flush_inline(host, &mem, a_self, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_flush_inline(host, &mem, a_self, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_blocking_flush(wasm_exec_env_t env, int32_t a_self, int32_t a_error_payload)
@@ -106,7 +146,11 @@ static int32_t wasi_io_streams_wamr_output_stream_blocking_flush(wasm_exec_env_t
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_blocking_flush_inline(host, &mem, a_self, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_blocking_flush_inline(host, &mem, a_self, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_subscribe(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -114,7 +158,11 @@ static int32_t wasi_io_streams_wamr_output_stream_subscribe(wasm_exec_env_t env,
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_write_zeroes(wasm_exec_env_t env, int32_t a_self, int64_t a_len, int32_t a_error_payload)
@@ -122,7 +170,11 @@ static int32_t wasi_io_streams_wamr_output_stream_write_zeroes(wasm_exec_env_t e
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_write_zeroes_inline(host, &mem, a_self, a_len, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_write_zeroes_inline(host, &mem, a_self, a_len, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_blocking_write_zeroes_and_flush(wasm_exec_env_t env, int32_t a_self, int64_t a_len, int32_t a_error_payload)
@@ -130,7 +182,11 @@ static int32_t wasi_io_streams_wamr_output_stream_blocking_write_zeroes_and_flus
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_blocking_write_zeroes_and_flush_inline(host, &mem, a_self, a_len, a_error_payload);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_blocking_write_zeroes_and_flush_inline(host, &mem, a_self, a_len, a_error_payload);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_splice(wasm_exec_env_t env, int32_t a_self, int32_t a_src, int64_t a_len, int32_t a_error_payload, int32_t a_retptr0)
@@ -138,7 +194,11 @@ static int32_t wasi_io_streams_wamr_output_stream_splice(wasm_exec_env_t env, in
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_splice_inline(host, &mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_splice_inline(host, &mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_blocking_splice(wasm_exec_env_t env, int32_t a_self, int32_t a_src, int64_t a_len, int32_t a_error_payload, int32_t a_retptr0)
@@ -146,7 +206,11 @@ static int32_t wasi_io_streams_wamr_output_stream_blocking_splice(wasm_exec_env_
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_blocking_splice_inline(host, &mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_blocking_splice_inline(host, &mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_io_streams_wamr_output_stream_drop(wasm_exec_env_t env, int32_t a_self)
@@ -154,7 +218,11 @@ static int32_t wasi_io_streams_wamr_output_stream_drop(wasm_exec_env_t env, int3
     wasi_io_streams_host_ctx_t *host = (wasi_io_streams_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_io_streams_wamr_memory(env, &mem);
-    return wasi_io_streams_call_output_stream_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_io_streams_call_output_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_io_streams_wamr_register(wasi_io_streams_wamr_natives *natives, wasi_io_streams_host_ctx_t *host)

@@ -25,7 +25,9 @@ static const void *wasi_io_streams_w3_input_stream_read(IM3Runtime runtime, IM3I
     memcpy(&a_buf_used, &sp[5], sizeof a_buf_used);
     memcpy(&a_error_payload, &sp[6], sizeof a_error_payload);
     memcpy(&a_retptr0, &sp[7], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_input_stream_read_inline(host, &mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -51,7 +53,9 @@ static const void *wasi_io_streams_w3_input_stream_blocking_read(IM3Runtime runt
     memcpy(&a_buf_used, &sp[5], sizeof a_buf_used);
     memcpy(&a_error_payload, &sp[6], sizeof a_error_payload);
     memcpy(&a_retptr0, &sp[7], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_input_stream_blocking_read_inline(host, &mem, a_self, a_len, a_buf, a_buf_len, a_buf_used, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -71,7 +75,9 @@ static const void *wasi_io_streams_w3_input_stream_skip(IM3Runtime runtime, IM3I
     memcpy(&a_len, &sp[2], sizeof a_len);
     memcpy(&a_error_payload, &sp[3], sizeof a_error_payload);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_input_stream_skip_inline(host, &mem, a_self, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -91,7 +97,9 @@ static const void *wasi_io_streams_w3_input_stream_blocking_skip(IM3Runtime runt
     memcpy(&a_len, &sp[2], sizeof a_len);
     memcpy(&a_error_payload, &sp[3], sizeof a_error_payload);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_input_stream_blocking_skip_inline(host, &mem, a_self, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -107,7 +115,9 @@ static const void *wasi_io_streams_w3_input_stream_subscribe(IM3Runtime runtime,
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_input_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -121,7 +131,9 @@ static const void *wasi_io_streams_w3_input_stream_drop(IM3Runtime runtime, IM3I
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_input_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -139,7 +151,9 @@ static const void *wasi_io_streams_w3_output_stream_check_write(IM3Runtime runti
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_error_payload, &sp[2], sizeof a_error_payload);
     memcpy(&a_retptr0, &sp[3], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_check_write_inline(host, &mem, a_self, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -159,7 +173,9 @@ static const void *wasi_io_streams_w3_output_stream_write(IM3Runtime runtime, IM
     memcpy(&a_contents, &sp[2], sizeof a_contents);
     memcpy(&a_contents_len, &sp[3], sizeof a_contents_len);
     memcpy(&a_error_payload, &sp[4], sizeof a_error_payload);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_write_inline(host, &mem, a_self, a_contents, a_contents_len, a_error_payload);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -179,7 +195,9 @@ static const void *wasi_io_streams_w3_output_stream_blocking_write_and_flush(IM3
     memcpy(&a_contents, &sp[2], sizeof a_contents);
     memcpy(&a_contents_len, &sp[3], sizeof a_contents_len);
     memcpy(&a_error_payload, &sp[4], sizeof a_error_payload);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_blocking_write_and_flush_inline(host, &mem, a_self, a_contents, a_contents_len, a_error_payload);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -195,7 +213,9 @@ static const void *wasi_io_streams_w3_output_stream_flush(IM3Runtime runtime, IM
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_error_payload, &sp[2], sizeof a_error_payload);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_flush_inline(host, &mem, a_self, a_error_payload);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -211,7 +231,9 @@ static const void *wasi_io_streams_w3_output_stream_blocking_flush(IM3Runtime ru
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_error_payload, &sp[2], sizeof a_error_payload);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_blocking_flush_inline(host, &mem, a_self, a_error_payload);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -227,7 +249,9 @@ static const void *wasi_io_streams_w3_output_stream_subscribe(IM3Runtime runtime
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -245,7 +269,9 @@ static const void *wasi_io_streams_w3_output_stream_write_zeroes(IM3Runtime runt
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_len, &sp[2], sizeof a_len);
     memcpy(&a_error_payload, &sp[3], sizeof a_error_payload);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_write_zeroes_inline(host, &mem, a_self, a_len, a_error_payload);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -263,7 +289,9 @@ static const void *wasi_io_streams_w3_output_stream_blocking_write_zeroes_and_fl
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_len, &sp[2], sizeof a_len);
     memcpy(&a_error_payload, &sp[3], sizeof a_error_payload);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_blocking_write_zeroes_and_flush_inline(host, &mem, a_self, a_len, a_error_payload);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -285,7 +313,9 @@ static const void *wasi_io_streams_w3_output_stream_splice(IM3Runtime runtime, I
     memcpy(&a_len, &sp[3], sizeof a_len);
     memcpy(&a_error_payload, &sp[4], sizeof a_error_payload);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_splice_inline(host, &mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -307,7 +337,9 @@ static const void *wasi_io_streams_w3_output_stream_blocking_splice(IM3Runtime r
     memcpy(&a_len, &sp[3], sizeof a_len);
     memcpy(&a_error_payload, &sp[4], sizeof a_error_payload);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_blocking_splice_inline(host, &mem, a_self, a_src, a_len, a_error_payload, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -321,7 +353,9 @@ static const void *wasi_io_streams_w3_output_stream_drop(IM3Runtime runtime, IM3
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_io_streams_call_output_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

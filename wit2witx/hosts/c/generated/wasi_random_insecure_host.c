@@ -33,10 +33,18 @@ int wasi_random_insecure_encode_get_insecure_random_u64_result(w2w_handles *hand
 
 int32_t wasi_random_insecure_call_get_insecure_random_bytes(wasi_random_insecure_host_ctx_t *host, const w2w_mem *mem, int64_t a_len, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
 {
-    return wasi_random_insecure_call_get_insecure_random_bytes_inline(host, mem, a_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_random_insecure_call_get_insecure_random_bytes_inline(host, mem, a_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_random_insecure_call_get_insecure_random_u64(wasi_random_insecure_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0)
 {
-    return wasi_random_insecure_call_get_insecure_random_u64_inline(host, mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_random_insecure_call_get_insecure_random_u64_inline(host, mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -107,7 +107,7 @@ static inline int32_t wasi_random_insecure_call_get_insecure_random_bytes_inline
     if (r_0 == NULL)
         return wasi_random_insecure_glue_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_random_insecure_impl_get_insecure_random_bytes(host, (uint64_t)a_len, &buf, &ret0);
     if (buf.used > buf.cap || status == wasi_random_insecure_glue_status[W2W_E_BUFFER_TOO_SMALL]) {
         w2w_st_u32(p_buf_used, buf.used);
@@ -136,7 +136,7 @@ static inline int32_t wasi_random_insecure_call_get_insecure_random_u64_inline(w
     if (r_0 == NULL)
         return wasi_random_insecure_glue_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_random_insecure_impl_get_insecure_random_u64(host, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6)

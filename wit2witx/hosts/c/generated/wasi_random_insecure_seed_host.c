@@ -33,5 +33,9 @@ int wasi_random_insecure_seed_encode_insecure_seed_result_1(w2w_handles *handles
 
 int32_t wasi_random_insecure_seed_call_insecure_seed(wasi_random_insecure_seed_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0, int32_t a_retptr1)
 {
-    return wasi_random_insecure_seed_call_insecure_seed_inline(host, mem, a_retptr0, a_retptr1);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_random_insecure_seed_call_insecure_seed_inline(host, mem, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
+    return result;
 }

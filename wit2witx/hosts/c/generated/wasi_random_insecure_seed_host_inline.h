@@ -90,7 +90,7 @@ static inline int32_t wasi_random_insecure_seed_call_insecure_seed_inline(wasi_r
     if (r_1 == NULL)
         return wasi_random_insecure_seed_glue_status[W2W_E_BAD_POINTER];
     memset(&ret1, 0, sizeof ret1);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_random_insecure_seed_impl_insecure_seed(host, &ret0, &ret1);
     if (status != 0) {
         if (status < 0 || status >= 6)

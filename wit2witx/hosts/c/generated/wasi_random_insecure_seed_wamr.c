@@ -26,7 +26,11 @@ static int32_t wasi_random_insecure_seed_wamr_insecure_seed(wasm_exec_env_t env,
     wasi_random_insecure_seed_host_ctx_t *host = (wasi_random_insecure_seed_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_random_insecure_seed_wamr_memory(env, &mem);
-    return wasi_random_insecure_seed_call_insecure_seed_inline(host, &mem, a_retptr0, a_retptr1);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_random_insecure_seed_call_insecure_seed_inline(host, &mem, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_random_insecure_seed_wamr_register(wasi_random_insecure_seed_wamr_natives *natives, wasi_random_insecure_seed_host_ctx_t *host)

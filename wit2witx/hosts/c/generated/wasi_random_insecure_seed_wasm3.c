@@ -15,7 +15,9 @@ static const void *wasi_random_insecure_seed_w3_insecure_seed(IM3Runtime runtime
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_retptr0, &sp[1], sizeof a_retptr0);
     memcpy(&a_retptr1, &sp[2], sizeof a_retptr1);
+    w2w_call_enter(host->handles);
     result = wasi_random_insecure_seed_call_insecure_seed_inline(host, &mem, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

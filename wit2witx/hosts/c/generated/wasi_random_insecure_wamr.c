@@ -26,7 +26,11 @@ static int32_t wasi_random_insecure_wamr_get_insecure_random_bytes(wasm_exec_env
     wasi_random_insecure_host_ctx_t *host = (wasi_random_insecure_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_random_insecure_wamr_memory(env, &mem);
-    return wasi_random_insecure_call_get_insecure_random_bytes_inline(host, &mem, a_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_random_insecure_call_get_insecure_random_bytes_inline(host, &mem, a_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_random_insecure_wamr_get_insecure_random_u64(wasm_exec_env_t env, int32_t a_retptr0)
@@ -34,7 +38,11 @@ static int32_t wasi_random_insecure_wamr_get_insecure_random_u64(wasm_exec_env_t
     wasi_random_insecure_host_ctx_t *host = (wasi_random_insecure_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_random_insecure_wamr_memory(env, &mem);
-    return wasi_random_insecure_call_get_insecure_random_u64_inline(host, &mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_random_insecure_call_get_insecure_random_u64_inline(host, &mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_random_insecure_wamr_register(wasi_random_insecure_wamr_natives *natives, wasi_random_insecure_host_ctx_t *host)

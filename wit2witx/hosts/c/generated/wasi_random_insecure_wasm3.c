@@ -21,7 +21,9 @@ static const void *wasi_random_insecure_w3_get_insecure_random_bytes(IM3Runtime 
     memcpy(&a_buf_len, &sp[3], sizeof a_buf_len);
     memcpy(&a_buf_used, &sp[4], sizeof a_buf_used);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_random_insecure_call_get_insecure_random_bytes_inline(host, &mem, a_len, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -35,7 +37,9 @@ static const void *wasi_random_insecure_w3_get_insecure_random_u64(IM3Runtime ru
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_retptr0, &sp[1], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_random_insecure_call_get_insecure_random_u64_inline(host, &mem, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

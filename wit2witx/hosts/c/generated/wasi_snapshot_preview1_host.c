@@ -487,230 +487,412 @@ int wasi_snapshot_preview1_encode_prestat(w2w_handles *handles, w2w_buf *buf, ui
 
 int32_t wasi_snapshot_preview1_call_args_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_argv, int32_t a_argv_buf)
 {
-    return wasi_snapshot_preview1_call_args_get_inline(host, mem, a_argv, a_argv_buf);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_args_get_inline(host, mem, a_argv, a_argv_buf);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_args_sizes_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0, int32_t a_retptr1)
 {
-    return wasi_snapshot_preview1_call_args_sizes_get_inline(host, mem, a_retptr0, a_retptr1);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_args_sizes_get_inline(host, mem, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_environ_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_environ, int32_t a_environ_buf)
 {
-    return wasi_snapshot_preview1_call_environ_get_inline(host, mem, a_environ, a_environ_buf);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_environ_get_inline(host, mem, a_environ, a_environ_buf);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_environ_sizes_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0, int32_t a_retptr1)
 {
-    return wasi_snapshot_preview1_call_environ_sizes_get_inline(host, mem, a_retptr0, a_retptr1);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_environ_sizes_get_inline(host, mem, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_clock_res_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_id, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_clock_res_get_inline(host, mem, a_id, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_clock_res_get_inline(host, mem, a_id, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_clock_time_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_id, int64_t a_precision, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_clock_time_get_inline(host, mem, a_id, a_precision, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_clock_time_get_inline(host, mem, a_id, a_precision, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_advise(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int64_t a_offset, int64_t a_len, int32_t a_advice)
 {
-    return wasi_snapshot_preview1_call_fd_advise_inline(host, mem, a_fd, a_offset, a_len, a_advice);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_advise_inline(host, mem, a_fd, a_offset, a_len, a_advice);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_allocate(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int64_t a_offset, int64_t a_len)
 {
-    return wasi_snapshot_preview1_call_fd_allocate_inline(host, mem, a_fd, a_offset, a_len);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_allocate_inline(host, mem, a_fd, a_offset, a_len);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_close(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd)
 {
-    return wasi_snapshot_preview1_call_fd_close_inline(host, mem, a_fd);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_close_inline(host, mem, a_fd);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_datasync(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd)
 {
-    return wasi_snapshot_preview1_call_fd_datasync_inline(host, mem, a_fd);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_datasync_inline(host, mem, a_fd);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_fdstat_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_fdstat_get_inline(host, mem, a_fd, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_fdstat_get_inline(host, mem, a_fd, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_fdstat_set_flags(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_flags)
 {
-    return wasi_snapshot_preview1_call_fd_fdstat_set_flags_inline(host, mem, a_fd, a_flags);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_fdstat_set_flags_inline(host, mem, a_fd, a_flags);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_fdstat_set_rights(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int64_t a_fs_rights_base, int64_t a_fs_rights_inheriting)
 {
-    return wasi_snapshot_preview1_call_fd_fdstat_set_rights_inline(host, mem, a_fd, a_fs_rights_base, a_fs_rights_inheriting);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_fdstat_set_rights_inline(host, mem, a_fd, a_fs_rights_base, a_fs_rights_inheriting);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_filestat_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_filestat_get_inline(host, mem, a_fd, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_filestat_get_inline(host, mem, a_fd, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_filestat_set_size(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int64_t a_size)
 {
-    return wasi_snapshot_preview1_call_fd_filestat_set_size_inline(host, mem, a_fd, a_size);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_filestat_set_size_inline(host, mem, a_fd, a_size);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_filestat_set_times(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int64_t a_atim, int64_t a_mtim, int32_t a_fst_flags)
 {
-    return wasi_snapshot_preview1_call_fd_filestat_set_times_inline(host, mem, a_fd, a_atim, a_mtim, a_fst_flags);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_filestat_set_times_inline(host, mem, a_fd, a_atim, a_mtim, a_fst_flags);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_pread(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_iovs, int32_t a_iovs_len, int64_t a_offset, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_pread_inline(host, mem, a_fd, a_iovs, a_iovs_len, a_offset, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_pread_inline(host, mem, a_fd, a_iovs, a_iovs_len, a_offset, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_prestat_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_prestat_get_inline(host, mem, a_fd, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_prestat_get_inline(host, mem, a_fd, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_prestat_dir_name(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_path, int32_t a_path_len)
 {
-    return wasi_snapshot_preview1_call_fd_prestat_dir_name_inline(host, mem, a_fd, a_path, a_path_len);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_prestat_dir_name_inline(host, mem, a_fd, a_path, a_path_len);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_pwrite(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_iovs, int32_t a_iovs_len, int64_t a_offset, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_pwrite_inline(host, mem, a_fd, a_iovs, a_iovs_len, a_offset, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_pwrite_inline(host, mem, a_fd, a_iovs, a_iovs_len, a_offset, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_read(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_iovs, int32_t a_iovs_len, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_read_inline(host, mem, a_fd, a_iovs, a_iovs_len, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_read_inline(host, mem, a_fd, a_iovs, a_iovs_len, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_readdir(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_buf, int32_t a_buf_len, int64_t a_cookie, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_readdir_inline(host, mem, a_fd, a_buf, a_buf_len, a_cookie, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_readdir_inline(host, mem, a_fd, a_buf, a_buf_len, a_cookie, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_renumber(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_to)
 {
-    return wasi_snapshot_preview1_call_fd_renumber_inline(host, mem, a_fd, a_to);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_renumber_inline(host, mem, a_fd, a_to);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_seek(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int64_t a_offset, int32_t a_whence, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_seek_inline(host, mem, a_fd, a_offset, a_whence, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_seek_inline(host, mem, a_fd, a_offset, a_whence, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_sync(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd)
 {
-    return wasi_snapshot_preview1_call_fd_sync_inline(host, mem, a_fd);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_sync_inline(host, mem, a_fd);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_tell(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_tell_inline(host, mem, a_fd, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_tell_inline(host, mem, a_fd, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_fd_write(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_iovs, int32_t a_iovs_len, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_fd_write_inline(host, mem, a_fd, a_iovs, a_iovs_len, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_fd_write_inline(host, mem, a_fd, a_iovs, a_iovs_len, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_create_directory(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_path, int32_t a_path_len)
 {
-    return wasi_snapshot_preview1_call_path_create_directory_inline(host, mem, a_fd, a_path, a_path_len);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_create_directory_inline(host, mem, a_fd, a_path, a_path_len);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_filestat_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_flags, int32_t a_path, int32_t a_path_len, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_path_filestat_get_inline(host, mem, a_fd, a_flags, a_path, a_path_len, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_filestat_get_inline(host, mem, a_fd, a_flags, a_path, a_path_len, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_filestat_set_times(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_flags, int32_t a_path, int32_t a_path_len, int64_t a_atim, int64_t a_mtim, int32_t a_fst_flags)
 {
-    return wasi_snapshot_preview1_call_path_filestat_set_times_inline(host, mem, a_fd, a_flags, a_path, a_path_len, a_atim, a_mtim, a_fst_flags);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_filestat_set_times_inline(host, mem, a_fd, a_flags, a_path, a_path_len, a_atim, a_mtim, a_fst_flags);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_link(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_old_fd, int32_t a_old_flags, int32_t a_old_path, int32_t a_old_path_len, int32_t a_new_fd, int32_t a_new_path, int32_t a_new_path_len)
 {
-    return wasi_snapshot_preview1_call_path_link_inline(host, mem, a_old_fd, a_old_flags, a_old_path, a_old_path_len, a_new_fd, a_new_path, a_new_path_len);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_link_inline(host, mem, a_old_fd, a_old_flags, a_old_path, a_old_path_len, a_new_fd, a_new_path, a_new_path_len);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_open(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_dirflags, int32_t a_path, int32_t a_path_len, int32_t a_oflags, int64_t a_fs_rights_base, int64_t a_fs_rights_inheriting, int32_t a_fdflags, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_path_open_inline(host, mem, a_fd, a_dirflags, a_path, a_path_len, a_oflags, a_fs_rights_base, a_fs_rights_inheriting, a_fdflags, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_open_inline(host, mem, a_fd, a_dirflags, a_path, a_path_len, a_oflags, a_fs_rights_base, a_fs_rights_inheriting, a_fdflags, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_readlink(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_path, int32_t a_path_len, int32_t a_buf, int32_t a_buf_len, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_path_readlink_inline(host, mem, a_fd, a_path, a_path_len, a_buf, a_buf_len, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_readlink_inline(host, mem, a_fd, a_path, a_path_len, a_buf, a_buf_len, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_remove_directory(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_path, int32_t a_path_len)
 {
-    return wasi_snapshot_preview1_call_path_remove_directory_inline(host, mem, a_fd, a_path, a_path_len);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_remove_directory_inline(host, mem, a_fd, a_path, a_path_len);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_rename(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_old_path, int32_t a_old_path_len, int32_t a_new_fd, int32_t a_new_path, int32_t a_new_path_len)
 {
-    return wasi_snapshot_preview1_call_path_rename_inline(host, mem, a_fd, a_old_path, a_old_path_len, a_new_fd, a_new_path, a_new_path_len);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_rename_inline(host, mem, a_fd, a_old_path, a_old_path_len, a_new_fd, a_new_path, a_new_path_len);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_symlink(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_old_path, int32_t a_old_path_len, int32_t a_fd, int32_t a_new_path, int32_t a_new_path_len)
 {
-    return wasi_snapshot_preview1_call_path_symlink_inline(host, mem, a_old_path, a_old_path_len, a_fd, a_new_path, a_new_path_len);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_symlink_inline(host, mem, a_old_path, a_old_path_len, a_fd, a_new_path, a_new_path_len);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_path_unlink_file(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_path, int32_t a_path_len)
 {
-    return wasi_snapshot_preview1_call_path_unlink_file_inline(host, mem, a_fd, a_path, a_path_len);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_path_unlink_file_inline(host, mem, a_fd, a_path, a_path_len);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_poll_oneoff(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_in, int32_t a_out, int32_t a_nsubscriptions, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_poll_oneoff_inline(host, mem, a_in, a_out, a_nsubscriptions, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_poll_oneoff_inline(host, mem, a_in, a_out, a_nsubscriptions, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 void wasi_snapshot_preview1_call_proc_exit(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_rval)
 {
+    w2w_call_enter(host->handles);
     wasi_snapshot_preview1_call_proc_exit_inline(host, mem, a_rval);
+    w2w_call_leave(host->handles);
 }
 
 int32_t wasi_snapshot_preview1_call_proc_raise(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_sig)
 {
-    return wasi_snapshot_preview1_call_proc_raise_inline(host, mem, a_sig);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_proc_raise_inline(host, mem, a_sig);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_sched_yield(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem)
 {
-    return wasi_snapshot_preview1_call_sched_yield_inline(host, mem);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_sched_yield_inline(host, mem);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_random_get(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_buf, int32_t a_buf_len)
 {
-    return wasi_snapshot_preview1_call_random_get_inline(host, mem, a_buf, a_buf_len);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_random_get_inline(host, mem, a_buf, a_buf_len);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_sock_accept(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_flags, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_sock_accept_inline(host, mem, a_fd, a_flags, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_sock_accept_inline(host, mem, a_fd, a_flags, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_sock_recv(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_ri_data, int32_t a_ri_data_len, int32_t a_ri_flags, int32_t a_retptr0, int32_t a_retptr1)
 {
-    return wasi_snapshot_preview1_call_sock_recv_inline(host, mem, a_fd, a_ri_data, a_ri_data_len, a_ri_flags, a_retptr0, a_retptr1);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_sock_recv_inline(host, mem, a_fd, a_ri_data, a_ri_data_len, a_ri_flags, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_sock_send(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_si_data, int32_t a_si_data_len, int32_t a_si_flags, int32_t a_retptr0)
 {
-    return wasi_snapshot_preview1_call_sock_send_inline(host, mem, a_fd, a_si_data, a_si_data_len, a_si_flags, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_sock_send_inline(host, mem, a_fd, a_si_data, a_si_data_len, a_si_flags, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_snapshot_preview1_call_sock_shutdown(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_fd, int32_t a_how)
 {
-    return wasi_snapshot_preview1_call_sock_shutdown_inline(host, mem, a_fd, a_how);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_snapshot_preview1_call_sock_shutdown_inline(host, mem, a_fd, a_how);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -1185,7 +1185,7 @@ static inline int wasi_snapshot_preview1_encode_prestat_inline(w2w_handles *hand
 static inline int32_t wasi_snapshot_preview1_call_args_get_inline(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_argv, int32_t a_argv_buf)
 {
     int32_t status;
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_args_get(host, (w2w_gaddr_t)a_argv, (w2w_gaddr_t)a_argv_buf);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1213,7 +1213,7 @@ static inline int32_t wasi_snapshot_preview1_call_args_sizes_get_inline(wasi_sna
     if (r_1 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret1, 0, sizeof ret1);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_args_sizes_get(host, &ret0, &ret1);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1232,7 +1232,7 @@ static inline int32_t wasi_snapshot_preview1_call_args_sizes_get_inline(wasi_sna
 static inline int32_t wasi_snapshot_preview1_call_environ_get_inline(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_environ, int32_t a_environ_buf)
 {
     int32_t status;
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_environ_get(host, (w2w_gaddr_t)a_environ, (w2w_gaddr_t)a_environ_buf);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1260,7 +1260,7 @@ static inline int32_t wasi_snapshot_preview1_call_environ_sizes_get_inline(wasi_
     if (r_1 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret1, 0, sizeof ret1);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_environ_sizes_get(host, &ret0, &ret1);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1289,7 +1289,7 @@ static inline int32_t wasi_snapshot_preview1_call_clock_res_get_inline(wasi_snap
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_clock_res_get(host, (wasi_snapshot_preview1_clockid_t)a_id, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1315,7 +1315,7 @@ static inline int32_t wasi_snapshot_preview1_call_clock_time_get_inline(wasi_sna
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_clock_time_get(host, (wasi_snapshot_preview1_clockid_t)a_id, (uint64_t)a_precision, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1337,7 +1337,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_advise_inline(wasi_snapshot
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
     if ((uint32_t)a_advice >= 6u)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_advise(host, s_fd->obj, (uint64_t)a_offset, (uint64_t)a_len, (wasi_snapshot_preview1_advice_t)a_advice);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1354,7 +1354,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_allocate_inline(wasi_snapsh
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
     if (s_fd == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_allocate(host, s_fd->obj, (uint64_t)a_offset, (uint64_t)a_len);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1371,7 +1371,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_close_inline(wasi_snapshot_
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
     if (s_fd == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_close(host, s_fd->obj);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1388,7 +1388,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_datasync_inline(wasi_snapsh
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
     if (s_fd == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_datasync(host, s_fd->obj);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1413,7 +1413,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_fdstat_get_inline(wasi_snap
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_fdstat_get(host, s_fd->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1435,7 +1435,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_fdstat_set_flags_inline(was
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
     if (((uint32_t)a_flags & ~0x1Full) != 0)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_fdstat_set_flags(host, s_fd->obj, (wasi_snapshot_preview1_fdflags_t)a_flags);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1456,7 +1456,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_fdstat_set_rights_inline(wa
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     if (((uint64_t)a_fs_rights_inheriting & ~0x3FFFFFFFull) != 0)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_fdstat_set_rights(host, s_fd->obj, (wasi_snapshot_preview1_rights_t)a_fs_rights_base, (wasi_snapshot_preview1_rights_t)a_fs_rights_inheriting);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1481,7 +1481,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_filestat_get_inline(wasi_sn
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_filestat_get(host, s_fd->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1501,7 +1501,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_filestat_set_size_inline(wa
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
     if (s_fd == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_filestat_set_size(host, s_fd->obj, (uint64_t)a_size);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1520,7 +1520,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_filestat_set_times_inline(w
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
     if (((uint32_t)a_fst_flags & ~0xFull) != 0)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_filestat_set_times(host, s_fd->obj, (uint64_t)a_atim, (uint64_t)a_mtim, (wasi_snapshot_preview1_fstflags_t)a_fst_flags);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1549,7 +1549,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_pread_inline(wasi_snapshot_
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_pread(host, s_fd->obj, (const uint8_t *)p_iovs, (uint32_t)a_iovs_len, (uint64_t)a_offset, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1577,7 +1577,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_prestat_get_inline(wasi_sna
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_prestat_get(host, s_fd->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1601,7 +1601,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_prestat_dir_name_inline(was
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_prestat_dir_name(host, s_fd->obj, (uint8_t *)p_path, (uint32_t)a_path_len);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1630,7 +1630,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_pwrite_inline(wasi_snapshot
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_pwrite(host, s_fd->obj, (const uint8_t *)p_iovs, (uint32_t)a_iovs_len, (uint64_t)a_offset, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1662,7 +1662,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_read_inline(wasi_snapshot_p
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_read(host, s_fd->obj, (const uint8_t *)p_iovs, (uint32_t)a_iovs_len, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1694,7 +1694,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_readdir_inline(wasi_snapsho
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_readdir(host, s_fd->obj, (uint8_t *)p_buf, (uint32_t)a_buf_len, (uint64_t)a_cookie, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1718,7 +1718,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_renumber_inline(wasi_snapsh
     s_to = w2w_handles_slot(host->handles, (uint32_t)a_to, &wasi_snapshot_preview1_fd_type);
     if (s_to == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_renumber(host, s_fd->obj, s_to->obj);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1745,7 +1745,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_seek_inline(wasi_snapshot_p
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_seek(host, s_fd->obj, (int64_t)a_offset, (wasi_snapshot_preview1_whence_t)a_whence, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1765,7 +1765,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_sync_inline(wasi_snapshot_p
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
     if (s_fd == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_sync(host, s_fd->obj);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1790,7 +1790,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_tell_inline(wasi_snapshot_p
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_tell(host, s_fd->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1822,7 +1822,7 @@ static inline int32_t wasi_snapshot_preview1_call_fd_write_inline(wasi_snapshot_
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_fd_write(host, s_fd->obj, (const uint8_t *)p_iovs, (uint32_t)a_iovs_len, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1846,7 +1846,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_create_directory_inline(w
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_create_directory(host, s_fd->obj, (const char *)p_path, (uint32_t)a_path_len);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1877,7 +1877,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_filestat_get_inline(wasi_
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_filestat_get(host, s_fd->obj, (wasi_snapshot_preview1_lookupflags_t)a_flags, (const char *)p_path, (uint32_t)a_path_len, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1905,7 +1905,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_filestat_set_times_inline
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     if (((uint32_t)a_fst_flags & ~0xFull) != 0)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_filestat_set_times(host, s_fd->obj, (wasi_snapshot_preview1_lookupflags_t)a_flags, (const char *)p_path, (uint32_t)a_path_len, (uint64_t)a_atim, (uint64_t)a_mtim, (wasi_snapshot_preview1_fstflags_t)a_fst_flags);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1936,7 +1936,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_link_inline(wasi_snapshot
     p_new_path = w2w_mem_ptr(mem, (uint32_t)a_new_path, (uint64_t)(uint32_t)a_new_path_len * 1u, 1u);
     if (p_new_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_link(host, s_old_fd->obj, (wasi_snapshot_preview1_lookupflags_t)a_old_flags, (const char *)p_old_path, (uint32_t)a_old_path_len, s_new_fd->obj, (const char *)p_new_path, (uint32_t)a_new_path_len);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -1979,7 +1979,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_open_inline(wasi_snapshot
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_open(host, s_fd->obj, (wasi_snapshot_preview1_lookupflags_t)a_dirflags, (const char *)p_path, (uint32_t)a_path_len, (wasi_snapshot_preview1_oflags_t)a_oflags, (wasi_snapshot_preview1_rights_t)a_fs_rights_base, (wasi_snapshot_preview1_rights_t)a_fs_rights_inheriting, (wasi_snapshot_preview1_fdflags_t)a_fdflags, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77) {
@@ -2024,7 +2024,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_readlink_inline(wasi_snap
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_readlink(host, s_fd->obj, (const char *)p_path, (uint32_t)a_path_len, (uint8_t *)p_buf, (uint32_t)a_buf_len, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2048,7 +2048,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_remove_directory_inline(w
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_remove_directory(host, s_fd->obj, (const char *)p_path, (uint32_t)a_path_len);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2077,7 +2077,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_rename_inline(wasi_snapsh
     p_new_path = w2w_mem_ptr(mem, (uint32_t)a_new_path, (uint64_t)(uint32_t)a_new_path_len * 1u, 1u);
     if (p_new_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_rename(host, s_fd->obj, (const char *)p_old_path, (uint32_t)a_old_path_len, s_new_fd->obj, (const char *)p_new_path, (uint32_t)a_new_path_len);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2102,7 +2102,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_symlink_inline(wasi_snaps
     p_new_path = w2w_mem_ptr(mem, (uint32_t)a_new_path, (uint64_t)(uint32_t)a_new_path_len * 1u, 1u);
     if (p_new_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_symlink(host, (const char *)p_old_path, (uint32_t)a_old_path_len, s_fd->obj, (const char *)p_new_path, (uint32_t)a_new_path_len);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2123,7 +2123,7 @@ static inline int32_t wasi_snapshot_preview1_call_path_unlink_file_inline(wasi_s
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_unlink_file(host, s_fd->obj, (const char *)p_path, (uint32_t)a_path_len);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2144,7 +2144,7 @@ static inline int32_t wasi_snapshot_preview1_call_poll_oneoff_inline(wasi_snapsh
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_poll_oneoff(host, (w2w_gaddr_t)a_in, (w2w_gaddr_t)a_out, (uint32_t)a_nsubscriptions, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2159,7 +2159,7 @@ static inline int32_t wasi_snapshot_preview1_call_poll_oneoff_inline(wasi_snapsh
 
 static inline void wasi_snapshot_preview1_call_proc_exit_inline(wasi_snapshot_preview1_host_ctx_t *host, const w2w_mem *mem, int32_t a_rval)
 {
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     wasi_snapshot_preview1_impl_proc_exit(host, (uint32_t)a_rval);
 }
 
@@ -2168,7 +2168,7 @@ static inline int32_t wasi_snapshot_preview1_call_proc_raise_inline(wasi_snapsho
     int32_t status;
     if ((uint32_t)a_sig >= 31u)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_proc_raise(host, (wasi_snapshot_preview1_signal_t)a_sig);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2182,7 +2182,7 @@ static inline int32_t wasi_snapshot_preview1_call_sched_yield_inline(wasi_snapsh
 {
     (void)mem;
     int32_t status;
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_sched_yield(host);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2199,7 +2199,7 @@ static inline int32_t wasi_snapshot_preview1_call_random_get_inline(wasi_snapsho
     p_buf = w2w_mem_ptr(mem, (uint32_t)a_buf, (uint64_t)(uint32_t)a_buf_len * 1u, 1u);
     if (p_buf == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_random_get(host, (uint8_t *)p_buf, (uint32_t)a_buf_len);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2230,7 +2230,7 @@ static inline int32_t wasi_snapshot_preview1_call_sock_accept_inline(wasi_snapsh
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_sock_accept(host, s_fd->obj, (wasi_snapshot_preview1_fdflags_t)a_flags, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77) {
@@ -2280,7 +2280,7 @@ static inline int32_t wasi_snapshot_preview1_call_sock_recv_inline(wasi_snapshot
     if (r_1 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret1, 0, sizeof ret1);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_sock_recv(host, s_fd->obj, (const uint8_t *)p_ri_data, (uint32_t)a_ri_data_len, (wasi_snapshot_preview1_riflags_t)a_ri_flags, &ret0, &ret1);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2317,7 +2317,7 @@ static inline int32_t wasi_snapshot_preview1_call_sock_send_inline(wasi_snapshot
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_sock_send(host, s_fd->obj, (const uint8_t *)p_si_data, (uint32_t)a_si_data_len, (uint16_t)a_si_flags, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 77)
@@ -2339,7 +2339,7 @@ static inline int32_t wasi_snapshot_preview1_call_sock_shutdown_inline(wasi_snap
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
     if (((uint32_t)a_how & ~0x3ull) != 0)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_sock_shutdown(host, s_fd->obj, (wasi_snapshot_preview1_sdflags_t)a_how);
     if (status != 0) {
         if (status < 0 || status >= 77)

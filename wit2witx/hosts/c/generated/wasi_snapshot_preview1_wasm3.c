@@ -15,7 +15,9 @@ static const void *wasi_snapshot_preview1_w3_args_get(IM3Runtime runtime, IM3Imp
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_argv, &sp[1], sizeof a_argv);
     memcpy(&a_argv_buf, &sp[2], sizeof a_argv_buf);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_args_get_inline(host, &mem, a_argv, a_argv_buf);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -31,7 +33,9 @@ static const void *wasi_snapshot_preview1_w3_args_sizes_get(IM3Runtime runtime, 
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_retptr0, &sp[1], sizeof a_retptr0);
     memcpy(&a_retptr1, &sp[2], sizeof a_retptr1);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_args_sizes_get_inline(host, &mem, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -47,7 +51,9 @@ static const void *wasi_snapshot_preview1_w3_environ_get(IM3Runtime runtime, IM3
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_environ, &sp[1], sizeof a_environ);
     memcpy(&a_environ_buf, &sp[2], sizeof a_environ_buf);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_environ_get_inline(host, &mem, a_environ, a_environ_buf);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -63,7 +69,9 @@ static const void *wasi_snapshot_preview1_w3_environ_sizes_get(IM3Runtime runtim
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_retptr0, &sp[1], sizeof a_retptr0);
     memcpy(&a_retptr1, &sp[2], sizeof a_retptr1);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_environ_sizes_get_inline(host, &mem, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -79,7 +87,9 @@ static const void *wasi_snapshot_preview1_w3_clock_res_get(IM3Runtime runtime, I
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_id, &sp[1], sizeof a_id);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_clock_res_get_inline(host, &mem, a_id, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -97,7 +107,9 @@ static const void *wasi_snapshot_preview1_w3_clock_time_get(IM3Runtime runtime, 
     memcpy(&a_id, &sp[1], sizeof a_id);
     memcpy(&a_precision, &sp[2], sizeof a_precision);
     memcpy(&a_retptr0, &sp[3], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_clock_time_get_inline(host, &mem, a_id, a_precision, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -117,7 +129,9 @@ static const void *wasi_snapshot_preview1_w3_fd_advise(IM3Runtime runtime, IM3Im
     memcpy(&a_offset, &sp[2], sizeof a_offset);
     memcpy(&a_len, &sp[3], sizeof a_len);
     memcpy(&a_advice, &sp[4], sizeof a_advice);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_advise_inline(host, &mem, a_fd, a_offset, a_len, a_advice);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -135,7 +149,9 @@ static const void *wasi_snapshot_preview1_w3_fd_allocate(IM3Runtime runtime, IM3
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_offset, &sp[2], sizeof a_offset);
     memcpy(&a_len, &sp[3], sizeof a_len);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_allocate_inline(host, &mem, a_fd, a_offset, a_len);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -149,7 +165,9 @@ static const void *wasi_snapshot_preview1_w3_fd_close(IM3Runtime runtime, IM3Imp
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_close_inline(host, &mem, a_fd);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -163,7 +181,9 @@ static const void *wasi_snapshot_preview1_w3_fd_datasync(IM3Runtime runtime, IM3
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_datasync_inline(host, &mem, a_fd);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -179,7 +199,9 @@ static const void *wasi_snapshot_preview1_w3_fd_fdstat_get(IM3Runtime runtime, I
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_fdstat_get_inline(host, &mem, a_fd, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -195,7 +217,9 @@ static const void *wasi_snapshot_preview1_w3_fd_fdstat_set_flags(IM3Runtime runt
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_flags, &sp[2], sizeof a_flags);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_fdstat_set_flags_inline(host, &mem, a_fd, a_flags);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -213,7 +237,9 @@ static const void *wasi_snapshot_preview1_w3_fd_fdstat_set_rights(IM3Runtime run
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_fs_rights_base, &sp[2], sizeof a_fs_rights_base);
     memcpy(&a_fs_rights_inheriting, &sp[3], sizeof a_fs_rights_inheriting);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_fdstat_set_rights_inline(host, &mem, a_fd, a_fs_rights_base, a_fs_rights_inheriting);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -229,7 +255,9 @@ static const void *wasi_snapshot_preview1_w3_fd_filestat_get(IM3Runtime runtime,
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_filestat_get_inline(host, &mem, a_fd, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -245,7 +273,9 @@ static const void *wasi_snapshot_preview1_w3_fd_filestat_set_size(IM3Runtime run
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_size, &sp[2], sizeof a_size);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_filestat_set_size_inline(host, &mem, a_fd, a_size);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -265,7 +295,9 @@ static const void *wasi_snapshot_preview1_w3_fd_filestat_set_times(IM3Runtime ru
     memcpy(&a_atim, &sp[2], sizeof a_atim);
     memcpy(&a_mtim, &sp[3], sizeof a_mtim);
     memcpy(&a_fst_flags, &sp[4], sizeof a_fst_flags);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_filestat_set_times_inline(host, &mem, a_fd, a_atim, a_mtim, a_fst_flags);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -287,7 +319,9 @@ static const void *wasi_snapshot_preview1_w3_fd_pread(IM3Runtime runtime, IM3Imp
     memcpy(&a_iovs_len, &sp[3], sizeof a_iovs_len);
     memcpy(&a_offset, &sp[4], sizeof a_offset);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_pread_inline(host, &mem, a_fd, a_iovs, a_iovs_len, a_offset, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -303,7 +337,9 @@ static const void *wasi_snapshot_preview1_w3_fd_prestat_get(IM3Runtime runtime, 
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_prestat_get_inline(host, &mem, a_fd, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -321,7 +357,9 @@ static const void *wasi_snapshot_preview1_w3_fd_prestat_dir_name(IM3Runtime runt
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_path, &sp[2], sizeof a_path);
     memcpy(&a_path_len, &sp[3], sizeof a_path_len);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_prestat_dir_name_inline(host, &mem, a_fd, a_path, a_path_len);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -343,7 +381,9 @@ static const void *wasi_snapshot_preview1_w3_fd_pwrite(IM3Runtime runtime, IM3Im
     memcpy(&a_iovs_len, &sp[3], sizeof a_iovs_len);
     memcpy(&a_offset, &sp[4], sizeof a_offset);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_pwrite_inline(host, &mem, a_fd, a_iovs, a_iovs_len, a_offset, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -363,7 +403,9 @@ static const void *wasi_snapshot_preview1_w3_fd_read(IM3Runtime runtime, IM3Impo
     memcpy(&a_iovs, &sp[2], sizeof a_iovs);
     memcpy(&a_iovs_len, &sp[3], sizeof a_iovs_len);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_read_inline(host, &mem, a_fd, a_iovs, a_iovs_len, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -385,7 +427,9 @@ static const void *wasi_snapshot_preview1_w3_fd_readdir(IM3Runtime runtime, IM3I
     memcpy(&a_buf_len, &sp[3], sizeof a_buf_len);
     memcpy(&a_cookie, &sp[4], sizeof a_cookie);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_readdir_inline(host, &mem, a_fd, a_buf, a_buf_len, a_cookie, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -401,7 +445,9 @@ static const void *wasi_snapshot_preview1_w3_fd_renumber(IM3Runtime runtime, IM3
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_to, &sp[2], sizeof a_to);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_renumber_inline(host, &mem, a_fd, a_to);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -421,7 +467,9 @@ static const void *wasi_snapshot_preview1_w3_fd_seek(IM3Runtime runtime, IM3Impo
     memcpy(&a_offset, &sp[2], sizeof a_offset);
     memcpy(&a_whence, &sp[3], sizeof a_whence);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_seek_inline(host, &mem, a_fd, a_offset, a_whence, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -435,7 +483,9 @@ static const void *wasi_snapshot_preview1_w3_fd_sync(IM3Runtime runtime, IM3Impo
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_sync_inline(host, &mem, a_fd);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -451,7 +501,9 @@ static const void *wasi_snapshot_preview1_w3_fd_tell(IM3Runtime runtime, IM3Impo
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_tell_inline(host, &mem, a_fd, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -471,7 +523,9 @@ static const void *wasi_snapshot_preview1_w3_fd_write(IM3Runtime runtime, IM3Imp
     memcpy(&a_iovs, &sp[2], sizeof a_iovs);
     memcpy(&a_iovs_len, &sp[3], sizeof a_iovs_len);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_fd_write_inline(host, &mem, a_fd, a_iovs, a_iovs_len, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -489,7 +543,9 @@ static const void *wasi_snapshot_preview1_w3_path_create_directory(IM3Runtime ru
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_path, &sp[2], sizeof a_path);
     memcpy(&a_path_len, &sp[3], sizeof a_path_len);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_create_directory_inline(host, &mem, a_fd, a_path, a_path_len);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -511,7 +567,9 @@ static const void *wasi_snapshot_preview1_w3_path_filestat_get(IM3Runtime runtim
     memcpy(&a_path, &sp[3], sizeof a_path);
     memcpy(&a_path_len, &sp[4], sizeof a_path_len);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_filestat_get_inline(host, &mem, a_fd, a_flags, a_path, a_path_len, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -537,7 +595,9 @@ static const void *wasi_snapshot_preview1_w3_path_filestat_set_times(IM3Runtime 
     memcpy(&a_atim, &sp[5], sizeof a_atim);
     memcpy(&a_mtim, &sp[6], sizeof a_mtim);
     memcpy(&a_fst_flags, &sp[7], sizeof a_fst_flags);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_filestat_set_times_inline(host, &mem, a_fd, a_flags, a_path, a_path_len, a_atim, a_mtim, a_fst_flags);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -563,7 +623,9 @@ static const void *wasi_snapshot_preview1_w3_path_link(IM3Runtime runtime, IM3Im
     memcpy(&a_new_fd, &sp[5], sizeof a_new_fd);
     memcpy(&a_new_path, &sp[6], sizeof a_new_path);
     memcpy(&a_new_path_len, &sp[7], sizeof a_new_path_len);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_link_inline(host, &mem, a_old_fd, a_old_flags, a_old_path, a_old_path_len, a_new_fd, a_new_path, a_new_path_len);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -593,7 +655,9 @@ static const void *wasi_snapshot_preview1_w3_path_open(IM3Runtime runtime, IM3Im
     memcpy(&a_fs_rights_inheriting, &sp[7], sizeof a_fs_rights_inheriting);
     memcpy(&a_fdflags, &sp[8], sizeof a_fdflags);
     memcpy(&a_retptr0, &sp[9], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_open_inline(host, &mem, a_fd, a_dirflags, a_path, a_path_len, a_oflags, a_fs_rights_base, a_fs_rights_inheriting, a_fdflags, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -617,7 +681,9 @@ static const void *wasi_snapshot_preview1_w3_path_readlink(IM3Runtime runtime, I
     memcpy(&a_buf, &sp[4], sizeof a_buf);
     memcpy(&a_buf_len, &sp[5], sizeof a_buf_len);
     memcpy(&a_retptr0, &sp[6], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_readlink_inline(host, &mem, a_fd, a_path, a_path_len, a_buf, a_buf_len, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -635,7 +701,9 @@ static const void *wasi_snapshot_preview1_w3_path_remove_directory(IM3Runtime ru
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_path, &sp[2], sizeof a_path);
     memcpy(&a_path_len, &sp[3], sizeof a_path_len);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_remove_directory_inline(host, &mem, a_fd, a_path, a_path_len);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -659,7 +727,9 @@ static const void *wasi_snapshot_preview1_w3_path_rename(IM3Runtime runtime, IM3
     memcpy(&a_new_fd, &sp[4], sizeof a_new_fd);
     memcpy(&a_new_path, &sp[5], sizeof a_new_path);
     memcpy(&a_new_path_len, &sp[6], sizeof a_new_path_len);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_rename_inline(host, &mem, a_fd, a_old_path, a_old_path_len, a_new_fd, a_new_path, a_new_path_len);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -681,7 +751,9 @@ static const void *wasi_snapshot_preview1_w3_path_symlink(IM3Runtime runtime, IM
     memcpy(&a_fd, &sp[3], sizeof a_fd);
     memcpy(&a_new_path, &sp[4], sizeof a_new_path);
     memcpy(&a_new_path_len, &sp[5], sizeof a_new_path_len);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_symlink_inline(host, &mem, a_old_path, a_old_path_len, a_fd, a_new_path, a_new_path_len);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -699,7 +771,9 @@ static const void *wasi_snapshot_preview1_w3_path_unlink_file(IM3Runtime runtime
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_path, &sp[2], sizeof a_path);
     memcpy(&a_path_len, &sp[3], sizeof a_path_len);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_path_unlink_file_inline(host, &mem, a_fd, a_path, a_path_len);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -719,7 +793,9 @@ static const void *wasi_snapshot_preview1_w3_poll_oneoff(IM3Runtime runtime, IM3
     memcpy(&a_out, &sp[2], sizeof a_out);
     memcpy(&a_nsubscriptions, &sp[3], sizeof a_nsubscriptions);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_poll_oneoff_inline(host, &mem, a_in, a_out, a_nsubscriptions, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -732,7 +808,9 @@ static const void *wasi_snapshot_preview1_w3_proc_exit(IM3Runtime runtime, IM3Im
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_rval, &sp[0], sizeof a_rval);
+    w2w_call_enter(host->handles);
     wasi_snapshot_preview1_call_proc_exit_inline(host, &mem, a_rval);
+    w2w_call_leave(host->handles);
     return m3Err_none;
 }
 
@@ -745,7 +823,9 @@ static const void *wasi_snapshot_preview1_w3_proc_raise(IM3Runtime runtime, IM3I
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_sig, &sp[1], sizeof a_sig);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_proc_raise_inline(host, &mem, a_sig);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -757,7 +837,9 @@ static const void *wasi_snapshot_preview1_w3_sched_yield(IM3Runtime runtime, IM3
     int32_t result;
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_sched_yield_inline(host, &mem);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -773,7 +855,9 @@ static const void *wasi_snapshot_preview1_w3_random_get(IM3Runtime runtime, IM3I
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_buf, &sp[1], sizeof a_buf);
     memcpy(&a_buf_len, &sp[2], sizeof a_buf_len);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_random_get_inline(host, &mem, a_buf, a_buf_len);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -791,7 +875,9 @@ static const void *wasi_snapshot_preview1_w3_sock_accept(IM3Runtime runtime, IM3
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_flags, &sp[2], sizeof a_flags);
     memcpy(&a_retptr0, &sp[3], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_sock_accept_inline(host, &mem, a_fd, a_flags, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -815,7 +901,9 @@ static const void *wasi_snapshot_preview1_w3_sock_recv(IM3Runtime runtime, IM3Im
     memcpy(&a_ri_flags, &sp[4], sizeof a_ri_flags);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
     memcpy(&a_retptr1, &sp[6], sizeof a_retptr1);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_sock_recv_inline(host, &mem, a_fd, a_ri_data, a_ri_data_len, a_ri_flags, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -837,7 +925,9 @@ static const void *wasi_snapshot_preview1_w3_sock_send(IM3Runtime runtime, IM3Im
     memcpy(&a_si_data_len, &sp[3], sizeof a_si_data_len);
     memcpy(&a_si_flags, &sp[4], sizeof a_si_flags);
     memcpy(&a_retptr0, &sp[5], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_sock_send_inline(host, &mem, a_fd, a_si_data, a_si_data_len, a_si_flags, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -853,7 +943,9 @@ static const void *wasi_snapshot_preview1_w3_sock_shutdown(IM3Runtime runtime, I
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_fd, &sp[1], sizeof a_fd);
     memcpy(&a_how, &sp[2], sizeof a_how);
+    w2w_call_enter(host->handles);
     result = wasi_snapshot_preview1_call_sock_shutdown_inline(host, &mem, a_fd, a_how);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

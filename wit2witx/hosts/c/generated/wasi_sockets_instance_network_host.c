@@ -13,5 +13,9 @@ int wasi_sockets_instance_network_encode_instance_network_status(w2w_handles *ha
 
 int32_t wasi_sockets_instance_network_call_instance_network(wasi_sockets_instance_network_host_ctx_t *host, const w2w_mem *mem, int32_t a_retptr0)
 {
-    return wasi_sockets_instance_network_call_instance_network_inline(host, mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_instance_network_call_instance_network_inline(host, mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -53,7 +53,7 @@ static inline int32_t wasi_sockets_instance_network_call_instance_network_inline
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_sockets_instance_network_glue_instance_network_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_instance_network_impl_instance_network(host, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {

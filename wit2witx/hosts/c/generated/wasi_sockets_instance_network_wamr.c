@@ -26,7 +26,11 @@ static int32_t wasi_sockets_instance_network_wamr_instance_network(wasm_exec_env
     wasi_sockets_instance_network_host_ctx_t *host = (wasi_sockets_instance_network_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_instance_network_wamr_memory(env, &mem);
-    return wasi_sockets_instance_network_call_instance_network_inline(host, &mem, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_instance_network_call_instance_network_inline(host, &mem, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_sockets_instance_network_wamr_register(wasi_sockets_instance_network_wamr_natives *natives, wasi_sockets_instance_network_host_ctx_t *host)

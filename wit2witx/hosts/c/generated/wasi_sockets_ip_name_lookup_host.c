@@ -48,20 +48,36 @@ int wasi_sockets_ip_name_lookup_encode_resolve_address_stream_resolve_next_addre
 
 int32_t wasi_sockets_ip_name_lookup_call_resolve_addresses(wasi_sockets_ip_name_lookup_host_ctx_t *host, const w2w_mem *mem, int32_t a_network, int32_t a_name, int32_t a_name_len, int32_t a_retptr0)
 {
-    return wasi_sockets_ip_name_lookup_call_resolve_addresses_inline(host, mem, a_network, a_name, a_name_len, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_ip_name_lookup_call_resolve_addresses_inline(host, mem, a_network, a_name, a_name_len, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_ip_name_lookup_call_resolve_address_stream_resolve_next_address(wasi_sockets_ip_name_lookup_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_ip_name_lookup_call_resolve_address_stream_resolve_next_address_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_ip_name_lookup_call_resolve_address_stream_resolve_next_address_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_ip_name_lookup_call_resolve_address_stream_subscribe(wasi_sockets_ip_name_lookup_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_ip_name_lookup_call_resolve_address_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_ip_name_lookup_call_resolve_address_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_ip_name_lookup_call_resolve_address_stream_drop(wasi_sockets_ip_name_lookup_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_ip_name_lookup_call_resolve_address_stream_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_ip_name_lookup_call_resolve_address_stream_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -139,7 +139,7 @@ static inline int32_t wasi_sockets_ip_name_lookup_call_resolve_addresses_inline(
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_sockets_ip_name_lookup_glue_error_code_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_ip_name_lookup_impl_resolve_addresses(host, s_network->obj, (const uint8_t *)p_name, (uint32_t)a_name_len, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26) {
@@ -176,7 +176,7 @@ static inline int32_t wasi_sockets_ip_name_lookup_call_resolve_address_stream_re
     if (r_0 == NULL)
         return wasi_sockets_ip_name_lookup_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_ip_name_lookup_impl_resolve_address_stream_resolve_next_address(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -208,7 +208,7 @@ static inline int32_t wasi_sockets_ip_name_lookup_call_resolve_address_stream_su
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_sockets_ip_name_lookup_glue_ip_name_lookup_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_ip_name_lookup_impl_resolve_address_stream_subscribe(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {
@@ -236,7 +236,7 @@ static inline int32_t wasi_sockets_ip_name_lookup_call_resolve_address_stream_dr
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_sockets_ip_name_lookup_resolve_address_stream_type, &v_self))
         return wasi_sockets_ip_name_lookup_glue_ip_name_lookup_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_ip_name_lookup_impl_resolve_address_stream_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)

@@ -26,7 +26,11 @@ static int32_t wasi_sockets_ip_name_lookup_wamr_resolve_addresses(wasm_exec_env_
     wasi_sockets_ip_name_lookup_host_ctx_t *host = (wasi_sockets_ip_name_lookup_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_ip_name_lookup_wamr_memory(env, &mem);
-    return wasi_sockets_ip_name_lookup_call_resolve_addresses_inline(host, &mem, a_network, a_name, a_name_len, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_ip_name_lookup_call_resolve_addresses_inline(host, &mem, a_network, a_name, a_name_len, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_ip_name_lookup_wamr_resolve_address_stream_resolve_next_address(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -34,7 +38,11 @@ static int32_t wasi_sockets_ip_name_lookup_wamr_resolve_address_stream_resolve_n
     wasi_sockets_ip_name_lookup_host_ctx_t *host = (wasi_sockets_ip_name_lookup_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_ip_name_lookup_wamr_memory(env, &mem);
-    return wasi_sockets_ip_name_lookup_call_resolve_address_stream_resolve_next_address_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_ip_name_lookup_call_resolve_address_stream_resolve_next_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_ip_name_lookup_wamr_resolve_address_stream_subscribe(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -42,7 +50,11 @@ static int32_t wasi_sockets_ip_name_lookup_wamr_resolve_address_stream_subscribe
     wasi_sockets_ip_name_lookup_host_ctx_t *host = (wasi_sockets_ip_name_lookup_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_ip_name_lookup_wamr_memory(env, &mem);
-    return wasi_sockets_ip_name_lookup_call_resolve_address_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_ip_name_lookup_call_resolve_address_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_ip_name_lookup_wamr_resolve_address_stream_drop(wasm_exec_env_t env, int32_t a_self)
@@ -50,7 +62,11 @@ static int32_t wasi_sockets_ip_name_lookup_wamr_resolve_address_stream_drop(wasm
     wasi_sockets_ip_name_lookup_host_ctx_t *host = (wasi_sockets_ip_name_lookup_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_ip_name_lookup_wamr_memory(env, &mem);
-    return wasi_sockets_ip_name_lookup_call_resolve_address_stream_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_ip_name_lookup_call_resolve_address_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_sockets_ip_name_lookup_wamr_register(wasi_sockets_ip_name_lookup_wamr_natives *natives, wasi_sockets_ip_name_lookup_host_ctx_t *host)

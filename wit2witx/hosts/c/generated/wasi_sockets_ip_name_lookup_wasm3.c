@@ -19,7 +19,9 @@ static const void *wasi_sockets_ip_name_lookup_w3_resolve_addresses(IM3Runtime r
     memcpy(&a_name, &sp[2], sizeof a_name);
     memcpy(&a_name_len, &sp[3], sizeof a_name_len);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_ip_name_lookup_call_resolve_addresses_inline(host, &mem, a_network, a_name, a_name_len, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -35,7 +37,9 @@ static const void *wasi_sockets_ip_name_lookup_w3_resolve_address_stream_resolve
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_ip_name_lookup_call_resolve_address_stream_resolve_next_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -51,7 +55,9 @@ static const void *wasi_sockets_ip_name_lookup_w3_resolve_address_stream_subscri
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_ip_name_lookup_call_resolve_address_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -65,7 +71,9 @@ static const void *wasi_sockets_ip_name_lookup_w3_resolve_address_stream_drop(IM
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_ip_name_lookup_call_resolve_address_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

@@ -128,5 +128,9 @@ int wasi_sockets_network_encode_network_status(w2w_handles *handles, w2w_buf *bu
 
 int32_t wasi_sockets_network_call_network_drop(wasi_sockets_network_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_network_call_network_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_network_call_network_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -346,7 +346,7 @@ static inline int32_t wasi_sockets_network_call_network_drop_inline(wasi_sockets
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_sockets_network_network_type, &v_self))
         return wasi_sockets_network_glue_network_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_network_impl_network_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)

@@ -13,7 +13,9 @@ static const void *wasi_sockets_network_w3_network_drop(IM3Runtime runtime, IM3I
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_network_call_network_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

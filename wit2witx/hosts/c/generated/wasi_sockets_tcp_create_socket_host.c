@@ -3,5 +3,9 @@
 
 int32_t wasi_sockets_tcp_create_socket_call_create_tcp_socket(wasi_sockets_tcp_create_socket_host_ctx_t *host, const w2w_mem *mem, int32_t a_address_family, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_create_socket_call_create_tcp_socket_inline(host, mem, a_address_family, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_create_socket_call_create_tcp_socket_inline(host, mem, a_address_family, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }

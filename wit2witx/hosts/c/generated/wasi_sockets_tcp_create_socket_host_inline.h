@@ -31,7 +31,7 @@ static inline int32_t wasi_sockets_tcp_create_socket_call_create_tcp_socket_inli
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_sockets_tcp_create_socket_glue_error_code_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_create_socket_impl_create_tcp_socket(host, (wasi_sockets_network_ip_address_family_t)a_address_family, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26) {

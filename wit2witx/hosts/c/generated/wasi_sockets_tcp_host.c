@@ -108,145 +108,261 @@ int wasi_sockets_tcp_encode_tcp_socket_send_buffer_size_result(w2w_handles *hand
 
 int32_t wasi_sockets_tcp_call_tcp_socket_start_bind(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_network, int32_t a_local_address)
 {
-    return wasi_sockets_tcp_call_tcp_socket_start_bind_inline(host, mem, a_self, a_network, a_local_address);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_start_bind_inline(host, mem, a_self, a_network, a_local_address);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_finish_bind(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_tcp_call_tcp_socket_finish_bind_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_finish_bind_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_start_connect(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_network, int32_t a_remote_address)
 {
-    return wasi_sockets_tcp_call_tcp_socket_start_connect_inline(host, mem, a_self, a_network, a_remote_address);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_start_connect_inline(host, mem, a_self, a_network, a_remote_address);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_finish_connect(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0, int32_t a_retptr1)
 {
-    return wasi_sockets_tcp_call_tcp_socket_finish_connect_inline(host, mem, a_self, a_retptr0, a_retptr1);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_finish_connect_inline(host, mem, a_self, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_start_listen(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_tcp_call_tcp_socket_start_listen_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_start_listen_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_finish_listen(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_tcp_call_tcp_socket_finish_listen_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_finish_listen_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_accept(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0, int32_t a_retptr1, int32_t a_retptr2)
 {
-    return wasi_sockets_tcp_call_tcp_socket_accept_inline(host, mem, a_self, a_retptr0, a_retptr1, a_retptr2);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_accept_inline(host, mem, a_self, a_retptr0, a_retptr1, a_retptr2);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_local_address(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_local_address_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_local_address_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_remote_address(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_remote_address_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_remote_address_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_is_listening(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_is_listening_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_is_listening_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_address_family(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_address_family_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_address_family_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_set_listen_backlog_size(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_value)
 {
-    return wasi_sockets_tcp_call_tcp_socket_set_listen_backlog_size_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_listen_backlog_size_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_enabled(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_keep_alive_enabled_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_keep_alive_enabled_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_set_keep_alive_enabled(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_value)
 {
-    return wasi_sockets_tcp_call_tcp_socket_set_keep_alive_enabled_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_enabled_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_idle_time(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_keep_alive_idle_time_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_keep_alive_idle_time_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_set_keep_alive_idle_time(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_value)
 {
-    return wasi_sockets_tcp_call_tcp_socket_set_keep_alive_idle_time_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_idle_time_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_interval(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_keep_alive_interval_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_keep_alive_interval_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_set_keep_alive_interval(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_value)
 {
-    return wasi_sockets_tcp_call_tcp_socket_set_keep_alive_interval_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_interval_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_count(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_keep_alive_count_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_keep_alive_count_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_set_keep_alive_count(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_value)
 {
-    return wasi_sockets_tcp_call_tcp_socket_set_keep_alive_count_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_count_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_hop_limit(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_hop_limit_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_hop_limit_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_set_hop_limit(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_value)
 {
-    return wasi_sockets_tcp_call_tcp_socket_set_hop_limit_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_hop_limit_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_receive_buffer_size(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_receive_buffer_size_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_receive_buffer_size_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_set_receive_buffer_size(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_value)
 {
-    return wasi_sockets_tcp_call_tcp_socket_set_receive_buffer_size_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_receive_buffer_size_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_send_buffer_size(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_send_buffer_size_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_send_buffer_size_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_set_send_buffer_size(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_value)
 {
-    return wasi_sockets_tcp_call_tcp_socket_set_send_buffer_size_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_send_buffer_size_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_subscribe(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_tcp_call_tcp_socket_subscribe_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_subscribe_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_shutdown(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_shutdown_type)
 {
-    return wasi_sockets_tcp_call_tcp_socket_shutdown_inline(host, mem, a_self, a_shutdown_type);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_shutdown_inline(host, mem, a_self, a_shutdown_type);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_tcp_call_tcp_socket_drop(wasi_sockets_tcp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_tcp_call_tcp_socket_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -228,7 +228,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_start_bind_inline(wasi_so
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     if ((rc = wasi_sockets_network_decode_ip_socket_address(mem, host->handles, p_local_address, &v_local_address)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_start_bind(host, s_self->obj, s_network->obj, &v_local_address);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -245,7 +245,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_finish_bind_inline(wasi_s
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_finish_bind(host, s_self->obj);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -274,7 +274,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_start_connect_inline(wasi
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     if ((rc = wasi_sockets_network_decode_ip_socket_address(mem, host->handles, p_remote_address, &v_remote_address)) != 0)
         return wasi_sockets_tcp_glue_error_code_status[rc];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_start_connect(host, s_self->obj, s_network->obj, &v_remote_address);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -310,7 +310,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_finish_connect_inline(was
     if (w2w_handles_free(host->handles) < 2u)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_finish_connect(host, s_self->obj, &ret0, &ret1);
     if (status != 0) {
         if (status < 0 || status >= 26) {
@@ -343,7 +343,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_start_listen_inline(wasi_
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_start_listen(host, s_self->obj);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -360,7 +360,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_finish_listen_inline(wasi
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_finish_listen(host, s_self->obj);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -403,7 +403,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_accept_inline(wasi_socket
     if (w2w_handles_free(host->handles) < 3u)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_accept(host, s_self->obj, &ret0, &ret1, &ret2);
     if (status != 0) {
         if (status < 0 || status >= 26) {
@@ -448,7 +448,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_local_address_inline(wasi
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_local_address(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -476,7 +476,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_remote_address_inline(was
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_remote_address(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -504,7 +504,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_is_listening_inline(wasi_
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_tcp_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_is_listening(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -532,7 +532,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_address_family_inline(was
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_tcp_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_address_family(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -552,7 +552,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_set_listen_backlog_size_i
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_set_listen_backlog_size(host, s_self->obj, (uint64_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -577,7 +577,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_enabled_inline
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_keep_alive_enabled(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -599,7 +599,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_set_keep_alive_enabled_in
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
     if ((uint32_t)a_value > 1u)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_set_keep_alive_enabled(host, s_self->obj, a_value != 0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -624,7 +624,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_idle_time_inli
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_keep_alive_idle_time(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -644,7 +644,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_set_keep_alive_idle_time_
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_set_keep_alive_idle_time(host, s_self->obj, (uint64_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -669,7 +669,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_interval_inlin
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_keep_alive_interval(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -689,7 +689,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_set_keep_alive_interval_i
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_set_keep_alive_interval(host, s_self->obj, (uint64_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -714,7 +714,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_keep_alive_count_inline(w
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_keep_alive_count(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -734,7 +734,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_set_keep_alive_count_inli
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_set_keep_alive_count(host, s_self->obj, (uint32_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -759,7 +759,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_hop_limit_inline(wasi_soc
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_hop_limit(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -781,7 +781,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_set_hop_limit_inline(wasi
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
     if ((uint32_t)a_value > 0xFFu)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_set_hop_limit(host, s_self->obj, (uint8_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -806,7 +806,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_receive_buffer_size_inlin
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_receive_buffer_size(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -826,7 +826,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_set_receive_buffer_size_i
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_set_receive_buffer_size(host, s_self->obj, (uint64_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -851,7 +851,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_send_buffer_size_inline(w
     if (r_0 == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_send_buffer_size(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -871,7 +871,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_set_send_buffer_size_inli
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_set_send_buffer_size(host, s_self->obj, (uint64_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -900,7 +900,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_subscribe_inline(wasi_soc
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_sockets_tcp_glue_tcp_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_subscribe(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {
@@ -931,7 +931,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_shutdown_inline(wasi_sock
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_HANDLE];
     if ((uint32_t)a_shutdown_type >= 3u)
         return wasi_sockets_tcp_glue_error_code_status[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_shutdown(host, s_self->obj, (wasi_sockets_tcp_shutdown_type_t)a_shutdown_type);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -947,7 +947,7 @@ static inline int32_t wasi_sockets_tcp_call_tcp_socket_drop_inline(wasi_sockets_
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_sockets_tcp_tcp_socket_type, &v_self))
         return wasi_sockets_tcp_glue_tcp_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_tcp_impl_tcp_socket_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)

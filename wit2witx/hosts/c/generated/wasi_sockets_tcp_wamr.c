@@ -26,7 +26,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_start_bind(wasm_exec_env_t env, 
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_start_bind_inline(host, &mem, a_self, a_network, a_local_address);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_start_bind_inline(host, &mem, a_self, a_network, a_local_address);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_finish_bind(wasm_exec_env_t env, int32_t a_self)
@@ -34,7 +38,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_finish_bind(wasm_exec_env_t env,
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_finish_bind_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_finish_bind_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_start_connect(wasm_exec_env_t env, int32_t a_self, int32_t a_network, int32_t a_remote_address)
@@ -42,7 +50,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_start_connect(wasm_exec_env_t en
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_start_connect_inline(host, &mem, a_self, a_network, a_remote_address);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_start_connect_inline(host, &mem, a_self, a_network, a_remote_address);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_finish_connect(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0, int32_t a_retptr1)
@@ -50,7 +62,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_finish_connect(wasm_exec_env_t e
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_finish_connect_inline(host, &mem, a_self, a_retptr0, a_retptr1);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_finish_connect_inline(host, &mem, a_self, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_start_listen(wasm_exec_env_t env, int32_t a_self)
@@ -58,7 +74,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_start_listen(wasm_exec_env_t env
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_start_listen_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_start_listen_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_finish_listen(wasm_exec_env_t env, int32_t a_self)
@@ -66,7 +86,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_finish_listen(wasm_exec_env_t en
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_finish_listen_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_finish_listen_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_accept(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0, int32_t a_retptr1, int32_t a_retptr2)
@@ -74,7 +98,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_accept(wasm_exec_env_t env, int3
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_accept_inline(host, &mem, a_self, a_retptr0, a_retptr1, a_retptr2);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_accept_inline(host, &mem, a_self, a_retptr0, a_retptr1, a_retptr2);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_local_address(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -82,7 +110,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_local_address(wasm_exec_env_t en
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_local_address_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_local_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_remote_address(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -90,7 +122,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_remote_address(wasm_exec_env_t e
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_remote_address_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_remote_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_is_listening(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -98,7 +134,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_is_listening(wasm_exec_env_t env
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_is_listening_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_is_listening_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_address_family(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -106,7 +146,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_address_family(wasm_exec_env_t e
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_address_family_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_address_family_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_listen_backlog_size(wasm_exec_env_t env, int32_t a_self, int64_t a_value)
@@ -114,7 +158,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_listen_backlog_size(wasm_exe
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_set_listen_backlog_size_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_listen_backlog_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_keep_alive_enabled(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -122,7 +170,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_keep_alive_enabled(wasm_exec_env
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_keep_alive_enabled_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_keep_alive_enabled_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_keep_alive_enabled(wasm_exec_env_t env, int32_t a_self, int32_t a_value)
@@ -130,7 +182,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_keep_alive_enabled(wasm_exec
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_set_keep_alive_enabled_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_enabled_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_keep_alive_idle_time(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -138,7 +194,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_keep_alive_idle_time(wasm_exec_e
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_keep_alive_idle_time_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_keep_alive_idle_time_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_keep_alive_idle_time(wasm_exec_env_t env, int32_t a_self, int64_t a_value)
@@ -146,7 +206,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_keep_alive_idle_time(wasm_ex
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_set_keep_alive_idle_time_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_idle_time_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_keep_alive_interval(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -154,7 +218,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_keep_alive_interval(wasm_exec_en
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_keep_alive_interval_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_keep_alive_interval_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_keep_alive_interval(wasm_exec_env_t env, int32_t a_self, int64_t a_value)
@@ -162,7 +230,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_keep_alive_interval(wasm_exe
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_set_keep_alive_interval_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_interval_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_keep_alive_count(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -170,7 +242,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_keep_alive_count(wasm_exec_env_t
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_keep_alive_count_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_keep_alive_count_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_keep_alive_count(wasm_exec_env_t env, int32_t a_self, int32_t a_value)
@@ -178,7 +254,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_keep_alive_count(wasm_exec_e
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_set_keep_alive_count_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_count_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_hop_limit(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -186,7 +266,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_hop_limit(wasm_exec_env_t env, i
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_hop_limit_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_hop_limit_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_hop_limit(wasm_exec_env_t env, int32_t a_self, int32_t a_value)
@@ -194,7 +278,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_hop_limit(wasm_exec_env_t en
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_set_hop_limit_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_hop_limit_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_receive_buffer_size(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -202,7 +290,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_receive_buffer_size(wasm_exec_en
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_receive_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_receive_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_receive_buffer_size(wasm_exec_env_t env, int32_t a_self, int64_t a_value)
@@ -210,7 +302,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_receive_buffer_size(wasm_exe
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_set_receive_buffer_size_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_receive_buffer_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_send_buffer_size(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -218,7 +314,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_send_buffer_size(wasm_exec_env_t
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_send_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_send_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_send_buffer_size(wasm_exec_env_t env, int32_t a_self, int64_t a_value)
@@ -226,7 +326,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_set_send_buffer_size(wasm_exec_e
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_set_send_buffer_size_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_set_send_buffer_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_subscribe(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -234,7 +338,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_subscribe(wasm_exec_env_t env, i
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_subscribe_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_shutdown(wasm_exec_env_t env, int32_t a_self, int32_t a_shutdown_type)
@@ -242,7 +350,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_shutdown(wasm_exec_env_t env, in
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_shutdown_inline(host, &mem, a_self, a_shutdown_type);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_shutdown_inline(host, &mem, a_self, a_shutdown_type);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_tcp_wamr_tcp_socket_drop(wasm_exec_env_t env, int32_t a_self)
@@ -250,7 +362,11 @@ static int32_t wasi_sockets_tcp_wamr_tcp_socket_drop(wasm_exec_env_t env, int32_
     wasi_sockets_tcp_host_ctx_t *host = (wasi_sockets_tcp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_tcp_wamr_memory(env, &mem);
-    return wasi_sockets_tcp_call_tcp_socket_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_tcp_call_tcp_socket_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_sockets_tcp_wamr_register(wasi_sockets_tcp_wamr_natives *natives, wasi_sockets_tcp_host_ctx_t *host)

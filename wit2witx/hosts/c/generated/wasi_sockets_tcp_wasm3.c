@@ -17,7 +17,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_start_bind(IM3Runtime runtime,
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_network, &sp[2], sizeof a_network);
     memcpy(&a_local_address, &sp[3], sizeof a_local_address);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_start_bind_inline(host, &mem, a_self, a_network, a_local_address);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -31,7 +33,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_finish_bind(IM3Runtime runtime
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_finish_bind_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -49,7 +53,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_start_connect(IM3Runtime runti
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_network, &sp[2], sizeof a_network);
     memcpy(&a_remote_address, &sp[3], sizeof a_remote_address);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_start_connect_inline(host, &mem, a_self, a_network, a_remote_address);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -67,7 +73,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_finish_connect(IM3Runtime runt
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
     memcpy(&a_retptr1, &sp[3], sizeof a_retptr1);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_finish_connect_inline(host, &mem, a_self, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -81,7 +89,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_start_listen(IM3Runtime runtim
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_start_listen_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -95,7 +105,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_finish_listen(IM3Runtime runti
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_finish_listen_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -115,7 +127,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_accept(IM3Runtime runtime, IM3
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
     memcpy(&a_retptr1, &sp[3], sizeof a_retptr1);
     memcpy(&a_retptr2, &sp[4], sizeof a_retptr2);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_accept_inline(host, &mem, a_self, a_retptr0, a_retptr1, a_retptr2);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -131,7 +145,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_local_address(IM3Runtime runti
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_local_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -147,7 +163,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_remote_address(IM3Runtime runt
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_remote_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -163,7 +181,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_is_listening(IM3Runtime runtim
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_is_listening_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -179,7 +199,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_address_family(IM3Runtime runt
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_address_family_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -195,7 +217,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_set_listen_backlog_size(IM3Run
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_set_listen_backlog_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -211,7 +235,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_keep_alive_enabled(IM3Runtime 
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_keep_alive_enabled_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -227,7 +253,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_set_keep_alive_enabled(IM3Runt
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_enabled_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -243,7 +271,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_keep_alive_idle_time(IM3Runtim
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_keep_alive_idle_time_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -259,7 +289,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_set_keep_alive_idle_time(IM3Ru
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_idle_time_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -275,7 +307,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_keep_alive_interval(IM3Runtime
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_keep_alive_interval_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -291,7 +325,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_set_keep_alive_interval(IM3Run
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_interval_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -307,7 +343,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_keep_alive_count(IM3Runtime ru
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_keep_alive_count_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -323,7 +361,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_set_keep_alive_count(IM3Runtim
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_set_keep_alive_count_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -339,7 +379,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_hop_limit(IM3Runtime runtime, 
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_hop_limit_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -355,7 +397,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_set_hop_limit(IM3Runtime runti
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_set_hop_limit_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -371,7 +415,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_receive_buffer_size(IM3Runtime
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_receive_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -387,7 +433,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_set_receive_buffer_size(IM3Run
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_set_receive_buffer_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -403,7 +451,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_send_buffer_size(IM3Runtime ru
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_send_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -419,7 +469,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_set_send_buffer_size(IM3Runtim
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_set_send_buffer_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -435,7 +487,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_subscribe(IM3Runtime runtime, 
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -451,7 +505,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_shutdown(IM3Runtime runtime, I
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_shutdown_type, &sp[2], sizeof a_shutdown_type);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_shutdown_inline(host, &mem, a_self, a_shutdown_type);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -465,7 +521,9 @@ static const void *wasi_sockets_tcp_w3_tcp_socket_drop(IM3Runtime runtime, IM3Im
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_tcp_call_tcp_socket_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

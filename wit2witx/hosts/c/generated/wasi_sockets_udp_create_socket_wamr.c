@@ -26,7 +26,11 @@ static int32_t wasi_sockets_udp_create_socket_wamr_create_udp_socket(wasm_exec_e
     wasi_sockets_udp_create_socket_host_ctx_t *host = (wasi_sockets_udp_create_socket_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_create_socket_wamr_memory(env, &mem);
-    return wasi_sockets_udp_create_socket_call_create_udp_socket_inline(host, &mem, a_address_family, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_create_socket_call_create_udp_socket_inline(host, &mem, a_address_family, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_sockets_udp_create_socket_wamr_register(wasi_sockets_udp_create_socket_wamr_natives *natives, wasi_sockets_udp_create_socket_host_ctx_t *host)

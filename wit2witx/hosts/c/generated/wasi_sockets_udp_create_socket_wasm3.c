@@ -15,7 +15,9 @@ static const void *wasi_sockets_udp_create_socket_w3_create_udp_socket(IM3Runtim
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_address_family, &sp[1], sizeof a_address_family);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_create_socket_call_create_udp_socket_inline(host, &mem, a_address_family, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }

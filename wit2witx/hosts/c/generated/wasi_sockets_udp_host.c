@@ -184,105 +184,189 @@ int wasi_sockets_udp_encode_udp_socket_stream_remote_address(w2w_handles *handle
 
 int32_t wasi_sockets_udp_call_udp_socket_start_bind(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_network, int32_t a_local_address)
 {
-    return wasi_sockets_udp_call_udp_socket_start_bind_inline(host, mem, a_self, a_network, a_local_address);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_start_bind_inline(host, mem, a_self, a_network, a_local_address);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_finish_bind(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_udp_call_udp_socket_finish_bind_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_finish_bind_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_stream(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_remote_address, int32_t a_retptr0, int32_t a_retptr1)
 {
-    return wasi_sockets_udp_call_udp_socket_stream_inline(host, mem, a_self, a_remote_address, a_retptr0, a_retptr1);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_stream_inline(host, mem, a_self, a_remote_address, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_local_address(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_udp_socket_local_address_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_local_address_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_remote_address(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_udp_socket_remote_address_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_remote_address_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_address_family(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_udp_socket_address_family_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_address_family_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_unicast_hop_limit(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_udp_socket_unicast_hop_limit_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_unicast_hop_limit_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_set_unicast_hop_limit(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_value)
 {
-    return wasi_sockets_udp_call_udp_socket_set_unicast_hop_limit_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_set_unicast_hop_limit_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_receive_buffer_size(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_udp_socket_receive_buffer_size_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_receive_buffer_size_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_set_receive_buffer_size(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_value)
 {
-    return wasi_sockets_udp_call_udp_socket_set_receive_buffer_size_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_set_receive_buffer_size_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_send_buffer_size(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_udp_socket_send_buffer_size_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_send_buffer_size_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_set_send_buffer_size(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_value)
 {
-    return wasi_sockets_udp_call_udp_socket_set_send_buffer_size_inline(host, mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_set_send_buffer_size_inline(host, mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_subscribe(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_udp_socket_subscribe_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_subscribe_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_udp_socket_drop(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_udp_call_udp_socket_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_incoming_datagram_stream_receive(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int64_t a_max_results, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_incoming_datagram_stream_receive_inline(host, mem, a_self, a_max_results, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_incoming_datagram_stream_receive_inline(host, mem, a_self, a_max_results, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_incoming_datagram_stream_subscribe(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_incoming_datagram_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_incoming_datagram_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_incoming_datagram_stream_drop(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_udp_call_incoming_datagram_stream_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_incoming_datagram_stream_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_outgoing_datagram_stream_check_send(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_outgoing_datagram_stream_check_send_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_outgoing_datagram_stream_check_send_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_outgoing_datagram_stream_send(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_datagrams, int32_t a_datagrams_len, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_outgoing_datagram_stream_send_inline(host, mem, a_self, a_datagrams, a_datagrams_len, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_outgoing_datagram_stream_send_inline(host, mem, a_self, a_datagrams, a_datagrams_len, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_outgoing_datagram_stream_subscribe(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_retptr0)
 {
-    return wasi_sockets_udp_call_outgoing_datagram_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_outgoing_datagram_stream_subscribe_inline(host, mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 int32_t wasi_sockets_udp_call_outgoing_datagram_stream_drop(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self)
 {
-    return wasi_sockets_udp_call_outgoing_datagram_stream_drop_inline(host, mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_outgoing_datagram_stream_drop_inline(host, mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }

@@ -429,7 +429,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_start_bind_inline(wasi_so
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
     if ((rc = wasi_sockets_network_decode_ip_socket_address(mem, host->handles, p_local_address, &v_local_address)) != 0)
         return wasi_sockets_udp_glue_error_code_status[rc];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_start_bind(host, s_self->obj, s_network->obj, &v_local_address);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -446,7 +446,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_finish_bind_inline(wasi_s
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_finish_bind(host, s_self->obj);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -489,7 +489,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_stream_inline(wasi_socket
     if (w2w_handles_free(host->handles) < 2u)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_stream(host, s_self->obj, &v_remote_address, &ret0, &ret1);
     if (status != 0) {
         if (status < 0 || status >= 26) {
@@ -530,7 +530,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_local_address_inline(wasi
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_local_address(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -558,7 +558,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_remote_address_inline(was
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_remote_address(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -586,7 +586,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_address_family_inline(was
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_udp_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_address_family(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -614,7 +614,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_unicast_hop_limit_inline(
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_unicast_hop_limit(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -636,7 +636,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_set_unicast_hop_limit_inl
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_HANDLE];
     if ((uint32_t)a_value > 0xFFu)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_VALUE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_set_unicast_hop_limit(host, s_self->obj, (uint8_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -661,7 +661,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_receive_buffer_size_inlin
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_receive_buffer_size(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -681,7 +681,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_set_receive_buffer_size_i
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_set_receive_buffer_size(host, s_self->obj, (uint64_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -706,7 +706,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_send_buffer_size_inline(w
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_send_buffer_size(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -726,7 +726,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_set_send_buffer_size_inli
     s_self = w2w_handles_slot(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type);
     if (s_self == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_set_send_buffer_size(host, s_self->obj, (uint64_t)a_value);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -755,7 +755,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_subscribe_inline(wasi_soc
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_sockets_udp_glue_udp_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_subscribe(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {
@@ -783,7 +783,7 @@ static inline int32_t wasi_sockets_udp_call_udp_socket_drop_inline(wasi_sockets_
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_sockets_udp_udp_socket_type, &v_self))
         return wasi_sockets_udp_glue_udp_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_udp_socket_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -819,7 +819,7 @@ static inline int32_t wasi_sockets_udp_call_incoming_datagram_stream_receive_inl
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_incoming_datagram_stream_receive(host, s_self->obj, (uint64_t)a_max_results, &buf, &ret0);
     if (buf.used > buf.cap || status == wasi_sockets_udp_glue_error_code_status[W2W_E_BUFFER_TOO_SMALL]) {
         w2w_st_u32(p_buf_used, buf.used);
@@ -856,7 +856,7 @@ static inline int32_t wasi_sockets_udp_call_incoming_datagram_stream_subscribe_i
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_sockets_udp_glue_udp_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_incoming_datagram_stream_subscribe(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {
@@ -884,7 +884,7 @@ static inline int32_t wasi_sockets_udp_call_incoming_datagram_stream_drop_inline
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_sockets_udp_incoming_datagram_stream_type, &v_self))
         return wasi_sockets_udp_glue_udp_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_incoming_datagram_stream_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)
@@ -909,7 +909,7 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_check_send_
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_outgoing_datagram_stream_check_send(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -941,7 +941,7 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_send_inline
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
     memset(&ret0, 0, sizeof ret0);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_outgoing_datagram_stream_send(host, s_self->obj, (const uint8_t *)p_datagrams, (uint32_t)a_datagrams_len, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 26)
@@ -973,7 +973,7 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_subscribe_i
     if (w2w_handles_free(host->handles) < 1u)
         return wasi_sockets_udp_glue_udp_status[W2W_E_BAD_HANDLE];
     w2w_handles_begin(host->handles);
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_outgoing_datagram_stream_subscribe(host, s_self->obj, &ret0);
     if (status != 0) {
         if (status < 0 || status >= 6) {
@@ -1001,7 +1001,7 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_drop_inline
     int32_t status;
     if (!w2w_handles_take(host->handles, (uint32_t)a_self, &wasi_sockets_udp_outgoing_datagram_stream_type, &v_self))
         return wasi_sockets_udp_glue_udp_status[W2W_E_BAD_HANDLE];
-    host->mem = *mem;
+    w2w_call_mem_set(&host->mem, mem);
     status = wasi_sockets_udp_impl_outgoing_datagram_stream_drop(host, v_self);
     if (status != 0) {
         if (status < 0 || status >= 6)

@@ -26,7 +26,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_start_bind(wasm_exec_env_t env, 
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_start_bind_inline(host, &mem, a_self, a_network, a_local_address);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_start_bind_inline(host, &mem, a_self, a_network, a_local_address);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_finish_bind(wasm_exec_env_t env, int32_t a_self)
@@ -34,7 +38,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_finish_bind(wasm_exec_env_t env,
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_finish_bind_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_finish_bind_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_stream(wasm_exec_env_t env, int32_t a_self, int32_t a_remote_address, int32_t a_retptr0, int32_t a_retptr1)
@@ -42,7 +50,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_stream(wasm_exec_env_t env, int3
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_stream_inline(host, &mem, a_self, a_remote_address, a_retptr0, a_retptr1);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_stream_inline(host, &mem, a_self, a_remote_address, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_local_address(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -50,7 +62,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_local_address(wasm_exec_env_t en
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_local_address_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_local_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_remote_address(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -58,7 +74,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_remote_address(wasm_exec_env_t e
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_remote_address_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_remote_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_address_family(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -66,7 +86,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_address_family(wasm_exec_env_t e
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_address_family_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_address_family_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_unicast_hop_limit(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -74,7 +98,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_unicast_hop_limit(wasm_exec_env_
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_unicast_hop_limit_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_unicast_hop_limit_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_set_unicast_hop_limit(wasm_exec_env_t env, int32_t a_self, int32_t a_value)
@@ -82,7 +110,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_set_unicast_hop_limit(wasm_exec_
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_set_unicast_hop_limit_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_set_unicast_hop_limit_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_receive_buffer_size(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -90,7 +122,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_receive_buffer_size(wasm_exec_en
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_receive_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_receive_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_set_receive_buffer_size(wasm_exec_env_t env, int32_t a_self, int64_t a_value)
@@ -98,7 +134,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_set_receive_buffer_size(wasm_exe
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_set_receive_buffer_size_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_set_receive_buffer_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_send_buffer_size(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -106,7 +146,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_send_buffer_size(wasm_exec_env_t
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_send_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_send_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_set_send_buffer_size(wasm_exec_env_t env, int32_t a_self, int64_t a_value)
@@ -114,7 +158,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_set_send_buffer_size(wasm_exec_e
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_set_send_buffer_size_inline(host, &mem, a_self, a_value);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_set_send_buffer_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_subscribe(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -122,7 +170,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_subscribe(wasm_exec_env_t env, i
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_subscribe_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_udp_socket_drop(wasm_exec_env_t env, int32_t a_self)
@@ -130,7 +182,11 @@ static int32_t wasi_sockets_udp_wamr_udp_socket_drop(wasm_exec_env_t env, int32_
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_udp_socket_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_udp_socket_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_incoming_datagram_stream_receive(wasm_exec_env_t env, int32_t a_self, int64_t a_max_results, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
@@ -138,7 +194,11 @@ static int32_t wasi_sockets_udp_wamr_incoming_datagram_stream_receive(wasm_exec_
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_incoming_datagram_stream_receive_inline(host, &mem, a_self, a_max_results, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_incoming_datagram_stream_receive_inline(host, &mem, a_self, a_max_results, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_incoming_datagram_stream_subscribe(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -146,7 +206,11 @@ static int32_t wasi_sockets_udp_wamr_incoming_datagram_stream_subscribe(wasm_exe
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_incoming_datagram_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_incoming_datagram_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_incoming_datagram_stream_drop(wasm_exec_env_t env, int32_t a_self)
@@ -154,7 +218,11 @@ static int32_t wasi_sockets_udp_wamr_incoming_datagram_stream_drop(wasm_exec_env
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_incoming_datagram_stream_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_incoming_datagram_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_outgoing_datagram_stream_check_send(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -162,7 +230,11 @@ static int32_t wasi_sockets_udp_wamr_outgoing_datagram_stream_check_send(wasm_ex
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_outgoing_datagram_stream_check_send_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_outgoing_datagram_stream_check_send_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_outgoing_datagram_stream_send(wasm_exec_env_t env, int32_t a_self, int32_t a_datagrams, int32_t a_datagrams_len, int32_t a_retptr0)
@@ -170,7 +242,11 @@ static int32_t wasi_sockets_udp_wamr_outgoing_datagram_stream_send(wasm_exec_env
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_outgoing_datagram_stream_send_inline(host, &mem, a_self, a_datagrams, a_datagrams_len, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_outgoing_datagram_stream_send_inline(host, &mem, a_self, a_datagrams, a_datagrams_len, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_outgoing_datagram_stream_subscribe(wasm_exec_env_t env, int32_t a_self, int32_t a_retptr0)
@@ -178,7 +254,11 @@ static int32_t wasi_sockets_udp_wamr_outgoing_datagram_stream_subscribe(wasm_exe
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_outgoing_datagram_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_outgoing_datagram_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 static int32_t wasi_sockets_udp_wamr_outgoing_datagram_stream_drop(wasm_exec_env_t env, int32_t a_self)
@@ -186,7 +266,11 @@ static int32_t wasi_sockets_udp_wamr_outgoing_datagram_stream_drop(wasm_exec_env
     wasi_sockets_udp_host_ctx_t *host = (wasi_sockets_udp_host_ctx_t *)wasm_runtime_get_function_attachment(env);
     w2w_mem mem;
     wasi_sockets_udp_wamr_memory(env, &mem);
-    return wasi_sockets_udp_call_outgoing_datagram_stream_drop_inline(host, &mem, a_self);
+    int32_t result;
+    w2w_call_enter(host->handles);
+    result = wasi_sockets_udp_call_outgoing_datagram_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
+    return result;
 }
 
 bool wasi_sockets_udp_wamr_register(wasi_sockets_udp_wamr_natives *natives, wasi_sockets_udp_host_ctx_t *host)

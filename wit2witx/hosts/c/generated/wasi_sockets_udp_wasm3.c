@@ -17,7 +17,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_start_bind(IM3Runtime runtime,
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_network, &sp[2], sizeof a_network);
     memcpy(&a_local_address, &sp[3], sizeof a_local_address);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_start_bind_inline(host, &mem, a_self, a_network, a_local_address);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -31,7 +33,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_finish_bind(IM3Runtime runtime
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_finish_bind_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -51,7 +55,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_stream(IM3Runtime runtime, IM3
     memcpy(&a_remote_address, &sp[2], sizeof a_remote_address);
     memcpy(&a_retptr0, &sp[3], sizeof a_retptr0);
     memcpy(&a_retptr1, &sp[4], sizeof a_retptr1);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_stream_inline(host, &mem, a_self, a_remote_address, a_retptr0, a_retptr1);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -67,7 +73,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_local_address(IM3Runtime runti
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_local_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -83,7 +91,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_remote_address(IM3Runtime runt
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_remote_address_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -99,7 +109,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_address_family(IM3Runtime runt
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_address_family_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -115,7 +127,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_unicast_hop_limit(IM3Runtime r
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_unicast_hop_limit_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -131,7 +145,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_set_unicast_hop_limit(IM3Runti
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_set_unicast_hop_limit_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -147,7 +163,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_receive_buffer_size(IM3Runtime
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_receive_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -163,7 +181,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_set_receive_buffer_size(IM3Run
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_set_receive_buffer_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -179,7 +199,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_send_buffer_size(IM3Runtime ru
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_send_buffer_size_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -195,7 +217,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_set_send_buffer_size(IM3Runtim
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_value, &sp[2], sizeof a_value);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_set_send_buffer_size_inline(host, &mem, a_self, a_value);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -211,7 +235,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_subscribe(IM3Runtime runtime, 
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -225,7 +251,9 @@ static const void *wasi_sockets_udp_w3_udp_socket_drop(IM3Runtime runtime, IM3Im
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_udp_socket_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -249,7 +277,9 @@ static const void *wasi_sockets_udp_w3_incoming_datagram_stream_receive(IM3Runti
     memcpy(&a_buf_len, &sp[4], sizeof a_buf_len);
     memcpy(&a_buf_used, &sp[5], sizeof a_buf_used);
     memcpy(&a_retptr0, &sp[6], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_incoming_datagram_stream_receive_inline(host, &mem, a_self, a_max_results, a_buf, a_buf_len, a_buf_used, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -265,7 +295,9 @@ static const void *wasi_sockets_udp_w3_incoming_datagram_stream_subscribe(IM3Run
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_incoming_datagram_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -279,7 +311,9 @@ static const void *wasi_sockets_udp_w3_incoming_datagram_stream_drop(IM3Runtime 
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_incoming_datagram_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -295,7 +329,9 @@ static const void *wasi_sockets_udp_w3_outgoing_datagram_stream_check_send(IM3Ru
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_outgoing_datagram_stream_check_send_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -315,7 +351,9 @@ static const void *wasi_sockets_udp_w3_outgoing_datagram_stream_send(IM3Runtime 
     memcpy(&a_datagrams, &sp[2], sizeof a_datagrams);
     memcpy(&a_datagrams_len, &sp[3], sizeof a_datagrams_len);
     memcpy(&a_retptr0, &sp[4], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_outgoing_datagram_stream_send_inline(host, &mem, a_self, a_datagrams, a_datagrams_len, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -331,7 +369,9 @@ static const void *wasi_sockets_udp_w3_outgoing_datagram_stream_subscribe(IM3Run
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
     memcpy(&a_retptr0, &sp[2], sizeof a_retptr0);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_outgoing_datagram_stream_subscribe_inline(host, &mem, a_self, a_retptr0);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
@@ -345,7 +385,9 @@ static const void *wasi_sockets_udp_w3_outgoing_datagram_stream_drop(IM3Runtime 
     mem.base = (uint8_t *)base;
     mem.size = m3_GetMemorySize(runtime);
     memcpy(&a_self, &sp[1], sizeof a_self);
+    w2w_call_enter(host->handles);
     result = wasi_sockets_udp_call_outgoing_datagram_stream_drop_inline(host, &mem, a_self);
+    w2w_call_leave(host->handles);
     memcpy(&sp[0], &result, sizeof result);
     return m3Err_none;
 }
