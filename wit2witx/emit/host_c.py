@@ -77,7 +77,7 @@ from ..diagnostics import UnsupportedError, error
 from ..p1 import abi
 from ..p1.abi import Role, WasmType
 from ..p1.facts import Facts, facts_of
-from ..p1.names import glue_status_positions
+from ..p1.names import BUF_PARAMS, ERROR_PAYLOAD_PARAM, glue_status_positions
 from ..p1.model import (
     Bool, Builtin, ConstPointer, Enum, Flags, Function, Handle, IntRepr, List, Pointer, Ref,
     String, Type, TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like,
@@ -109,7 +109,7 @@ GLUE_CASES = (
     ("bad_value", ("bad_value", "inval")),
 )
 #: names the implementation's prototype uses itself
-_IMPL_RESERVED = frozenset(("host", "buf", "error_payload"))
+_IMPL_RESERVED = frozenset(("host", BUF_PARAMS[0], ERROR_PAYLOAD_PARAM))
 _RET_N = re.compile(r"ret\d+")
 #: locals of every trampoline that a parameter's own locals (`p_<x>`, `v_<x>`, `s_<x>`)
 #: must not meet
@@ -121,10 +121,10 @@ def _own_params(func: Function, sig) -> frozenset[str]:
     `buf` (a result buffer), `error_payload`, `ret<k>` (out-pointers)."""
     names = {p.name for p in func.params}
     own = {"host"}
-    if {"buf", "buf_len", "buf_used"} <= names:
-        own.add("buf")
-    if "error_payload" in names:
-        own.add("error_payload")
+    if set(BUF_PARAMS) <= names:  # the backport's own names (p1.names), never a WIT one
+        own.add(BUF_PARAMS[0])
+    if ERROR_PAYLOAD_PARAM in names:
+        own.add(ERROR_PAYLOAD_PARAM)
     own.update(f"ret{k}" for k in range(len(sig.out_params)))
     return frozenset(own)
 
@@ -883,10 +883,10 @@ class _UnitBuilder:
             name = impl_names[p.name]
             a = core_by_name.get(p.name, f"a_{name}")
             nxt = params[i + 1] if i + 1 < len(params) else None
-            if (p.name == "buf" and isinstance(ty, Pointer) and i + 2 < len(params)
-                    and params[i + 1].name == "buf_len" and params[i + 2].name == "buf_used"):
+            if (p.name == BUF_PARAMS[0] and isinstance(ty, Pointer) and i + 2 < len(params)
+                    and (params[i + 1].name, params[i + 2].name) == BUF_PARAMS[1:]):
                 has_buf = True
-                a_len, a_used = core_by_name["buf_len"], core_by_name["buf_used"]
+                a_len, a_used = core_by_name[BUF_PARAMS[1]], core_by_name[BUF_PARAMS[2]]
                 decls += ["w2w_buf buf;", "uint8_t *p_buf_used;"]
                 checks += [f"buf.data = w2w_mem_ptr(mem, (uint32_t){a}, (uint32_t){a_len}, 1u);",
                            "if (buf.data == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
@@ -909,7 +909,7 @@ class _UnitBuilder:
                                  decls, checks, impl_params, impl_args, fail, f"{fname}_{p.name}")
                 i += 1
                 continue
-            if (p.name == "error_payload" and isinstance(ty, Pointer) and i == len(params) - 1):
+            if (p.name == ERROR_PAYLOAD_PARAM and isinstance(ty, Pointer) and i == len(params) - 1):
                 ptype = ty.pointee
                 sa = self.sa(ptype)
                 ct = self.ctype(ptype, f"{fname}_error_payload")

@@ -55,8 +55,8 @@ from .model import (
     TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like, node, resolve,
 )
 from .names import (
-    BUF_PARAMS, CLASH_SUFFIX, ERROR_PAYLOAD_PARAM, GLUE_STATUSES, SELF_PARAM, drop_function_name,
-    glue_status_positions,
+    BUF_PARAMS, ERROR_PAYLOAD_PARAM, GLUE_STATUSES, SELF_PARAM, drop_function_name,
+    glue_status_positions, status_error_name,
 )
 
 #: Plans are values never modified once made, like the P1 model's: slotted dataclasses
@@ -67,8 +67,6 @@ _value = node
 
 #: `<r>_drop` is a drop of resource `r`: the suffix, as `names` spells it.
 _DROP_SUFFIX = drop_function_name("")
-#: The status enum of an error type `$e` is `$e_status` (see the lowering's typenames).
-_STATUS_SUFFIX = "_status"
 #: The length parameter that follows a pointer parameter `x` (lowering and witx ABI).
 _LENGTH_SUFFIX = "_len"
 
@@ -709,11 +707,10 @@ def _error_type(status: TypeName | None, head: tuple[str, ...], document) -> Typ
     `head` (success, then the interface errors) without success, or with it (an error
     type in P1's errno style is its own status's head): the name says which type, the
     cases confirm it."""
-    # `$e_status_`: the lowering's status gave way to a user's type `e-status`
-    name = status.name.rstrip(CLASH_SUFFIX) if status is not None else ""
-    if status is None or document is None or not name.endswith(_STATUS_SUFFIX):
+    name = status_error_name(status.name) if status is not None else None
+    if name is None or document is None:
         return None
-    etn = document.typename(name[: -len(_STATUS_SUFFIX)])
+    etn = document.typename(name)
     if etn is None:
         return None
     cases = canonical_variant_cases(resolve(etn.type))

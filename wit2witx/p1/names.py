@@ -13,6 +13,8 @@ from typing import Collection, Sequence
 GLUE_STATUSES = ("buffer_too_small", "bad_handle", "bad_pointer", "bad_value")
 #: The first case of every status enum: 0 means the call succeeded.
 SUCCESS = "success"
+#: What an error type's status enum is named after it: `$<e>_status`.
+STATUS_SUFFIX = "_status"
 #: The case of a module's generic `$status` that means "the WIT error happened".
 GENERIC_ERROR = "error"
 #: What a glue status is prefixed with (again, as often as needed) while its name is a
@@ -56,6 +58,14 @@ def yield_name(name: str, taken: Collection[str]) -> str:
     while name in taken:
         name += CLASH_SUFFIX
     return name
+
+
+def status_error_name(status: str) -> str | None:
+    """`e` for a status enum named `e_status`, or `e_status_`... where it gave way to a
+    user's type `e-status` (see `yield_name`); None for any other name. Only a
+    candidate: the caller checks that `$e` exists and has the status's cases."""
+    name = status.rstrip(CLASH_SUFFIX)
+    return name[: -len(STATUS_SUFFIX)] if name.endswith(STATUS_SUFFIX) else None
 
 
 def glue_status_positions(case_names: Sequence[str]) -> dict[str, int] | None:
