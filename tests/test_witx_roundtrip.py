@@ -9,12 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import CORPUS, corpus_path
+from wit2witx.emit.json import model_to_json
 from wit2witx.emit.witx import format_type, print_witx
 from wit2witx.p1 import layout
 from wit2witx.p1.model import (
     Bool, Builtin, Case, ConstPointer, Document, Enum, EnumCase, Expected, Field, Flag, Flags,
     Function, Handle, Import, IntRepr, List, Module, OptionType, Param, Pointer, Record, Ref,
-    String, Tuple, TypeName, Union, Variant, model_to_json,
+    String, Tuple, TypeName, Union, Variant,
 )
 from wit2witx.witx.reader import read_witx, read_witx_text
 

@@ -221,9 +221,51 @@ def emit_files(program) -> dict[str, str]:
     """
     if program.resolve is not None:
         return {"resolve.json": dumps(program.resolve) + "\n"}
-    from ..p1.model import model_to_json  # noqa: PLC0415
-
     return {
         f"{unit.name}.p1.json": pretty(model_to_json(unit.document)) + "\n"
         for unit in program.units
     }
+
+
+# --- WITX input: the P1 model (its only caller is `emit_files` above)
+
+
+def _param_json(p) -> dict:
+    from ..p1.model import type_to_json  # noqa: PLC0415
+
+    return {"name": p.name, "type": type_to_json(p.type), "docs": p.docs}
+
+
+def model_to_json(doc) -> dict:
+    """The whole document as plain JSON data, in definition order (deterministic)."""
+    from ..p1 import abi, layout  # noqa: PLC0415 - only WITX input needs them
+    from ..p1.model import type_to_json  # noqa: PLC0415
+
+    typenames = []
+    for tn in doc.typenames:
+        sa = layout.size_align(tn.type)
+        typenames.append({
+            "name": tn.name, "docs": tn.docs, "type": type_to_json(tn.type),
+            "size": sa.size, "align": sa.align,
+        })
+    modules = []
+    for m in doc.modules:
+        funcs = []
+        for f in m.functions:
+            sig = abi.core_signature(f)
+            funcs.append({
+                "name": f.name, "docs": f.docs, "noreturn": f.noreturn,
+                "params": [_param_json(p) for p in f.params],
+                "results": [_param_json(p) for p in f.results],
+                "core": sig.to_json(),
+            })
+        modules.append({
+            "name": m.name, "docs": m.docs,
+            "imports": [{"name": i.name, "kind": i.kind} for i in m.imports],
+            "functions": funcs,
+        })
+    constants = [
+        {"type": c.type_name, "name": c.name, "value": c.value, "docs": c.docs}
+        for c in doc.constants
+    ]
+    return {"typenames": typenames, "constants": constants, "modules": modules}

@@ -35,7 +35,8 @@ crate desugars enum/expected/bool/union into variants and tuple/flags into
 records); `canonical_variant_cases` / `canonical_tag` below give that view.
 
 `representable(a, b)` is witx's structural compatibility check ("eq", "superset",
-"noteq"); `model_to_json(doc)` dumps the document (with sizes and core signatures).
+"noteq"); `type_to_json(t)` is a type as plain JSON data (`emit.json` dumps whole
+documents with it, adding sizes and core signatures).
 
 Docs are the text of `;;;` comments with the marker and common indentation removed,
 one line per comment line, each line ending in "\\n" (empty string: no docs).
@@ -639,44 +640,6 @@ def type_to_json(tref: TypeRef | None) -> object:
         out["tag"] = ty.tag.value
         out["some"] = type_to_json(ty.some)
     return out
-
-
-def _param_json(p: Param) -> dict:
-    return {"name": p.name, "type": type_to_json(p.type), "docs": p.docs}
-
-
-def model_to_json(doc: Document) -> dict:
-    """The whole document as plain JSON data, in definition order (deterministic)."""
-    from . import abi, layout  # noqa: PLC0415  (they import this module)
-
-    typenames = []
-    for tn in doc.typenames:
-        sa = layout.size_align(tn.type)
-        typenames.append({
-            "name": tn.name, "docs": tn.docs, "type": type_to_json(tn.type),
-            "size": sa.size, "align": sa.align,
-        })
-    modules = []
-    for m in doc.modules:
-        funcs = []
-        for f in m.functions:
-            sig = abi.core_signature(f)
-            funcs.append({
-                "name": f.name, "docs": f.docs, "noreturn": f.noreturn,
-                "params": [_param_json(p) for p in f.params],
-                "results": [_param_json(p) for p in f.results],
-                "core": sig.to_json(),
-            })
-        modules.append({
-            "name": m.name, "docs": m.docs,
-            "imports": [{"name": i.name, "kind": i.kind} for i in m.imports],
-            "functions": funcs,
-        })
-    constants = [
-        {"type": c.type_name, "name": c.name, "value": c.value, "docs": c.docs}
-        for c in doc.constants
-    ]
-    return {"typenames": typenames, "constants": constants, "modules": modules}
 
 
 # --- representability (witx's compatibility check between two types) -------------------
