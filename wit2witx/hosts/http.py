@@ -190,11 +190,12 @@ class OutgoingBody:
     """`outgoing-body`: bytes the guest writes, taken by a consumer — the request
     worker (`take`) or, once a response head went out, a direct writer (`direct`)."""
 
-    def __init__(self, limit: int, buffered_is_flushed: bool = False) -> None:
+    def __init__(self, limit: int) -> None:
         self.cond = threading.Condition()
-        #: a response body before its head is out: bytes in the host's buffer count as
-        #: flushed (nobody consumes them before the guest sets the response)
-        self.buffered_is_flushed = buffered_is_flushed
+        #: the request worker takes the bytes (set when it starts sending the body);
+        #: before that, bytes in the host's buffer count as flushed (a request body
+        #: written before `handle`, a response body before `set`), up to `limit`
+        self.consumer = False
         self.pending: deque[bytes] = deque()
         self.pending_bytes = 0
         self.written = 0
@@ -246,6 +247,8 @@ class OutgoingBody:
         while view:
             with self.cond:
                 while self.room() == 0 and self.error is None and not self.aborted:
+                    if not self.consumer and self.direct is None:
+                        raise stream_failed("the body's buffer is full before the message was sent")
                     self.cond.wait(1.0)
                 n = min(len(view), max(self.room(), 1))
             self.write(bytes(view[:n]))
@@ -253,7 +256,7 @@ class OutgoingBody:
 
     def wait_flushed(self) -> None:
         with self.cond:
-            while (self.pending and self.direct is None and not self.buffered_is_flushed
+            while (self.pending and self.consumer and self.direct is None
                    and self.error is None and not self.aborted):
                 self.cond.wait(1.0)
             self._fail_if_broken()
@@ -972,6 +975,10 @@ class HttpHost(CliHost):
             opts.connect, opts.first_byte = options.connect, options.first_byte
             opts.between_bytes = options.between_bytes
         exchange = Exchange(request, opts, self.allow_network)
+        if request.body is not None:  # from now on the worker takes what the guest writes
+            with request.body.cond:
+                request.body.consumer = True
+                request.body.cond.notify_all()
         exchange.start()
         return exchange
 
@@ -1093,7 +1100,7 @@ class HttpHost(CliHost):
         if self_.body_taken:
             raise T.TypesStatusError()
         self_.body_taken = True
-        self_.body = OutgoingBody(PREHEAD_LIMIT, buffered_is_flushed=True)
+        self_.body = OutgoingBody(PREHEAD_LIMIT)
         if self_.on_body is not None:
             self_.on_body()
         return self_.body
