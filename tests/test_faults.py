@@ -18,6 +18,7 @@ report, and the runner's open descriptors after the guest equal those before.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import re
@@ -41,7 +42,7 @@ from test_sockets_e2e import Server, echo_handler  # noqa: E402
 pytestmark = [pytest.mark.sockets, pytest.mark.slow]
 
 LOAD_GUEST = FIXTURES / "guests" / "load" / "load_guest.c"
-TIMEOUT = 120.0
+TIMEOUT = 600.0  # a first run builds its runner (minutes on a loaded machine); no test waits that long otherwise
 INJECTED = re.compile(r"w2w-fault: injected=(\d+)")
 runtimes = pytest.mark.parametrize("runtime", list(RUNTIMES))
 all_hosts = pytest.mark.parametrize("runtime", ["wasmtime", *RUNTIMES])
@@ -166,6 +167,33 @@ def test_fault_socket_creation(runtime, faults, first, native_env, load_guest):
     assert proc.stdout.split() == ["create", str(int(getattr(network, first))), "0"]
     assert injected(proc.stderr) == 1
     clean(runtime, proc.returncode, proc.stdout, proc.stderr)
+
+
+@all_hosts
+def test_fault_rules_skip_count_and_bad_rules(runtime, native_env, load_guest):
+    """`@SKIP` lets calls through first; an unparsable rule is reported and ignored."""
+    network, _ = statuses()
+    cmd, extra = run_cmd(runtime, load_guest, "create")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
+                          env=dict(native_env, **(extra or {}), W2W_FAULTS="socket=ENOMEM@1,bogus,recv=EWHAT"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["create", "0", str(int(network.OUT_OF_MEMORY))]
+    assert "w2w-fault: ignored rule `bogus`" in proc.stderr and "ignored rule `recv=EWHAT`" in proc.stderr
+    assert injected(proc.stderr) == 1
+    clean(runtime, proc.returncode, proc.stdout, proc.stderr)
+
+
+def test_fault_python_rules_parse_like_the_c_hosts():
+    from wit2witx.hosts import faults
+
+    assert faults.parse_rule("recv=ECONNRESET*3@2") == faults.Rule("recv", errno.ECONNRESET, 3, 2)
+    assert faults.parse_rule("send=short@1*4") == faults.Rule("send", faults.SHORT, 4, 1)
+    for bad in ("recv=short", "poll=EINTR", "recv", "recv=EFOO", "send=EINTR*x"):
+        assert faults.parse_rule(bad) is None, bad
+    f = faults.Faults("send=EPIPE@1,send=EINTR*2")
+    fired = [f.fire("send", False) for _ in range(4)]
+    assert [r.err if r else 0 for r in fired] == [errno.EINTR, errno.EPIPE, errno.EINTR, 0]
+    assert f.injected == 3
 
 
 CONNECT_CASES = {

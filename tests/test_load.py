@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.sockets, pytest.mark.slow]
 LOAD_GUEST = FIXTURES / "guests" / "load" / "load_guest.c"
 LOAD_SECONDS = float(os.environ.get("W2W_LOAD_SECONDS", "12"))
 CLIENTS, SIZE = 200, 64 * 1024
-ROUND_TIMEOUT = 120.0
+ROUND_TIMEOUT = 600.0  # also the server start-up, which may build the runner first
 RSS_SLACK_KIB = 2048
 
 

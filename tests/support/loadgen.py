@@ -7,6 +7,7 @@ tests/test_faults.py and bench/bench_load.py.
 from __future__ import annotations
 
 import os
+import select
 import selectors
 import socket
 import struct
@@ -165,7 +166,8 @@ class GuestServer:
     def __init__(self, cmd: list[str], env: dict[str, str], timeout: float) -> None:
         self.timeout = timeout
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        line = self.proc.stdout.readline()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else "(no port line before the timeout)"
         if not line.startswith("port "):
             self.kill()
             raise RuntimeError(f"guest server did not start: {line!r} {self.proc.stderr.read()}")
