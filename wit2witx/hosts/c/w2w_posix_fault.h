@@ -3,7 +3,8 @@
  *
  * Set W2W_FAULTS in the host's environment before the first OS call, a comma-separated
  * list of rules `KIND=WHAT[*COUNT][@SKIP]`:
- *   KIND   socket | connect | accept | recv | send | poll
+ *   KIND   socket | connect | accept | recv | send (TCP sockets and streams) | poll (the
+ *          wait behind wasi:io/poll's poll and pollable.block)
  *   WHAT   an errno name (ECONNRESET, EAGAIN, EINTR, ENOMEM, EPIPE, ECONNREFUSED,
  *          ECONNABORTED, ETIMEDOUT, ENOBUFS, EMFILE) or `short` (send only: one byte
  *          goes out instead of the whole buffer)
