@@ -57,7 +57,7 @@ def render(name: str, /, view: Any = None, *args: Any, templates: Sequence[str] 
     try:
         return env.get_template(name).render(context)
     except Exception as exc:  # noqa: BLE001 - only template failures become diagnostics
-        diagnostic = _template_diagnostic(exc, env)
+        diagnostic = _template_diagnostic(exc, name)
         if diagnostic is None:
             raise
         raise TemplateError(diagnostic) from None
@@ -130,7 +130,7 @@ def _bytecode_cache(jinja2):
 # --------------------------------------------------------------------------- diagnostics
 
 
-def _template_diagnostic(exc: BaseException, env):
+def _template_diagnostic(exc: BaseException, name: str):
     """A diagnostic at the template line that failed, or None for a failure that did
     not happen in a template (a bug in a back end: it keeps its traceback)."""
     import jinja2  # noqa: PLC0415 - already imported by `environment`
@@ -141,6 +141,8 @@ def _template_diagnostic(exc: BaseException, env):
         where = _template_frame(exc)
         message = f"template `{exc.name}` not found"
         return _at(where[0], where[1], message) if where else error(message)
+    if isinstance(exc, (UnicodeDecodeError, OSError)):  # after TemplateNotFound, an OSError
+        return error(f"cannot read the template `{name}` (or one it extends or includes): {exc}")
     where = _template_frame(exc)
     if where is None:
         return None
