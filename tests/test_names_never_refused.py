@@ -235,7 +235,7 @@ def test_every_name_through_every_back_end(every_name, runtime_includes):
                      '(export "r_m")', '(export "r_m_")', "(param $buf_ (@witx const_pointer u8))",
                      "(param $buf__len (@witx usize))", "(param $buf_len_ u32)",
                      "(param $error_payload_ ", "(param $error_ u8)", "(param $buf_used_ u32)",
-                     "(param $x_len_ u32)", "(param $self u32)", "(param $error_ u64)",
+                     "(param $x_len_ u32)", "(param $self_ u32)", "(param $error_ u64)",
                      "(typename $x_status u32)", "(typename $x_status_\n",
                      "(typename $status u8)", "(typename $status_\n",
                      "(typename $f_result u16)", "(typename $f_result_ string)"):
@@ -283,6 +283,25 @@ def test_call_plan_finds_the_backport_slots_beside_renamed_parameters(every_name
     assert plans["r_m_"].result.status.error_type.name == "x"
     names = {p.name for f in unit.module.functions for p in f.params}
     assert {*BUF_PARAMS, ERROR_PAYLOAD_PARAM} <= names
+
+
+def test_a_free_function_shaped_like_a_drop_is_no_drop(tmp_path):
+    """`r-drop: func(self: r)` in an interface that uses `r`: P1 name `r_drop`, one
+    handle parameter, no result — a drop's shape, but its `self` is the user's, so it
+    is `self_` and the call plan (hence every glue) calls the function, not a drop."""
+    from wit2witx.p1.facts import facts_of  # noqa: PLC0415
+    from wit2witx.p1.lower import lower  # noqa: PLC0415
+
+    src = tmp_path / "drop.wit"
+    assert _accepted_by_wasm_tools(
+        "package adv:drop;\ninterface i {\n  resource r;\n}\n"
+        "interface user {\n  use i.{r};\n  r-drop: func(self: r);\n}\n", src)
+    lowered = lower(wit2witx.load([src]))
+    unit = next(u for u in lowered.units if u.name == "adv_drop_user")
+    (func,) = unit.module.functions
+    assert (func.name, [p.name for p in func.params]) == ("r_drop", ["self_"])
+    plan = facts_of(lowered.documents).call_plan(func, unit.document)
+    assert plan.drop_of is None and [s.kind for s in plan.slots] == [SlotKind.HANDLE]
 
 
 # --------------------------------------------------------------------------- a real call

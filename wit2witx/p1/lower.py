@@ -497,17 +497,17 @@ class _Lowering:
         """The P1 name of each WIT parameter (a method's `self` included).
 
         The backport's own parameters (`buf`, `buf_len`, `buf_used`, `error_payload`),
-        the result `error` and a method's `self` keep their names in every function,
-        whether it has them or not, so that a reader of the WITX (the call plan, any
-        witx tool) knows them by name; a WIT parameter so named, or meeting an earlier
-        parameter's `<x>_len`, takes a trailing `_` (`buf` → `buf_`). Core wasm passes
-        arguments by position, so no caller sees the change."""
+        the result `error` and the `self` of methods and drops keep their names in every
+        function, whether it has them or not, so that a reader of the WITX (the call
+        plan, any witx tool) knows them by name (a free function `r-drop(self: r)` must
+        not read as a drop); a WIT parameter so named, or meeting an earlier parameter's
+        `<x>_len`, takes a trailing `_` (`buf` → `buf_`). Core wasm passes arguments by
+        position, so no caller sees the change."""
         params = func.params
-        taken: set[str] = {*BUF_PARAMS, ERROR_PAYLOAD_PARAM, RESULT_NAME}
+        taken: set[str] = {*BUF_PARAMS, ERROR_PAYLOAD_PARAM, RESULT_NAME, SELF_PARAM}
         names: list[str] = []
         if func.kind in ("method", "async-method") and params:
-            taken.add(SELF_PARAM)  # the first WIT param is `self` already
-            names.append(SELF_PARAM)
+            names.append(SELF_PARAM)  # the first WIT param is `self` already
             params = params[1:]
         for param in params:
             name = snake(param.name)
