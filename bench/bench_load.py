@@ -7,7 +7,8 @@ Rounds of 200 concurrent loopback clients, each sending 64 KiB and reading it ba
 W2W_LOAD_SECONDS (60) per runtime, while one more connection measures 1 KiB round trips
 (send 1 KiB, read it back) the whole time. Reported: connections/s, MiB/s (bytes echoed,
 one direction), p50/p99 of the 1 KiB round trip under that load, and the runner's open
-descriptors and RSS after the first and the last round (they must not grow).
+descriptors and RSS after the first round (the probe's connection still open: one more
+descriptor in the C runners) and after the last (the probe done); they must not grow.
 
 Needs ../shared/corpus, ziglang, gcc, and WAMR's source (WAMR_SRC or ../shared/vendor).
 Nothing here asserts but that every byte came back: the figures go into the notes.
