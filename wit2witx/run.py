@@ -163,6 +163,14 @@ def _serve_http(guest: str, address: str, host: List[str], runtime: str, allow_n
     raise typer.Exit(0)
 
 
+def _spawns_threads(guest: str) -> bool:
+    """Whether the module imports wasi-threads' `wasi` `thread-spawn` (its import entry's
+    two names, length-prefixed, as the binary format spells them): WAMR then runs it in
+    its `threads` configuration."""
+    with open(guest, "rb") as fh:
+        return b"\x04wasi\x0cthread-spawn" in fh.read()
+
+
 def _run_native(runtime: str, guest: str, args: List[str], allow_network: bool, env: List[str],
                 wamr: Optional[str]) -> None:
     """Build (once) the native runner for `runtime` and become it."""
@@ -178,12 +186,13 @@ def _run_native(runtime: str, guest: str, args: List[str], allow_network: bool, 
     if not os.path.isfile(guest):
         raise _fail(f"cannot load `{guest}`: no such file", 1)
     sanitize = os.environ.get("WIT2WITX_RUNNER_SANITIZE", "") not in ("", "0")
-    config = os.environ.get("WIT2WITX_RUNNER_WAMR_CONFIG") or "default"
+    tsan = os.environ.get("WIT2WITX_RUNNER_TSAN", "") not in ("", "0")  # ThreadSanitizer instead
+    config = os.environ.get("WIT2WITX_RUNNER_WAMR_CONFIG") or ("threads" if _spawns_threads(guest) else "default")
     if config not in build.WAMR_CONFIGS:
         raise _fail(f"WIT2WITX_RUNNER_WAMR_CONFIG={config} (known: {', '.join(build.WAMR_CONFIGS)})", 2)
     try:
         exe = build.runner(runtime, cache_dir() / "native", sanitize=sanitize,
-                           wamr=Path(source) if source else None, wamr_config=config)
+                           wamr=Path(source) if source else None, wamr_config=config, tsan=tsan)
     except build.WamrUnavailable as exc:
         raise _fail(str(exc), 2) from None
     except (build.NativeBuildError, OSError) as exc:

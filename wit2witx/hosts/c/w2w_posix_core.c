@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,18 @@ uint32_t w2w_posix_live_objects(const w2w_posix *host)
 
 /* ------------------------------------------------------------------ objects */
 
+/* W2W_THREADS=1 (guest threads calling at once): the object list, the reference counts
+ * and the counters are the host's shared state; one lock guards them (an object's own
+ * state is used by the calls that hold its handle, which the glue keeps alive). */
+#if W2W_THREADS
+static pthread_mutex_t objects_lock = PTHREAD_MUTEX_INITIALIZER;
+#define OBJECTS_LOCK() ((void)pthread_mutex_lock(&objects_lock))
+#define OBJECTS_UNLOCK() ((void)pthread_mutex_unlock(&objects_lock))
+#else
+#define OBJECTS_LOCK() ((void)0)
+#define OBJECTS_UNLOCK() ((void)0)
+#endif
+
 void *w2w_obj_new(w2w_posix *host, size_t size, w2w_kind kind, void (*destroy)(w2w_obj *))
 {
     w2w_obj *obj = calloc(1, size);
@@ -87,25 +100,35 @@ void *w2w_obj_new(w2w_posix *host, size_t size, w2w_kind kind, void (*destroy)(w
     obj->refs = 1;
     obj->host = host;
     obj->destroy = destroy;
+    OBJECTS_LOCK();
     obj->next = host->objects;
     if (host->objects != NULL)
         host->objects->prev = obj;
     host->objects = obj;
+    OBJECTS_UNLOCK();
     return obj;
 }
 
 w2w_obj *w2w_obj_ref(w2w_obj *obj)
 {
-    if (obj != NULL)
+    if (obj != NULL) {
+        OBJECTS_LOCK();
         obj->refs++;
+        OBJECTS_UNLOCK();
+    }
     return obj;
 }
 
 void w2w_obj_unref(w2w_obj *obj)
 {
     w2w_posix *host;
-    if (obj == NULL || obj->host->closing || --obj->refs != 0)
+    if (obj == NULL)
         return;
+    OBJECTS_LOCK();
+    if (obj->host->closing || --obj->refs != 0) {
+        OBJECTS_UNLOCK();
+        return;
+    }
     host = obj->host;
     if (obj->prev != NULL)
         obj->prev->next = obj->next;
@@ -113,6 +136,7 @@ void w2w_obj_unref(w2w_obj *obj)
         host->objects = obj->next;
     if (obj->next != NULL)
         obj->next->prev = obj->prev;
+    OBJECTS_UNLOCK();
     if (obj->destroy != NULL)
         obj->destroy(obj);
     free(obj);
@@ -126,7 +150,9 @@ static void fd_destroy(w2w_obj *obj)
     if (s->fd >= 0) {
         close(s->fd);
         s->fd = -1;
+        OBJECTS_LOCK();
         obj->host->sockets_closed++;
+        OBJECTS_UNLOCK();
     }
 }
 
@@ -141,7 +167,9 @@ w2w_fd *w2w_fd_adopt(w2w_posix *host, int fd, int family)
     s->fd = fd;
     s->family = family;
     s->is_socket = true;
+    OBJECTS_LOCK();
     host->sockets_opened++;
+    OBJECTS_UNLOCK();
     return s;
 }
 
