@@ -240,14 +240,19 @@ class Connection:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.refs = 1
+        # its owners may be dropped by different threads at once (docs/abi.md, threads)
+        self._lock = threading.Lock()
 
     def retain(self) -> "Connection":
-        self.refs += 1
+        with self._lock:
+            self.refs += 1
         return self
 
     def release(self) -> None:
-        self.refs -= 1
-        if self.refs <= 0:
+        with self._lock:
+            self.refs -= 1
+            last = self.refs == 0
+        if last:
             self.sock.close()
 
 
