@@ -98,3 +98,16 @@ def test_threads_off_by_default_adds_nothing(tmp_path: Path) -> None:
     assert sizes["on"][1] > slot_off  # pins and the deferred release live in the slot only with threads
     assert "pthread" not in subprocess.run([_cc(), "-E", "-I", str(GENERATED), str(src)], capture_output=True,
                                            text=True, check=True).stdout
+
+
+def test_glue_and_host_compile_strictly_with_threads(tmp_path: Path) -> None:
+    """Every shipped glue core and the C host under W2W_THREADS=1, warnings as errors."""
+    host_dir = GENERATED.parent
+    sources = sorted(GENERATED.glob("*_host.c")) + sorted(host_dir.glob("w2w_posix_*.c"))
+    sources = [s for s in sources if not s.name.endswith(("_wasm3.c", "_wamr.c"))]
+    assert len(sources) > 20
+    for src in sources:
+        proc = subprocess.run([_cc(), "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-DW2W_THREADS=1", "-I",
+                               str(GENERATED), "-I", str(host_dir), "-c", str(src), "-o", str(tmp_path / "x.o")],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, f"{src.name}: {proc.stderr[-3000:]}"
