@@ -8,8 +8,8 @@ imports thread-spawn.
 - 4 threads each echo 256 KiB over their own TCP connection at once, with the runner
   plain and built with ThreadSanitizer (no report allowed);
 - 4 threads race 100k create / use / drop operations on tcp sockets shared through one
-  array: every socket created is dropped exactly once (the guest's counts and the host's
-  own: sockets opened = closed, no live object left).
+  array, plain and under TSan: every socket created is dropped exactly once (the
+  guest's counts and the host's own: sockets opened = closed, no live object left).
 
 Not under wasmtime-py: it links no wasi-threads (tests/test_threads_py.py shows it).
 """
@@ -129,8 +129,10 @@ def test_four_threads_echo_256kib_each_on_wamr(threads_guest: Path, wamr_src: st
     assert (opened, closed, live) == (4, 4, 0) and fds_after == fds_before
 
 
-def test_stress_100k_racing_handle_ops_on_wamr(threads_guest: Path, wamr_src: str) -> None:
-    proc = run_threaded(threads_guest, wamr_src, "stress", "4", "100000")
+@pytest.mark.parametrize("sanitizer", ["plain", "tsan"])
+def test_stress_100k_racing_handle_ops_on_wamr(threads_guest: Path, wamr_src: str, sanitizer: str) -> None:
+    proc = run_threaded(threads_guest, wamr_src, "stress", "4", "100000", tsan=sanitizer == "tsan")
+    assert "ThreadSanitizer" not in proc.stderr, proc.stderr[-8000:]
     assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
     figures = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", proc.stdout)}
     assert figures["threads"] == 4 and figures["ops"] == 100_000
