@@ -351,7 +351,11 @@ def test_docs_cannot_close_the_comment_early():
 
 
 def test_template_is_compiled_once():
-    assert c_header._template() is c_header._template()
+    from wit2witx.emit.templating import environment  # noqa: PLC0415
+
+    env = environment()
+    assert environment() is env
+    assert env.get_template("c/header.h.j2") is env.get_template("c/header.h.j2")
 
 
 def test_anonymous_aggregates_get_synthesized_typedefs(tmp_path):

@@ -1239,10 +1239,11 @@ def _build_units(program) -> list[HUnit]:
     return out
 
 
-def _render(name: str, *args) -> str:
-    from .templating import render
+def _render(program, name: str, view=None, **context) -> str:
+    """`templates/host_c/<name>` (or the run's override of it) with `view`."""
+    from .templating import render, template_dirs  # noqa: PLC0415
 
-    return render(f"host_c/{name}", *args)
+    return render(f"host_c/{name}", view, templates=template_dirs(program), **context)
 
 
 def emit_files(program) -> dict[str, str]:
@@ -1251,11 +1252,11 @@ def emit_files(program) -> dict[str, str]:
     files: dict[str, str] = {}
     if hunits:
         # the same text whatever the input, so that runs sharing an output folder agree
-        files[SUPPORT_HEADER] = _render("w2w_host_h.py", hunits[0].header_line)
+        files[SUPPORT_HEADER] = _render(program, "w2w_host.h.j2", header_line=hunits[0].header_line)
     for hu in hunits:
-        files[f"{hu.module}_host.h"] = _render("host_h.py", hu)
-        files[f"{hu.module}_host_inline.h"] = _render("host_inline_h.py", hu)
-        files[f"{hu.module}_host.c"] = _render("host_c.py", hu)
+        files[f"{hu.module}_host.h"] = _render(program, "host.h.j2", hu)
+        files[f"{hu.module}_host_inline.h"] = _render(program, "host_inline.h.j2", hu)
+        files[f"{hu.module}_host.c"] = _render(program, "host.c.j2", hu)
     return files
 
 
@@ -1274,8 +1275,8 @@ def _runtime_binding(program, runtime: str) -> dict[str, str]:
     files: dict[str, str] = {}
     for hu in build_units(program):
         if hu.functions:
-            files[f"{hu.module}_{runtime}.h"] = _render(f"{runtime}_h.py", hu)
-            files[f"{hu.module}_{runtime}.c"] = _render(f"{runtime}_c.py", hu)
+            files[f"{hu.module}_{runtime}.h"] = _render(program, f"{runtime}.h.j2", hu)
+            files[f"{hu.module}_{runtime}.c"] = _render(program, f"{runtime}.c.j2", hu)
     return files
 
 

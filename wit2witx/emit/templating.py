@@ -20,11 +20,9 @@ A broken override (a syntax error, an undefined variable, an unknown `extends`) 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Sequence
 
 from .._resources import cache_dir, templates_dir
@@ -44,13 +42,10 @@ def template_dirs(program) -> tuple[str, ...]:
     return tuple(getattr(options, "templates", ()) or ())
 
 
-def render(name: str, /, view: Any = None, *args: Any, templates: Sequence[str] = (), **context: Any) -> str:
+def render(name: str, /, view: Any = None, *, templates: Sequence[str] = (), **context: Any) -> str:
     """Render `<name>` (e.g. "docs/module.md.j2") with `view` (as `v`) and `context`.
 
-    `templates` are the run's override folders, searched before the built-ins. A name
-    ending in `.py` is one of the formatting modules the C back ends still use."""
-    if name.endswith(".py"):
-        return template(name).render(*((view,) if view is not None else ()), *args, **context)
+    `templates` are the run's override folders, searched before the built-ins."""
     env = environment(tuple(os.fspath(t) for t in templates))
     if view is not None:
         context["v"] = view
@@ -61,20 +56,6 @@ def render(name: str, /, view: Any = None, *args: Any, templates: Sequence[str] 
         if diagnostic is None:
             raise
         raise TemplateError(diagnostic) from None
-
-
-@lru_cache(maxsize=None)
-def template(name: str) -> ModuleType:
-    """The formatting module `templates/<name>` (e.g. "c/header_h.py"), loaded once:
-    the C back ends' templates until they move to Jinja too."""
-    path = templates_dir() / name
-    module_name = "wit2witx.templates." + name.removesuffix(".py").replace("/", ".")
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - a broken installation
-        raise FileNotFoundError(f"wit2witx installation is missing the template `{name}`")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @lru_cache(maxsize=8)
@@ -187,4 +168,4 @@ def _at(filename: str | None, line: int | None, message: str, source: str | None
     return error(message, file.span(start + indent, start + max(len(text), indent + 1)))
 
 
-__all__ = ["render", "template", "environment", "template_dirs", "TemplateError", "BUILTIN_PREFIX"]
+__all__ = ["render", "environment", "template_dirs", "TemplateError", "BUILTIN_PREFIX"]
