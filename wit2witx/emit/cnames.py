@@ -21,7 +21,10 @@ and type `v-u`'s typedef). Whatever a C back end emits goes through this module:
 from __future__ import annotations
 
 import re
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Callable, Hashable, Iterable, Mapping, Sequence
 
 # --------------------------------------------------------------------------- keywords
@@ -110,41 +113,91 @@ class NameClash(AssertionError):
     """A registry could not find free names for an entity (a bug in a derive function)."""
 
 
+class _Frozen:
+    """A registry's claims, read-only and compact: the names sorted and joined into one
+    string (a byte a character, for ASCII names), where each starts (4 bytes), and the
+    index of its owner among the distinct owners (4 bytes). A dict of the same names
+    costs ~130 bytes a name (entry, string object), and the run's names live through
+    every C back end; looking a name up (a bisection) is needed only for what the back
+    ends synthesize."""
+
+    __slots__ = ("text", "starts", "owner_index", "owners")
+
+    def __init__(self, owner: Mapping[str, Hashable]) -> None:
+        names = sorted(owner)
+        index: dict[Hashable, int] = {}
+        self.owner_index = array("I", (index.setdefault(owner[x], len(index)) for x in names))
+        self.owners: list[Hashable] = list(index)
+        self.text = "".join(names)
+        self.starts = array("I" if len(self.text) < 1 << 32 else "Q", accumulate(map(len, names), initial=0))
+
+    def _name(self, i: int) -> str:
+        return self.text[self.starts[i]:self.starts[i + 1]]
+
+    def get(self, name: str) -> Hashable | None:
+        count = len(self.owner_index)
+        i = bisect_left(range(count), name, key=self._name)
+        if i < count and self._name(i) == name:
+            return self.owners[self.owner_index[i]]
+        return None
+
+    def items(self):
+        owners, index = self.owners, self.owner_index
+        return ((self._name(i), owners[index[i]]) for i in range(len(index)))
+
+
 class Registry:
-    """Global C identifiers of a run, each owned by one entity (any hashable key)."""
+    """Global C identifiers of a run, each owned by one entity (any hashable key).
 
-    __slots__ = ("_owner",)
+    A fork is an overlay: its own claims in a small dict over the parent's, frozen
+    (`_Frozen`), so a back end neither copies the run's names nor changes them.
+    """
 
-    def __init__(self, owner: dict[str, Hashable] | None = None) -> None:
-        self._owner: dict[str, Hashable] = owner if owner is not None else {}
+    __slots__ = ("_owner", "_base")
+
+    def __init__(self, base: _Frozen | None = None) -> None:
+        self._owner: dict[str, Hashable] = {}
+        self._base = base
 
     def fork(self) -> "Registry":
-        """A copy to claim a back end's synthesized names in (the run's base stays the
-        same whichever back ends run, so every back end's names are deterministic)."""
-        return Registry(dict(self._owner))
+        """A registry to claim a back end's synthesized names in, over this one's (the
+        run's base stays the same whichever back ends run, so every back end's names are
+        deterministic). Claims made here afterwards are not seen by the fork."""
+        if self._base is None:
+            return Registry(_Frozen(self._owner))
+        if self._owner:  # a fork of a fork (a header emitted on its own): rare
+            return Registry(_Frozen({**dict(self._base.items()), **self._owner}))
+        return Registry(self._base)
 
     def owner(self, name: str) -> Hashable | None:
-        return self._owner.get(name)
+        got = self._owner.get(name)
+        if got is None and self._base is not None:
+            got = self._base.get(name)
+        return got
 
     def reserve(self, key: Hashable, names: Iterable[str]) -> None:
         """Claim fixed names (a unit's own: guards, contexts) where they are free; a clash
         between fixed names of two units is a file-level clash the driver resolves."""
         owner = self._owner
         for x in names:
-            owner.setdefault(x, key)
+            if self.owner(x) is None:
+                owner[x] = key
+
+    def _free(self, key: Hashable, names: set[str]) -> bool:
+        """Whether every one of `names` is free or already `key`'s."""
+        if self._base is None and self._owner.keys().isdisjoint(names):
+            return True  # the usual case while a run's names are claimed, checked in C
+        return all(self.owner(x) in (None, key) for x in names)
 
     def claim(self, key: Hashable, stem: str, derive: Callable[[str], Sequence[str]]) -> str:
         """The first of `stem`, `stem_2`, `stem_3`, ... whose derived names are all free
         (or already `key`'s); claims them for `key` and returns that stem."""
-        owner = self._owner
         candidate = stem
         for n in range(2, 10_000):
             # the guest and host spellings coincide under default prefixes: one claim
             names = set(derive(candidate))
-            if names.isdisjoint(_RESERVED) and (
-                    owner.keys().isdisjoint(names)  # the usual case, checked in C
-                    or all(owner.get(x, key) == key for x in names)):
-                owner.update(dict.fromkeys(names, key))
+            if names.isdisjoint(_RESERVED) and self._free(key, names):
+                self._owner.update(dict.fromkeys(names, key))
                 return candidate
             candidate = f"{stem}_{n}"
         raise NameClash(f"no free C names for {stem!r}")
@@ -399,6 +452,7 @@ def program_names(units: Sequence, guest_prefix: Mapping[str, str]) -> ProgramNa
                 frag = reg.claim(("function", id(func)), fragment(func.name), lambda f, g=guest, h=host:
                                  guest_function_names(g, f) + host_function_names(h, f))
                 names.fragment_of[id(func)] = frag
+    names.registry = reg.fork()  # frozen: it lives as long as the run's C back ends
     return names
 
 
