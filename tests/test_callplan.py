@@ -672,7 +672,7 @@ def _agree_result(plan: CallPlan, hf, glue_tables: dict, where: str) -> None:
     assert ("uint8_t o_0[" in body) == result.rollback.staged, where
     released = sorted(int(k) for k in re.findall(r"release_\w+\(host->handles, &ret(\d+)\);", body))
     assert released == list(result.rollback.release_outs), where
-    assert ("o_error_payload" in body) == (result.rollback.journal and result.rollback.release_error_payload), where
+    assert ("o_error_payload" in body) == result.rollback.staged_error_payload, where
     status = result.status
     if status is None or status.typename is None:
         return

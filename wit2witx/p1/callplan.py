@@ -355,7 +355,9 @@ class Rollback:
     `journal`: the call records the handles it issues and removes them again when it
     fails (any status but success, a full table, a bad value from the implementation).
     `staged`: the results are encoded into scratch space and copied to the guest only
-    when all of them encoded, so a failure writes no out-pointer. `release_outs` /
+    when all of them encoded, so a failure writes no out-pointer; `staged_error_payload`:
+    the same for the error payload, written only for an interface error that encoded in
+    full. `release_outs` /
     `release_error_payload`: host values holding handles outside lists whose objects
     are released (through their `<r>_drop`) when they could not be issued.
     `error_keeps_list_handles`: the implementation encoded the error payload's list
@@ -364,6 +366,7 @@ class Rollback:
 
     journal: bool
     staged: bool
+    staged_error_payload: bool
     release_outs: tuple[int, ...]
     release_error_payload: bool
     error_keeps_list_handles: bool
@@ -739,7 +742,10 @@ def _rollback(outs: list[OutSlot], payload: ErrorPayloadSlot | None) -> Rollback
         payload is not None and payload.value.holds_handles)
     return Rollback(
         journal=journal,
-        staged=journal and bool(outs),
+        # every out-pointer is staged, handles or not: a `bad_value` from an encode must
+        # leave the guest's memory untouched too (found by tests/test_fuzz_c.py)
+        staged=bool(outs),
+        staged_error_payload=payload is not None,
         release_outs=tuple(o.index for o in outs if o.value.handles) if journal else (),
         release_error_payload=journal and payload is not None and payload.value.handles > 0,
         error_keeps_list_handles=payload is not None and bool(payload.value.list_resources),
