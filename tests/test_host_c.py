@@ -454,6 +454,26 @@ def test_parameter_names_that_clash_with_the_glue(tmp_path):
               f"compiling {name}")
 
 
+
+@pytest.mark.parametrize("ncases", [255, 256, 257])
+def test_enums_that_fill_their_tag_compile_strictly(tmp_path, ncases):
+    """An enum whose cases fill its tag's range (256 in a u8 tag) has no invalid host
+    value: the glue must not compare a host value against a bound gcc knows is always
+    false (-Werror=type-limits); raw core and guest values are still checked."""
+    cases = ",\n".join(f"    c{i}" for i in range(ncases))
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "e.wit").write_text(
+        "package t:e;\ninterface i {\n  enum big {\n" + cases + "\n  }\n"
+        "  get: func() -> big;\n  get-either: func() -> result<big, big>;\n"
+        "  put: func(x: big);\n}\n")
+    out = tmp_path / "out"
+    files = generate([pkg], out, emit=("host-c",))
+    inline = files["t_e_i_host_inline.h"]
+    assert f"if ((uint32_t)a_x >= {ncases}u)" in inline  # the raw core argument
+    check(run([gcc(), *CFLAGS, "-Wtype-limits", "-fsyntax-only", "-I", out, out / "t_e_i_host.c"]),
+          f"compiling the glue of a {ncases}-case enum")
+
 # --------------------------------------------------------------------------- no side effects on failure
 
 POOL = FIXTURES / "pool"

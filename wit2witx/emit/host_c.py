@@ -612,6 +612,10 @@ class _UnitBuilder:
                     "    " + self._efail("W2W_E_BAD_VALUE"), _st(ty.repr.size, dst, src)]
         if is_enum_like(ty):
             vl = self.vl(ty)
+            if len(vl.cases) >= 1 << (8 * vl.tag_size):
+                # the host type is as wide as the tag: every value it holds is a case
+                # (and gcc's -Wtype-limits rejects a check that is always false)
+                return [_st(vl.tag_size, dst, src)]
             return [f"if ((uint64_t){src} >= {len(vl.cases)}u)", "    " + self._efail("W2W_E_BAD_VALUE"),
                     _st(vl.tag_size, dst, src)]
         if isinstance(ty, Handle):
