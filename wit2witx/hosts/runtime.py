@@ -830,9 +830,10 @@ class ListOf(Codec):
 
 # ---------------------------------------------------------------------------- functions
 
-# core parameter kinds in a FuncSpec
+# core parameter kinds in a FuncSpec: the glue (emit/host_py.py) maps each slot kind of
+# the call plan to one; they are compared by identity of kind, never a parameter's name
 VALUE, HANDLE, LIST, BY_REF, POINTER, OUT, BUF, ERROR_PAYLOAD = (
-    "value", "handle", "list", "by_ref", "pointer", "out", "buf", "error_payload")
+    "value", "handle", "list", "by_ref", "pointer", "out", "caller_buffer", "error_value")
 
 
 @dataclass(frozen=True, slots=True)
