@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 from array import array
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Callable, Hashable, Iterable, Mapping, Sequence
@@ -114,31 +113,40 @@ class NameClash(AssertionError):
 
 
 class _Frozen:
-    """A registry's claims, read-only and compact: the names sorted and joined into one
-    string (a byte a character, for ASCII names), where each starts (4 bytes), and the
-    index of its owner among the distinct owners (4 bytes). A dict of the same names
-    costs ~130 bytes a name (entry, string object), and the run's names live through
-    every C back end; looking a name up (a bisection) is needed only for what the back
-    ends synthesize."""
+    """A registry's claims, read-only and compact: the names joined into one string (a
+    byte a character, for ASCII names), where each starts (4 bytes), the index of its
+    owner among the distinct owners (4 bytes), and an open-addressing table of name
+    numbers by `hash()` (4 bytes a slot, at most 2/3 full; the hash only places names,
+    a lookup compares the names themselves). A dict of the same names costs ~130 bytes
+    a name (entry, string object), and the run's names live through every C back end."""
 
-    __slots__ = ("text", "starts", "owner_index", "owners")
+    __slots__ = ("text", "starts", "owner_index", "owners", "slots", "mask")
 
     def __init__(self, owner: Mapping[str, Hashable]) -> None:
-        names = sorted(owner)
         index: dict[Hashable, int] = {}
-        self.owner_index = array("I", (index.setdefault(owner[x], len(index)) for x in names))
+        self.owner_index = array("I", (index.setdefault(k, len(index)) for k in owner.values()))
         self.owners: list[Hashable] = list(index)
-        self.text = "".join(names)
-        self.starts = array("I" if len(self.text) < 1 << 32 else "Q", accumulate(map(len, names), initial=0))
+        self.text = "".join(owner)
+        self.starts = array("I" if len(self.text) < 1 << 32 else "Q", accumulate(map(len, owner), initial=0))
+        size = 1 << max(3, (len(owner) * 3 // 2).bit_length())
+        slots, mask = array("I", [0]) * size, size - 1
+        for number, name in enumerate(owner, 1):
+            j = hash(name) & mask
+            while slots[j]:
+                j = (j + 1) & mask
+            slots[j] = number
+        self.slots, self.mask = slots, mask
 
     def _name(self, i: int) -> str:
         return self.text[self.starts[i]:self.starts[i + 1]]
 
     def get(self, name: str) -> Hashable | None:
-        count = len(self.owner_index)
-        i = bisect_left(range(count), name, key=self._name)
-        if i < count and self._name(i) == name:
-            return self.owners[self.owner_index[i]]
+        slots, mask = self.slots, self.mask
+        j = hash(name) & mask
+        while number := slots[j]:
+            if self._name(number - 1) == name:
+                return self.owners[self.owner_index[number - 1]]
+            j = (j + 1) & mask
         return None
 
     def items(self):
