@@ -27,6 +27,9 @@ QEMU_TIMEOUT = 60  # seconds; a hung image must not hang the suite
 # what a microcontroller build uses: size first, and one section per function and
 # object so that --gc-sections drops what nothing references
 OPT = ("-Os", "-ffunction-sections", "-fdata-sections")
+# __FILE__ in wasm3's and the board's messages must not depend on where the checkout
+# lives: the footprint table in README.md is compared byte for byte with a fresh build
+REPRODUCIBLE = (f"-ffile-prefix-map={ROOT}=.",)
 STRICT = ("-std=c99", "-Wall", "-Wextra", "-Werror")
 
 
@@ -87,7 +90,7 @@ def run(cmd, what: str, timeout: float = 600) -> subprocess.CompletedProcess:
 
 def wasm3(cpu: Cpu) -> tuple[Path, Path]:
     """(include dir, libm3.a) of wasm3 for `cpu`, shared by parallel workers."""
-    return wasm3_lib((*cpu.flags, *OPT), cc=tool("gcc"), ar=tool("ar"))
+    return wasm3_lib((*cpu.flags, *OPT, *REPRODUCIBLE), cc=tool("gcc"), ar=tool("ar"))
 
 
 # --------------------------------------------------------------------------- images
@@ -110,7 +113,7 @@ def build_image(out: Path, name: str, cpu: Cpu, sources: list[Path], includes: l
     work.mkdir(parents=True, exist_ok=True)
     inc, lib = wasm3(cpu)
     gcc = tool("gcc")
-    common = [*cpu.flags, *OPT, "-g", "-I", BOARD, *[x for i in includes for x in ("-I", i)],
+    common = [*cpu.flags, *OPT, *REPRODUCIBLE, "-g", "-I", BOARD, *[x for i in includes for x in ("-I", i)],
               "-isystem", inc]
     objects = []
     for src in BOARD_SOURCES:
