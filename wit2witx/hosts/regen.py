@@ -87,37 +87,50 @@ def generate(corpus: Path) -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def stale(corpus: Path) -> list[str]:
-    """Names of shipped files that are missing or differ from a fresh generation."""
+def stale_files(files: dict[str, str], folder: Path) -> list[str]:
+    """Names of `files` missing from `folder` or held there with other text."""
     out = []
-    for name, text in generate(corpus).items():
-        path = GENERATED / name
+    for name, text in files.items():
+        path = folder / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             out.append(name)
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m wit2witx.hosts.regen", description=__doc__.split("\n\n")[0])
+def stale(corpus: Path) -> list[str]:
+    """Names of shipped files that are missing or differ from a fresh generation."""
+    return stale_files(generate(corpus), GENERATED)
+
+
+def regen_main(argv: list[str] | None, *, prog: str, doc: str, generate, folder: Path,
+               pattern: str) -> int:
+    """The command line both shipped-glue folders share: `--check` reports stale files
+    (exit 1); otherwise the folder is rewritten and files matching `pattern` that a
+    generation no longer makes are removed."""
+    ap = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
     args = ap.parse_args(argv)
-    if args.check:
-        bad = stale(args.corpus)
-        for name in bad:
-            print(f"stale: {GENERATED / name}")
-        return 1 if bad else 0
     files = generate(args.corpus)
-    GENERATED.mkdir(exist_ok=True)
-    for old in GENERATED.glob("*.py"):
+    if args.check:
+        bad = stale_files(files, folder)
+        for name in bad:
+            print(f"stale: {folder / name}")
+        return 1 if bad else 0
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob(pattern):
         if old.name not in files:
             old.unlink()
     for name, text in files.items():
-        with open(GENERATED / name, "w", encoding="utf-8", newline="\n") as fh:
+        with open(folder / name, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
-    print(f"wrote {len(files)} files to {GENERATED}")
+    print(f"wrote {len(files)} files to {folder}")
     return 0
 
+
+def main(argv: list[str] | None = None) -> int:
+    return regen_main(argv, prog="python -m wit2witx.hosts.regen", doc=__doc__,
+                      generate=generate, folder=GENERATED, pattern="*.py")
 
 if __name__ == "__main__":
     sys.exit(main())

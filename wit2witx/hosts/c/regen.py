@@ -15,14 +15,12 @@ when a shipped file is missing or differs (tests/test_chost_glue.py runs the sam
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GENERATED = HERE / "generated"
-DEFAULT_CORPUS = HERE.parents[2].parent / "shared" / "corpus"
 PREVIEW1 = ("witx", "preview1", "wasi_snapshot_preview1.witx")
 P1 = "wasi_snapshot_preview1"
 #: The P1 functions `w2w_preview1.c` implements (the ones a zig/wasi-libc guest imports
@@ -122,35 +120,16 @@ def generate(corpus: Path) -> dict[str, str]:
 
 
 def stale(corpus: Path) -> list[str]:
-    out = []
-    for name, text in generate(corpus).items():
-        path = GENERATED / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            out.append(name)
-    return out
+    from ..regen import stale_files  # noqa: PLC0415
+
+    return stale_files(generate(corpus), GENERATED)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m wit2witx.hosts.c.regen", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
-    args = ap.parse_args(argv)
-    if args.check:
-        bad = stale(args.corpus)
-        for name in bad:
-            print(f"stale: {GENERATED / name}")
-        return 1 if bad else 0
-    files = generate(args.corpus)
-    GENERATED.mkdir(exist_ok=True)
-    for old in GENERATED.iterdir():
-        if old.name not in files:
-            old.unlink()
-    for name, text in files.items():
-        with open(GENERATED / name, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-    print(f"wrote {len(files)} files to {GENERATED}")
-    return 0
+    from ..regen import regen_main  # noqa: PLC0415
 
+    return regen_main(argv, prog="python -m wit2witx.hosts.c.regen", doc=__doc__,
+                      generate=generate, folder=GENERATED, pattern="*")
 
 if __name__ == "__main__":
     sys.exit(main())
