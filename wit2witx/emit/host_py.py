@@ -234,6 +234,19 @@ class Param:
 
 
 @dataclass(slots=True, eq=False, repr=False)
+class ResultSpec:
+    """A function's result as its FuncSpec and `Impl` method spell it (Python text):
+    the status cases, the typed error raised for one, a codec of a value returned
+    directly, each "None" when not there."""
+
+    returns: str = "None"
+    status_cases: str = "None"
+    error_class: str = "None"
+    error_cases: str = "None"
+    direct: str = "None"
+
+
+@dataclass(slots=True, eq=False, repr=False)
 class PyFunc:
     witx_name: str
     method: str
@@ -615,6 +628,28 @@ class _Builder:
     def function(self, func: Function) -> PyFunc:
         sig = self.facts.core_signature(func)
         plan = self.facts.call_plan(func, self.unit.document)
+        spec_params, py_params = self._params(plan, func)
+        res = self._result(func, sig)
+        method = _fresh(self.method_names, py_ident(func.name))
+        spec = [
+            f"module={self.module_name!r}",
+            f"name={func.name!r}",
+            f"method={method!r}",
+            "params=(" + "".join(p + ", " for p in spec_params) + ")",
+            "core_params=(" + "".join(f"{t!r}, " for t in sig.param_types) + ")",
+            "core_results=(" + "".join(f"{t!r}, " for t in sig.result_types) + ")",
+            f"status_cases={res.status_cases}",
+            f"error_class={res.error_class}",
+            f"error_cases={res.error_cases}",
+            f"direct={res.direct}",
+            f"drop_key={self._drop_key(func)}",
+        ]
+        return PyFunc(py_doc_line(func.name), method, py_params, res.returns, _docs(func.docs),
+                      plan.result.buffer is not None, spec,
+                      f"(func {sig.to_wat()})".replace(" )", ")"))
+
+    def _params(self, plan, func: Function) -> tuple[list[str], list[Param]]:
+        """The FuncSpec's parameter entries and the `Impl` method's parameters."""
         spec_params: list[str] = []
         py_params: list[Param] = []
         # parameter names: distinct, and never `self` or the glue's own keyword
@@ -626,63 +661,51 @@ class _Builder:
                     name = _fresh(param_names, py_ident(sp.name))
                     py_params.append(Param(name, sp.annotation))
                 spec_params.append(f"({sp.runtime}, {name!r}, {sp.codec})")
-        has_buffer = plan.result.buffer is not None
+        return spec_params, py_params
 
-        status_cases = "None"
-        error_class = "None"
-        error_cases = "None"
-        direct = "None"
-        returns = "None"
-        drop_key = "None"
-        if func.results:
-            r = func.results[0]
-            rty = resolve(r.type)
-            status_res = [c for c in sig.results if c.role is Role.STATUS]
-            rcases = canonical_variant_cases(rty) if status_res or isinstance(rty, Expected) else None
-            if rcases is not None and len(rcases) == 2:
-                ok_t, err_t = rcases[0].type, rcases[1].type  # (expected T (error S)) or alike
-                returns = self._ok_annotation(ok_t)
-                if err_t is not None:
-                    stn = _named(err_t)
-                    sty = resolve(err_t)
-                    cases = canonical_variant_cases(sty) or []
-                    status_cases = self.case_tuple(cases)
-                    if stn is not None:
-                        etn = self.error_type_of(stn)
-                        error_class = self.error_class(etn)
-                        if etn is not stn:
-                            ecases = canonical_variant_cases(resolve(etn.type)) or []
-                            error_cases = self.case_tuple(ecases)
-                        if self.is_own(etn) and etn.name not in self.errors:
-                            self.errors[etn.name] = self.own_error(etn, stn)
-                else:
-                    status_cases = "('ok', 'err')"
-            elif status_res:
-                raise _unsupported(f"the result of `{func.name}` (not an expected)", func)
-            else:
-                returns = self.annotation(r.type)
-                direct = self.codec(r.type) if not isinstance(rty, Handle) else "None"
-        method = _fresh(self.method_names, py_ident(func.name))
+    def _result(self, func: Function, sig) -> ResultSpec:
+        """How the result reaches the guest: a status (and the typed error it stands
+        for), a value returned directly, or nothing."""
+        if not func.results:
+            return ResultSpec()
+        r = func.results[0]
+        rty = resolve(r.type)
+        status_res = [c for c in sig.results if c.role is Role.STATUS]
+        rcases = canonical_variant_cases(rty) if status_res or isinstance(rty, Expected) else None
+        if rcases is not None and len(rcases) == 2:
+            # (expected T (error S)) or alike
+            return self._status_result(rcases[0].type, rcases[1].type)
+        if status_res:
+            raise _unsupported(f"the result of `{func.name}` (not an expected)", func)
+        returns = self.annotation(r.type)
+        direct = self.codec(r.type) if not isinstance(rty, Handle) else "None"
+        return ResultSpec(returns=returns, direct=direct)
+
+    def _status_result(self, ok_t: TypeRef | None, err_t: TypeRef | None) -> ResultSpec:
+        res = ResultSpec(returns=self._ok_annotation(ok_t))
+        if err_t is None:
+            res.status_cases = "('ok', 'err')"
+            return res
+        stn = _named(err_t)
+        res.status_cases = self.case_tuple(canonical_variant_cases(resolve(err_t)) or [])
+        if stn is None:
+            return res
+        etn = self.error_type_of(stn)
+        res.error_class = self.error_class(etn)
+        if etn is not stn:
+            res.error_cases = self.case_tuple(canonical_variant_cases(resolve(etn.type)) or [])
+        if self.is_own(etn) and etn.name not in self.errors:
+            self.errors[etn.name] = self.own_error(etn, stn)
+        return res
+
+    def _drop_key(self, func: Function) -> str:
+        """The resource key of a `<r>_drop` (its FuncSpec's `drop_key`), else "None"."""
         if func.name.endswith("_drop") and len(func.params) == 1:
             tn = _named(func.params[0].type)
             if (tn is not None and func.name == f"{tn.name}_drop"
                     and isinstance(resolve(tn.type), Handle)):
-                drop_key = repr(self.resource_key(tn))
-        spec = [
-            f"module={self.module_name!r}",
-            f"name={func.name!r}",
-            f"method={method!r}",
-            "params=(" + "".join(p + ", " for p in spec_params) + ")",
-            "core_params=(" + "".join(f"{t!r}, " for t in sig.param_types) + ")",
-            "core_results=(" + "".join(f"{t!r}, " for t in sig.result_types) + ")",
-            f"status_cases={status_cases}",
-            f"error_class={error_class}",
-            f"error_cases={error_cases}",
-            f"direct={direct}",
-            f"drop_key={drop_key}",
-        ]
-        return PyFunc(py_doc_line(func.name), method, py_params, returns, _docs(func.docs),
-                      has_buffer, spec, f"(func {sig.to_wat()})".replace(" )", ")"))
+                return repr(self.resource_key(tn))
+        return "None"
 
     # -- parameters, by the kind of their slot in the call plan
 
