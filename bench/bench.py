@@ -3,13 +3,24 @@
 Input: all of WASI 0.2.12 from ../shared/corpus/wasi-p2 (7 packages), laid out as one
 root package (wasi:http) with the other six in its deps/ folder, so that both tools
 parse and resolve every package. Reported as medians; the ratios are to wasm-tools
-measured in this same run. Budgets (DESIGN.md): cold CLI <= 20x, in-process <= 10x,
-peak memory <= 80 MiB, 10x input <= 11x time.
+measured in this same run. Budgets (DESIGN.md, issue 13, with Jinja templates): cold
+CLI default (witx,c) <= 30x, cold CLI all back ends <= 45x, in-process all back ends
+<= 25x, 10x input <= 11x time; peak memory <= 80 MiB.
+
+Side by side (issue 13): `--base REV` (default: dbf8e4c, the last commit before the
+templates moved to Jinja; `--base ''` leaves it out) is measured in the same run as
+this checkout: REV's tree is exported (`git archive`) to a temporary folder and run
+with PYTHONPATH pointing there, and every measurement alternates base and checkout
+(and wasm-tools) run by run, so that the load of a shared machine falls on both alike.
+In-process compiles run in one long-lived worker per tree, also taking turns.
 
 Large input (issue 12 item 8): a generated package (`bench/gen_large.py`) of 5 MiB and
 of `--large-mib` MiB (default 50), default back ends, cold CLI, one run each: time and
 peak RSS next to wasm-tools' on the same input, as ratios (budget: peak memory <= 3x
 wasm-tools'; time linear in input size). `--large-mib 0` leaves it out.
+
+Where the time of a run goes (imports, Jinja, render per back end): bench_startup.py,
+run with the other bench_*.py scripts at the end (`--no-extras` leaves them out).
 
 Nothing here asserts: the figures go into the notes, not into the test suite.
 """
@@ -17,6 +28,7 @@ Nothing here asserts: the figures go into the notes, not into the test suite.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -24,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wit2witx.compiler import BACKENDS
@@ -66,13 +79,80 @@ def wasm_tools_tree(dest: Path) -> Path:
 
 # Measure what a user gets: an installed package has .pyc files, so bytecode writing is
 # allowed even where the environment disables it (the warm-up run writes them).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+#: the commit before the templates moved to Jinja (05163da, then b8b5a4c for C)
+DEFAULT_BASE = "dbf8e4c"
+#: what a console script runs (the installed `wit2witx` is this, for one interpreter)
+LAUNCHER = "import sys\nfrom wit2witx.cli import main\nsys.exit(main())\n"
 
 
-def run_measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
+@dataclass(frozen=True)
+class Tree:
+    """One wit2witx source tree under measurement: run with PYTHONPATH=root."""
+
+    label: str
+    root: Path
+    launcher: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**ENV, "PYTHONPATH": str(self.root)}
+
+    def cli(self, *args: str) -> Command:
+        return Command([sys.executable, str(self.launcher), *args], self.env)
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=lambda: ENV)
+
+
+def short_rev(rev: str) -> str:
+    out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", rev],
+                         check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def checkout_tree(tmp: Path) -> Tree:
+    """This checkout, as it is (uncommitted changes included)."""
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    label = f"HEAD {short_rev('HEAD')}{'+' if dirty else ''}"
+    return _tree(label, ROOT, tmp / "launch-head")
+
+
+def base_tree(rev: str, tmp: Path) -> Tree:
+    """`rev`'s files in tmp/base (a `git archive`: no worktree to register or remove)."""
+    dest = tmp / "base"
+    dest.mkdir()
+    archive = subprocess.Popen(["git", "-C", str(ROOT), "archive", "--format=tar", rev],
+                               stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True)
+    if archive.wait() != 0:
+        raise SystemExit(f"git archive {rev} failed")
+    return _tree(f"base {short_rev(rev)}", dest, tmp / "launch-base")
+
+
+def _tree(label: str, root: Path, launch_dir: Path) -> Tree:
+    launch_dir.mkdir()
+    launcher = launch_dir / "wit2witx_cli.py"
+    launcher.write_text(LAUNCHER)
+    tree = Tree(label, root, launcher)
+    # PYTHONPATH must win over the editable install's path entry (and `python -c` runs
+    # outside the checkout: its sys.path[0] is the current folder)
+    where = subprocess.run([sys.executable, "-c", "import wit2witx; print(wit2witx.__file__)"],
+                           env=tree.env, cwd=launch_dir, check=True, capture_output=True,
+                           text=True).stdout.strip()
+    if not Path(where).resolve().is_relative_to(root.resolve()):
+        raise SystemExit(f"{label}: imports wit2witx from {where}, not from {root}")
+    return tree
+
+
+def run_measured(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, float, int]:
     """Run a command; return (wall seconds, peak RSS MiB, exit status)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env or ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -82,29 +162,66 @@ def run_measured(cmd: list[str], cwd: Path | None = None) -> tuple[float, float,
     return wall, usage.ru_maxrss / 1024, proc.returncode
 
 
-def median_of(cmd: list[str], runs: int) -> tuple[float, float]:
-    run_measured(cmd)  # warm caches (grammar tables, page cache)
-    walls, peaks = [], []
-    for _ in range(runs):
-        wall, peak, _ = run_measured(cmd)
-        walls.append(wall)
-        peaks.append(peak)
-    return statistics.median(walls), statistics.median(peaks)
+def interleaved(commands: dict[str, Command], runs: int) -> dict[str, tuple[float, float]]:
+    """Median (wall seconds, peak RSS MiB) of each command, run in turns: round i runs
+    every command once, in the opposite order from round i-1, after one warm-up run
+    each (grammar tables, .pyc files, Jinja's bytecode cache, page cache)."""
+    keys = list(commands)
+    for key in keys:
+        run_measured(commands[key].argv, env=commands[key].env)
+    walls: dict[str, list[float]] = {k: [] for k in keys}
+    peaks: dict[str, list[float]] = {k: [] for k in keys}
+    for i in range(runs):
+        for key in keys if i % 2 == 0 else reversed(keys):
+            wall, peak, _ = run_measured(commands[key].argv, env=commands[key].env)
+            walls[key].append(wall)
+            peaks[key].append(peak)
+    return {k: (statistics.median(walls[k]), statistics.median(peaks[k])) for k in keys}
 
 
-def in_process(paths: list[Path], runs: int, emit: str) -> float:
-    code = (
-        "import sys, time, statistics, wit2witx\n"
-        f"paths, runs, emit = {[str(p) for p in paths]!r}, {runs}, {emit!r}.split(',')\n"
-        "wit2witx.compile(paths, emit=emit)\n"
-        "times = []\n"
-        "for _ in range(runs):\n"
-        "    t = time.perf_counter(); wit2witx.compile(paths, emit=emit)\n"
-        "    times.append(time.perf_counter() - t)\n"
-        "print(statistics.median(times))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=ENV)
-    return float(out.stdout.strip().splitlines()[-1])
+WORKER = (
+    "import json, sys, time, wit2witx\n"
+    "for line in sys.stdin:\n"
+    "    req = json.loads(line)\n"
+    "    t = time.perf_counter(); wit2witx.compile(req['paths'], emit=req['emit'])\n"
+    "    print(time.perf_counter() - t, flush=True)\n"
+)
+
+
+def in_process(trees: list[Tree], inputs: dict[str, tuple[list[Path], int]], emit: str) -> dict[tuple[str, str], float]:
+    """Median seconds of `wit2witx.compile` per (tree label, input name), in one
+    long-lived worker per tree: after a warm-up compile, the trees take turns, one
+    compile each, `runs` times per input."""
+    workers = {t.label: subprocess.Popen([sys.executable, "-c", WORKER], env=t.env, text=True,
+                                         cwd=t.launcher.parent, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE)
+               for t in trees}
+    labels = list(workers)
+
+    def timed(label: str, paths: list[Path]) -> float:
+        worker = workers[label]
+        worker.stdin.write(json.dumps({"paths": [str(p) for p in paths], "emit": emit.split(",")}) + "\n")
+        worker.stdin.flush()
+        line = worker.stdout.readline()
+        if not line:
+            raise SystemExit(f"{label}: the in-process worker failed")
+        return float(line)
+
+    result = {}
+    try:
+        for name, (paths, runs) in inputs.items():
+            for label in labels:
+                timed(label, paths)
+            times: dict[str, list[float]] = {k: [] for k in labels}
+            for i in range(runs):
+                for label in labels if i % 2 == 0 else reversed(labels):
+                    times[label].append(timed(label, paths))
+            result.update({(label, name): statistics.median(times[label]) for label in labels})
+    finally:
+        for worker in workers.values():
+            worker.stdin.close()
+            worker.wait()
+    return result
 
 
 def wasm_tools_binary() -> str:
@@ -140,53 +257,85 @@ def large_input(wasm_tools: str, wit2witx: str, mib: float) -> None:
               f" {per_mib[large] / per_mib[small]:4.2f} (linear = 1)")
 
 
+#: (row, budget as a ratio to wasm-tools, or for "10x input" to the 1x compile)
+BUDGETS = {"default": 30.0, "all": 45.0, "in-process": 25.0, "10x": 11.0}
+ROWS = {
+    "load": "CLI, load only (--emit json)",
+    "default": "CLI, default (witx,c)",
+    "all": "CLI, all back ends",
+    "in-process": "in-process, all back ends",
+    "10x": "10x input, in-process",
+}
+
+
+def measure(trees: list[Tree], one: list[Path], big: list[Path], tree_wt: Path, wasm_tools: str,
+            emit: str, runs: int, out: Path) -> tuple[float, dict]:
+    """wasm-tools' median and, per (tree label, row), (seconds, peak MiB or None)."""
+    commands = {"wasm-tools": Command([wasm_tools, "component", "wit", str(tree_wt)])}
+    args = {"load": ["--emit", "json"], "default": [], "all": ["--emit", emit]}
+    for row, extra in args.items():
+        for t in trees:
+            commands[f"{t.label}|{row}"] = t.cli(*map(str, one), *extra, "-o", str(out / t.label / row))
+    cli = interleaved(commands, runs)
+    wt = cli.pop("wasm-tools")[0]
+    figures = {tuple(k.split("|")): v for k, v in cli.items()}
+    ip = in_process(trees, {"in-process": (one, runs), "10x": (big, max(3, runs // 3))}, emit)
+    figures.update({k: (v, None) for k, v in ip.items()})
+    return wt, figures
+
+
+def print_table(trees: list[Tree], wt: float, figures: dict) -> None:
+    labels = [t.label for t in trees]
+    head = "".join(f" | {label:>24}" for label in labels)
+    print(f"{'':30}{head} | budget")
+    print(f"{'wasm-tools component wit':30}" + "".join(f" | {wt * 1e3:8.1f} ms{'':13}" for _ in labels) + " |")
+    for row, title in ROWS.items():
+        cells = []
+        for label in labels:
+            seconds, peak = figures[(label, row)]
+            if row == "10x":
+                ratio = seconds / figures[(label, "in-process")][0]
+                cells.append(f"{seconds * 1e3:8.0f} ms {ratio:5.1f}x{'':6}")
+            else:
+                mem = f" {peak:4.0f}M" if peak is not None else "      "
+                cells.append(f"{seconds * 1e3:8.1f} ms {seconds / wt:5.1f}x{mem}")
+        budget = f"{BUDGETS[row]:g}x" if row in BUDGETS else ""
+        print(f"{title:30}" + "".join(f" | {c:>24}" for c in cells) + f" | {budget}")
+    print("(ratios: to wasm-tools in this run; 10x input: to the 1x in-process compile;"
+          " M: median peak RSS MiB, budget 80)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--base", default=DEFAULT_BASE,
+                        help=f"commit measured side by side with this checkout (default {DEFAULT_BASE}; '' for none)")
     parser.add_argument("--large-mib", type=float, default=50.0,
                         help="size of the generated large input (0: leave it out)")
+    parser.add_argument("--no-extras", action="store_true", help="leave out bench/bench_*.py")
     args = parser.parse_args()
     if not (CORPUS / "wasi-p2").is_dir():
         print(f"corpus not found at {CORPUS}", file=sys.stderr)
         return 1
     wasm_tools = wasm_tools_binary()
-    wit2witx = str(BIN / "wit2witx")
     # every back end that needs no `--world` (c-p2 does): the same set run after run
     emit = ",".join(b for b in ALL_EMIT.split(",") if b in BACKENDS)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        trees = ([base_tree(args.base, tmp)] if args.base else []) + [checkout_tree(tmp)]
         tree = wasm_tools_tree(tmp / "wt")
         one = wasi_copies(tmp / "x1")
         big = wasi_copies(tmp / "x10", copies=10)
         lines = sum(len(p.read_text().splitlines()) for p in tree.rglob("*.wit"))
-        print(f"input: WASI 0.2.12, {lines} lines; back ends: {emit}; {args.runs} runs each")
-
-        wt_wall, wt_mem = median_of([wasm_tools, "component", "wit", str(tree)], args.runs)
-        print(f"wasm-tools component wit      {wt_wall * 1e3:8.1f} ms  {wt_mem:6.1f} MiB")
-
-        out = tmp / "out"
-        cli_load_wall, cli_load_mem = median_of(
-            [wit2witx, *map(str, one), "--emit", "json", "-o", str(out / "json")], args.runs)
-        print(f"wit2witx CLI, load (json)     {cli_load_wall * 1e3:8.1f} ms  {cli_load_mem:6.1f} MiB"
-              f"  ratio {cli_load_wall / wt_wall:5.1f}x")
-        dflt_wall, dflt_mem = median_of(
-            [wit2witx, *map(str, one), "-o", str(out / "default")], args.runs)
-        print(f"wit2witx CLI, witx+c (default){dflt_wall * 1e3:8.1f} ms  {dflt_mem:6.1f} MiB"
-              f"  ratio {dflt_wall / wt_wall:5.1f}x")
-        cli_wall, cli_mem = median_of(
-            [wit2witx, *map(str, one), "--emit", emit, "-o", str(out / "all")], args.runs)
-        print(f"wit2witx CLI, all back ends   {cli_wall * 1e3:8.1f} ms  {cli_mem:6.1f} MiB"
-              f"  ratio {cli_wall / wt_wall:5.1f}x  (budget 20x, 160 ms, 80 MiB)")
-
-        ip = in_process(one, args.runs, emit)
-        print(f"wit2witx in-process compile   {ip * 1e3:8.1f} ms"
-              f"            ratio {ip / wt_wall:5.1f}x  (budget 10x, 80 ms)")
-
-        ip10 = in_process(big, max(3, args.runs // 3), emit)
-        print(f"10x input, in-process         {ip10 * 1e3:8.1f} ms"
-              f"            scale {ip10 / ip:5.1f}x  (budget 11x)")
+        print(f"input: WASI 0.2.12, {lines} lines; back ends: {emit}; medians of {args.runs} runs,"
+              f" {' and '.join(t.label for t in trees)} taking turns; load average"
+              f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        wt, figures = measure(trees, one, big, tree, wasm_tools, emit, args.runs, tmp / "out")
+        print_table(trees, wt, figures)
     if args.large_mib > 0:
-        large_input(wasm_tools, wit2witx, args.large_mib)
+        large_input(wasm_tools, str(BIN / "wit2witx"), args.large_mib)
+    if args.no_extras:
+        return 0
     for extra in sorted((ROOT / "bench").glob("bench_*.py")):
         print(f"\n== {extra.name}")
         subprocess.run([sys.executable, str(extra)], check=False)
