@@ -499,40 +499,45 @@ def test_dangling_symlinks_fail_exactly_where_wasm_tools_fails(tmp_path, where, 
     assert ours_failed == (ref.returncode != 0), ref.stderr.decode()
 
 
-# --- item 9: world exports are lowered as host imports, and say so --------------------------
+# --- issue 16 item 3: world exports are the guest's (`Module.exports`) ------------------------
 
 
-_EXPORT_WARNING = re.compile(r"world `([^`]+)` exports `([^`]+)`: lowered as P1 imports")
-
-
-def _export_names(resolve, world) -> set[str]:
-    names = set()
-    for key, item in world.exports.items():
+def _exported_interfaces(resolve, world) -> list[tuple[str, int]]:
+    """(qualified name, id) of each named interface the world exports."""
+    out = []
+    for key in world.exports:
         if isinstance(key, int):
             iface = resolve.interfaces[key]
-            names.add(resolve.packages[iface.package].name.qualify(iface.name))
-        else:
-            names.add(key)
-    return names
+            out.append((resolve.packages[iface.package].name.qualify(iface.name), key))
+    return out
 
 
 @pytest.mark.parametrize("gen,name", _wasi_packages("wasi-p2"))
-def test_every_world_export_is_warned_of_once(tmp_path, gen, name):
-    """With `--world`, each export of the world (interface or function) gets one
-    warning, imports none; the fixture adds inline-interface and function exports."""
+def test_every_world_export_is_the_guests(tmp_path, gen, name):
+    """With `--world`, each interface the world exports is a module whose functions
+    are all exports (the guest's), each kept or warned of as left out; none is lowered
+    as an import any more, and no export is warned of otherwise."""
     pkg = _package_with_deps(tmp_path, gen, name)
     resolve = wit2witx.load([pkg])
     main = resolve.packages[resolve.main_packages[0]]
     for wname, wid in main.worlds.items():
         world = resolve.worlds[wid]
         lowered = lower(resolve, world=wname, skip_unsupported=True)
-        warned = [_EXPORT_WARNING.search(w.message) for w in lowered.warnings]
-        warned = [(m.group(1), m.group(2)) for m in warned if m]
-        origin = main.name.qualify(wname)
-        assert sorted(warned) == sorted((origin, n) for n in _export_names(resolve, world))
+        assert not any("lowered as P1 imports" in w.message for w in lowered.warnings)
+        by_origin = {u.origin.split("@")[0]: u for u in lowered.units}
+        for qualified, iid in _exported_interfaces(resolve, world):
+            module = by_origin[qualified.split("@")[0]].module
+            left_out = [w for w in lowered.warnings if w.message.startswith("left out function")
+                        and f"of `{qualified}`" in w.message]
+            assert module.functions == [], qualified
+            assert len(module.exports) + len(left_out) == len(resolve.interfaces[iid].functions)
+        for other in lowered.units:
+            if other.origin.split("@")[0] not in {q.split("@")[0] for q, _ in
+                                                  _exported_interfaces(resolve, world)}:
+                assert other.module is None or other.module.exports == [], other.origin
 
 
-def test_export_warnings_for_inline_and_function_exports(tmp_path):
+def test_inline_and_function_exports_are_the_guests(tmp_path):
     path = tmp_path / "w.wit"
     path.write_text("""package t:exp;
 interface api { f: func(); }
@@ -549,16 +554,24 @@ world w {
     resolve = wit2witx.load([path])
     for world in (None, "w"):
         lowered = lower(resolve, world=world, skip_unsupported=True)
-        warned = {m.group(2) for m in (_EXPORT_WARNING.search(w.message) for w in
-                                       lowered.warnings) if m}
-        # without --world, `handler` is lowered as one of the package's interfaces;
+        units = {u.name: u.module for u in lowered.units}
+        assert [f.name for f in units["t_exp_w"].functions] == ["helper"]
+        assert [f.name for f in units["t_exp_w"].exports] == ["run"]
+        assert [f.name for f in units["t_exp_w_inline"].exports] == ["g"]
+        assert units["t_exp_w_inline"].functions == []
+        assert [f.name for f in units["t_exp_api"].functions] == ["f"]
+        # without --world, `handler` is lowered as one of the package's interfaces
+        handler = units["t_exp_handler"]
+        exported = world is not None
+        assert [f.name for f in (handler.exports if exported else handler.functions)] == ["handle"]
+        assert (handler.functions if exported else handler.exports) == []
         # `later` (async) is left out, and warned of as such only
-        assert warned == ({"run", "inline"} if world is None
-                          else {"run", "inline", "t:exp/handler"})
         assert sum("`later`" in w.message for w in lowered.warnings) == 1
-    # the CLI shows them with their place
+        assert not any("lowered as P1 imports" in w.message for w in lowered.warnings)
+    # the CLI shows the left-out export with its place, and marks the kept ones
     proc = _cli(str(path), "--emit", "witx", "--skip-unsupported", "-o", str(tmp_path / "out"))
-    assert proc.returncode == 0 and f"{path}:8:10" in proc.stderr
+    assert proc.returncode == 0 and f"{path}:10:" in proc.stderr and f"{path}:8:" not in proc.stderr
+    assert "(@w2w guest_export)" in (tmp_path / "out" / "t_exp_w.witx").read_text()
 
 
 def test_json_of_every_valid_wit_parser_case_needs_no_backport():

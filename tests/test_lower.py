@@ -493,7 +493,10 @@ world w {
     anon = unit(lowered, "a_inl_w_anon")
     assert anon.origin == "a:inl/w@0.1.0#anon" and anon.uses == ["a_inl_shared"]
     assert result(func(lowered, "a_inl_w_anon", "get")).ok == Ref("pt")
-    assert result(func(lowered, "a_inl_w", "run")) == Expected(None, Ref("status"))
+    # the world's own export is the guest's: in `exports`, not among the imports
+    world = unit(lowered, "a_inl_w").module
+    assert world.function("run") is None and [f.name for f in world.exports] == ["run"]
+    assert result(world.export("run")) == Expected(None, Ref("status"))
     roundtrip(lowered, tmp_path)
 
 

@@ -453,7 +453,7 @@ class _Gen:
         return unit
 
     def _p1_function(self, unit, name: str) -> m.Function:
-        for f in unit.module.functions:
+        for f in (*unit.module.functions, *unit.module.exports):  # a world export: the guest's
             if f.name == name:
                 return f
         raise UsageError(f"`--emit c-p2`: no P1 function `{name}` in `{unit.name}`")

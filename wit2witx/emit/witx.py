@@ -214,8 +214,16 @@ def _import_lines(imp: Import) -> Lines:
     return _documented(imp.docs, [f"(import {_string(imp.name)} ({imp.kind}))"])
 
 
-def _function_lines(func: Function, nest: _Nest | None = None) -> Lines:
-    members: list[Lines] = [_param_lines("param", p, nest) for p in func.params]
+#: What marks a function the guest implements (`Module.exports`): an annotation of
+#: our own, which witx tools skip (the `wast` lexer ignores every annotation a parser
+#: has not registered; witx registers only `@interface` and `@witx`), so to them the
+#: function reads as one more function of the module; our reader reads it back.
+GUEST_EXPORT = "(@w2w guest_export)"
+
+
+def _function_lines(func: Function, nest: _Nest | None = None, export: bool = False) -> Lines:
+    members: list[Lines] = [[GUEST_EXPORT]] if export else []
+    members += [_param_lines("param", p, nest) for p in func.params]
     members += [_param_lines("result", r, nest) for r in func.results]
     if func.noreturn:
         members.append(["(@witx noreturn)"])
@@ -228,6 +236,7 @@ def _function_lines(func: Function, nest: _Nest | None = None) -> Lines:
 def _module_lines(module: Module, nest: _Nest | None = None) -> Lines:
     members: list[Lines] = [_import_lines(i) for i in module.imports]
     members += [_function_lines(f, nest) for f in module.functions]
+    members += [_function_lines(f, nest, export=True) for f in module.exports]
     out = _doc_lines(module.docs, "") + [f"(module ${module.name}"]
     for k, m in enumerate(members):
         if k and (len(m) > 1 or len(members[k - 1]) > 1):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..p1.names import guest_export_name
 from .runtime import HandleTables
 
 
@@ -38,7 +39,7 @@ class Owned:
 
 def export_name(module: str, function: str) -> str:
     """The core export of a world export: `<P1 module>#<P1 function>`."""
-    return f"{module}#{function}"
+    return guest_export_name(module, function)
 
 
 def call_export(instance: Any, store: Any, tables: HandleTables, name: str, *args: Any) -> Any:

@@ -9,7 +9,12 @@ has functions or types of its own. The rules are the backport ABI of `docs/abi.m
 - every function returns `(expected T' (error S))`: S is a status enum (0 = success),
   the ok value goes through out-pointers, an error with payloads through a last
   `error_payload` out-pointer, and strings/lists in the results land in a caller
-  buffer (`buf`, `buf_len`, `buf_used`) — the host never allocates in the guest.
+  buffer (`buf`, `buf_len`, `buf_used`) — the host never allocates in the guest;
+- a world's exports (its own exported functions; with a selected world, its exported
+  interfaces too) are functions the guest implements: `Module.exports`, each a core
+  export of the guest with a flat signature (scalar, enum, flags and handle parameters;
+  a status, or one scalar, flags or handle value returned directly), since the host
+  has no memory in the guest to pass more.
 
 Stages, each a method of `_Lowering` so the state they share stays in one place:
 select the units → find what cannot be backported (WASI 0.3) → decide every
@@ -32,7 +37,7 @@ from ..diagnostics import (
 from . import model as m
 from .names import (
     BUF_PARAMS, CLASH_SUFFIX, ERROR_PAYLOAD_PARAM, GENERIC_ERROR, MEMORY_IMPORT, RESULT_NAME, SELF_PARAM,
-    SUCCESS, drop_function_name, flags_repr_name, glue_status_names, glue_status_positions,
+    SUCCESS, VALUE_RESULT_NAME, drop_function_name, flags_repr_name, glue_status_names, glue_status_positions,
     is_identifier, module_name, resource_function_name, snake, tag_repr_name, yield_name,
 )
 from .unit import Unit
@@ -114,6 +119,8 @@ class _Plan:
     types: list[int] = field(default_factory=list)  # own named (non-`use`) types
     use_aliases: list[int] = field(default_factory=list)
     functions: list[ir.Function] = field(default_factory=list)
+    #: ids of the `functions` the guest implements (world exports)
+    exported: set[int] = field(default_factory=set)
     uses: list[str] = field(default_factory=list)
     needs_status: bool = False
     # ok values witx wants named (see `_unnamed_results`): (function, member) -> WIT type
@@ -166,8 +173,8 @@ class _Lowering:
         self.emptied: list[str] = []  # units that --skip-unsupported left without functions
         # id(WIT function) -> its P1 name, decided per module (`_name_functions`)
         self.p1_names: dict[int, str] = {}
-        # world exports lowered as imports: (warning, the exported function or None)
-        self.exports: list[tuple[Diagnostic, ir.Function | None]] = []
+        # interfaces a world exports (with `--world`, and inline ones): the guest's
+        self.exported_interfaces: set[int] = set()
 
     # -- driver --------------------------------------------------------------------------
 
@@ -178,7 +185,6 @@ class _Lowering:
         self._find_problems(order)
         if self.errors:
             raise UnsupportedError(self.errors)
-        self._warn_exports()
         self._create_typenames(order)
         owns = {name: self._own_definitions(self.plans[name]) for name in order}
         units = [self._unit(self.plans[name], owns) for name in order]
@@ -241,21 +247,27 @@ class _Lowering:
 
     def _plan_world_items(self, world_id: int, named_interfaces: bool) -> None:
         """The world's own module if it has functions or types, and its interfaces:
-        always those defined inline, the named ones only when `named_interfaces`."""
+        always those defined inline, the named ones only when `named_interfaces`.
+        Exported ones are the guest's: their functions go to `Module.exports`."""
         world = self.r.worlds[world_id]
+        planned = [(key, item) for key, item in world.exports.items()
+                   if isinstance(item, ir.WorldInterface)
+                   and (named_interfaces or self.r.interfaces[item.id].name is None)]
+        # known before any plan is made: an interface another one `use`s may come first
+        self.exported_interfaces.update(
+            item.id for key, item in planned if not self._imported_too(world, key, item))
         functions: list[ir.Function] = []
+        exported: set[int] = set()
         types: list[int] = []
         for items in (world.imports, world.exports):
             for key, item in items.items():
                 if isinstance(item, ir.WorldInterface):
                     if named_interfaces or self.r.interfaces[item.id].name is None:
                         self._plan_interface(item.id, world_id=world_id, key=key)
-                        if items is world.exports:
-                            self._note_export(world, key, item.span, None)
                 elif isinstance(item, ir.WorldFunction):
                     functions.append(item.function)
                     if items is world.exports:
-                        self._note_export(world, key, item.function.span, item.function)
+                        exported.add(id(item.function))
                 elif isinstance(item, ir.WorldType):
                     types.append(item.id)
         if not functions and not types:
@@ -268,38 +280,34 @@ class _Lowering:
             name=self._unit_name(origin, pkg, world.name),
             kind="world", id=world_id, owner_snake=snake(world.name), origin=origin,
             version=pkg.name.version if pkg else None, docs=world.docs, span=world.span,
-            functions=functions,
+            functions=functions, exported=exported,
         )
         self.plan_of_world[world_id] = plan
         self._register(plan)
         self._split_types(plan, types)
 
-    def _note_export(self, world: ir.World, key: ir.WorldKey, span: Span | None,
-                     function: ir.Function | None) -> None:
-        """A world export is lowered as imports the host provides, the same as an
-        import: P1 has no form for guest exports in this backport yet, so say so
-        rather than hand the user host glue for what their guest was to implement.
-        Warned once the left-out items are known (`_warn_exports`)."""
-        if isinstance(key, int):
-            iface = self.r.interfaces[key]
-            pkg = self.r.packages[iface.package] if iface.package is not None else None
-            name = pkg.name.qualify(iface.name) if pkg and iface.name else str(iface.name)
-        else:
-            name = key
+    def _imported_too(self, world: ir.World, key: ir.WorldKey, item: ir.WorldInterface) -> bool:
+        """Whether the world imports the interface it exports (a middleware's shape).
+
+        The backport has one P1 module per interface, whose functions are either the
+        host's or the guest's: it cannot be both. Refused (or, skipping, the export left
+        out and the interface kept as an import)."""
+        if key not in world.imports:
+            return False
         pkg = self.r.packages[world.package] if world.package is not None else None
         origin = pkg.name.qualify(world.name) if pkg else world.name
-        self.exports.append((warning(
-            f"world `{origin}` exports `{name}`: lowered as P1 imports that the host "
-            "implements, like an import (the backport has no guest exports yet)",
-            span or world.span), function))
-
-    def _warn_exports(self) -> None:
-        """The export warnings, except for exported functions left out (warned of as
-        left out already)."""
-        kept = {id(f) for plan in self.plans.values() for f in plan.functions}
-        for diagnostic, function in self.exports:
-            if function is None or id(function) in kept:
-                self.warnings.append(diagnostic)
+        name = self.r.world_key_name(key)
+        reason = ("the world imports it too, and its one P1 module cannot hold both the "
+                  "host's functions and the guest's")
+        if self.skip:
+            self.warnings.append(warning(
+                f"left out export `{name}` of world `{origin}`: {reason}", item.span or world.span))
+        else:
+            self.errors.append(error(
+                f"export `{name}` of world `{origin}` cannot be backported to P1: {reason}",
+                item.span or world.span,
+                "pass skip_unsupported=True (--skip-unsupported) to keep only the import"))
+        return True
 
     def _plan_interface(self, iface_id: int, world_id: int | None = None,
                         key: ir.WorldKey | None = None) -> _Plan:
@@ -315,11 +323,13 @@ class _Lowering:
             wname = self.r.worlds[world_id].name if world_id is not None else "world"
             item = f"{wname}-{key}"
             origin = (pkg.name.qualify(wname) if pkg else wname) + f"#{key}"
+        functions = list(iface.functions.values())
         plan = _Plan(
             name=self._unit_name(origin, pkg, item),
             kind="interface", id=iface_id, owner_snake=snake(item), origin=origin,
             version=pkg.name.version if pkg else None, docs=iface.docs, span=iface.span,
-            functions=list(iface.functions.values()),
+            functions=functions,
+            exported={id(f) for f in functions} if iface_id in self.exported_interfaces else set(),
         )
         self.plan_of_interface[iface_id] = plan
         self._register(plan)
@@ -403,6 +413,7 @@ class _Lowering:
 
     def _find_problems(self, order: list[str]) -> None:
         """Leave out (or report) what has no P1 form; note the status enums needed."""
+        self._refuse_exported_resources()
         for plan in (self.plans[name] for name in order):
             for tid in plan.types:
                 problem = self._type_problem(tid)
@@ -417,6 +428,8 @@ class _Lowering:
             kept = []
             for func in plan.functions:
                 problem = self._function_problem(func, plan)
+                if problem is None and id(func) in plan.exported:
+                    problem = self._export_problem(func)
                 if problem is None:
                     kept.append(func)
                 else:
@@ -493,7 +506,66 @@ class _Lowering:
             return problem
         return self._status_clash(func)
 
-    def _param_names(self, func: ir.Function) -> list[str]:
+    def _refuse_exported_resources(self) -> None:
+        """A resource an exported interface defines would be the guest's: its handles
+        would index a table in the guest, which P1 glue cannot reach. Known as a
+        problem of the type before any other type asks, so what uses it is left out
+        with it."""
+        for plan in self.plans.values():
+            if plan.kind != "interface" or plan.id not in self.exported_interfaces:
+                continue
+            for tid in plan.types:
+                if isinstance(self.r.types[tid].kind, ir.Resource):
+                    self._type_problems[tid] = _Problem(
+                        "it is a resource of an exported interface, which the guest would "
+                        "implement; the backport has guest exports of functions only", True)
+
+    def _export_problem(self, func: ir.Function) -> _Problem | None:
+        """Why a function the guest implements has no flat core signature, or None.
+
+        The host calls a guest export with core values only (it has no memory in the
+        guest to pass strings, lists or compound values in, nor to receive an ok value
+        through an out-pointer), so a guest export takes scalars, enums, flags and
+        handles and returns nothing, a status (`result<_, E>`, E an enum or without
+        payloads), or one scalar, flags or handle value."""
+        if func.resource is not None:
+            return _Problem("it belongs to a resource of an exported interface; the "
+                            "backport has guest exports of functions only", True)
+        for param in func.params:
+            if not self._is_flat_export_value(param.type, result=False):
+                return _Problem(
+                    f"its parameter `{param.name}` is not a scalar, enum, flags or handle: an "
+                    "exported function takes only those for now (no strings, lists or "
+                    "compound values: the host has no memory in the guest to pass them in)",
+                    True)
+        if func.result is None or self._is_flat_export_value(func.result, result=True):
+            return None
+        shape = self._result_shape(func)
+        if shape.ok is None and not shape.has_payload:
+            return None
+        return _Problem(
+            "an exported function returns nothing, a status (`result<_, E>` with E an enum "
+            "or no E) or one scalar, flags or handle value for now (no strings, lists, "
+            "compound values, enums or bools: the host has no memory in the guest to "
+            "receive them, and witx has no enum results)", True)
+
+    def _is_flat_export_value(self, ref: ir.TypeRef, result: bool) -> bool:
+        """A value a guest export passes as one core value: a number, char, flags or
+        handle, and as a parameter also an enum or bool (witx returns neither)."""
+        target = self.r.resolve_alias(ref)
+        if isinstance(target, str):
+            return target != "string" and (not result or target != "bool")
+        kind = self.r.types[target].kind
+        if isinstance(kind, ir.Enum):
+            return not result
+        return isinstance(kind, (ir.Flags, ir.Handle))
+
+    def _returns_value(self, plan: _Plan, func: ir.Function) -> bool:
+        """A guest export whose one value is returned as itself (no status)."""
+        return (id(func) in plan.exported and func.result is not None
+                and self._is_flat_export_value(func.result, result=True))
+
+    def _param_names(self, func: ir.Function, results: tuple[str, ...] = ()) -> list[str]:
         """The P1 name of each WIT parameter (a method's `self` included).
 
         The backport's own parameters (`buf`, `buf_len`, `buf_used`, `error_payload`),
@@ -504,7 +576,7 @@ class _Lowering:
         `<x>_len`, takes a trailing `_` (`buf` → `buf_`). Core wasm passes arguments by
         position, so no caller sees the change."""
         params = func.params
-        taken: set[str] = {*BUF_PARAMS, ERROR_PAYLOAD_PARAM, RESULT_NAME, SELF_PARAM}
+        taken: set[str] = {*BUF_PARAMS, ERROR_PAYLOAD_PARAM, RESULT_NAME, SELF_PARAM, *results}
         names: list[str] = []
         if func.kind in ("method", "async-method") and params:
             names.append(SELF_PARAM)  # the first WIT param is `self` already
@@ -566,6 +638,8 @@ class _Lowering:
         if any(self._is_kept_resource(t) for t in plan.types):
             plan.needs_status = True
         for func in plan.functions:
+            if self._returns_value(plan, func):
+                continue  # no status, no out-pointer: nothing to generate
             shape = self._result_shape(func)
             if shape.status_of is None:
                 plan.needs_status = True
@@ -862,6 +936,8 @@ class _Lowering:
         return self._ref_to(typename)
 
     def _lower_function(self, plan: _Plan, func: ir.Function) -> m.Function:
+        if self._returns_value(plan, func):
+            return self._lower_value_export(func)
         params: list[m.Param] = []
         for index, (param, name) in enumerate(zip(func.params, self._param_names(func))):
             if index == 0 and func.kind == "method" and func.resource is not None:
@@ -878,6 +954,15 @@ class _Lowering:
             params.append(m.Param(ERROR_PAYLOAD_PARAM, m.Pointer(payload), _docs(
                 "Where the full error value is written when the call fails with it.")))
         result = m.Param(RESULT_NAME, m.Expected(ok, status))
+        return m.Function(self._function_name(func), params, [result], docs=_docs(func.docs))
+
+    def _lower_value_export(self, func: ir.Function) -> m.Function:
+        """A guest export returning one scalar, flags or handle: `(result $result T)`,
+        returned as itself (its parameters are flat: `_export_problem`)."""
+        names = self._param_names(func, (VALUE_RESULT_NAME,))
+        params = [m.Param(name, self._lower_ref(param.type))
+                  for param, name in zip(func.params, names)]
+        result = m.Param(VALUE_RESULT_NAME, self._lower_ref(func.result))  # type: ignore[arg-type]
         return m.Function(self._function_name(func), params, [result], docs=_docs(func.docs))
 
     def _lower_ok(self, plan: _Plan, func: ir.Function, shape: _ResultShape) -> m.TypeRef | None:
@@ -915,22 +1000,23 @@ class _Lowering:
             docs=_docs(f"Drop a `{resource}` handle: the host frees what it holds. "
                        "An invalid handle gives `bad_handle`."))
 
-    def _module_functions(self, plan: _Plan) -> list[m.Function]:
-        """The WIT functions in order, each resource's drop after its last function."""
+    def _module_functions(self, plan: _Plan) -> list[tuple[m.Function, ir.Function | None]]:
+        """The WIT functions in order, each resource's drop after its last function;
+        each with the WIT function it is made from (None for a drop)."""
         resources = [t for t in plan.types if self._is_kept_resource(t)]
         last_of: dict[int, int] = {}
         for index, func in enumerate(plan.functions):
             if func.resource is not None and func.resource in resources:
                 last_of[func.resource] = index
-        out: list[m.Function] = []
+        out: list[tuple[m.Function, ir.Function | None]] = []
         for index, func in enumerate(plan.functions):
-            out.append(self._lower_function(plan, func))
+            out.append((self._lower_function(plan, func), func))
             for tid in resources:
                 if last_of.get(tid) == index:
-                    out.append(self._drop_function(plan, tid))
+                    out.append((self._drop_function(plan, tid), None))
         for tid in resources:
             if tid not in last_of:
-                out.append(self._drop_function(plan, tid))
+                out.append((self._drop_function(plan, tid), None))
         return out
 
     # -- units ---------------------------------------------------------------------------
@@ -946,8 +1032,11 @@ class _Lowering:
         if plan.name in self.module_status:
             own.append(self.module_status[plan.name])
         own.extend(self.results_of_unit.get(plan.name, ()))
-        own.append(m.Module(plan.name, [m.Import("memory")], self._module_functions(plan),
-                            _docs(plan.docs), span=plan.span))
+        functions = self._module_functions(plan)
+        exports = [f for f, wit in functions if wit is not None and id(wit) in plan.exported]
+        imports = [f for f, wit in functions if wit is None or id(wit) not in plan.exported]
+        own.append(m.Module(plan.name, [m.Import("memory")], imports, _docs(plan.docs),
+                            span=plan.span, exports=exports))
         return own
 
     def _add_own_type(self, tid: int, mine: set[int], done: set[int],

@@ -11,9 +11,13 @@ definitions at the point of the `use`, once). `Document.typename(name)`,
 `.module(name)`, `.typenames`, `.modules`, `.constants` look them up / iterate in
 definition order.
 
-A `Module` has `imports` (only `(import "memory" (memory))` exists in WITX) and
-`functions`; a `Function` has `params` and `results` (each a `Param`), `noreturn`
-and docs.
+A `Module` has `imports` (only `(import "memory" (memory))` exists in WITX),
+`functions` (what the host implements: core imports of the guest) and `exports` (what
+the guest implements: world exports, each a core export of the guest named
+`names.guest_export_name(module, function)`, `<module>#<function>`); a `Function` has
+`params` and `results` (each a `Param`), `noreturn` and docs, the same for both
+directions (same core signature and call plan). Imports and exports share one namespace
+per module.
 
 Types keep their *surface* kind — what the author wrote — because back ends print
 them differently: `Enum` (`@witx tag` repr), `Flags` (`@witx repr`), `Record`,
@@ -455,6 +459,9 @@ class Module:
     functions: list[Function] = field(default_factory=list)
     docs: str = ""
     span: Span | None = _span()
+    #: the functions the guest implements (world exports): back ends that iterate
+    #: `functions` see imports only, so none makes host glue for an export by mistake
+    exports: list[Function] = field(default_factory=list)
     kind = "module"
 
     @property
@@ -462,7 +469,15 @@ class Module:
         return any(i.kind == "memory" for i in self.imports)
 
     def function(self, name: str) -> Function | None:
+        """The imported function `name` (see `export` for the guest's exports)."""
         for func in self.functions:
+            if func.name == name:
+                return func
+        return None
+
+    def export(self, name: str) -> Function | None:
+        """The exported function `name`, which the guest implements."""
+        for func in self.exports:
             if func.name == name:
                 return func
         return None

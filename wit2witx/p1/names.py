@@ -26,6 +26,8 @@ SELF_PARAM = "self"
 BUF_PARAMS = ("buf", "buf_len", "buf_used")
 ERROR_PAYLOAD_PARAM = "error_payload"
 RESULT_NAME = "error"
+#: The result of a guest export that returns one value as itself (no status).
+VALUE_RESULT_NAME = "result"
 #: The core import every P1 module has: `(import "memory" (memory))`.
 MEMORY_IMPORT = "memory"
 #: What a user's name takes (again, as often as needed) when it meets a name the
@@ -88,6 +90,13 @@ def glue_status_positions(case_names: Sequence[str]) -> dict[str, int] | None:
         if name != status:
             return None
     return {status: first + offset for offset, status in enumerate(GLUE_STATUSES)}
+
+
+def guest_export_name(module: str, function: str) -> str:
+    """The core export of a function the guest implements (`Module.exports`):
+    `<P1 module>#<P1 function>`. `#` is in no WITX identifier, so no export can meet
+    another module's name or a core import's."""
+    return f"{module}#{function}"
 
 
 def snake(name: str) -> str:

@@ -107,6 +107,12 @@ def _name(atom: Atom) -> str:
     return atom.text[1:]
 
 
+def _is_guest_export(expr: SExpr) -> bool:
+    """`(@w2w guest_export ...)`: the function is the guest's (see `emit.witx`)."""
+    return (isinstance(expr, SList) and expr.head == "@w2w" and len(expr.items) >= 2
+            and isinstance(expr.items[1], Atom) and expr.items[1].text == "guest_export")
+
+
 def _is_witx_annotation(expr: SExpr, keyword: str) -> bool:
     """`(@witx keyword ...)`?"""
     return (
@@ -377,7 +383,8 @@ class DocumentBuilder:
             if entry.head == "import":
                 module.imports.append(self.import_(entry, members))
             elif entry.head == "@interface":
-                module.functions.append(self.function(entry, members))
+                func, exported = self.function(entry, members)
+                (module.exports if exported else module.functions).append(func)
             elif entry.head in ("typename", "resource", "use") or \
                     _is_witx_annotation(entry, "const"):
                 # the WITX 0.10 dialect declares a module's types inside it
@@ -400,7 +407,8 @@ class DocumentBuilder:
         name = members.introduce(name_atom, name_atom.text)
         return Import(name, "memory", docs_text(decl.docs), decl.span)
 
-    def function(self, decl: SList, members: _Scope) -> Function:
+    def function(self, decl: SList, members: _Scope) -> tuple[Function, bool]:
+        """The function, and whether the guest implements it (`(@w2w guest_export)`)."""
         items = decl.items
         if len(items) < 2 or not isinstance(items[1], Atom) or items[1].text != "func":
             raise _fail("expected `func` after `@interface`", (items[1] if len(items) > 1 else decl).span)
@@ -412,6 +420,7 @@ class DocumentBuilder:
         name = members.introduce(name_atom, name_atom.text)
         func = Function(name, docs=docs_text(decl.docs), span=decl.span)
         arg_names = _Scope()
+        exported = False
         for item in items[3:]:
             part = _expect_list(item, "`(param ...)`, `(result ...)` or `(@witx noreturn)`")
             if part.head in ("param", "result"):
@@ -426,13 +435,19 @@ class DocumentBuilder:
             elif _is_witx_annotation(part, "noreturn"):
                 _no_more(part.items, 2, "`@witx noreturn`")
                 func.noreturn = True
+            elif _is_guest_export(part):
+                if exported or func.params or func.results:
+                    raise _fail("`(@w2w guest_export)` comes once, before the params", part.span)
+                _no_more(part.items, 2, "`@w2w guest_export`")
+                exported = True
             else:
                 found = part.items[0] if part.items else part
-                raise _fail("expected `param`, `result` or `@witx noreturn`", found.span)
+                raise _fail("expected `param`, `result`, `@witx noreturn` or "
+                            "`@w2w guest_export`", found.span)
         reason = abi.result_error(func.params, func.results)
         if reason is not None:
             raise _fail(f"ABI error: {reason}", name_atom.span)
-        return func
+        return func, exported
 
     # names -----------------------------------------------------------------------
 
