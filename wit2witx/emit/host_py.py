@@ -37,9 +37,9 @@ from functools import lru_cache
 
 from ..diagnostics import UnsupportedError, error
 from ..p1.abi import Role
-from ..p1.callplan import SlotKind
+from ..p1.callplan import Ownership, ResultKind, SlotKind
 from ..p1.facts import facts_of
-from ..p1.names import status_error_name
+from ..p1.names import guest_export_name, status_error_name
 from ..p1.model import (
     Bool, Builtin, ConstPointer, Document, Enum, Expected, Flags, Function, Handle, List,
     OptionType, Pointer, Record, Ref, String, Tuple, TypeName, TypeRef, Union, Variant,
@@ -49,7 +49,7 @@ from ..p1.model import (
 SUFFIX = "_host.py"
 RESERVED = frozenset({
     "Impl", "SPECS", "add_to_linker", "HandleTables", "Any", "Protocol", "annotations",
-    "dataclass", "enum", "typing", "_rt",
+    "dataclass", "enum", "typing", "_rt", "_ex", "_EXPORTS",
 })
 
 # Deepest annotation or codec expression written inline (see `_Builder._hoist`).
@@ -244,6 +244,8 @@ class ResultSpec:
     error_class: str = "None"
     error_cases: str = "None"
     direct: str = "None"
+    #: the error type E a status stands for (the status enum itself for a generic one)
+    error_typename: TypeName | None = None
 
 
 @dataclass(slots=True, eq=False, repr=False)
@@ -261,6 +263,32 @@ class PyFunc:
     def doc_lines(self) -> list[str]:
         head = f"`{self.witx_name}` {self.core_wat}"
         return [head, "", *self.docs] if self.docs else [head]
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class PyExport:
+    """A typed caller of one guest export: `call_<function>(instance, store, *params,
+    tables=...)` and the `ExportSpec` it runs on (`wit2witx.hosts.exports`)."""
+
+    witx_name: str
+    function: str
+    params: list[Param]
+    returns: str
+    tables_annotation: str  # `tables` is required when a handle crosses
+    docs: list[str]
+    spec_lines: list[str]
+    core_wat: str
+    export_name: str  # escaped like docs
+    handle_lines: list[str]  # what happens to each handle that crosses (escaped)
+
+    @property
+    def doc_lines(self) -> list[str]:
+        head = f"Call the guest's export `{self.export_name}` {self.core_wat}."
+        lines = [head]
+        for part in (self.docs, self.handle_lines):
+            if part:
+                lines += ["", *part]
+        return lines
 
 
 @dataclass(slots=True, eq=False, repr=False)
@@ -284,6 +312,7 @@ class PyModule:
     functions: list[PyFunc]
     exports: list[str]
     case_tuples: list[tuple[str, str]]  # (constant name, tuple text)
+    guest_exports: list[PyExport] = field(default_factory=list)
 
     @property
     def needs_enum(self) -> bool:
@@ -692,6 +721,7 @@ class _Builder:
             return res
         etn = self.error_type_of(stn)
         res.error_class = self.error_class(etn)
+        res.error_typename = etn
         if etn is not stn:
             res.error_cases = self.case_tuple(canonical_variant_cases(resolve(etn.type)) or [])
         if self.is_own(etn) and etn.name not in self.errors:
@@ -706,6 +736,76 @@ class _Builder:
                     and isinstance(resolve(tn.type), Handle)):
                 return repr(self.resource_key(tn))
         return "None"
+
+    # -- guest exports: typed callers (`wit2witx.hosts.exports`)
+
+    def export(self, func: Function) -> PyExport:
+        sig = self.facts.core_signature(func)
+        plan = self.facts.call_plan(func, self.unit.document)
+        # parameter names: distinct, and never a name of the caller or its body
+        names: set[str] = {"instance", "store", "tables", "_ex", "_EXPORTS"}
+        params: list[Param] = []
+        spec_params: list[str] = []
+        handle_lines: list[str] = []
+        for slot in plan.slots:
+            kind, arg = self._export_param(slot, func)
+            name = _fresh(names, py_ident(slot.name))
+            params.append(Param(name, self.annotation(slot.core[0].type)))
+            spec_params.append(f"({kind}, {name!r}, {arg})")
+            if kind != "_ex.VALUE":
+                how = "lent for the call" if kind == "_ex.BORROW" else "handed over"
+                handle_lines.append(py_doc_line(f"`{name}`: a `{slot.resource.name}`, {how}."))
+        result, returns = self._export_result(func, plan, sig)
+        if plan.result.kind is ResultKind.HANDLE:
+            handle_lines.append(f"Returns the `{returns}` the guest hands over.")
+        export_name = guest_export_name(self.module_name or "", func.name)
+        spec = [
+            f"module={self.module_name!r}",
+            f"name={func.name!r}",
+            f"export={export_name!r}",
+            "params=(" + "".join(p + ", " for p in spec_params) + ")",
+            *result,
+        ]
+        return PyExport(
+            py_doc_line(func.name), _fresh(self.taken, "call_" + py_ident(func.name)), params,
+            returns, "HandleTables" if handle_lines else "HandleTables | None = None",
+            _docs(func.docs), spec, f"(func {sig.to_wat()})".replace(" )", ")"),
+            py_doc_line(export_name), handle_lines)
+
+    def _export_param(self, slot, func: Function) -> tuple[str, str]:
+        """The `ExportSpec` kind and argument of one parameter: only values and handles
+        cross (the host has no memory in the guest to pass more)."""
+        if slot.kind in (SlotKind.SCALAR, SlotKind.ENUM, SlotKind.FLAGS):
+            return "_ex.VALUE", self.codec(slot.core[0].type)
+        if slot.kind is SlotKind.HANDLE and slot.resource is not None:
+            kind = "_ex.BORROW" if slot.ownership is Ownership.BORROW else "_ex.OWN"
+            return kind, repr(self.resource_key(slot.resource))
+        raise _unsupported(f"the parameter `{slot.name}` of the guest export `{func.name}` "
+                           "(only scalars, enums, flags and handles)", func)
+
+    def _export_result(self, func: Function, plan, sig) -> tuple[list[str], str]:
+        """The `ExportSpec` lines of the result, and the caller's return annotation."""
+        kind = plan.result.kind
+        if kind is ResultKind.NONE:
+            return ["result=_ex.NONE"], "None"
+        res = self._result(func, sig)
+        if kind is ResultKind.STATUS and res.returns == "None":
+            etn = res.error_typename
+            return [
+                "result=_ex.STATUS",
+                f"status_cases={res.status_cases}",
+                f"error_class={res.error_class}",
+                f"error_type={self.class_name(etn) if etn is not None else 'None'}",
+                f"error_cases={res.error_cases}",
+            ], "None"
+        if kind is ResultKind.HANDLE:
+            tn = _named(func.results[0].type)
+            if tn is not None:
+                return ["result=_ex.HANDLE", f"direct={self.resource_key(tn)!r}"], res.returns
+        elif kind is ResultKind.VALUE:
+            return ["result=_ex.VALUE", f"direct={res.direct}"], res.returns
+        raise _unsupported(f"the result of the guest export `{func.name}` (only none, a "
+                           "status, a scalar, enum, flags or handle)", func)
 
     # -- parameters, by the kind of their slot in the call plan
 
@@ -834,8 +934,10 @@ def build_view(unit, naming: Naming, program) -> PyModule:
         types.append(t)
         codecs.append(c)
     functions = []
+    guest_exports = []
     if unit.module is not None:
         functions = [b.function(f) for f in unit.module.functions]
+        guest_exports = [b.export(f) for f in unit.module.exports]
     types.extend(b.pending_aliases)
     codecs.extend(b.pending_codecs)
     # exceptions of own error types used by no function of this unit (another unit's
@@ -850,7 +952,8 @@ def build_view(unit, naming: Naming, program) -> PyModule:
     imports = [PyImport(alias, module_stem(u)) for u, alias in sorted(b.used_units.items())]
     public = [t for t in types if not t.private]
     exports = ([t.name for t in public] + [t.tag_name for t in public if t.tag_name]
-               + [e.name for e in errors] + ["Impl", "SPECS", "add_to_linker"])
+               + [e.name for e in errors] + ["Impl", "SPECS", "add_to_linker"]
+               + [e.function for e in guest_exports])
     header = program.header_line() if hasattr(program, "header_line") else "Generated by wit2witx."
     return PyModule(
         header=py_doc_line(header), unit=unit.name, module=unit.module.name if unit.module else None,
@@ -858,6 +961,7 @@ def build_view(unit, naming: Naming, program) -> PyModule:
         origin=py_doc_line(unit.origin), docs=_docs(unit.module.docs) if unit.module else [],
         imports=imports, types=types, errors=errors, codecs=codecs, functions=functions,
         exports=exports, case_tuples=[(name, text) for text, name in b.case_tuples.items()],
+        guest_exports=guest_exports,
     )
 
 
