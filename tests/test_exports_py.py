@@ -288,3 +288,48 @@ def test_a_result_the_type_does_not_allow_is_refused(built, function, value):
     with pytest.raises(BadResult):
         call(_FakeInstance(f"test_exports_guest#{function}", value), None, tables=tables)
     assert tables.live == 0
+
+
+@pytest.mark.parametrize("args,fails", [(["one"], False), (["one", "fail"], True)])
+def test_the_typed_caller_runs_wasi_cli_run(tmp_path, capfd, args, fails):
+    """wasi:cli/command's `run` export, called through the glue generated for it, on a
+    guest written against the wit-bindgen API (fixtures/p2/run_guest.c) and the
+    reference wasi-cli host: its `err` raised as the module's `StatusError`."""
+    from test_c_p2_exports import generate, reactor
+    from wasi import wasi_package_with_deps
+
+    from wit2witx import compiler, hosts
+    from wit2witx.hosts.runtime import WitError
+
+    root = wasi_package_with_deps(tmp_path, "cli")
+    generate(root, "wasi:cli/command", tmp_path / "gen")
+    wasm = reactor(tmp_path / "gen", FIXTURES / "p2" / "run_guest.c", "command.c")
+    package = f"cli_run_glue_{len(args)}"  # a fresh module per case
+    pkg = tmp_path / package
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name, text in dict(compiler.compile([str(root)], emit="host-py", world="wasi:cli/command")).items():
+        (pkg / name).write_text(text)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        run = importlib.import_module(f"{package}.wasi_cli_run_host")
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert run.call_run.__doc__.startswith("Call the guest's export `wasi_cli_run#run` (func (result i32)).")
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    argv = ["guest", *args]
+    hosts.HOSTS["wasi-cli"](linker, store, argv=argv)
+    instance = linker.instantiate(store, wasmtime.Module.from_file(engine, str(wasm)))
+    instance.exports(store)["_initialize"](store)
+    if fails:  # `result` without types: the generic status's `error`
+        with pytest.raises(run.StatusError) as info:
+            run.call_run(instance, store)
+        assert isinstance(info.value, WitError) and info.value.value is run.Status.ERROR
+    else:
+        assert run.call_run(instance, store) is None
+    assert capfd.readouterr().out == f"run: {len(argv)} arguments\n"

@@ -38,10 +38,12 @@ from typing import List, Optional
 
 import typer
 
+from .p1.names import guest_export_name, module_name
+
 EXIT_TRAP = 134
 #: The core export a guest built with `--emit c-p2` for a world exporting `wasi:cli/run`
 #: has (`<P1 module>#<function>`): when present, `run` calls it instead of `_start`.
-RUN_EXPORT = "wasi_cli_run#run"
+RUN_EXPORT = guest_export_name(module_name("wasi", "cli", "run"), "run")
 RUNTIMES = ("wasmtime", "wasm3", "wamr")
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
