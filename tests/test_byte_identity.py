@@ -11,6 +11,14 @@ the same on both sides, and a deliberate change there (another issue's) is no
 difference here. W2W_IDENTITY_MODE=worktree compares against a whole `git worktree` of
 the base instead. Run as a script to diff by hand:
 
+Guest exports (issue 16 item 3) are the one deliberate change allowed: the lowering
+(the same on both sides) puts world exports in `Module.exports`, which the base's back
+ends never read. So the base side gets a `Module.exports` field in its model and runs
+with every module's exports folded back into `functions` (as the lowering had them,
+imports of the host), and a file may differ only where exports are: a WITX file only
+by its `(@w2w guest_export)` lines; any other file only if it belongs to a unit that
+has exports (its name is the unit's, `<unit>.h`, `<unit>_host.c`, ...).
+
     .venv/bin/python tests/test_byte_identity.py [BASE [BACKENDS]]
 """
 
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,12 +45,21 @@ from pathlib import Path
 from wit2witx import compiler
 from wit2witx.diagnostics import Wit2WitxError
 cases, out = json.loads(sys.argv[1]), Path(sys.argv[2])
+fold = len(sys.argv) > 3 and sys.argv[3] == "fold"
+exported = {}
 for name, paths, options in cases:
     # As compiler.compile() runs the back ends, each one's files kept apart.
     emit = options.pop("emit")
     opts = compiler.Options(emit=tuple(emit), **options)
     try:
         program = compiler.build_program(paths, opts)
+        for unit in program.units:
+            module = unit.module
+            if module is not None and getattr(module, "exports", None):
+                exported.setdefault(name, []).append(unit.name)
+                if fold:  # the base's back ends know exports as the host's functions only
+                    module.functions = [*module.functions, *module.exports]
+                    module.exports = []
         outputs = {backend: compiler._backend(backend)(program) for backend in emit}
     except (Wit2WitxError, compiler.UsageError) as exc:
         outputs = {"ERROR": {"ERROR": str(exc)}}
@@ -50,6 +68,7 @@ for name, paths, options in cases:
             path = out / backend / name / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode())
+(out / "exported.json").write_text(json.dumps(exported))
 '''
 
 #: every back end a plain run can ask for; c-p2 needs a world, asked for separately
@@ -83,12 +102,16 @@ def cases() -> list[tuple[str, list[str], dict]]:
     return out
 
 
-def generate(checkout: Path, out: Path, all_cases) -> None:
+def generate(checkout: Path, out: Path, all_cases, fold: bool = False) -> dict[str, list[str]]:
+    """Generate every case into `out`; returns the units with exports, by case. `fold`:
+    exports go back into `functions` before the back ends run (the base side)."""
     env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONHASHSEED": "0",
            "WIT2WITX_CACHE_DIR": str(out.parent / "cache")}
-    proc = subprocess.run([sys.executable, "-c", _GENERATE, json.dumps(all_cases), str(out)],
+    proc = subprocess.run([sys.executable, "-c", _GENERATE, json.dumps(all_cases), str(out),
+                           "fold" if fold else "as-is"],
                           cwd=checkout, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads((out / "exported.json").read_text())
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -130,11 +153,51 @@ def base_checkout(base: str, dest: Path) -> None:
             for path in git("ls-tree", "-r", "--name-only", commit, moved).decode().split():
                 (dest / path).parent.mkdir(parents=True, exist_ok=True)
                 (dest / path).write_bytes(git("show", f"{commit}:{path}"))
+    _give_modules_exports(dest / "wit2witx" / "p1" / "model.py")
+
+
+#: the base model's `Module` fields end here; `exports` (guest exports) goes after them
+_MODULE_SPAN = """    functions: list[Function] = field(default_factory=list)
+    docs: str = ""
+    span: Span | None = _span()
+"""
+
+
+def _give_modules_exports(model: Path) -> None:
+    """The base model with `Module.exports`, which today's lowering fills (the base's
+    back ends never read it: `generate(fold=True)` moves exports into `functions`)."""
+    text = model.read_text()
+    if "exports: list[Function]" in text:
+        return
+    assert text.count(_MODULE_SPAN) == 1, "the base model's Module is not as expected"
+    model.write_text(text.replace(
+        _MODULE_SPAN, _MODULE_SPAN + "    exports: list[Function] = field(default_factory=list)\n"))
+
+
+_GUEST_EXPORT_LINE = re.compile(rb"^[ \t]*\(@w2w guest_export\)\n", re.MULTILINE)
+
+
+def explained_by_exports(path: str, before: bytes | None, after: bytes | None,
+                         exported: dict[str, list[str]]) -> bool:
+    """Whether the difference of `path` (`<backend>/<case>/<file>`) is the guest
+    exports' own: a WITX file differs only by its export marks, another file belongs
+    to a unit that has exports (host glue for a unit whose functions are all exports
+    is no longer made: such a file is missing on this side)."""
+    backend, case, rel = path.split("/", 2)
+    units = exported.get(case, [])
+    if not units:
+        return False
+    if backend == "witx":
+        return before is not None and after is not None and \
+            _GUEST_EXPORT_LINE.sub(b"", after) == before
+    name = rel.rsplit("/", 1)[-1]
+    return any(name.startswith((f"{unit}.", f"{unit}_")) for unit in units)
 
 
 def differences(base: str, work: Path, backends=JINJA_BACKENDS) -> tuple[int, list[str]]:
     """(files compared, paths that differ) between `base` and this checkout, for the
-    files of `backends` (each `<backend>/<case>/<file>`)."""
+    files of `backends` (each `<backend>/<case>/<file>`), but for the differences guest
+    exports make (`explained_by_exports`)."""
     all_cases = cases()
     before = work / "base"
     if os.environ.get("W2W_IDENTITY_MODE") == "worktree":
@@ -146,12 +209,13 @@ def differences(base: str, work: Path, backends=JINJA_BACKENDS) -> tuple[int, li
                            cwd=ROOT, capture_output=True)
     else:
         base_checkout(base, before)
-        generate(before, work / "before", all_cases)
-    generate(ROOT, work / "after", all_cases)
+        generate(before, work / "before", all_cases, fold=True)
+    exported = generate(ROOT, work / "after", all_cases)
     keep = tuple(f"{b}/" for b in (*backends, "ERROR"))
     before = {p: b for p, b in tree(work / "before").items() if p.startswith(keep)}
     after = {p: b for p, b in tree(work / "after").items() if p.startswith(keep)}
-    differ = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    differ = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p)
+                    and not explained_by_exports(p, before.get(p), after.get(p), exported))
     return len(before), differ
 
 

@@ -75,6 +75,7 @@ from ..p1.model import (
     List, Module, OptionType, Pointer, Record, Ref, String, Tuple, Type,
     TypeName, TypeRef, Union, Variant, canonical_variant_cases, is_enum_like, resolve,
 )
+from ..p1.names import guest_export_name
 from ..p1.unit import Unit
 from . import cnames
 from .cnames import ProgramNames, Registry
@@ -170,9 +171,13 @@ class CFunction:
     doc: list[str]
     import_module: str
     import_name: str
+    #: a function the guest defines (`Module.exports`): its core export's name
+    export_name: str = ""
 
     @property
     def attributes(self) -> list[str]:
+        if self.export_name:
+            return [f"__export_name__({cnames.c_string(self.export_name)})"]
         attrs = [f"__import_module__({cnames.c_string(self.import_module)})",
                  f"__import_name__({cnames.c_string(self.import_name)})"]
         if self.warn_unused_result:
@@ -490,7 +495,9 @@ class _FunctionBuilder:
         self.types = types
         self.module = module
 
-    def build(self, func: Function) -> CFunction:
+    def build(self, func: Function, export: bool = False) -> CFunction:
+        """The prototype of an import, or (`export`) the declaration of a function the
+        guest defines, which makes the compiler export its definition by that name."""
         params: list[CParam] = []
         for p in func.params:
             params += self._param(p.name, p.type, _doc_lines(p.docs), func.name)
@@ -501,11 +508,15 @@ class _FunctionBuilder:
         for p, name in zip(params, cnames.unique(p.name for p in params)):
             p.name = name
         doc = _doc_lines(func.docs)
+        export_name = guest_export_name(self.module.name, func.name) if export else ""
+        if export:
+            doc = [*doc, *([""] if doc else []), "Defined by the guest: the host calls it as the "
+                   f"core export `{cnames.doc_lines(export_name)[0]}`."]
         if result_doc:
             doc += ["@return", *result_doc]
         cf = CFunction(self.types.namer.function(func), ret, func.noreturn,
-                       ret != "void" and not func.noreturn, params, doc,
-                       self.module.name, func.name)
+                       ret != "void" and not func.noreturn and not export, params, doc,
+                       self.module.name, func.name, export_name)
         self._check_core_arity(func, cf)
         return cf
 
@@ -634,6 +645,7 @@ def build_view(doc: Document | Unit, module: Module | None = None, *, prefix: st
     if module is not None:
         fb = _FunctionBuilder(types, module)
         functions = [fb.build(f) for f in module.functions]
+        functions += [fb.build(f, export=True) for f in module.exports]
     ctypes = types.emitted  # includes what the functions needed synthesized
     stem = mod_name or _path_stem(document.path)
     comment = _doc_lines(header_comment) if header_comment else _default_comment(

@@ -456,7 +456,7 @@ def program_names(units: Sequence, guest_prefix: Mapping[str, str]) -> ProgramNa
                              guest_type_names(g, f, s, v) + host_type_names(h, f, s))
             names.fragment_of[id(d)] = frag
         if module is not None:
-            for func in module.functions:
+            for func in (*module.functions, *module.exports):  # one namespace per module
                 frag = reg.claim(("function", id(func)), fragment(func.name), lambda f, g=guest, h=host:
                                  guest_function_names(g, f) + host_function_names(h, f))
                 names.fragment_of[id(func)] = frag

@@ -15,7 +15,7 @@ from ..p1.facts import Facts, facts_of
 from ..p1.model import (
     Expected, Function, Ref, TypeName, canonical_fields, canonical_variant_cases, resolve,
 )
-from ..p1.names import glue_status_positions
+from ..p1.names import glue_status_positions, guest_export_name
 from .templating import render, template_dirs
 from .witx import definition_text, format_type, program_memo
 
@@ -167,6 +167,8 @@ class FunctionDoc:
     statuses: str  # "0 `success`, 1 `...`"
     status_type: str
     notes: list[str] = field(default_factory=list)
+    #: a function the guest defines: its core export's name (a code span), else ""
+    export_name: str = ""
 
 
 def emit_files(program) -> dict[str, str]:
@@ -194,6 +196,7 @@ def render_unit(unit, header: str, facts: Facts | None = None, witx_memo: dict |
         docs=md_prose(module.docs if module else ""),
         uses=", ".join(f"[{md_code(use)}]({use}.md)" for use in unit.uses),  # C identifiers
         functions=[_function_doc(f, facts, unit.document) for f in (module.functions if module else [])],
+        exports=[_export_doc(module, f, facts, unit.document) for f in (module.exports if module else [])],
         types=[_type_doc(tn, facts, witx_memo) for tn in unit.own_typenames],
     )
 
@@ -249,6 +252,13 @@ def _status_cases(func: Function) -> tuple[str, list[tuple[int, str]]]:
         return "", []
     cases = canonical_variant_cases(resolve(result.err)) or []
     return result.err.name, [(i, c.name) for i, c in enumerate(cases)]
+
+
+def _export_doc(module, func: Function, facts: Facts, document=None) -> FunctionDoc:
+    """A function the guest defines: documented as an import is, with its export name."""
+    doc = _function_doc(func, facts, document)
+    doc.export_name = md_code(guest_export_name(module.name, func.name))
+    return doc
 
 
 def _function_doc(func: Function, facts: Facts, document=None) -> FunctionDoc:
