@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..p1.facts import Facts, facts_of
 from ..p1.model import (
@@ -36,8 +37,9 @@ _BACKTICKS = re.compile(r"`+")
 
 def md_code(text: str) -> str:
     """`text` as one code span, whatever backticks it holds."""
-    runs = _BACKTICKS.findall(text)
-    fence = "`" * (max(map(len, runs)) + 1 if runs else 1)
+    if "`" not in text:  # most names and types: one backtick each side
+        return f"` {text} `" if not text.strip() else f"`{text}`"
+    fence = "`" * (max(map(len, _BACKTICKS.findall(text))) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
@@ -53,6 +55,16 @@ _AUTOLINK = re.compile(r"<https?://[^\x00-\x20<>]*>")
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
+#: where `_md_inline` has something to decide; the text between is copied as it is
+_INLINE_SPECIAL = re.compile(r"[\\`<]")
+
+
+@lru_cache(maxsize=None)
+def _closing_run(run: str) -> re.Pattern:
+    """A backtick run of exactly the length of `run` (it closes a code span `run` opens)."""
+    return re.compile(rf"(?<!`){run}(?!`)")
+
+
 def _md_inline(line: str) -> str:
     """One line outside fences, scanned as CommonMark scans inlines: a backslash escape
     is kept; a backtick run closed later on the line by a run of the same length is a
@@ -64,27 +76,28 @@ def _md_inline(line: str) -> str:
     out = []
     pos = 0
     n = len(line)
-    while pos < n:
+    while (special := _INLINE_SPECIAL.search(line, pos)) is not None:
+        out.append(line[pos:special.start()])
+        pos = special.start()
         ch = line[pos]
-        if ch == "\\" and pos + 1 < n and line[pos + 1] in _ASCII_PUNCT:
-            out.append(line[pos:pos + 2])
-            pos += 2
+        if ch == "\\":
+            escape = pos + 1 < n and line[pos + 1] in _ASCII_PUNCT
+            out.append(line[pos:pos + 2] if escape else ch)
+            pos += 2 if escape else 1
         elif ch == "`":
             run = _BACKTICKS.match(line, pos).group()
-            close = re.compile(rf"(?<!`){run}(?!`)").search(line, pos + len(run))
+            close = _closing_run(run).search(line, pos + len(run))
             if close is None:
                 out.append("\\`" * len(run))
                 pos += len(run)
             else:
                 out.append(line[pos:close.end()])
                 pos = close.end()
-        elif ch == "<":
+        else:  # "<"
             link = _AUTOLINK.match(line, pos)  # a web link stays a link
             out.append(link.group() if link else "&lt;")
             pos = link.end() if link else pos + 1
-        else:
-            out.append(ch)
-            pos += 1
+    out.append(line[pos:])
     return "".join(out)
 
 
