@@ -332,3 +332,36 @@ def test_docs_list_the_exports(tmp_path):
     assert "Core: `t_ex_handler#handle` `(func (param i32 i32 i32 i64) (result i32))`" in handler
     assert "## Functions\n\n(none)" in handler
     assert "## Exports" not in files["t_ex_types.md"]  # nothing changes where none are
+
+
+RUN_GUEST = r"""
+#include "wasi_cli_run.h"
+
+wasi_cli_run_status_t wasi_cli_run_run(void) {
+    return RESULT;
+}
+"""
+
+
+@pytest.mark.parametrize("result,status", [("WASI_CLI_RUN_STATUS_SUCCESS", 0),
+                                           ("WASI_CLI_RUN_STATUS_ERROR", 1)])
+def test_wit2witx_run_calls_a_header_built_guests_run(tmp_path, result, status):
+    """Acceptance: a guest exporting wasi:cli/run's `run` (here through the plain C
+    header, no c-p2 shim) is run by `wit2witx run`: its status is the exit status."""
+    from wasi import wasi_package_with_deps
+
+    out = tmp_path / "gen"
+    out.mkdir()
+    root = wasi_package_with_deps(tmp_path, "cli")
+    for name, text in wit2witx.compile([str(root)], emit="c", world="wasi:cli/command").items():
+        (out / name).write_text(text)
+    source = tmp_path / "run.c"
+    source.write_text(RUN_GUEST)
+    wasm = tmp_path / "run.wasm"
+    proc = zig_cc("--target=wasm32-freestanding", "-nostdlib", "-O2", "-Wall", "-Wextra", "-Werror",
+                  "-Wl,--no-entry", f"-DRESULT={result}", f"-I{out}", "-o", str(wasm), str(source))
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "wit2witx", "run", str(wasm)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == status, proc.stderr
+    assert proc.stderr == ""  # the guest's own status: not a failure to load or instantiate
