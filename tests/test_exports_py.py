@@ -333,3 +333,43 @@ def test_the_typed_caller_runs_wasi_cli_run(tmp_path, capfd, args, fails):
     else:
         assert run.call_run(instance, store) is None
     assert capfd.readouterr().out == f"run: {len(argv)} arguments\n"
+
+
+WITX_EXPORTS = """(typename $r (handle))
+(typename $e (enum (@witx tag u8) $success $nope))
+(typename $count u32)
+(module $m
+  (@interface func (export "ok")
+    (@w2w guest_export)
+    (param $x $r)
+    (param $n u16)
+    (result $error (expected (error $e))))
+{bad}
+)
+"""
+
+
+@pytest.mark.parametrize("bad,what", [
+    ('  (@interface func (export "greet")\n    (@w2w guest_export)\n    (param $name string))',
+     "the parameter `name` of the guest export `greet`"),
+    ('  (@interface func (export "count")\n    (@w2w guest_export)\n'
+     '    (result $error (expected $count (error $e))))',
+     "the result of the guest export `count`"),
+])
+def test_hand_written_witx_exports(tmp_path, bad, what):
+    """WITX marks exports `(@w2w guest_export)`: the glue calls flat ones and refuses
+    others with a diagnostic pointing at the function."""
+    from wit2witx import compiler
+    from wit2witx.diagnostics import UnsupportedError
+
+    good = tmp_path / "good.witx"
+    good.write_text(WITX_EXPORTS.format(bad=""))
+    text = dict(compiler.compile([str(good)], emit="host-py"))["m_host.py"]
+    assert "(_ex.BORROW, 'x', 'm.r'), (_ex.VALUE, 'n', _rt.U16)" in text
+    assert "error_class=EError" in text and "error_cases=None" in text
+    path = tmp_path / "bad.witx"
+    path.write_text(WITX_EXPORTS.format(bad=bad))
+    with pytest.raises(UnsupportedError) as info:
+        compiler.compile([str(path)], emit="host-py")
+    rendered = info.value.render(color=False)
+    assert what in rendered and "bad.witx:10:3" in rendered and "^" in rendered

@@ -780,6 +780,8 @@ class _Builder:
         if slot.kind is SlotKind.HANDLE and slot.resource is not None:
             kind = "_ex.BORROW" if slot.ownership is Ownership.BORROW else "_ex.OWN"
             return kind, repr(self.resource_key(slot.resource))
+        if slot.kind in (SlotKind.OUT, SlotKind.BUFFER, SlotKind.ERROR_PAYLOAD):
+            raise _unsupported_export_result(func)
         raise _unsupported(f"the parameter `{slot.name}` of the guest export `{func.name}` "
                            "(only scalars, enums, flags and handles)", func)
 
@@ -804,8 +806,7 @@ class _Builder:
                 return ["result=_ex.HANDLE", f"direct={self.resource_key(tn)!r}"], res.returns
         elif kind is ResultKind.VALUE:
             return ["result=_ex.VALUE", f"direct={res.direct}"], res.returns
-        raise _unsupported(f"the result of the guest export `{func.name}` (only none, a "
-                           "status, a scalar, enum, flags or handle)", func)
+        raise _unsupported_export_result(func)
 
     # -- parameters, by the kind of their slot in the call plan
 
@@ -894,6 +895,11 @@ _SLOT_SPECS = {
     SlotKind.ERROR_PAYLOAD: _Builder._error_payload_spec,
     SlotKind.OUT: _Builder._out_spec,
 }
+
+
+def _unsupported_export_result(func: Function) -> UnsupportedError:
+    return _unsupported(f"the result of the guest export `{func.name}` (only none, a status, "
+                        "a scalar, enum, flags or handle: the host has no memory in the guest)", func)
 
 
 def _members(cases, value) -> list[Member]:
