@@ -365,3 +365,23 @@ def test_wit2witx_run_calls_a_header_built_guests_run(tmp_path, result, status):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == status, proc.stderr
     assert proc.stderr == ""  # the guest's own status: not a failure to load or instantiate
+
+
+def test_witx_input_with_exports_goes_through_every_back_end(tmp_path):
+    """A hand-written WITX file with an export: the JSON dump lists it apart, the C header
+    declares it for the guest."""
+    import json
+
+    path = tmp_path / "m.witx"
+    path.write_text("""(typename $status (enum (@witx tag u8) $success $error))
+(module $m
+  (import "memory" (memory))
+  (@interface func (export "f") (param $x u32) (result $error (expected (error $status))))
+  (@interface func (export "run") (@w2w guest_export) (param $x u32) (result $result u64))
+)
+""")
+    files = dict(wit2witx.compile([str(path)], emit=["json", "c"]))
+    module = json.loads(files["m.p1.json"])["modules"][0]
+    assert [f["name"] for f in module["functions"]] == ["f"]
+    assert [(f["name"], f["core"]["results"][0]["type"]) for f in module["exports"]] == [("run", "i64")]
+    assert 'uint64_t m_run(\n    uint32_t x\n) __attribute__((\n    __export_name__("m#run")\n));' in files["m.h"]

@@ -248,22 +248,24 @@ def model_to_json(doc) -> dict:
             "name": tn.name, "docs": tn.docs, "type": type_to_json(tn.type),
             "size": sa.size, "align": sa.align,
         })
+    def function_json(f) -> dict:
+        return {
+            "name": f.name, "docs": f.docs, "noreturn": f.noreturn,
+            "params": [_param_json(p) for p in f.params],
+            "results": [_param_json(p) for p in f.results],
+            "core": abi.core_signature(f).to_json(),
+        }
+
     modules = []
     for m in doc.modules:
-        funcs = []
-        for f in m.functions:
-            sig = abi.core_signature(f)
-            funcs.append({
-                "name": f.name, "docs": f.docs, "noreturn": f.noreturn,
-                "params": [_param_json(p) for p in f.params],
-                "results": [_param_json(p) for p in f.results],
-                "core": sig.to_json(),
-            })
-        modules.append({
+        module = {
             "name": m.name, "docs": m.docs,
             "imports": [{"name": i.name, "kind": i.kind} for i in m.imports],
-            "functions": funcs,
-        })
+            "functions": [function_json(f) for f in m.functions],
+        }
+        if m.exports:  # functions the guest implements (`(@w2w guest_export)`)
+            module["exports"] = [function_json(f) for f in m.exports]
+        modules.append(module)
     constants = [
         {"type": c.type_name, "name": c.name, "value": c.value, "docs": c.docs}
         for c in doc.constants
