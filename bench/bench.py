@@ -9,7 +9,8 @@ CLI default (witx,c) <= 30x, cold CLI all back ends <= 45x, in-process all back 
 
 Side by side (issue 13): `--base REV` (default: dbf8e4c, the last commit before the
 templates moved to Jinja; `--base ''` leaves it out) is measured in the same run as
-this checkout: REV's tree is exported (`git archive`) to a temporary folder and run
+this checkout (`--head REV`: REV instead, e.g. HEAD without the checkout's
+uncommitted changes): REV's tree is exported (`git archive`) to a temporary folder and run
 with PYTHONPATH pointing there, and every measurement alternates base and checkout
 (and wasm-tools) run by run, so that the load of a shared machine falls on both alike.
 In-process compiles run in one long-lived worker per tree, also taking turns.
@@ -122,16 +123,16 @@ def checkout_tree(tmp: Path) -> Tree:
     return _tree(label, ROOT, tmp / "launch-head")
 
 
-def base_tree(rev: str, tmp: Path) -> Tree:
-    """`rev`'s files in tmp/base (a `git archive`: no worktree to register or remove)."""
-    dest = tmp / "base"
+def exported_tree(rev: str, tmp: Path, role: str = "base") -> Tree:
+    """`rev`'s files in tmp/<role> (a `git archive`: no worktree to register or remove)."""
+    dest = tmp / role
     dest.mkdir()
     archive = subprocess.Popen(["git", "-C", str(ROOT), "archive", "--format=tar", rev],
                                stdout=subprocess.PIPE)
     subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True)
     if archive.wait() != 0:
         raise SystemExit(f"git archive {rev} failed")
-    return _tree(f"base {short_rev(rev)}", dest, tmp / "launch-base")
+    return _tree(f"{role} {short_rev(rev)}", dest, tmp / f"launch-{role}")
 
 
 def _tree(label: str, root: Path, launch_dir: Path) -> Tree:
@@ -310,6 +311,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--base", default=DEFAULT_BASE,
                         help=f"commit measured side by side with this checkout (default {DEFAULT_BASE}; '' for none)")
+    parser.add_argument("--head", default="",
+                        help="measure this commit (exported) instead of the checkout as it is"
+                             " (which may hold uncommitted changes)")
     parser.add_argument("--large-mib", type=float, default=50.0,
                         help="size of the generated large input (0: leave it out)")
     parser.add_argument("--no-extras", action="store_true", help="leave out bench/bench_*.py")
@@ -322,7 +326,8 @@ def main() -> int:
     emit = ",".join(b for b in ALL_EMIT.split(",") if b in BACKENDS)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        trees = ([base_tree(args.base, tmp)] if args.base else []) + [checkout_tree(tmp)]
+        head = exported_tree(args.head, tmp, "head") if args.head else checkout_tree(tmp)
+        trees = ([exported_tree(args.base, tmp)] if args.base else []) + [head]
         tree = wasm_tools_tree(tmp / "wt")
         one = wasi_copies(tmp / "x1")
         big = wasi_copies(tmp / "x10", copies=10)
