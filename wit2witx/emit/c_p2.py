@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from .. import ir
 from ..diagnostics import UnsupportedError, UsageError, error, warning
 from ..p1 import model as m
-from ..p1.callplan import SlotKind, plan_call
+from ..p1.callplan import SlotKind
 from ..p1.facts import Facts, facts_of
 from ..p1.names import drop_function_name, resource_function_name, snake
 from .cnames import KEYWORDS, c_string, doc_lines
@@ -459,8 +459,7 @@ class _Gen:
         raise UsageError(f"`--emit c-p2`: no P1 function `{name}` in `{unit.name}`")
 
     def _import(self, unit, func: m.Function, declare: bool = True) -> tuple[str, object]:
-        # memoised as `Facts.call_plan` did (the method went missing in 65367f3)
-        plan = self.facts.memo("call plan", func, lambda f: plan_call(f, self.facts, unit.document))
+        plan = self.facts.call_plan(func, unit.document)
         symbol = f"__w2w_p1_{unit.module.name}_{func.name}"
         if declare and symbol not in self.imports:
             result = _WASM_C[plan.signature.results[0].wasm_type.value] if plan.signature.results else "void"
@@ -884,57 +883,74 @@ class _FunctionBuilder:
     # -- the body --------------------------------------------------------------------------
 
     def _body(self, kind: str, ret_type: str, params, outs) -> list[str]:
-        g, conv, plan = self.g, self.conv, self.plan
-        pre: list[str] = []
-        after: list[str] = []
-        args: list[str] = []
-        uses_temps = False
-        inputs = plan.inputs
+        inputs = self.plan.inputs
         if len(inputs) != len(self.f.params):
             raise _unsupported(f"the parameters of `{self.f.name}`", self.f.span)
-        for (decl, name, how), wp, slot in zip(params, self.f.params, inputs):
-            value = f"(*{name})" if how == "pointer" else name
-            if how == "maybe":
-                opt = g.ctype(wp.type, self.ns)
-                value = f"w2w_opt_{name}"
-                pre += [f"{opt} {value};", f"memset(&{value}, 0, sizeof {value});",
-                        f"{value}.is_some = maybe_{name} != NULL;",
-                        f"if (maybe_{name}) {value}.val = *maybe_{name};"]
-            kind_ = slot.kind
-            if kind_ in (SlotKind.SCALAR, SlotKind.FLAGS):
-                args.append(f"({_WASM_C[slot.core[0].wasm_type.value]}) {value}")
-            elif kind_ is SlotKind.ENUM:
-                wd = g.dealias(wp.type)
-                wk = g.r.types[wd].kind if isinstance(wd, int) else None
-                field_ = ".tag" if isinstance(wk, ir.Variant) else ".is_err" if isinstance(wk, ir.Result) else ""
-                args.append(f"(int32_t) {value}{field_}")
-            elif kind_ is SlotKind.HANDLE:
-                args.append(f"{value}.__handle")
-            elif kind_ is SlotKind.SPAN:
-                wd = g.dealias(wp.type)
-                element = None if wd == "string" else g.r.types[wd].kind.element
-                if element is None or conv.same_layout(element, slot.element.type):
-                    args += [f"(int32_t) (uintptr_t) {value}.ptr", f"(int32_t) {value}.len"]
-                else:
-                    tmp = f"w2w_p_{name}"
-                    pre.append(f"uint8_t {tmp}[8];")
-                    conv.lower(wp.type, m.List(slot.element.type), value, tmp, pre)
-                    uses_temps = True
-                    args += [f"(int32_t) w2w_ld4({tmp})", f"(int32_t) w2w_ld4({tmp} + 4)"]
-            elif kind_ is SlotKind.BY_REF:
-                p_type = slot.value.type
-                if conv.same_layout(wp.type, p_type):
-                    args.append(f"(int32_t) (uintptr_t) &{value}")
-                else:
-                    tmp = f"w2w_p_{name}"
-                    pre.append(f"_Alignas({slot.value.align}) uint8_t {tmp}[{slot.value.size}];")
-                    conv.lower(wp.type, p_type, value, tmp, pre)
-                    uses_temps = uses_temps or conv.holds_list(wp.type)
-                    args.append(f"(int32_t) (uintptr_t) {tmp}")
-            else:
+        low = _Lowered()
+        for (_decl, name, how), wp, slot in zip(params, self.f.params, inputs):
+            value = self._reach(name, how, wp, low)
+            pass_argument = _ARGUMENT_BY_SLOT.get(slot.kind)
+            if pass_argument is None:
                 raise _unsupported(f"the parameter `{wp.name}` of `{self.f.name}`", self.f.span)
-            conv.drop_owns(wp.type, value, after)
-        return self._call(kind, ret_type, outs, pre, args, after, uses_temps)
+            pass_argument(self, slot, wp, name, value, low)
+            self.conv.drop_owns(wp.type, value, low.after)
+        return self._call(kind, ret_type, outs, low)
+
+    def _reach(self, name: str, how: str, wp: ir.Param, low: "_Lowered") -> str:
+        """The C expression of a parameter's value: `T *maybe_x` becomes an option value
+        built on the stack; a value passed by pointer is dereferenced."""
+        if how == "pointer":
+            return f"(*{name})"
+        if how != "maybe":
+            return name
+        value = f"w2w_opt_{name}"
+        low.pre += [f"{self.g.ctype(wp.type, self.ns)} {value};",
+                    f"memset(&{value}, 0, sizeof {value});",
+                    f"{value}.is_some = maybe_{name} != NULL;",
+                    f"if (maybe_{name}) {value}.val = *maybe_{name};"]
+        return value
+
+    # one per slot kind of the call plan (`_ARGUMENT_BY_SLOT`): the core arguments of
+    # one WIT parameter
+
+    def _scalar_argument(self, slot, wp: ir.Param, name: str, value: str, low: "_Lowered") -> None:
+        low.args.append(f"({_WASM_C[slot.core[0].wasm_type.value]}) {value}")
+
+    def _enum_argument(self, slot, wp: ir.Param, name: str, value: str, low: "_Lowered") -> None:
+        # an enum, or a variant/result without payloads: its tag
+        wk = self.g.kind(wp.type)
+        tag = ".tag" if isinstance(wk, ir.Variant) else ".is_err" if isinstance(wk, ir.Result) else ""
+        low.args.append(f"(int32_t) {value}{tag}")
+
+    def _handle_argument(self, slot, wp: ir.Param, name: str, value: str, low: "_Lowered") -> None:
+        low.args.append(f"{value}.__handle")
+
+    def _span_argument(self, slot, wp: ir.Param, name: str, value: str, low: "_Lowered") -> None:
+        """A string or list: pointer and length, of the caller's elements when their
+        layout is the witx one, else of a lowered copy."""
+        wd = self.g.dealias(wp.type)
+        element = None if wd == "string" else self.g.r.types[wd].kind.element
+        if element is None or self.conv.same_layout(element, slot.element.type):
+            low.args += [f"(int32_t) (uintptr_t) {value}.ptr", f"(int32_t) {value}.len"]
+            return
+        tmp = f"w2w_p_{name}"
+        low.pre.append(f"uint8_t {tmp}[8];")
+        self.conv.lower(wp.type, m.List(slot.element.type), value, tmp, low.pre)
+        low.uses_temps = True
+        low.args += [f"(int32_t) w2w_ld4({tmp})", f"(int32_t) w2w_ld4({tmp} + 4)"]
+
+    def _by_ref_argument(self, slot, wp: ir.Param, name: str, value: str, low: "_Lowered") -> None:
+        """A compound value by address: the caller's own when its layout is the witx
+        one, else a lowered copy."""
+        p_type = slot.value.type
+        if self.conv.same_layout(wp.type, p_type):
+            low.args.append(f"(int32_t) (uintptr_t) &{value}")
+            return
+        tmp = f"w2w_p_{name}"
+        low.pre.append(f"_Alignas({slot.value.align}) uint8_t {tmp}[{slot.value.size}];")
+        self.conv.lower(wp.type, p_type, value, tmp, low.pre)
+        low.uses_temps = low.uses_temps or self.conv.holds_list(wp.type)
+        low.args.append(f"(int32_t) (uintptr_t) {tmp}")
 
     def _read_length(self) -> str | None:
         """The parameter that sizes a `list<u8>` read, if this is one."""
@@ -959,97 +975,31 @@ class _FunctionBuilder:
             return [(ok, "(*ret)")]
         return []
 
-    def _call(self, kind, ret_type, outs, pre, args, after, uses_temps) -> list[str]:
-        g, conv, plan = self.g, self.conv, self.plan
-        res = plan.result
-        status = res.status
-        body = list(pre)
-        if uses_temps:
-            body.insert(0, "w2w_p2_temps w2w_temps = { NULL };")
-        if kind == "scalar":
-            body.insert(0, f"{ret_type} w2w_ret;")
-        if kind == "option":
-            body.insert(0, f"{g.ctype(self.f.result, self.ns)} w2w_opt;")
+    def _call(self, kind: str, ret_type: str, outs, low: "_Lowered") -> list[str]:
+        """The call of the P1 import and what follows: its arguments staged, the call
+        (retried while the caller's buffer is too small), glue statuses trapped, the
+        results lifted on success and the error on failure, the C return."""
+        res = self.plan.result
+        body = self._locals(kind, ret_type, low.uses_temps) + low.pre
         dests = self._destinations(kind, outs)
         if len(dests) != len(res.outs):
             raise _unsupported(f"the result of `{self.f.name}`", self.f.span)
-        out_args: list[str] = []
-        lifts: list[str] = []
-        buffer = res.buffer
-        handover = None
-        read_len = self._read_length() if buffer is not None else None
-        for (wt, lvalue), slot in zip(dests, res.outs):
-            if conv.same_layout(wt, slot.value.type) and not conv.holds_list(wt):
-                out_args.append(f"(int32_t) (uintptr_t) &{lvalue}")
-                continue
-            tmp = f"w2w_r{slot.index}"
-            body.append(f"_Alignas({slot.value.align}) uint8_t {tmp}[{slot.value.size}];")
-            out_args.append(f"(int32_t) (uintptr_t) {tmp}")
-            is_bytes = read_len is not None and self._is_list_u8(wt)
-            conv.lift(wt, slot.value.type, tmp, lvalue, lifts, "w2w_buf" if is_bytes else None)
-            handover = handover or is_bytes
-        payload_arg: list[str] = []
-        payload_lift: list[str] = []
-        if res.error_payload is not None:
-            ep = res.error_payload
-            body.append(f"_Alignas({ep.value.align}) uint8_t w2w_e[{ep.value.size}];")
-            payload_arg = ["(int32_t) (uintptr_t) w2w_e"]
-            err_t = next((t for n, t in outs if n == "err"), None)
-            if err_t is not None:
-                conv.lift(err_t, ep.value.type, "w2w_e", "(*err)", payload_lift)
-        buf_args: list[str] = []
-        if buffer is not None:
-            body += ["_Alignas(8) uint8_t w2w_stack[W2W_P2_STACK_BUFFER];",
-                     "uint8_t *w2w_buf = w2w_stack;", "uint32_t w2w_cap = sizeof w2w_stack;",
-                     "uint32_t w2w_used = 0;"]
-            if handover:
-                body += [f"size_t w2w_want = {read_len} < W2W_P2_READ_CAP ? (size_t) {read_len} : W2W_P2_READ_CAP;",
-                         "if (w2w_want > 0) {", "  w2w_buf = (uint8_t *) w2w_p2_alloc(w2w_want);",
-                         "  w2w_cap = (uint32_t) w2w_want;", "}"]
-            buf_args = ["(int32_t) (uintptr_t) w2w_buf", "(int32_t) w2w_cap",
-                        "(int32_t) (uintptr_t) &w2w_used"]
-        call_args = ", ".join(args + buf_args + payload_arg + out_args)
-        call = f"{self.symbol}({call_args})"
-        if status is None:  # a value returned directly (not made by the lowering)
+        read_len = self._read_length() if res.buffer is not None else None
+        ok, handover = self._out_pointers(dests, res.outs, read_len)
+        error = self._error_value(res.error_payload, outs)
+        buffer = self._caller_buffer(handover, read_len) if res.buffer is not None else _Staged()
+        body += ok.decls + error.decls + buffer.decls
+        call = f"{self.symbol}({', '.join(low.args + buffer.args + error.args + ok.args)})"
+        if res.status is None:  # a value returned directly (not made by the lowering)
             raise _unsupported(f"the result of `{self.f.name}`", self.f.span)
-        too_small = status.glue_value("buffer_too_small")
-        if buffer is not None:
-            body += ["int32_t w2w_status;", "for (unsigned w2w_try = 0;; w2w_try++) {",
-                     f"  w2w_status = {call};",
-                     f"  if (w2w_status != {too_small}) break;",
-                     "  if (w2w_try >= W2W_P2_RETRIES || w2w_used <= w2w_cap) __builtin_trap();",
-                     "  if (w2w_buf != w2w_stack) free(w2w_buf);",
-                     "  w2w_buf = (uint8_t *) w2w_p2_alloc(w2w_used);", "  w2w_cap = w2w_used;", "}"]
-        else:
-            body.append(f"int32_t w2w_status = {call};")
-        glue = [g_.value for g_ in status.glue if g_.value is not None and g_.name != "buffer_too_small"]
-        body += [f"if ({' || '.join(f'w2w_status == {v}' for v in glue)}) __builtin_trap();"] if glue else []
-        body += after
-        if uses_temps:
+        body += self._invoke(call, res.status, res.buffer is not None)
+        body += self._glue_traps(res.status) + low.after
+        if low.uses_temps:
             body.append("w2w_p2_temps_free(&w2w_temps);")
-        # the interface's errors: how a status maps onto `*err`
-        n_errors = len(status.interface_errors)
-        success = ["if (w2w_status == 0) {"] + [f"  {s}" for s in lifts]
-        tail: list[str] = []
-        if buffer is not None:
-            tail.append("if (w2w_buf != w2w_stack) free(w2w_buf);")
+        success = ["if (w2w_status == 0) {"] + [f"  {s}" for s in ok.lifts]
+        tail = ["if (w2w_buf != w2w_stack) free(w2w_buf);"] if res.buffer is not None else []
         if kind == "result":
-            err_t = next((t for n, t in outs if n == "err"), None)
-            fail: list[str] = []
-            if err_t is not None and res.error_payload is not None:
-                fail = payload_lift
-            elif err_t is not None:
-                wcases = g.kind(err_t)
-                count = len(wcases.cases) if isinstance(wcases, (ir.Enum, ir.Variant)) else 0
-                offset = 1 if count == n_errors else 0
-                if isinstance(wcases, ir.Variant):  # payload-free: a struct with a tag
-                    fail = [f"err->tag = ({_UINT[_tag_size(count)]}) (w2w_status - {offset});"]
-                else:
-                    fail = [f"*err = ({g.ctype(err_t, self.ns)}) (w2w_status - {offset});"]
-            body += success + ["}", f"else if (w2w_status < 0 || w2w_status > {n_errors}) __builtin_trap();",
-                               "else {"] + [f"  {s}" for s in fail] + ["}"] + tail
-            body.append("return w2w_status == 0;")
-            return body
+            return body + self._result_return(success, tail, outs, error.lifts)
         body += success + ["}", "else __builtin_trap();"] + tail
         if kind == "scalar":
             body.append("return w2w_ret;")
@@ -1057,9 +1007,146 @@ class _FunctionBuilder:
             body += ["if (w2w_opt.is_some) *ret = w2w_opt.val;", "return w2w_opt.is_some;"]
         return body
 
+    def _locals(self, kind: str, ret_type: str, uses_temps: bool) -> list[str]:
+        """The body's first declarations: the returned value, the temporaries' list."""
+        decls = []
+        if kind == "scalar":
+            decls.append(f"{ret_type} w2w_ret;")
+        if kind == "option":
+            decls.append(f"{self.g.ctype(self.f.result, self.ns)} w2w_opt;")
+        if uses_temps:
+            decls.append("w2w_p2_temps w2w_temps = { NULL };")
+        return decls
+
+    def _out_pointers(self, dests, slots, read_len: str | None) -> tuple["_Staged", bool]:
+        """An out-pointer per P1 result slot: the destination itself when its layout is
+        the witx one, else a staging area lifted into it after the call. True with them
+        when a `list<u8>` read is lifted by handing over the read allocation."""
+        conv, out = self.conv, _Staged()
+        handover = False
+        for (wt, lvalue), slot in zip(dests, slots):
+            if conv.same_layout(wt, slot.value.type) and not conv.holds_list(wt):
+                out.args.append(f"(int32_t) (uintptr_t) &{lvalue}")
+                continue
+            tmp = f"w2w_r{slot.index}"
+            out.decls.append(f"_Alignas({slot.value.align}) uint8_t {tmp}[{slot.value.size}];")
+            out.args.append(f"(int32_t) (uintptr_t) {tmp}")
+            is_bytes = read_len is not None and self._is_list_u8(wt)
+            conv.lift(wt, slot.value.type, tmp, lvalue, out.lifts, "w2w_buf" if is_bytes else None)
+            handover = handover or is_bytes
+        return out, handover
+
+    def _error_value(self, slot, outs) -> "_Staged":
+        """The staging area of the error value's slot, lifted into `*err` on failure."""
+        staged = _Staged()
+        if slot is None:
+            return staged
+        staged.decls.append(f"_Alignas({slot.value.align}) uint8_t w2w_e[{slot.value.size}];")
+        staged.args.append("(int32_t) (uintptr_t) w2w_e")
+        err_t = _error_type(outs)
+        if err_t is not None:
+            self.conv.lift(err_t, slot.value.type, "w2w_e", "(*err)", staged.lifts)
+        return staged
+
+    @staticmethod
+    def _caller_buffer(handover: bool, read_len: str | None) -> "_Staged":
+        """The buffer slot: a stack buffer, or for a `list<u8>` read an allocation of
+        the size asked for (capped), which the result then takes over."""
+        decls = ["_Alignas(8) uint8_t w2w_stack[W2W_P2_STACK_BUFFER];",
+                 "uint8_t *w2w_buf = w2w_stack;", "uint32_t w2w_cap = sizeof w2w_stack;",
+                 "uint32_t w2w_used = 0;"]
+        if handover:
+            decls += [f"size_t w2w_want = {read_len} < W2W_P2_READ_CAP ? (size_t) {read_len} : W2W_P2_READ_CAP;",
+                      "if (w2w_want > 0) {", "  w2w_buf = (uint8_t *) w2w_p2_alloc(w2w_want);",
+                      "  w2w_cap = (uint32_t) w2w_want;", "}"]
+        args = ["(int32_t) (uintptr_t) w2w_buf", "(int32_t) w2w_cap", "(int32_t) (uintptr_t) &w2w_used"]
+        return _Staged(decls, args)
+
+    @staticmethod
+    def _invoke(call: str, status, buffered: bool) -> list[str]:
+        """The call; with a caller's buffer, retried (a bounded number of times) with an
+        allocation of the size the host reports while it says the buffer is too small."""
+        if not buffered:
+            return [f"int32_t w2w_status = {call};"]
+        return ["int32_t w2w_status;", "for (unsigned w2w_try = 0;; w2w_try++) {",
+                f"  w2w_status = {call};",
+                f"  if (w2w_status != {status.glue_value('buffer_too_small')}) break;",
+                "  if (w2w_try >= W2W_P2_RETRIES || w2w_used <= w2w_cap) __builtin_trap();",
+                "  if (w2w_buf != w2w_stack) free(w2w_buf);",
+                "  w2w_buf = (uint8_t *) w2w_p2_alloc(w2w_used);", "  w2w_cap = w2w_used;", "}"]
+
+    @staticmethod
+    def _glue_traps(status) -> list[str]:
+        """The glue's own statuses (a bad pointer, handle or value) are bugs: a trap."""
+        glue = [g_.value for g_ in status.glue if g_.value is not None and g_.name != "buffer_too_small"]
+        return [f"if ({' || '.join(f'w2w_status == {v}' for v in glue)}) __builtin_trap();"] if glue else []
+
+    def _result_return(self, success: list[str], tail: list[str], outs, error_lifts: list[str]) -> list[str]:
+        """`bool f(..., T *ret, E *err)`: the ok value lifted on success, the error on
+        one of the interface's error statuses; any other status traps."""
+        n_errors = len(self.plan.result.status.interface_errors)
+        fail = self._error_statements(outs, error_lifts, n_errors)
+        return (success + ["}", f"else if (w2w_status < 0 || w2w_status > {n_errors}) __builtin_trap();",
+                           "else {"] + [f"  {s}" for s in fail] + ["}"] + tail
+                + ["return w2w_status == 0;"])
+
+    def _error_statements(self, outs, error_lifts: list[str], n_errors: int) -> list[str]:
+        """How a failure status becomes `*err`: the error value's slot lifted, or (an
+        enum or payload-free variant) the status itself, less one when the status enum
+        begins with `success`."""
+        err_t = _error_type(outs)
+        if err_t is None:
+            return []
+        if self.plan.result.error_payload is not None:
+            return error_lifts
+        wcases = self.g.kind(err_t)
+        count = len(wcases.cases) if isinstance(wcases, (ir.Enum, ir.Variant)) else 0
+        offset = 1 if count == n_errors else 0
+        if isinstance(wcases, ir.Variant):  # payload-free: a struct with a tag
+            return [f"err->tag = ({_UINT[_tag_size(count)]}) (w2w_status - {offset});"]
+        return [f"*err = ({self.g.ctype(err_t, self.ns)}) (w2w_status - {offset});"]
+
     def _is_list_u8(self, wt: ir.TypeRef) -> bool:
         k = self.g.kind(wt)
         return isinstance(k, ir.List) and k.size is None and self.g.dealias(k.element) == "u8"
+
+
+#: how the core arguments of a WIT parameter are made, by the kind of its call plan slot
+_ARGUMENT_BY_SLOT = {
+    SlotKind.SCALAR: _FunctionBuilder._scalar_argument,
+    SlotKind.FLAGS: _FunctionBuilder._scalar_argument,
+    SlotKind.ENUM: _FunctionBuilder._enum_argument,
+    SlotKind.HANDLE: _FunctionBuilder._handle_argument,
+    SlotKind.SPAN: _FunctionBuilder._span_argument,
+    SlotKind.BY_REF: _FunctionBuilder._by_ref_argument,
+}
+
+
+@dataclass
+class _Lowered:
+    """The parameters of one call, lowered: statements before the call, the core
+    arguments, statements after it (dropping `own` parameters), and whether lowered
+    copies hold allocations to free."""
+
+    pre: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+    uses_temps: bool = False
+
+
+@dataclass
+class _Staged:
+    """Result slots of one call: their declarations, core arguments, and the statements
+    that lift them into the caller's values."""
+
+    decls: list[str] = field(default_factory=list)
+    args: list[str] = field(default_factory=list)
+    lifts: list[str] = field(default_factory=list)
+
+
+def _error_type(outs) -> ir.TypeRef | None:
+    """The WIT error type of a flattened `result` (its `err` out-parameter)."""
+    return next((t for n, t in outs if n == "err"), None)
 
 
 class _ExportBuilder(_FunctionBuilder):
