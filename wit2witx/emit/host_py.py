@@ -18,7 +18,11 @@ Each generated module has
 * `SPECS`, a description of every import (core signature, what each core parameter
   is, how statuses map) as data for `wit2witx.hosts.runtime`, and
   `add_to_linker(linker, store, impl, *, tables=None) -> HandleTables`, which defines
-  every import with `linker.define_func(..., access_caller=True)`.
+  every import with `linker.define_func(..., access_caller=True)`;
+* for a module with guest exports (`Module.exports`), `call_<function>(instance, store,
+  *args, tables=...)` per export: typed like the `Impl` methods, run by
+  `wit2witx.hosts.exports.call` from an `ExportSpec` (what each parameter is, handles
+  lent or handed over as the call plan says, how the result or status maps back).
 
 Types owned by another unit are imported from that unit's `<unit>_host` module
 (relative import inside a package, absolute otherwise), so resource handles, records

@@ -18,6 +18,11 @@ lent or handed over as the call plan says (a `Borrowed`/`Owned` argument overrid
 it), the result decoded: a status raised as the function's `<E>Error`, a handle taken
 out of the table and returned as its host object, a value the guest had no right to
 return raised as `BadResult`.
+
+P1 has one handle type for `own<r>` and `borrow<r>` (the backport ABI), and so has the
+call plan: every handle parameter is lent unless the plan says it is owned. Pass
+`Owned(key, obj)` for an `own<r>` parameter the guest may keep past the call (one it
+drops during the call is fine either way: the take-back skips a handle already gone).
 """
 
 from __future__ import annotations
