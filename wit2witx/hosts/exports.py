@@ -57,8 +57,9 @@ def export_name(module: str, function: str) -> str:
 
 def call_export(instance: Any, store: Any, tables: HandleTables, name: str, *args: Any) -> Any:
     """Call the guest's core export `name` with `args` (ints, floats, `Borrowed`,
-    `Owned`); returns what it returns. Borrowed handles are taken back whatever happens
-    (a trap included), so a failed call leaves the table as it was."""
+    `Owned`); returns what it returns. Borrowed handles are taken back whatever happens,
+    owned ones when the call fails (a trap included), so a failed call leaves the
+    table as it was."""
     func = instance.exports(store).get(name)
     if func is None:
         raise LookupError(f"the guest exports no `{name}`")
