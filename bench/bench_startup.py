@@ -7,7 +7,8 @@ for all of them. Steps:
 
 - interpreter start-up (`python -c pass`, measured on its own);
 - imports: the CLI (typer, click), the front end (parser, resolver, lowering), jinja2,
-  and the back end modules;
+  and the back end modules (and, of all of them, the time spent making dataclasses);
+  then, from a CLI run under `-X importtime`, the import self times by group;
 - Jinja: the environment of the built-in templates, then each template the run needs
   loaded from the bytecode cache (what a run does) and, in the same process, compiled
   from source (what the cache saves);
@@ -39,6 +40,17 @@ STEPS = r'''
 import json, sys, time
 paths, emit = sys.argv[1].split(","), sys.argv[2].split(",")
 steps = {}
+import dataclasses
+process_class = dataclasses._process_class
+made = [0, 0.0]
+def timed_process_class(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return process_class(*args, **kwargs)
+    finally:
+        made[0] += 1
+        made[1] += time.perf_counter() - start
+dataclasses._process_class = timed_process_class
 t = time.perf_counter()
 def step(name):
     global t
@@ -55,6 +67,8 @@ from wit2witx import compiler
 from wit2witx.emit import templating
 backends = {b: compiler._backend(b) for b in emit}
 step("import back ends")
+steps["(of the imports: making dataclasses)"] = made[1]
+steps["(dataclasses made, count)"] = made[0] / 1e3  # printed as "ms": x1000
 env = templating.environment(())
 step("jinja environment")
 folders = {"host-wasm3": "host_c", "host-wamr": "host_c"}
@@ -91,6 +105,43 @@ print(json.dumps(steps))
 '''
 
 
+#: `-X importtime` self times, summed by who imports: (group, module name prefixes)
+IMPORT_GROUPS = (
+    ("typer, click", ("typer", "click")),
+    ("jinja2, markupsafe", ("jinja2", "markupsafe")),
+    ("wit2witx back ends", ("wit2witx.emit", "wit2witx.p1.facts", "wit2witx.p1.abi",
+                            "wit2witx.p1.layout", "wit2witx.p1.callplan")),
+    ("wit2witx (the rest)", ("wit2witx",)),
+    ("standard library and others", ("",)),
+)
+
+
+def import_times(paths: list[Path], emit: str, runs: int, out: Path) -> dict[str, float]:
+    """Median seconds of `-X importtime` self time per group in a CLI run (the
+    instrumentation slows imports down a little: the totals are higher than above)."""
+    samples: dict[str, list[float]] = {}
+    for i in range(runs + 1):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "wit2witx", *map(str, paths),
+                               "--emit", emit, "-o", str(out)], capture_output=True, text=True,
+                              env=ENV, cwd=ROOT / "bench")
+        if proc.returncode != 0:
+            raise SystemExit(f"the -X importtime run failed:\n{proc.stderr}")
+        if i == 0:
+            continue
+        sums = dict.fromkeys((g for g, _ in IMPORT_GROUPS), 0.0)
+        for line in proc.stderr.splitlines():
+            parts = line.split("|")
+            if len(parts) != 3 or not parts[0].split(":")[-1].strip().isdigit():
+                continue
+            name = parts[2].strip()
+            group = next(g for g, prefixes in IMPORT_GROUPS
+                         if any(name == p or name.startswith(p + ".") or not p for p in prefixes))
+            sums[group] += int(parts[0].split(":")[-1]) / 1e6
+        for group, seconds in sums.items():
+            samples.setdefault(group, []).append(seconds)
+    return {group: statistics.median(values) for group, values in samples.items()}
+
+
 def startup(runs: int) -> float:
     walls = []
     for _ in range(runs):
@@ -123,6 +174,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         paths = wasi_copies(Path(tmp) / "x1")
         columns = {title: breakdown(paths, emit, args.runs) for title, emit in emits.items()}
+        imports = {title: import_times(paths, emit, args.runs, Path(tmp) / "out") for title, emit in emits.items()}
     start = startup(args.runs)
     print(f"one cold run, step by step (ms, medians of {args.runs} fresh processes; load average"
           f" {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
@@ -130,11 +182,16 @@ def main() -> int:
     print(f"{'interpreter start-up':38}" + f"{start * 1e3:18.1f}" * len(columns))
     names = list(dict.fromkeys(n for steps in columns.values() for n in steps))
     for name in names:
-        cells = "".join(f"{steps[name] * 1e3:18.1f}" if name in steps else f"{'':18}" for steps in columns.values())
+        fmt = "18.0f" if "count" in name else "18.1f"
+        cells = "".join(f"{steps[name] * 1e3:{fmt}}" if name in steps else f"{'':18}" for steps in columns.values())
         print(f"{name:38}{cells}")
     for title, steps in columns.items():
         total = start + sum(v for k, v in steps.items() if not k.startswith("("))
         print(f"sum of the steps, {title}: {total * 1e3:.0f} ms")
+    print("\nimports of a CLI run by -X importtime, self times summed by group (ms)")
+    for group, _ in IMPORT_GROUPS:
+        print(f"{group:38}" + "".join(f"{by_group[group] * 1e3:18.1f}" for by_group in imports.values()))
+    print(f"{'total':38}" + "".join(f"{sum(by_group.values()) * 1e3:18.1f}" for by_group in imports.values()))
     return 0
 
 
