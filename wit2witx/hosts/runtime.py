@@ -360,9 +360,15 @@ class HandleTables:
 
 class Call:
     """One host call: the caller's memory (a memoryview over linear memory), the handle
-    tables, and the result buffer the glue allocates strings/lists in."""
+    tables, and the result buffer the glue allocates strings/lists in.
 
-    __slots__ = ("mem", "size", "tables", "cursor", "end")
+    The checked parameters of the call land here too, so that the small functions a
+    host function is made of share them without another object per call: `args` (for
+    the implementation), `outs` ((address, codec) per out-pointer), `buffer` ((address,
+    capacity, address of the bytes used) of the caller's buffer) and `error_at` (where
+    the error value goes)."""
+
+    __slots__ = ("mem", "size", "tables", "cursor", "end", "args", "outs", "buffer", "error_at")
 
     def __init__(self, mem: memoryview, tables: HandleTables) -> None:
         self.mem = mem
@@ -370,6 +376,10 @@ class Call:
         self.tables = tables
         self.cursor = 0
         self.end = 0
+        self.args: list[Any] = []
+        self.outs: list[tuple[int, Codec]] = []
+        self.buffer: tuple[int, int, int] | None = None
+        self.error_at: int | None = None
 
     def check(self, addr: int, n: int, align: int = 1) -> int:
         if addr < 0 or n < 0 or addr + n > self.size or (align > 1 and addr % align):
@@ -844,9 +854,9 @@ class FuncSpec:
     `value` (arg: codec; enums, flags, bools and chars too), `handle` (arg: resource
     key), `list` (two core values, arg: the list/string codec), `by_ref` (arg: codec of
     the value at the address), `pointer` (arg: pointee codec or None), `out` (arg:
-    codec of the ok value/tuple member written there), `buf` (three core values:
-    buffer, its length, and where to write the bytes used), `error_payload` (arg: the
-    error type's codec). `method` is the implementation's method name.
+    codec of the ok value/tuple member written there), `caller_buffer` (three core
+    values: buffer, its length, and where to write the bytes used), `error_value` (arg:
+    the error type's codec). `method` is the implementation's method name.
 
     For a function returning `(expected T (error S))`: `status_cases` names S's cases
     in order; `error_class` is the generated `WitError` subclass the implementation
@@ -1014,57 +1024,323 @@ def _accepts(method: Callable[..., Any], keyword: str) -> bool:
         return False
 
 
-def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
-                   memory_name: str = "memory") -> Callable[..., Any]:
-    """The Python callable wasmtime calls for `spec` (with `access_caller=True`)."""
+# -- reading the parameters: one small step per core parameter kind -----------------
+#
+# A step is made once per parameter of a FuncSpec and run on every call as
+# `step(cx, raw)`: it checks the raw core values at its position and puts what they
+# mean where the call needs it (an argument of the implementation, an out-pointer, the
+# caller's buffer, where the error value goes). Steps run in parameter order, so the
+# first bad parameter decides the fault, as the checks are written in the WITX.
+
+_Step = Callable[[Call, tuple], None]
+
+
+def _value_step(i: int, codec: Codec, drop_key: str | None) -> _Step:
+    from_core = codec.from_core
+
+    def step(cx: Call, raw: tuple) -> None:
+        cx.args.append(from_core(raw[i]))
+    return step
+
+
+def _handle_step(i: int, key: str, drop_key: str | None) -> _Step:
+    if drop_key is None:
+        def step(cx: Call, raw: tuple) -> None:
+            cx.args.append(cx.tables.get(raw[i], key))
+        return step
+
+    def check_only(cx: Call, raw: tuple) -> None:
+        # a drop: the handle is checked here and removed after every other check
+        cx.tables.get(raw[i], key)
+        cx.args.append(raw[i])
+    return check_only
+
+
+def _list_step(i: int, codec: Codec, drop_key: str | None) -> _Step:
+    load_span = codec.load_span  # type: ignore[attr-defined]
+
+    def step(cx: Call, raw: tuple) -> None:
+        cx.args.append(load_span(cx, raw[i], raw[i + 1]))
+    return step
+
+
+def _by_ref_step(i: int, codec: Codec, drop_key: str | None) -> _Step:
+    size, align, load = codec.size, codec.align, codec.load
+
+    def step(cx: Call, raw: tuple) -> None:
+        cx.args.append(load(cx, cx.check(raw[i] & MASK32, size, align)))
+    return step
+
+
+def _pointer_step(i: int, codec: Codec | None, drop_key: str | None) -> _Step:
+    def step(cx: Call, raw: tuple) -> None:
+        cx.args.append(GuestPointer(cx, raw[i] & MASK32, codec))
+    return step
+
+
+def _out_step(i: int, codec: Codec, drop_key: str | None) -> _Step:
+    size, align = codec.size, codec.align
+
+    def step(cx: Call, raw: tuple) -> None:
+        cx.outs.append((cx.check(raw[i] & MASK32, size, align), codec))
+    return step
+
+
+def _buffer_step(i: int, _arg: Any, drop_key: str | None) -> _Step:
+    def step(cx: Call, raw: tuple) -> None:
+        b, blen, bused = raw[i] & MASK32, raw[i + 1] & MASK32, raw[i + 2] & MASK32
+        cx.check(b, blen, 1)
+        cx.check(bused, 4, 4)
+        cx.buffer = (b, blen, bused)
+    return step
+
+
+def _error_value_step(i: int, codec: Codec, drop_key: str | None) -> _Step:
+    size, align = codec.size, codec.align
+
+    def step(cx: Call, raw: tuple) -> None:
+        cx.error_at = cx.check(raw[i] & MASK32, size, align)
+    return step
+
+
+#: per parameter kind: how its step is made, and how many core values it takes
+_STEPS: dict[str, tuple[Callable[[int, Any, str | None], _Step], int]] = {
+    VALUE: (_value_step, 1), HANDLE: (_handle_step, 1), LIST: (_list_step, 2),
+    BY_REF: (_by_ref_step, 1), POINTER: (_pointer_step, 1), OUT: (_out_step, 1),
+    BUF: (_buffer_step, 3), ERROR_PAYLOAD: (_error_value_step, 1),
+}
+
+#: the kinds whose step reads or checks guest memory
+_MEMORY_KINDS = frozenset((LIST, BY_REF, POINTER, OUT, BUF, ERROR_PAYLOAD))
+
+
+def _param_steps(spec: FuncSpec) -> tuple[_Step, ...]:
+    steps = []
+    i = 0
+    for kind, name, arg in spec.params:
+        if kind not in _STEPS:
+            raise TypeError(f"{spec.module}::{spec.name}: parameter `{name}` has no known "
+                            f"kind ({kind!r})")
+        make, width = _STEPS[kind]
+        steps.append(make(i, arg, spec.drop_key))
+        i += width
+    return tuple(steps)
+
+
+def _codecs_of(spec: FuncSpec, kind: str) -> list[Codec]:
+    return [arg for k, _, arg in spec.params if k == kind]
+
+
+# -- what a status means ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Statuses:
+    """The status values of a function returning `(expected T (error S))`: S's cases,
+    the status of each glue fault, of a result that does not fit, and of an
+    implementation bug (`fallback`)."""
+
+    cases: tuple[str, ...]
+    fault: dict[str, int]
+    too_small: int
+    fallback: int
+
+
+def _statuses_of(cases: tuple[str, ...]) -> _Statuses:
+    st_value = _status_of(cases, "bad_value")
+    fallback = st_value if st_value is not None else (1 if len(cases) > 1 else 0)
+
+    def or_fallback(fault: str) -> int:
+        status = _status_of(cases, fault)
+        return fallback if status is None else status
+    fault = {"bad_pointer": or_fallback("bad_pointer"), "bad_handle": or_fallback("bad_handle"),
+             "bad_value": fallback}
+    return _Statuses(cases, fault, or_fallback("buffer_too_small"), fallback)
+
+
+# -- calling the implementation ----------------------------------------------------------
+
+
+def _method_of(impl: Any, spec: FuncSpec) -> Callable[..., Any]:
     method = getattr(impl, spec.method, None)
     if method is None or not callable(method):
         raise TypeError(f"{type(impl).__name__} has no method `{spec.method}` "
                         f"(needed for import {spec.module}::{spec.name})")
-    params = spec.params
-    has_buf = any(p[0] == BUF for p in params)
-    # an implementation that must know exactly what fits (alignment included) may also
-    # take the buffer's guest address: `result_address`
-    wants_address = has_buf and _accepts(method, "result_address")
-    needs_mem = any(p[0] in (LIST, BY_REF, POINTER, OUT, BUF, ERROR_PAYLOAD) for p in params)
-    drop_key = spec.drop_key
-    outs = [p for p in params if p[0] == OUT]
-    out_tuple = len(outs) > 1
-    error_payload = next((p for p in params if p[0] == ERROR_PAYLOAD), None)
-    # room for every handle of the result outside lists is checked before the call
-    handles_needed = sum(_fixed_handles(p[2]) for p in outs)
-    if error_payload is not None:
-        handles_needed = max(handles_needed, _fixed_handles(error_payload[2]))
-    write_ok = _write_undoable if any(_holds_handles(p[2]) for p in outs) else _write_results
-    write_error = (_write_undoable if error_payload is not None and _holds_handles(error_payload[2])
-                   else _write_results)
+    return method
 
-    cases = spec.status_cases
-    if cases is not None:
-        st_pointer = _status_of(cases, "bad_pointer")
-        st_handle = _status_of(cases, "bad_handle")
-        st_value = _status_of(cases, "bad_value")
-        fallback = st_value if st_value is not None else (1 if len(cases) > 1 else 0)
-        st_small = _status_of(cases, "buffer_too_small")
-        if st_small is None:
-            st_small = fallback
-        fault_status = {
-            "bad_pointer": st_pointer if st_pointer is not None else fallback,
-            "bad_handle": st_handle if st_handle is not None else fallback,
-            "bad_value": fallback,
-        }
-        err_cls = spec.error_class
-        # E's case i → the status case of the same name; None: the status enum is the
-        # error type itself (the generic `<iface>_status`, or a P1 errno)
-        err_map: list[int] | None = None
-        if spec.error_cases is not None:
-            err_map = [cases.index(c) if c in cases else fallback for c in spec.error_cases]
+
+def _invoker(method: Callable[..., Any], spec: FuncSpec) -> Callable[[Call], Any]:
+    """`method(*args)`; with a caller's buffer, also told its capacity (and its guest
+    address, when the method takes `result_address`: an implementation that must know
+    exactly what fits, alignment included)."""
+    if not any(kind == BUF for kind, _, _ in spec.params):
+        return lambda cx: method(*cx.args)
+    if _accepts(method, "result_address"):
+        return lambda cx: method(*cx.args, result_capacity=cx.buffer[1],  # type: ignore[index]
+                                 result_address=cx.buffer[0])  # type: ignore[index]
+    return lambda cx: method(*cx.args, result_capacity=cx.buffer[1])  # type: ignore[index]
+
+
+def _writer_for(codecs: Sequence[Codec | None]) -> Callable[..., bool]:
+    """How values of these codecs are written: undoably when they can hold handles."""
+    return _write_undoable if any(_holds_handles(c) for c in codecs) else _write_results
+
+
+def _ok_finisher(spec: FuncSpec, st: _Statuses) -> Callable[[Call, Any], int]:
+    """What a function with a status does with the implementation's return value:
+    write it through the out-pointers (and the caller's buffer); 0, or the
+    status for a result that does not fit."""
+    outs = _codecs_of(spec, OUT)
+    write, too_small, n = _writer_for(outs), st.too_small, len(outs)
+    if not outs and not any(kind == BUF for kind, _, _ in spec.params):
+        return lambda cx, value: 0  # nothing to write: `write` would do nothing
+    if n <= 1:
+        def finish(cx: Call, value: Any) -> int:
+            writes = [(addr, codec, value) for addr, codec in cx.outs]
+            return 0 if write(cx, cx.buffer, writes) else too_small
+        return finish
+
+    def finish_tuple(cx: Call, value: Any) -> int:  # a tuple: an out-pointer per member
+        members = list(value)
+        if len(members) != n:
+            raise TypeError(f"{spec.method} returned {value!r}, expected {n} values")
+        writes = [(addr, codec, v) for (addr, codec), v in zip(cx.outs, members)]
+        return 0 if write(cx, cx.buffer, writes) else too_small
+    return finish_tuple
+
+
+def _direct_finisher(spec: FuncSpec) -> Callable[[Call, Any], Any]:
+    """A function without a status: its value returned as the core result (if any)."""
     direct = spec.direct
+    if direct is None:
+        return lambda cx, value: None
+    return lambda cx, value: direct.to_core(value)
 
-    def fail_direct(exc: BaseException) -> Any:
+
+# -- what a failed call returns ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Failures:
+    """What the host function returns for a glue fault, a WIT error raised by the
+    implementation, and any other exception (an implementation bug)."""
+
+    fault: Callable[[GlueFault], Any]
+    wit_error: Callable[[Call, WitError], Any]
+    bug: Callable[[Exception], Any]
+
+
+def _trapping_failures(spec: FuncSpec) -> _Failures:
+    """A function without a status has no way to report a failure but a trap."""
+    def trap(exc: BaseException) -> Any:
         import wasmtime  # noqa: PLC0415
 
         raise wasmtime.Trap(f"{spec.module}::{spec.name}: {exc!r}")
+
+    def bug(exc: Exception) -> Any:
+        log.exception("%s::%s: the implementation failed", spec.module, spec.name)
+        return trap(exc)
+    return _Failures(trap, lambda cx, exc: trap(exc), bug)
+
+
+def _status_failures(spec: FuncSpec, st: _Statuses) -> _Failures:
+    fault, fallback = st.fault, st.fallback
+
+    def bug(exc: Exception) -> int:
+        log.exception("%s::%s: the implementation failed", spec.module, spec.name)
+        return fallback
+    return _Failures(lambda exc: fault[exc.status_name], _wit_error_status(spec, st), bug)
+
+
+def _error_decoder(spec: FuncSpec, st: _Statuses) -> Callable[[WitError], tuple[int, Any]]:
+    """(status, error value) of a raised WIT error."""
+    cases = st.cases
+    if spec.error_cases is None:
+        # the status enum is the error type itself (the generic `<iface>_status`, or a
+        # P1 errno): raised with the status case (`error` when no value) and a payload
+        def status_case(exc: WitError) -> tuple[int, Any]:
+            value = exc.value
+            status = cases.index("error") if value is None else int(value)
+            if not 0 < status < len(cases):
+                raise ValueError(f"{value!r} is not an error status")
+            return status, exc.payload
+        return status_case
+    # E's case i → the status case of the same name
+    error_map = [cases.index(c) if c in cases else st.fallback for c in spec.error_cases]
+
+    def error_case(exc: WitError) -> tuple[int, Any]:
+        value = exc.value
+        tag = int(value.tag) if hasattr(value, "tag") else int(value)
+        return error_map[tag], value
+    return error_case
+
+
+def _wit_error_status(spec: FuncSpec, st: _Statuses) -> Callable[[Call, WitError], int]:
+    """The status of a WIT error the implementation raised; its value written through
+    the error value's pointer when the function has one."""
+    err_cls, decode = spec.error_class, _error_decoder(spec, st)
+    codecs = _codecs_of(spec, ERROR_PAYLOAD)
+    codec = codecs[0] if codecs else None
+    write = _writer_for(codecs)
+
+    def status(cx: Call, exc: WitError) -> int:
+        if err_cls is None or not isinstance(exc, err_cls):
+            log.error("%s::%s raised %r, which is not its error type", spec.module,
+                      spec.name, exc)
+            return st.fallback
+        try:
+            result, payload = decode(exc)
+            if codec is not None and cx.error_at is not None:
+                at = cx.error_at
+                if payload is None and not isinstance(codec, Option):
+                    cx.mem[at:at + codec.size] = bytes(codec.size)
+                elif not write(cx, cx.buffer, [(at, codec, payload)]):
+                    return st.too_small
+            return result
+        except GlueFault as fault:  # e.g. the table filled while storing the payload
+            return st.fault[fault.status_name]
+        except Exception:  # noqa: BLE001 - a malformed error value: impl bug
+            log.exception("%s::%s raised a malformed %s", spec.module, spec.name,
+                          type(exc).__name__)
+            return st.fallback
+    return status
+
+
+# -- the host function -----------------------------------------------------------------------
+
+
+def _handles_needed(spec: FuncSpec) -> int:
+    """Room in the table for every handle of the result outside lists, checked before
+    the call (the ok value's, or the error value's, whichever needs more)."""
+    needed = sum(_fixed_handles(c) for c in _codecs_of(spec, OUT))
+    return max([needed] + [_fixed_handles(c) for c in _codecs_of(spec, ERROR_PAYLOAD)[:1]])
+
+
+def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
+                   memory_name: str = "memory") -> Callable[..., Any]:
+    """The Python callable wasmtime calls for `spec` (with `access_caller=True`)."""
+    invoke = _invoker(_method_of(impl, spec), spec)
+    if spec.status_cases is None:
+        finish, failures = _direct_finisher(spec), _trapping_failures(spec)
+    else:
+        st = _statuses_of(spec.status_cases)
+        finish, failures = _ok_finisher(spec, st), _status_failures(spec, st)
+    host = _host_function(spec, tables, memory_name, invoke, finish, failures)
+    host.__name__ = f"{spec.module}__{spec.name}"
+    host.__qualname__ = host.__name__
+    return host
+
+
+def _host_function(spec: FuncSpec, tables: HandleTables, memory_name: str,
+                   invoke: Callable[[Call], Any], finish: Callable[[Call, Any], Any],
+                   failures: _Failures) -> Callable[..., Any]:
+    """The call itself: check every parameter, make room for the result's handles,
+    remove a dropped handle, call the implementation, write its result; a failure
+    anywhere becomes a status (or a trap)."""
+    steps = _param_steps(spec)
+    needs_mem = any(kind in _MEMORY_KINDS for kind, _, _ in spec.params)
+    handles_needed, drop_key = _handles_needed(spec), spec.drop_key
+    on_fault, on_wit_error, on_bug = failures.fault, failures.wit_error, failures.bug
 
     def host(caller: Any, *raw: Any) -> Any:
         cx = Call(_EMPTY, tables)
@@ -1075,113 +1351,25 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
                     raise BadPointer("the caller exports no memory")
                 cx.mem = guest_memory(memory, caller)
                 cx.size = len(cx.mem)
-            args: list[Any] = []
-            out_addrs: list[tuple[int, Codec]] = []
-            buf = None
-            ep_addr = None
-            i = 0
-            for kind, _name, arg in params:
-                r = raw[i]
-                if kind == VALUE:
-                    args.append(arg.from_core(r))
-                elif kind == HANDLE:
-                    if drop_key is None:
-                        args.append(tables.get(r, arg))
-                    else:
-                        tables.get(r, arg)  # checked; removed after all checks passed
-                        args.append(r)
-                elif kind == LIST:
-                    args.append(arg.load_span(cx, r, raw[i + 1]))
-                    i += 1
-                elif kind == BY_REF:
-                    addr = cx.check(r & MASK32, arg.size, arg.align)
-                    args.append(arg.load(cx, addr))
-                elif kind == OUT:
-                    out_addrs.append((cx.check(r & MASK32, arg.size, arg.align), arg))
-                elif kind == BUF:
-                    b, blen, bused = r & MASK32, raw[i + 1] & MASK32, raw[i + 2] & MASK32
-                    cx.check(b, blen, 1)
-                    cx.check(bused, 4, 4)
-                    buf = (b, blen, bused)
-                    i += 2
-                elif kind == ERROR_PAYLOAD:
-                    ep_addr = cx.check(r & MASK32, arg.size, arg.align)
-                elif kind == POINTER:
-                    args.append(GuestPointer(cx, r & MASK32, arg))
-                i += 1
+            for step in steps:
+                step(cx, raw)
             if handles_needed and tables.free < handles_needed:
                 raise BadHandle("handle table full")
             if drop_key is not None:
-                args[0] = tables.remove(args[0], drop_key)
-            if has_buf:
-                if wants_address:
-                    value = method(*args, result_capacity=buf[1],  # type: ignore[index]
-                                   result_address=buf[0])  # type: ignore[index]
-                else:
-                    value = method(*args, result_capacity=buf[1])  # type: ignore[index]
-            else:
-                value = method(*args)
-            if cases is None:
-                return None if direct is None else direct.to_core(value)
-            writes: list[tuple[int, Codec, Any]] = []
-            if outs:
-                members = list(value) if out_tuple else [value]
-                if len(members) != len(out_addrs):
-                    raise TypeError(f"{spec.method} returned {value!r}, expected "
-                                    f"{len(out_addrs)} values")
-                writes = [(addr, codec, v) for (addr, codec), v in zip(out_addrs, members)]
-            if not write_ok(cx, buf, writes):
-                return st_small
-            return 0
+                cx.args[0] = tables.remove(cx.args[0], drop_key)
+            return finish(cx, invoke(cx))
         except GlueFault as exc:
-            if cases is None:
-                return fail_direct(exc)
-            return fault_status[exc.status_name]
+            return on_fault(exc)
         except WitError as exc:
-            if cases is None:
-                return fail_direct(exc)
-            if err_cls is None or not isinstance(exc, err_cls):
-                log.error("%s::%s raised %r, which is not its error type", spec.module,
-                          spec.name, exc)
-                return fallback
-            try:
-                value = exc.value
-                if err_map is None:  # the status enum itself (`error` when no value)
-                    status = cases.index("error") if value is None else int(value)
-                    if not 0 < status < len(cases):
-                        raise ValueError(f"{value!r} is not an error status")
-                    payload = exc.payload
-                else:
-                    tag = int(value.tag) if hasattr(value, "tag") else int(value)
-                    status = err_map[tag]
-                    payload = value
-                if error_payload is not None and ep_addr is not None:
-                    codec = error_payload[2]
-                    if payload is None and not isinstance(codec, Option):
-                        cx.mem[ep_addr:ep_addr + codec.size] = bytes(codec.size)
-                    elif not write_error(cx, buf, [(ep_addr, codec, payload)]):
-                        return st_small
-                return status
-            except GlueFault as fault:  # e.g. the table filled while storing the payload
-                return fault_status[fault.status_name]
-            except Exception:  # noqa: BLE001 - a malformed error value: impl bug
-                log.exception("%s::%s raised a malformed %s", spec.module, spec.name,
-                              type(exc).__name__)
-                return fallback
+            return on_wit_error(cx, exc)
         except Exception as exc:  # noqa: BLE001 - an implementation bug
-            log.exception("%s::%s: the implementation failed", spec.module, spec.name)
-            if cases is None:
-                return fail_direct(exc)
-            return fallback
+            return on_bug(exc)
         finally:
             # the view dies with the call: a GuestPointer kept by the implementation
             # must not reach memory that a later memory.grow may have moved
             cx.mem = _EMPTY
             cx.size = 0
             tables.leave()
-
-    host.__name__ = f"{spec.module}__{spec.name}"
-    host.__qualname__ = host.__name__
     return host
 
 
