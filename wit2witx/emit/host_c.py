@@ -70,14 +70,18 @@ Templates only format: every line of C below is computed here in view models.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
 
 from ..diagnostics import UnsupportedError, error
 from ..p1 import abi
-from ..p1.abi import Role, WasmType
+from ..p1.abi import WasmType
+from ..p1.callplan import (
+    BufferSlot, ByRefSlot, CallPlan, DropSlot, EnumSlot, ErrorPayloadSlot, FlagsSlot, HandleSlot,
+    OutSlot, PointerSlot, ResultKind, ScalarSlot, Slot, SlotKind, SpanSlot, handle_typename,
+)
 from ..p1.facts import Facts, facts_of
-from ..p1.names import BUF_PARAMS, ERROR_PAYLOAD_PARAM, glue_status_positions
+from ..p1.names import glue_status_positions
 from ..p1.model import (
     Bool, Builtin, ConstPointer, Enum, Flags, Function, Handle, IntRepr, List, Pointer, Ref,
     String, Type, TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like,
@@ -108,35 +112,11 @@ GLUE_CASES = (
     ("bad_pointer", ("bad_pointer", "fault")),
     ("bad_value", ("bad_value", "inval")),
 )
-#: names the implementation's prototype uses itself
-_IMPL_RESERVED = frozenset(("host", BUF_PARAMS[0], ERROR_PAYLOAD_PARAM))
-_RET_N = re.compile(r"ret\d+")
-#: locals of every trampoline that a parameter's own locals (`p_<x>`, `v_<x>`, `s_<x>`)
-#: must not meet
-_IMPL_TAKEN = ("buf_used", "result")
-
-
-def _own_params(func: Function, sig) -> frozenset[str]:
-    """The implementation's own parameter names this function's prototype has: `host`,
-    `buf` (a result buffer), `error_payload`, `ret<k>` (out-pointers)."""
-    names = {p.name for p in func.params}
-    own = {"host"}
-    if set(BUF_PARAMS) <= names:  # the backport's own names (p1.names), never a WIT one
-        own.add(BUF_PARAMS[0])
-    if ERROR_PAYLOAD_PARAM in names:
-        own.add(ERROR_PAYLOAD_PARAM)
-    own.update(f"ret{k}" for k in range(len(sig.out_params)))
-    return frozenset(own)
-
-
-def _impl_param(name: str, own: frozenset[str]) -> str:
-    """A parameter of the implementation's prototype: its own parameters keep their
-    names, a WIT parameter so named gets a `_`."""
-    ident = c_ident(name)
-    return ident + "_" if ident in own else ident
-_RANGE = {"u8": "(uint32_t){a} > 0xFFu", "u16": "(uint32_t){a} > 0xFFFFu",
-          "s8": "{a} < -128 || {a} > 127", "s16": "{a} < -32768 || {a} > 32767",
-          "char8": "(uint32_t){a} > 0xFFu"}
+#: Locals of every trampoline (`trampoline.c.j2`) that the locals of a parameter `x`
+#: (`p_x`, `v_x`, `s_x`) could meet: the caller buffer's `p_buf_used` and a returned
+#: handle's `v_result`. No parameter of the implementation takes their stems.
+_TRAMPOLINE_LOCALS = ("p_buf_used", "v_result")
+_IMPL_TAKEN = tuple(local[2:] for local in _TRAMPOLINE_LOCALS)
 
 
 def c_ident(name: str) -> str:
@@ -222,6 +202,186 @@ class HParam:
         self.decl = f"{self.ctype}{self.name}" if self.ctype.endswith("*") else f"{self.ctype} {self.name}"
 
 
+# --------------------------------------------------------------------------- trampolines
+# The view model of a trampoline `<module>_call_<f>`: one typed piece per slot of the
+# function's call plan (`p1.callplan`), made by the builder of the slot's kind (`_ARGS`),
+# and the plan's result. `templates/host_c/trampoline.c.j2` lays them out (locals,
+# checks, the implementation's arguments, by kind); every value it prints is decided
+# here. View models: `eq=False, repr=False`, as above.
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class ScalarArg:
+    """An integer, float or char by value: range-checked when narrow, validated when a char."""
+
+    name: str  # the implementation's parameter
+    arg: str  # the raw core argument (`a_<x>`)
+    params: tuple[HParam, ...]  # the implementation's parameters it becomes
+    cast: str  # the C type the core value is cast to ("": passed as it is)
+    low: int  # the valid range of a narrow integer (`high` None: any value is valid)
+    high: int | None
+    char: bool
+    kind: ClassVar[SlotKind] = SlotKind.SCALAR
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class EnumArg:
+    """An enum, bool or payload-free variant: its case index is checked."""
+
+    name: str
+    arg: str
+    params: tuple[HParam, ...]
+    case_count: int
+    is_bool: bool
+    kind: ClassVar[SlotKind] = SlotKind.ENUM
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class FlagsArg:
+    name: str
+    arg: str
+    params: tuple[HParam, ...]
+    mask: int  # the defined bits
+    wide: bool  # a 64-bit flags value
+    kind: ClassVar[SlotKind] = SlotKind.FLAGS
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class HandleArg:
+    """A handle looked up (`handle`) or taken out of the table (`drop`)."""
+
+    kind: SlotKind
+    name: str
+    arg: str
+    params: tuple[HParam, ...]
+    descriptor: str  # the resource type's `w2w_type`
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class SpanArg:
+    """`length` elements at a guest address."""
+
+    name: str
+    arg: str
+    length: str  # the core argument holding the element count
+    params: tuple[HParam, ...]  # (pointer, length)
+    size: int  # of one element
+    align: int
+    kind: ClassVar[SlotKind] = SlotKind.SPAN
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class ByRefArg:
+    """A value at a guest address, decoded into `local` with `decode`."""
+
+    name: str
+    arg: str
+    params: tuple[HParam, ...]
+    local: HParam
+    size: int
+    align: int
+    decode: str
+    kind: ClassVar[SlotKind] = SlotKind.BY_REF
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class PointerArg:
+    name: str
+    arg: str
+    params: tuple[HParam, ...]
+    kind: ClassVar[SlotKind] = SlotKind.POINTER
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class BufferArg:
+    """The caller buffer: its address, its capacity and where the bytes used go."""
+
+    arg: str
+    capacity: str
+    used: str
+    params: tuple[HParam, ...]
+    kind: ClassVar[SlotKind] = SlotKind.BUFFER
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class ErrorPayloadArg:
+    """Where the error value goes: `local`, staged, encoded with `encode` when the
+    status is an interface error (`release`: the objects of its handles given back
+    when that fails)."""
+
+    name: str
+    arg: str
+    params: tuple[HParam, ...]
+    local: HParam
+    size: int
+    align: int
+    hint: str  # the name a type written in place gets
+    encode: str = ""
+    release: str = ""
+    keeps_list_handles: bool = False
+    kind: ClassVar[SlotKind] = SlotKind.ERROR_PAYLOAD
+
+    @property
+    def stage_size(self) -> int:
+        return max(self.size, 1)  # a C array has at least one element
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class OutArg:
+    """Out-pointer `index`: the host value `local` is encoded with `encode` on success
+    (`release`: its objects given back when the results could not all be issued)."""
+
+    index: int
+    arg: str
+    params: tuple[HParam, ...]
+    local: HParam
+    size: int
+    align: int
+    encode: str
+    release: str = ""
+    kind: ClassVar[SlotKind] = SlotKind.OUT
+
+    @property
+    def stage_size(self) -> int:
+        return max(self.size, 1)
+
+
+Arg = (ScalarArg | EnumArg | FlagsArg | HandleArg | SpanArg | ByRefArg | PointerArg
+       | BufferArg | ErrorPayloadArg | OutArg)
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class Trampoline:
+    """The body of `<module>_call_<f>`: check every argument, call the implementation,
+    deliver its result (`result`: a `ResultKind` value)."""
+
+    impl: str
+    call_return: str
+    glue: str  # the table mapping glue failures onto the status ("": none)
+    ncases: int  # of the status
+    void_mem: bool  # no core parameters: `mem` is unused
+    args: list[Arg]  # in core order
+    result: str = ResultKind.NONE.value
+    impl_return: str = "void"
+    result_descriptor: str = ""  # a handle returned directly: its resource type
+    room: int = 0  # free handle-table slots needed before the call
+    journal: bool = False  # the handles the call issues are journalled
+    mark: bool = False  # a failed encode unwinds to a mark
+    release_outs: list[OutArg] = field(default_factory=list)
+    outs: list[OutArg] = field(init=False)
+    buffer: BufferArg | None = field(init=False)
+    error_payload: ErrorPayloadArg | None = field(init=False)
+    drop: HandleArg | None = field(init=False)
+    needs_rc: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outs = [a for a in self.args if isinstance(a, OutArg)]
+        self.buffer = next((a for a in self.args if isinstance(a, BufferArg)), None)
+        self.error_payload = next((a for a in self.args if isinstance(a, ErrorPayloadArg)), None)
+        self.drop = next((a for a in self.args if a.kind is SlotKind.DROP), None)  # type: ignore[assignment]
+        self.needs_rc = bool(self.outs) or any(isinstance(a, ByRefArg) for a in self.args)
+
+
 @dataclass(slots=True, eq=False, repr=False)
 class HFunc:
     name: str                # P1 name
@@ -232,7 +392,7 @@ class HFunc:
     call_name: str
     call_return: str         # C type of the core result ("void" when none)
     core_params: list[HParam]
-    body: list[str]          # the trampoline's statements
+    call: Trampoline         # the trampoline's body (`trampoline.c.j2`)
     wasm3_sig: str
     wamr_sig: str
     core_result_wasm: str    # "" or the C type of the core result
@@ -251,10 +411,6 @@ class HFunc:
     @property
     def core_arg_names(self) -> list[str]:
         return [p.name for p in self.core_params]
-
-    @property
-    def body_text(self) -> str:
-        return _indent(self.body)
 
 
 @dataclass(slots=True, eq=False, repr=False)
@@ -305,16 +461,6 @@ def _flags_mask(n: int) -> str:
     return f"0x{(1 << n) - 1 if n else 0:X}ull"
 
 
-def _handle_typename(tref: TypeRef) -> TypeName | None:
-    """The typename whose body is `(handle)` that `tref` names (through aliases)."""
-    while isinstance(tref, Ref):
-        assert tref.target is not None
-        if isinstance(tref.target.type, Handle):
-            return tref.target
-        tref = tref.target.type
-    return None
-
-
 def _count_handles(tref: TypeRef | None, facts: Facts) -> int:
     """Handles a value of this type holds outside of lists (upper bound over cases);
     asked for every type and function, so answered once per type (`facts.memo`)."""
@@ -334,41 +480,6 @@ def _count_handles_of(tref: TypeRef, facts: Facts) -> int:
     if cases is not None:
         return max((_count_handles(c.type, facts) for c in cases), default=0)
     return 0
-
-
-def _holds_handles(tref: TypeRef | None, depth: int = 0) -> bool:
-    """Whether a value of this type can hold a handle anywhere (list elements too)."""
-    if tref is None or depth > 64:
-        return False
-    ty = resolve(tref)
-    if isinstance(ty, Handle):
-        return True
-    if isinstance(ty, List):
-        return _holds_handles(ty.element, depth + 1)
-    fields = canonical_fields(ty)
-    if fields is not None:
-        return any(_holds_handles(f.type, depth + 1) for f in fields)
-    cases = canonical_variant_cases(ty)
-    if cases is not None:
-        return any(_holds_handles(c.type, depth + 1) for c in cases)
-    return False
-
-
-def _list_handles(tref: TypeRef | None, depth: int = 0) -> bool:
-    """Whether a value of this type can hold a handle in a list's elements (which the
-    implementation encodes itself)."""
-    if tref is None or depth > 64:
-        return False
-    ty = resolve(tref)
-    if isinstance(ty, List):
-        return _holds_handles(ty.element, depth + 1)
-    fields = canonical_fields(ty)
-    if fields is not None:
-        return any(_list_handles(f.type, depth + 1) for f in fields)
-    cases = canonical_variant_cases(ty)
-    if cases is not None:
-        return any(_list_handles(c.type, depth + 1) for c in cases)
-    return False
 
 
 def _is_composite(ty: Type) -> bool:
@@ -829,327 +940,73 @@ class _UnitBuilder:
         self._glue[id(tn)] = (name, ctype, values, len(cases))
         return name
 
-    # --- functions --------------------------------------------------------------------
+    # --- functions: a trampoline's view model, from the call plan --------------------
 
     def function(self, func: Function) -> HFunc:
-        sig = self.facts.core_signature(func)
-        fname = func.name
-        impl = self.impl_name(func)
-        # core arguments `a_<param>`, and the implementation's parameters: distinct names
-        # (sanitized WITX names can meet; the prototype's own names are kept)
-        # (by position: a parameter named `retptr0` meets the witx ABI's out-pointer)
-        core_names = [f"a_{n}" for n in cnames.unique(c_ident(p.name) for p in sig.params)]
-        core_by_name: dict[str, str] = {}
-        core_out: dict[int, str] = {}
-        for p, n in zip(sig.params, core_names):
-            if p.role is Role.OUT_PTR:
-                core_out[id(p)] = n
-            else:
-                core_by_name.setdefault(p.name, n)
-        own = _own_params(func, sig)
-        impl_names = dict(zip((p.name for p in func.params), cnames.unique(
-            (_impl_param(p.name, own) for p in func.params), taken=_IMPL_TAKEN)))
-        core_params = [HParam(_WASM_C[p.wasm_type], n) for p, n in zip(sig.params, core_names)]
-        status_res = next((r for r in sig.results if r.role is Role.STATUS), None)
+        plan = self.facts.call_plan(func, self.unit.document)
+        sig = plan.signature
         call_return = _WASM_C[sig.results[0].wasm_type] if sig.results else "void"
-        glue = None
-        ncases = 0
-        if status_res is not None:
-            exp = resolve(status_res.type)
-            cases = canonical_variant_cases(exp)
-            assert cases is not None
-            err = cases[1].type if len(cases) > 1 else None
-            if err is not None:
-                glue = self.glue_table(err, fname)
-                ncases = self._glue[id(err.target)][3]
-
-        def fail(code: str) -> str:
-            if glue is not None:
-                return f"return {glue}[{code}];"
-            return "return;" if call_return == "void" else "return 0;"
-
-        decls: list[str] = []
-        checks: list[str] = []
-        post_ok: list[str] = []
-        impl_params: list[HParam] = [HParam(f"{self.prefix}host_ctx_t *", "host")]
-        impl_args: list[str] = ["host"]
-        needs_rc = False
-        has_buf = False
-        take_lines: list[str] = []
-        err_payload = None
-        params = func.params
-        i = 0
-        is_drop = (fname.endswith("_drop") and len(params) == 1
-                   and _handle_typename(params[0].type) is not None)
-        while i < len(params):
-            p = params[i]
-            ty = resolve(p.type)
-            name = impl_names[p.name]
-            a = core_by_name.get(p.name, f"a_{name}")
-            nxt = params[i + 1] if i + 1 < len(params) else None
-            if (p.name == BUF_PARAMS[0] and isinstance(ty, Pointer) and i + 2 < len(params)
-                    and (params[i + 1].name, params[i + 2].name) == BUF_PARAMS[1:]):
-                has_buf = True
-                a_len, a_used = core_by_name[BUF_PARAMS[1]], core_by_name[BUF_PARAMS[2]]
-                decls += ["w2w_buf buf;", "uint8_t *p_buf_used;"]
-                checks += [f"buf.data = w2w_mem_ptr(mem, (uint32_t){a}, (uint32_t){a_len}, 1u);",
-                           "if (buf.data == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
-                           f"buf.gaddr = (uint32_t){a};", f"buf.cap = (uint32_t){a_len};", "buf.used = 0;",
-                           f"p_buf_used = w2w_mem_ptr(mem, (uint32_t){a_used}, 4u, 4u);",
-                           "if (p_buf_used == NULL)", f"    {fail('W2W_E_BAD_POINTER')}"]
-                impl_params.append(HParam("w2w_buf *", "buf"))
-                impl_args.append("&buf")
-                i += 3
-                continue
-            if (isinstance(ty, (Pointer, ConstPointer)) and nxt is not None
-                    and nxt.name == f"{p.name}_len" and isinstance(resolve(nxt.type), Builtin)):
-                self._list_param(name, ty.pointee,
-                                 isinstance(ty, ConstPointer), a, core_by_name[nxt.name],
-                                 decls, checks, impl_params, impl_args, fail, f"{fname}_{p.name}")
-                i += 2
-                continue
-            if isinstance(ty, (String, List)):
-                self._list_param(name, _elem(ty), True, a, core_by_name[f"{p.name}_len"],
-                                 decls, checks, impl_params, impl_args, fail, f"{fname}_{p.name}")
-                i += 1
-                continue
-            if (p.name == ERROR_PAYLOAD_PARAM and isinstance(ty, Pointer) and i == len(params) - 1):
-                ptype = ty.pointee
-                sa = self.sa(ptype)
-                ct = self.ctype(ptype, f"{fname}_error_payload")
-                decls += ["uint8_t *p_error_payload;", f"{self._decl(ct, 'error_payload')};"]
-                checks += [f"p_error_payload = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
-                           "if (p_error_payload == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
-                           "memset(&error_payload, 0, sizeof error_payload);"]
-                impl_params.append(HParam(f"{ct} *", "error_payload"))
-                impl_args.append("&error_payload")
-                err_payload = ptype
-                i += 1
-                continue
-            htn = _handle_typename(p.type)
-            if htn is not None:
-                if is_drop:
-                    self._note_drop(htn, fname, impl)
-                    decls.append(f"void *v_{name};")
-                    take_lines += [f"if (!w2w_handles_take(host->handles, (uint32_t){a}, &{self.descriptor(htn)}, &v_{name}))",
-                                   f"    {fail('W2W_E_BAD_HANDLE')}"]
-                else:
-                    decls += [f"w2w_slot *s_{name};"]
-                    checks += [f"s_{name} = w2w_handles_slot(host->handles, (uint32_t){a}, &{self.descriptor(htn)});",
-                               f"if (s_{name} == NULL)", f"    {fail('W2W_E_BAD_HANDLE')}"]
-                impl_params.append(HParam("void *", name))
-                impl_args.append(f"v_{name}" if is_drop else f"s_{name}->obj")
-                i += 1
-                continue
-            if isinstance(ty, Builtin):
-                ct = _BUILTIN_C[ty.name]
-                if ty.name in _RANGE:
-                    checks += [f"if ({_RANGE[ty.name].format(a=a)})", f"    {fail('W2W_E_BAD_VALUE')}"]
-                if ty.name == "char":
-                    checks += [f"if (!w2w_valid_char((uint32_t){a}))", f"    {fail('W2W_E_BAD_VALUE')}"]
-                impl_params.append(HParam(self.ctype(p.type, name), name))
-                impl_args.append(f"({ct}){a}" if ct not in ("float", "double") else a)
-                i += 1
-                continue
-            if isinstance(ty, Flags):
-                cast = "(uint64_t)" if ty.repr is IntRepr.U64 else "(uint32_t)"
-                checks += [f"if (({cast}{a} & ~{_flags_mask(len(ty.flags))}) != 0)", f"    {fail('W2W_E_BAD_VALUE')}"]
-                ct = self.ctype(p.type, name)
-                impl_params.append(HParam(ct, name))
-                impl_args.append(f"({ct}){a}")
-                i += 1
-                continue
-            if isinstance(ty, Bool):
-                checks += [f"if ((uint32_t){a} > 1u)", f"    {fail('W2W_E_BAD_VALUE')}"]
-                impl_params.append(HParam(self.ctype(p.type, name), name))
-                impl_args.append(f"{a} != 0")
-                i += 1
-                continue
-            if is_enum_like(ty):
-                n = len(canonical_variant_cases(ty) or [])
-                checks += [f"if ((uint32_t){a} >= {n}u)", f"    {fail('W2W_E_BAD_VALUE')}"]
-                ct = self.ctype(p.type, name)
-                impl_params.append(HParam(ct, name))
-                impl_args.append(f"({ct}){a}")
-                i += 1
-                continue
-            if isinstance(ty, (Pointer, ConstPointer)):
-                impl_params.append(HParam("w2w_gaddr_t", name))
-                impl_args.append(f"(w2w_gaddr_t){a}")
-                i += 1
-                continue
-            # records and variants with payloads: by reference
-            sa = self.sa(p.type)
-            ct = self.ctype(p.type, f"{fname}_{p.name}")
-            tn = self._named(p.type, ct, f"{fname}_{p.name}")
-            needs_rc = True
-            decls += [f"const uint8_t *p_{name};", f"{self._decl(ct, f'v_{name}')};"]
-            checks += [f"p_{name} = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
-                       f"if (p_{name} == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
-                       f"if ((rc = {self.codec_inline(tn, 'decode')}(mem, host->handles, p_{name}, &v_{name})) != 0)",
-                       f"    {fail('rc')}"]
-            impl_params.append(HParam(f"const {ct} *", name))
-            impl_args.append(f"&v_{name}")
-            i += 1
-        # results
-        outs = sig.out_params
-        w = "&buf" if has_buf else "NULL"
-        handles_needed = 0
-        issues = False  # the result can hold handles: the call journals the ones it issues
-        out_info: list[tuple[int, int, TypeName, TypeRef]] = []
-        for k, op in enumerate(outs):
-            sa = self.sa(op.type)
-            ct = self.ctype(op.type, f"{fname}_ret{k}")
-            tn = self._named(op.type, ct, f"{fname}_ret{k}")
-            handles_needed += _count_handles(op.type, self.facts)
-            issues = issues or _holds_handles(op.type)
-            out_info.append((k, sa.size, tn, op.type))
-            decls += [f"uint8_t *r_{k};", f"{self._decl(ct, f'ret{k}')};"]
-            a = core_out[id(op)]
-            checks += [f"r_{k} = w2w_mem_ptr(mem, (uint32_t){a}, {sa.size}u, {sa.align}u);",
-                       f"if (r_{k} == NULL)", f"    {fail('W2W_E_BAD_POINTER')}",
-                       f"memset(&ret{k}, 0, sizeof ret{k});"]
-            impl_params.append(HParam(f"{ct} *", f"ret{k}"))
-            impl_args.append(f"&ret{k}")
-            needs_rc = True
-        if err_payload is not None:
-            handles_needed = max(handles_needed, _count_handles(err_payload, self.facts))
-            issues = issues or _holds_handles(err_payload)
-        direct = None if status_res is not None or not sig.results else sig.results[0]
-        direct_htn = _handle_typename(direct.type) if direct is not None else None
-        if direct_htn is not None:
-            handles_needed = max(handles_needed, 1)
-        if handles_needed:
-            checks += [f"if (w2w_handles_free(host->handles) < {handles_needed}u)",
-                       f"    {fail('W2W_E_BAD_HANDLE')}"]
-        checks += take_lines
-        fixed = [(k, tn) for k, _, tn, t in out_info if _count_handles(t, self.facts)]
-        ep_fixed = err_payload is not None and _count_handles(err_payload, self.facts) > 0
-        if not issues:
-            # staged as well: a value the implementation got wrong (`bad_value` from the
-            # encode, found by tests/test_fuzz_c.py) must leave every out-pointer untouched
-            decls += [f"uint8_t o_{k}[{max(size, 1)}];" for k, size, _, _t in out_info]
-            for k, _, tn, _t in out_info:
-                post_ok += [f"if ((rc = {self.codec_inline(tn, 'encode')}(host->handles, {w}, o_{k}, &ret{k})) != 0)",
-                            f"    {fail('rc')}"]
-            post_ok += [f"memcpy(r_{k}, o_{k}, {size}u);" for k, size, _, _t in out_info if size]
-        elif out_info:
-            # encoded into scratch space, copied to the guest when every result encoded;
-            # on a failure the handles issued are removed and their objects released
-            decls += [f"uint8_t o_{k}[{max(size, 1)}];" for k, size, _, _t in out_info]
-            if fixed:
-                post_ok.append("mark = w2w_handles_issued(host->handles);")
-            for n, (k, _, tn, _t) in enumerate(out_info):
-                enc = f"rc = {self.codec_inline(tn, 'encode')}(host->handles, {w}, o_{k}, &ret{k});"
-                post_ok += [enc] if n == 0 else ["if (rc == 0)", "    " + enc]
-            post_ok.append("if (rc != 0) {")
-            if fixed:  # issued by the glue: removed, then every object of the results released
-                post_ok.append("    (void)w2w_handles_unwind(host->handles, mark, rc);")
-                post_ok += [f"    {self.codec_inline(tn, 'release')}(host->handles, &ret{k});" for k, tn in fixed]
-            post_ok += ["    w2w_handles_rollback(host->handles);", f"    {fail('rc')}", "}"]
-            post_ok += [f"memcpy(r_{k}, o_{k}, {size}u);" for k, size, _, _t in out_info if size]
-        if err_payload is not None:  # staged too: written only once it encoded in full
-            decls.append(f"uint8_t o_error_payload[{max(self.sa(err_payload).size, 1)}];")
-        if issues and (fixed or ep_fixed):
-            decls.append("uint32_t mark;")
-        body: list[str] = []
-        if status_res is not None:
-            impl_return = call_return
-            body += decls + ([("int rc;")] if needs_rc or err_payload is not None else []) + [f"{call_return} status;"]
-            body += checks
-            if issues:
-                body.append("w2w_handles_begin(host->handles);")
-            body += ["w2w_call_mem_set(&host->mem, mem);", f"status = {impl}({', '.join(impl_args)});"]
-            undo = ["    w2w_handles_rollback(host->handles);"] if issues else []
-            if glue is not None:
-                # an error of the interface (not a glue status, `buffer_too_small` included:
-                # an implementation may return it where there is no buffer; found by
-                # tests/test_fuzz_c.py) is the only status that writes the error payload
-                bad = (f"status != {glue}[W2W_E_BAD_HANDLE] && status != {glue}[W2W_E_BAD_POINTER]"
-                       f" && status != {glue}[W2W_E_BAD_VALUE] && status != {glue}[W2W_E_BUFFER_TOO_SMALL]")
-                if has_buf:
-                    body += [f"if (buf.used > buf.cap || status == {glue}[W2W_E_BUFFER_TOO_SMALL]) {{",
-                             *undo, "    w2w_st_u32(p_buf_used, buf.used);",
-                             f"    return {glue}[W2W_E_BUFFER_TOO_SMALL];", "}"]
-                body += ["if (status != 0) {"]
-                if issues:
-                    body += [f"    if (status < 0 || status >= {ncases}) {{",
-                             "        w2w_handles_rollback(host->handles);",
-                             f"        return {glue}[W2W_E_BAD_VALUE];", "    }"]
-                    if err_payload is not None and _list_handles(err_payload):
-                        # the implementation encoded the error's list elements, handles
-                        # included: they go to the guest with an error of the interface
-                        body += [f"    if (!({bad}))", "        w2w_handles_rollback(host->handles);"]
-                    else:  # the ok results are not delivered: undo what they issued
-                        body += ["    w2w_handles_rollback(host->handles);"]
-                else:
-                    body += [f"    if (status < 0 || status >= {ncases})",
-                             f"        return {glue}[W2W_E_BAD_VALUE];"]
-                if err_payload is not None:
-                    ept = self.ctype(err_payload, f"{fname}_error_payload")
-                    etn = self._named(err_payload, ept, f"{fname}_error_payload")
-                    encode = self.codec_inline(etn, 'encode')
-                    if not issues:
-                        size = self.sa(err_payload).size
-                        body += [f"    if ({bad}) {{",
-                                 f"        if ((rc = {encode}(host->handles, {w}, o_error_payload, &error_payload)) != 0)",
-                                 f"            return {glue}[rc];",
-                                 *([f"        memcpy(p_error_payload, o_error_payload, {size}u);"] if size else []),
-                                 "    }"]
-                    else:
-                        size = self.sa(err_payload).size
-                        body += [f"    if ({bad}) {{"]
-                        if ep_fixed:
-                            body.append("        mark = w2w_handles_issued(host->handles);")
-                        body += [f"        if ((rc = {encode}(host->handles, {w}, o_error_payload, &error_payload)) != 0) {{"]
-                        if ep_fixed:
-                            body += ["            (void)w2w_handles_unwind(host->handles, mark, rc);",
-                                     f"            {self.codec_inline(etn, 'release')}(host->handles, &error_payload);"]
-                        body += ["            w2w_handles_rollback(host->handles);",
-                                 f"            return {glue}[rc];", "        }"]
-                        if size:
-                            body.append(f"        memcpy(p_error_payload, o_error_payload, {size}u);")
-                        body.append("    }")
-                    if has_buf:  # the payload's strings/lists went into buf (an error only)
-                        body += [f"    if ({bad})", "        w2w_st_u32(p_buf_used, buf.used);"]
-                body += ["    return status;", "}"]
-            elif issues:
-                body += ["if (status != 0) {", *undo, "    return status;", "}"]
-            else:
-                body += ["if (status != 0)", "    return status;"]
-            body += post_ok
-            if has_buf:
-                body += ["w2w_st_u32(p_buf_used, buf.used);"]
-            body += ["return 0;"]
-        elif direct is not None:
-            impl_return = self.ctype(direct.type, f"{fname}_result")
-            if direct_htn is not None:
-                decls += ["void *v_result;", "uint32_t h_result;"]
-            body += decls + (["int rc;"] if needs_rc else []) + checks + ["w2w_call_mem_set(&host->mem, mem);"]
-            if direct_htn is not None:
-                desc = self.descriptor(direct_htn)
-                body += [f"v_result = {impl}({', '.join(impl_args)});",
-                         f"h_result = w2w_handles_insert(host->handles, &{desc}, v_result);",
-                         "if (h_result == 0)  /* the table filled: release the object, as a drop does */",
-                         f"    (void)w2w_handles_release(host->handles, &{desc}, v_result);",
-                         "return (int32_t)h_result;"]
-            else:
-                body += [f"return ({call_return}){impl}({', '.join(impl_args)});"]
-        else:
-            impl_return = "void"
-            body += decls + (["int rc;"] if needs_rc else []) + checks + [
-                "w2w_call_mem_set(&host->mem, mem);", f"{impl}({', '.join(impl_args)});"]
-        if not sig.params:
-            body.insert(0, "(void)mem;")
-        w3 = (_WASM3_SIG[sig.results[0].wasm_type] if sig.results else "v") + \
-            "(" + "".join(_WASM3_SIG[p.wasm_type] for p in sig.params) + ")"
-        wamr = "(" + "".join(_WAMR_SIG[p.wasm_type] for p in sig.params) + ")" + \
-            (_WAMR_SIG[sig.results[0].wasm_type] if sig.results else "")
+        glue, ncases = self._glue_of(plan)
+        c = _Call(func.name, self.impl_name(func), _core_args(plan), _impl_names(plan))
+        args = [_ARGS[s.kind](self, c, s) for s in plan.slots]
+        t = Trampoline(c.impl, call_return, glue, ncases, not sig.params, args)
+        self._result(t, plan)
+        impl_params = [HParam(f"{self.prefix}host_ctx_t *", "host")]
+        impl_params += [p for a in args for p in a.params]
         frag = self.frag(func)
-        return HFunc(fname, _doc_lines(func.docs), impl, impl_return,
-                     impl_params, self.call_name(func), call_return, core_params, body,
-                     w3, wamr, call_return if sig.results else "", self.module_name,
+        return HFunc(func.name, _doc_lines(func.docs), c.impl, t.impl_return, impl_params,
+                     self.call_name(func), call_return,
+                     [HParam(_WASM_C[p.wasm_type], c.args[id(p)]) for p in sig.params], t,
+                     _wasm3_signature(sig), _wamr_signature(sig),
+                     call_return if sig.results else "", self.module_name,
                      f"{self.prefix}w3_{frag}", f"{self.prefix}wamr_{frag}")
+
+    def _glue_of(self, plan: CallPlan) -> tuple[str, int]:
+        """The static table mapping glue failures onto the status a call returns ("":
+        no status with an error type) and the status's case count."""
+        if plan.result.kind is not ResultKind.STATUS:
+            return "", 0
+        cases = canonical_variant_cases(resolve(plan.result.core[0].type))
+        assert cases is not None
+        err = cases[1].type if len(cases) > 1 else None
+        if err is None:
+            return "", 0
+        name = self.glue_table(err, plan.function.name)
+        return name, self._glue[id(err.target)][3]
+
+    def _result(self, t: Trampoline, plan: CallPlan) -> None:
+        """What the trampoline does with the implementation's result (`plan.result`)."""
+        result = plan.result
+        t.result = result.kind.value
+        t.room = result.issues.room
+        t.journal = result.rollback.journal
+        t.release_outs = [o for o in t.outs if o.index in result.rollback.release_outs]
+        t.mark = t.journal and bool(t.release_outs or result.rollback.release_error_payload)
+        fname = plan.function.name
+        if result.kind is ResultKind.STATUS:
+            t.impl_return = t.call_return
+            ep = t.error_payload
+            if ep is not None and t.glue:
+                self._error_payload_result(ep, result, fname)
+        elif result.value is not None:
+            t.impl_return = self.ctype(result.value.type, f"{fname}_result")
+            resource = handle_typename(result.value.type)
+            if resource is not None:
+                t.result = ResultKind.HANDLE.value
+                t.result_descriptor = self.descriptor(resource)
+            else:
+                t.result = ResultKind.VALUE.value
+
+    def _error_payload_result(self, ep: ErrorPayloadArg, result, fname: str) -> None:
+        """The error payload's encode (and release, when a failed encode must give the
+        handles of the value back) once the implementation returned an interface error."""
+        assert result.error_payload is not None
+        tref = result.error_payload.value.type
+        tn = self._named(tref, self.ctype(tref, ep.hint), ep.hint)
+        ep.encode = self.codec_inline(tn, "encode")
+        ep.keeps_list_handles = result.rollback.error_keeps_list_handles
+        if result.rollback.release_error_payload:
+            ep.release = self.codec_inline(tn, "release")
 
     def _note_drop(self, htn: TypeName, fname: str, impl: str) -> None:
         """`fname` is `htn`'s drop: the descriptor of an own resource type gets a release
@@ -1177,23 +1034,141 @@ class _UnitBuilder:
             return tn
         return self._synth_tn(self._synth[key])
 
-    def _list_param(self, name: str, elem: TypeRef, const: bool, a_ptr: str, a_len: str,
-                    decls, checks, impl_params, impl_args, fail, hint: str) -> None:
-        es = self.sa(elem)
-        cname = name  # already a distinct C name
-        ety = resolve(elem)
-        if not isinstance(elem, Ref) and _is_composite(ety):  # a decoder for the elements
-            self._synthesize(ety, f"{hint}_elem")
-        q = "const " if const else ""
-        if isinstance(ety, Builtin):
-            ct = f"{q}{_BUILTIN_C[ety.name]} *"
-        else:
-            ct = f"{q}uint8_t *"
-        decls.append(f"uint8_t *p_{cname};")
-        checks += [f"p_{cname} = w2w_mem_ptr(mem, (uint32_t){a_ptr}, (uint64_t)(uint32_t){a_len} * {es.size}u, {es.align}u);",
-                   f"if (p_{cname} == NULL)", f"    {fail('W2W_E_BAD_POINTER')}"]
-        impl_params += [HParam(ct, cname), HParam("uint32_t", f"{cname}_len")]
-        impl_args += [f"({ct})p_{cname}", f"(uint32_t){a_len}"]
+
+# --------------------------------------------------------------------------- slot kinds
+
+
+@dataclass(slots=True)
+class _Call:
+    """The names one trampoline's slots are built with."""
+
+    fname: str  # the P1 function's name (hints for types written in place)
+    impl: str
+    args: dict[int, str]  # id(core parameter) -> the trampoline's raw argument
+    names: dict[str, str]  # P1 parameter -> the implementation's parameter
+
+    def arg(self, s: Slot, k: int = 0) -> str:
+        return self.args[id(s.core[k])]
+
+
+def _core_args(plan: CallPlan) -> dict[int, str]:
+    """Raw core arguments `a_<param>`, distinct, by position (a parameter named
+    `retptr0` meets the witx ABI's out-pointer)."""
+    params = plan.signature.params
+    names = cnames.unique(c_ident(p.name) for p in params)
+    return {id(p): f"a_{n}" for p, n in zip(params, names)}
+
+
+def _impl_names(plan: CallPlan) -> dict[str, str]:
+    """The implementation's parameter names: distinct C names; the prototype's own
+    parameters (`host`, the buffer, the error payload, `ret<k>`) keep theirs and a P1
+    parameter so named gets a `_`; none meets a local of every trampoline."""
+    own = {"host"}
+    own.update(s.name for s in plan.slots if s.kind in (SlotKind.BUFFER, SlotKind.ERROR_PAYLOAD))
+    own.update(f"ret{s.index}" for s in plan.result.outs)
+    params = plan.function.params
+    idents = (c_ident(p.name) for p in params)
+    return dict(zip((p.name for p in params), cnames.unique(
+        (i + "_" if i in own else i for i in idents), taken=_IMPL_TAKEN)))
+
+
+def _wasm3_signature(sig) -> str:
+    return (_WASM3_SIG[sig.results[0].wasm_type] if sig.results else "v") + \
+        "(" + "".join(_WASM3_SIG[p.wasm_type] for p in sig.params) + ")"
+
+
+def _wamr_signature(sig) -> str:
+    return "(" + "".join(_WAMR_SIG[p.wasm_type] for p in sig.params) + ")" + \
+        (_WAMR_SIG[sig.results[0].wasm_type] if sig.results else "")
+
+
+def _scalar_arg(b: _UnitBuilder, c: _Call, s: ScalarSlot) -> ScalarArg:
+    name = c.names[s.name]
+    cast = _BUILTIN_C[s.builtin]
+    low, high = s.range if s.range is not None else (0, None)
+    return ScalarArg(name, c.arg(s), (HParam(b.ctype(s.value.type, name), name),),
+                     "" if cast in ("float", "double") else cast, low, high, s.unicode_scalar)
+
+
+def _enum_arg(b: _UnitBuilder, c: _Call, s: EnumSlot) -> EnumArg:
+    name = c.names[s.name]
+    return EnumArg(name, c.arg(s), (HParam(b.ctype(s.value.type, name), name),),
+                   s.case_count, s.is_bool)
+
+
+def _flags_arg(b: _UnitBuilder, c: _Call, s: FlagsSlot) -> FlagsArg:
+    name = c.names[s.name]
+    wide = resolve(s.value.type).repr is IntRepr.U64
+    return FlagsArg(name, c.arg(s), (HParam(b.ctype(s.value.type, name), name),), s.mask, wide)
+
+
+def _handle_arg(b: _UnitBuilder, c: _Call, s: HandleSlot | DropSlot) -> HandleArg:
+    if s.resource is None:
+        raise _unsupported(f"function `{c.fname}`: parameter `{s.name}` is a handle of no resource type")
+    name = c.names[s.name]
+    if s.kind is SlotKind.DROP:
+        b._note_drop(s.resource, c.fname, c.impl)
+    return HandleArg(s.kind, name, c.arg(s), (HParam("void *", name),), b.descriptor(s.resource))
+
+
+def _span_arg(b: _UnitBuilder, c: _Call, s: SpanSlot) -> SpanArg:
+    name = c.names[s.name]
+    elem = resolve(s.element.type)
+    if not isinstance(s.element.type, Ref) and _is_composite(elem):  # a decoder for the elements
+        b._synthesize(elem, f"{c.fname}_{s.name}_elem")
+    q = "const " if s.read_only else ""
+    ct = f"{q}{_BUILTIN_C[elem.name]} *" if isinstance(elem, Builtin) else f"{q}uint8_t *"
+    return SpanArg(name, c.arg(s), c.arg(s, 1), (HParam(ct, name), HParam("uint32_t", f"{name}_len")),
+                   s.element.size, s.element.align)
+
+
+def _by_ref_arg(b: _UnitBuilder, c: _Call, s: ByRefSlot) -> ByRefArg:
+    name, hint = c.names[s.name], f"{c.fname}_{s.name}"
+    ct = b.ctype(s.value.type, hint)
+    tn = b._named(s.value.type, ct, hint)
+    return ByRefArg(name, c.arg(s), (HParam(f"const {ct} *", name),), HParam(ct, f"v_{name}"),
+                    s.value.size, s.value.align, b.codec_inline(tn, "decode"))
+
+
+def _pointer_arg(b: _UnitBuilder, c: _Call, s: PointerSlot) -> PointerArg:
+    name = c.names[s.name]
+    return PointerArg(name, c.arg(s), (HParam("w2w_gaddr_t", name),))
+
+
+def _buffer_arg(b: _UnitBuilder, c: _Call, s: BufferSlot) -> BufferArg:
+    return BufferArg(c.arg(s), c.arg(s, 1), c.arg(s, 2), (HParam("w2w_buf *", c_ident(s.name)),))
+
+
+def _error_payload_arg(b: _UnitBuilder, c: _Call, s: ErrorPayloadSlot) -> ErrorPayloadArg:
+    name, hint = c_ident(s.name), f"{c.fname}_{s.name}"
+    ct = b.ctype(s.value.type, hint)
+    return ErrorPayloadArg(name, c.arg(s), (HParam(f"{ct} *", name),), HParam(ct, name),
+                           s.value.size, s.value.align, hint)
+
+
+def _out_arg(b: _UnitBuilder, c: _Call, s: OutSlot) -> OutArg:
+    local, hint = f"ret{s.index}", f"{c.fname}_ret{s.index}"
+    ct = b.ctype(s.value.type, hint)
+    tn = b._named(s.value.type, ct, hint)
+    release = b.codec_inline(tn, "release") if s.value.handles else ""
+    return OutArg(s.index, c.arg(s), (HParam(f"{ct} *", local),), HParam(ct, local),
+                  s.value.size, s.value.align, b.codec_inline(tn, "encode"), release)
+
+
+#: The view-model piece of each slot kind (sqlglot style: dispatch on the kind).
+_ARGS: dict[SlotKind, Callable[[_UnitBuilder, _Call, Any], Arg]] = {
+    SlotKind.SCALAR: _scalar_arg,
+    SlotKind.ENUM: _enum_arg,
+    SlotKind.FLAGS: _flags_arg,
+    SlotKind.HANDLE: _handle_arg,
+    SlotKind.DROP: _handle_arg,
+    SlotKind.SPAN: _span_arg,
+    SlotKind.BY_REF: _by_ref_arg,
+    SlotKind.POINTER: _pointer_arg,
+    SlotKind.BUFFER: _buffer_arg,
+    SlotKind.ERROR_PAYLOAD: _error_payload_arg,
+    SlotKind.OUT: _out_arg,
+}
 
 
 # --------------------------------------------------------------------------- program level
