@@ -817,72 +817,14 @@ class _UnitBuilder:
     # --- typenames ------------------------------------------------------------------
 
     def add_type(self, tn: TypeName) -> None:
+        """The host type of a typename: its typedef, constants and codecs (`HType`)."""
         cname = self.tname(tn)
         ty = tn.type
-        val = resolve(ty)
         hint = tn.name
-        constants: list[HConst] = []
-        typedef: list[str]
-        descriptor = ""
-        if isinstance(ty, Ref) or not _is_composite(val):
-            typedef = [f"typedef {self.ctype(ty, hint)} {cname};"] if not isinstance(ty, Handle) \
-                else [f"typedef void *{cname};"]
-        else:
-            typedef = []
-        if not isinstance(ty, Ref):
-            if isinstance(ty, Enum):
-                names = self.const_names(tn, [c.name for c in ty.cases])
-                constants += [HConst(n, f"{i}u") for i, n in enumerate(names)]
-            elif isinstance(ty, Flags):
-                names = self.const_names(tn, [f.name for f in ty.flags])
-                constants += [HConst(n, f"0x{1 << i:X}u") for i, n in enumerate(names)]
-            elif is_enum_like(ty) and not isinstance(ty, Bool):
-                names = self.const_names(tn, [c.name for c in canonical_variant_cases(ty) or []])
-                constants += [HConst(n, f"{i}u") for i, n in enumerate(names)]
-            if isinstance(ty, Handle):
-                descriptor = self.descriptor(tn)
-        # structs and tagged unions (members first, so nested synthesized types come first)
-        if not typedef:
-            fields = canonical_fields(val)
-            if fields is not None:
-                layout = self.rl(val)
-                members = [f"    {self._decl(self.ctype(fl.type, f'{hint}_{fl.name}'), m)};"
-                           for fl, m in zip(layout, _members([fl.name for fl in layout]))]
-                if not members:
-                    members = ["    uint8_t unused_;"]
-                typedef = [f"typedef struct {cname[:-2]} {{", *members, f"}} {cname};"]
-            else:
-                vl = self.vl(val)
-                members = []
-                names = self._case_members(vl.cases)
-                consts = self.const_names(tn, [c.name for c in vl.cases])
-                for i, c in enumerate(vl.cases):
-                    if c.type is not None:
-                        members.append(f"        {self._decl(self.ctype(c.type, f'{hint}_{c.name}'), names[i])};")
-                    constants.append(HConst(consts[i], f"{i}u"))
-                typedef = [f"typedef struct {cname[:-2]} {{", f"    {_UINT[vl.tag_size]} tag;",
-                           "    union {", *members, "    } val;", f"}} {cname};"]
+        typedef, constants = self._typedef(tn, cname)
+        descriptor = self.descriptor(tn) if isinstance(ty, Handle) else ""
         sa = self.sa(ty)
-        # a value holding handles (outside lists) other than the handle itself: its encode
-        # unwinds the handles it issued when it fails, and it gets a release function
-        holds = _count_handles(ty, self.facts) > 0 and not isinstance(ty, Handle)
-        outer_unwind, self._unwind = self._unwind, holds
-        try:
-            if isinstance(ty, Ref):
-                dec = self.dec(ty, "src", "(*dst)", hint, 0)
-                enc = self.enc(ty, "dst", "(*src)", hint, 0)
-            else:
-                dec = self.dec_value(ty, "src", "(*dst)", hint, 0, tn)
-                enc = self.enc_value(ty, "dst", "(*src)", hint, 0, tn)
-        finally:
-            self._unwind = outer_unwind
-        # (`(rc = `: a member may be named `rc`, as in `dst.rc = ...`)
-        uses_rc = any("(rc = " in s for s in dec)
-        dec_body = (["int rc;"] if uses_rc else []) + dec
-        uses_rc = any("(rc = " in s for s in enc)
-        enc_body = (["int rc;"] if uses_rc else []) + \
-            (["uint32_t mark = w2w_handles_issued(handles);"] if holds else []) + \
-            [f"memset(dst, 0, {sa.size});"] + enc
+        dec_body, enc_body = self._codec_bodies(tn, sa.size)
         release_name, release_body = "", []
         if _count_handles(ty, self.facts):
             release_name = self.codec(tn, "release")
@@ -898,6 +840,74 @@ class _UnitBuilder:
             htype.module_key = f"{self._prefix_of(tn)}module"
             htype.host_t = f"{self.prefix}host_ctx_t"
         self.types.append(htype)
+
+    def _typedef(self, tn: TypeName, cname: str) -> tuple[list[str], list[HConst]]:
+        """The typedef lines and the constants of a typename's host type."""
+        ty = tn.type
+        if not isinstance(ty, Ref) and _is_composite(ty):
+            return self._struct_typedef(tn, cname, ty)
+        typedef = [f"typedef {self.ctype(ty, tn.name)} {cname};"] if not isinstance(ty, Handle) \
+            else [f"typedef void *{cname};"]
+        constants: list[HConst] = []
+        if isinstance(ty, Ref):
+            return typedef, constants
+        if isinstance(ty, Enum):
+            names = self.const_names(tn, [c.name for c in ty.cases])
+            constants += [HConst(n, f"{i}u") for i, n in enumerate(names)]
+        elif isinstance(ty, Flags):
+            names = self.const_names(tn, [f.name for f in ty.flags])
+            constants += [HConst(n, f"0x{1 << i:X}u") for i, n in enumerate(names)]
+        elif is_enum_like(ty) and not isinstance(ty, Bool):
+            names = self.const_names(tn, [c.name for c in canonical_variant_cases(ty) or []])
+            constants += [HConst(n, f"{i}u") for i, n in enumerate(names)]
+        return typedef, constants
+
+    def _struct_typedef(self, tn: TypeName, cname: str, ty: Type) -> tuple[list[str], list[HConst]]:
+        """Structs and tagged unions (members first, so nested synthesized types come
+        first); a variant's case constants."""
+        hint = tn.name
+        fields = canonical_fields(ty)
+        if fields is not None:
+            layout = self.rl(ty)
+            members = [f"    {self._decl(self.ctype(fl.type, f'{hint}_{fl.name}'), m)};"
+                       for fl, m in zip(layout, _members([fl.name for fl in layout]))]
+            if not members:
+                members = ["    uint8_t unused_;"]
+            return [f"typedef struct {cname[:-2]} {{", *members, f"}} {cname};"], []
+        vl = self.vl(ty)
+        members = []
+        names = self._case_members(vl.cases)
+        consts = self.const_names(tn, [c.name for c in vl.cases])
+        constants = []
+        for i, c in enumerate(vl.cases):
+            if c.type is not None:
+                members.append(f"        {self._decl(self.ctype(c.type, f'{hint}_{c.name}'), names[i])};")
+            constants.append(HConst(consts[i], f"{i}u"))
+        return [f"typedef struct {cname[:-2]} {{", f"    {_UINT[vl.tag_size]} tag;",
+                "    union {", *members, "    } val;", f"}} {cname};"], constants
+
+    def _codec_bodies(self, tn: TypeName, size: int) -> tuple[list[str], list[str]]:
+        """The statements of a typename's decode and encode."""
+        ty, hint = tn.type, tn.name
+        # a value holding handles (outside lists) other than the handle itself: its encode
+        # unwinds the handles it issued when it fails, and it gets a release function
+        holds = _count_handles(ty, self.facts) > 0 and not isinstance(ty, Handle)
+        outer_unwind, self._unwind = self._unwind, holds
+        try:
+            if isinstance(ty, Ref):
+                dec = self.dec(ty, "src", "(*dst)", hint, 0)
+                enc = self.enc(ty, "dst", "(*src)", hint, 0)
+            else:
+                dec = self.dec_value(ty, "src", "(*dst)", hint, 0, tn)
+                enc = self.enc_value(ty, "dst", "(*src)", hint, 0, tn)
+        finally:
+            self._unwind = outer_unwind
+        # (`(rc = `: a member may be named `rc`, as in `dst.rc = ...`)
+        dec_body = (["int rc;"] if any("(rc = " in s for s in dec) else []) + dec
+        enc_body = (["int rc;"] if any("(rc = " in s for s in enc) else []) + \
+            (["uint32_t mark = w2w_handles_issued(handles);"] if holds else []) + \
+            [f"memset(dst, 0, {size});"] + enc
+        return dec_body, enc_body
 
     @staticmethod
     def _decl(ctype: str, name: str) -> str:
