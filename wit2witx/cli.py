@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import List, Optional
 
 try:
@@ -19,6 +20,9 @@ except KeyboardInterrupt:  # Ctrl-C while the command starts: exit as one later 
 from . import __version__
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_STALE, EXIT_INTERNAL = 0, 1, 2, 3, 70
+
+#: `--emit`'s default: a config file's `emit` replaces it
+DEFAULT_EMIT = ["witx,c"]
 
 HELP = """Backport WIT interfaces to WASI Preview 1: WITX, C headers and host glue.
 
@@ -156,7 +160,7 @@ def _load_config(path: str, required: bool) -> dict:
 def compile_command(
     paths: Optional[List[str]] = typer.Argument(None, metavar="[PATH]...", show_default=False),
     out: Optional[str] = typer.Option(None, "-o", "--out", help="Output folder, or - for stdout (one file only)."),
-    emit: List[str] = typer.Option(["witx,c"], "--emit", help="Back ends, comma-separated or repeated: witx, c, host-c, host-wasm3, host-wamr, host-py, docs, json, c-p2 (wit-bindgen's C API for a --world's imports)."),
+    emit: List[str] = typer.Option(list(DEFAULT_EMIT), "--emit", help="Back ends, comma-separated or repeated: witx, c, host-c, host-wasm3, host-wamr, host-py, docs, json, c-p2 (wit-bindgen's C API for a --world's imports)."),
     world: Optional[str] = typer.Option(None, "--world", help="Backport only the interfaces this world imports and exports."),
     features: List[str] = typer.Option([], "--features", help="Enable @unstable features (comma-separated or repeated)."),
     all_features: bool = typer.Option(False, "--all-features", help="Enable every @unstable feature."),
@@ -178,55 +182,97 @@ def compile_command(
     from .diagnostics import Wit2WitxError
 
     color = _use_color(sys.stderr)
+    given = _Inputs(paths or [], out, emit, world, features, all_features, deps, module_name,
+                    prefix, skip_unsupported, templates)
     try:
-        if config or not paths:
-            cfg = _load_config(config or "wit2witx.toml", required=bool(config))
-            paths = paths or cfg.get("paths") or []
-            out = out if out is not None else cfg.get("out")
-            emit = emit if emit != ["witx,c"] else cfg.get("emit", emit)
-            world = world or cfg.get("world")
-            features = features or cfg.get("features", [])
-            all_features = all_features or cfg.get("all-features", False)
-            deps = deps or cfg.get("deps", [])
-            module_name = module_name or [f"{k}={v}" for k, v in cfg.get("module-names", {}).items()]
-            prefix = prefix or cfg.get("prefix")
-            skip_unsupported = skip_unsupported or cfg.get("skip-unsupported", False)
-            templates = templates or cfg.get("templates", [])
-            if not paths:
-                raise compiler.UsageError("no input PATH given (on the command line or in the config)")
-        if out is None:
-            raise compiler.UsageError("missing -o/--out (a folder, or - for stdout)")
-        if (check or fail_on_change) and out == "-":
-            raise compiler.UsageError("--check and --fail-on-change need an output folder, not -")
+        inputs = _with_config(given, config)
+        _check_inputs(inputs, check or fail_on_change, compiler)
         artifacts = compiler.compile(
-            paths, emit=emit, world=world, features=_split_list(features),
-            all_features=all_features, deps=deps,
-            module_names=_parse_module_names(module_name), prefix=prefix,
-            skip_unsupported=skip_unsupported,
+            inputs.paths, emit=inputs.emit, world=inputs.world,
+            features=_split_list(inputs.features), all_features=inputs.all_features,
+            deps=inputs.deps, module_names=_parse_module_names(inputs.module_name),
+            prefix=inputs.prefix, skip_unsupported=inputs.skip_unsupported,
             renames=_parse_pairs(rename, "--rename"), rename_world=rename_world,
             autodrop_borrows=_parse_yes_no(autodrop_borrows, "--autodrop-borrows"),
-            templates=templates,
+            templates=inputs.templates,
         )
         if not quiet:
             for warning in artifacts.warnings:
                 _say(warning.render(color=color))
-        if check:
-            raise typer.Exit(_report_check(compiler.check(artifacts, out), out, quiet))
-        if out == "-":
-            _write_stdout(artifacts, compiler)
-            return
-        written = compiler.write(artifacts, out)
-        if not quiet:
-            _say(f"wrote {len(artifacts)} files to {out}" + _emptied_note(artifacts))
-        _report_written(written, out, quiet, fail_on_change)
-        if fail_on_change and written:
-            raise typer.Exit(EXIT_STALE)
+        _deliver(artifacts, inputs.out, check, fail_on_change, quiet, compiler)
     except Wit2WitxError as exc:
         _say(exc.render(color=color))
         raise typer.Exit(EXIT_INPUT)
     except compiler.UsageError as exc:
         _say(f"error: {exc}")
         raise typer.Exit(EXIT_USAGE)
+
+
+@dataclass
+class _Inputs:
+    """The options a config file can give too (the command line wins over it)."""
+
+    paths: list[str]
+    out: str | None
+    emit: list[str]
+    world: str | None
+    features: list[str]
+    all_features: bool
+    deps: list[str]
+    module_name: list[str]
+    prefix: str | None
+    skip_unsupported: bool
+    templates: list[str]
+
+
+def _with_config(given: _Inputs, config: str | None) -> _Inputs:
+    """`given`, completed from `--config FILE`, or from ./wit2witx.toml (if there is
+    one) when no PATH is given."""
+    if not config and given.paths:
+        return given
+    cfg = _load_config(config or "wit2witx.toml", required=bool(config))
+    module_names = [f"{k}={v}" for k, v in cfg.get("module-names", {}).items()]
+    return _Inputs(
+        paths=given.paths or cfg.get("paths") or [],
+        out=given.out if given.out is not None else cfg.get("out"),
+        emit=given.emit if given.emit != DEFAULT_EMIT else cfg.get("emit", given.emit),
+        world=given.world or cfg.get("world"),
+        features=given.features or cfg.get("features", []),
+        all_features=given.all_features or cfg.get("all-features", False),
+        deps=given.deps or cfg.get("deps", []),
+        module_name=given.module_name or module_names,
+        prefix=given.prefix or cfg.get("prefix"),
+        skip_unsupported=given.skip_unsupported or cfg.get("skip-unsupported", False),
+        templates=given.templates or cfg.get("templates", []),
+    )
+
+
+def _check_inputs(inputs: _Inputs, compares: bool, compiler) -> None:
+    """Refuse a run without inputs or an output, or comparing OUT (`--check`,
+    `--fail-on-change`) when OUT is stdout."""
+    if not inputs.paths:
+        raise compiler.UsageError("no input PATH given (on the command line or in the config)")
+    if inputs.out is None:
+        raise compiler.UsageError("missing -o/--out (a folder, or - for stdout)")
+    if compares and inputs.out == "-":
+        raise compiler.UsageError("--check and --fail-on-change need an output folder, not -")
+
+
+def _deliver(artifacts, out: str, check: bool, fail_on_change: bool, quiet: bool,
+             compiler) -> None:
+    """Compare OUT (`--check`), print the one file (`-o -`), or write OUT and say what
+    changed; exit 3 when `--check` or `--fail-on-change` finds OUT was not up to date."""
+    if check:
+        raise typer.Exit(_report_check(compiler.check(artifacts, out), out, quiet))
+    if out == "-":
+        _write_stdout(artifacts, compiler)
+        return
+    written = compiler.write(artifacts, out)
+    if not quiet:
+        _say(f"wrote {len(artifacts)} files to {out}" + _emptied_note(artifacts))
+    _report_written(written, out, quiet, fail_on_change)
+    if fail_on_change and written:
+        raise typer.Exit(EXIT_STALE)
 
 
 def _emptied_note(artifacts) -> str:
