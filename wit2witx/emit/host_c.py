@@ -65,7 +65,10 @@ them or none (`w2w_handles_unwind`). Each module that owns resource types regist
 host context with the handle table in `<module>_host_init`, which is how a call of one
 module releases another module's resources (a tcp-socket's streams).
 
-Templates only format: every line of C below is computed here in view models.
+Templates only format. A trampoline is a `Trampoline` view model made from the function's
+call plan (`p1.callplan`: one piece per slot, by `SlotKind`, and the result plan), laid
+out by `templates/host_c/trampoline.c.j2`; no parameter is recognised here by its name.
+The codecs' statements (decode, encode, release of each type) are still computed here.
 """
 
 from __future__ import annotations
