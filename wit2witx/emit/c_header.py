@@ -499,8 +499,10 @@ class _FunctionBuilder:
         """The prototype of an import, or (`export`) the declaration of a function the
         guest defines, which makes the compiler export its definition by that name."""
         params: list[CParam] = []
+        owned: list[CParam] = []  # a guest export's `own<r>` handles (`Param.own`)
         for p in func.params:
             params += self._param(p.name, p.type, _doc_lines(p.docs), func.name)
+            owned += params[-1:] if p.own else []
         ret, outs, result_doc = self._results(func)
         params += outs
         # parameter names of one prototype are distinct (`x_len` of a list `x` vs a
@@ -512,6 +514,9 @@ class _FunctionBuilder:
         if export:
             doc = [*doc, *([""] if doc else []), "Defined by the guest: the host calls it as the "
                    f"core export `{cnames.doc_lines(export_name)[0]}`."]
+            if owned:
+                doc.append("Owned by the guest after the call (it drops them): "
+                           + ", ".join(f"`{p.name}`" for p in owned) + ".")
         if result_doc:
             doc += ["@return", *result_doc]
         cf = CFunction(self.types.namer.function(func), ret, func.noreturn,

@@ -271,6 +271,10 @@ def _export_doc(module, func: Function, facts: Facts, document=None) -> Function
     """A function the guest defines: documented as an import is, with its export name."""
     doc = _function_doc(func, facts, document)
     doc.export_name = md_code(guest_export_name(module.name, func.name))
+    owned = [p.name for p in func.params if p.own]
+    if owned:  # WIT's `own<r>`: the other handle parameters are lent for the call
+        doc.notes.append("Owned by the guest after the call (it drops them): "
+                         + ", ".join(md_code(n) for n in owned) + ".")
     return doc
 
 

@@ -233,7 +233,10 @@ def emit_files(program) -> dict[str, str]:
 def _param_json(p) -> dict:
     from ..p1.model import type_to_json  # noqa: PLC0415
 
-    return {"name": p.name, "type": type_to_json(p.type), "docs": p.docs}
+    out = {"name": p.name, "type": type_to_json(p.type), "docs": p.docs}
+    if p.own:  # a guest export's `own<r>` parameter (`(@w2w own)`)
+        out["own"] = True
+    return out
 
 
 def model_to_json(doc) -> dict:

@@ -207,7 +207,8 @@ def _constant_lines(c: Constant) -> Lines:
 
 
 def _param_lines(keyword: str, p: Param, nest: _Nest | None = None) -> Lines:
-    return _documented(p.docs, _wrap(f"{keyword} ${p.name}", [_type_lines(p.type, nest)]))
+    head = f"{keyword} ${p.name} {OWN_PARAM}" if p.own else f"{keyword} ${p.name}"
+    return _documented(p.docs, _wrap(head, [_type_lines(p.type, nest)]))
 
 
 def _import_lines(imp: Import) -> Lines:
@@ -219,6 +220,9 @@ def _import_lines(imp: Import) -> Lines:
 #: has not registered; witx registers only `@interface` and `@witx`), so to them the
 #: function reads as one more function of the module; our reader reads it back.
 GUEST_EXPORT = "(@w2w guest_export)"
+#: What marks an `own<r>` handle parameter of a guest export (`Param.own`), between the
+#: parameter's name and its type; skipped by witx tools as `GUEST_EXPORT` is.
+OWN_PARAM = "(@w2w own)"
 
 
 def _function_lines(func: Function, nest: _Nest | None = None, export: bool = False) -> Lines:

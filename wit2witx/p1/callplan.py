@@ -115,8 +115,10 @@ class Ownership(str, enum.Enum):
     """What a handle parameter does to the caller's handle.
 
     P1 has one handle type for `own<r>` and `borrow<r>` (the backport ABI), so every
-    handle parameter is looked up and stays the guest's (`BORROW`), except the one a
-    drop consumes (`OWN`): only `<r>_drop` removes a handle.
+    handle parameter of an import is looked up and stays the guest's (`BORROW`), except
+    the one a drop consumes (`OWN`): only `<r>_drop` removes a handle. A guest export's
+    parameter is `OWN` when WIT declares it `own<r>` (`Param.own`): the host hands the
+    handle over and the guest drops it; its `borrow<r>` ones are lent for the call.
     """
 
     BORROW = "borrow"
@@ -617,7 +619,7 @@ def _handle_slot(b: _Builder, p: Param) -> HandleSlot | DropSlot:
     resource = handle_typename(p.type)
     if b.drop is not None and resource is b.drop:
         return DropSlot(p.name, b.take(1), resource)
-    return HandleSlot(p.name, b.take(1), resource, Ownership.BORROW)
+    return HandleSlot(p.name, b.take(1), resource, Ownership.OWN if p.own else Ownership.BORROW)
 
 
 def _pointer_slot(b: _Builder, p: Param) -> PointerSlot:

@@ -936,6 +936,23 @@ class _Lowering:
         return self._ref_to(typename)
 
     def _lower_function(self, plan: _Plan, func: ir.Function) -> m.Function:
+        lowered = self._lower_function_body(plan, func)
+        if id(func) in plan.exported:
+            self._mark_owned_params(func, lowered)
+        return lowered
+
+    def _mark_owned_params(self, func: ir.Function, lowered: m.Function) -> None:
+        """`Param.own` for the `own<r>` parameters of a guest export: the guest owns
+        those handles after the call (as wit-bindgen has an export's callee own them).
+        An export's parameters are flat (`_export_problem`): one P1 parameter per WIT
+        parameter, in order. Imports keep every handle borrowed (docs/abi.md)."""
+        for param, p1 in zip(func.params, lowered.params, strict=True):
+            target = self.r.resolve_alias(param.type)
+            if isinstance(target, int):
+                kind = self.r.types[target].kind
+                p1.own = isinstance(kind, ir.Handle) and kind.kind == "own"
+
+    def _lower_function_body(self, plan: _Plan, func: ir.Function) -> m.Function:
         if self._returns_value(plan, func):
             return self._lower_value_export(func)
         params: list[m.Param] = []

@@ -428,6 +428,11 @@ class Param:
     type: TypeRef
     docs: str = ""
     span: Span | None = _span()
+    #: a handle parameter of a guest export that WIT declares `own<r>`: the guest
+    #: owns the handle after the call and drops it (`(param $x (@w2w own) $r)`).
+    #: False for every other parameter: an import's handle parameters are never
+    #: consumed (only `<r>_drop` removes a handle), and `borrow<r>` is lent for a call.
+    own: bool = False
 
 
 @node

@@ -107,10 +107,33 @@ def _name(atom: Atom) -> str:
     return atom.text[1:]
 
 
+def _is_w2w_annotation(expr: SExpr, keyword: str) -> bool:
+    """`(@w2w keyword ...)`: one of our own marks, which witx tools skip (`emit.witx`)."""
+    return (isinstance(expr, SList) and expr.head == "@w2w" and len(expr.items) >= 2
+            and isinstance(expr.items[1], Atom) and expr.items[1].text == keyword)
+
+
 def _is_guest_export(expr: SExpr) -> bool:
     """`(@w2w guest_export ...)`: the function is the guest's (see `emit.witx`)."""
-    return (isinstance(expr, SList) and expr.head == "@w2w" and len(expr.items) >= 2
-            and isinstance(expr.items[1], Atom) and expr.items[1].text == "guest_export")
+    return _is_w2w_annotation(expr, "guest_export")
+
+
+def _check_own_mark(part: SList, tref: TypeRef, exported: bool) -> None:
+    """`(@w2w own)` says a guest export takes a handle as `own<r>`; anywhere else it
+    would say what P1 cannot mean: a result is no parameter, an import never consumes
+    a handle (only `<r>_drop` does), and only a handle can be owned."""
+    mark = part.items[2]
+    _no_more(mark.items, 2, "`@w2w own`")  # type: ignore[union-attr]
+    if part.head != "param":
+        raise _fail("`(@w2w own)` marks a parameter, not a result", mark.span)
+    if not exported:
+        raise _fail("`(@w2w own)` marks a parameter of a guest export", mark.span,
+                    "an import's handle parameters are never consumed (only `<r>_drop` "
+                    "removes a handle): mark the function `(@w2w guest_export)` or drop "
+                    "the `(@w2w own)`")
+    if not isinstance(resolve(tref), Handle):
+        raise _fail("`(@w2w own)` marks a handle parameter", mark.span,
+                    "this parameter's type is no `(handle)`")
 
 
 def _is_witx_annotation(expr: SExpr, keyword: str) -> bool:
@@ -424,13 +447,7 @@ class DocumentBuilder:
         for item in items[3:]:
             part = _expect_list(item, "`(param ...)`, `(result ...)` or `(@witx noreturn)`")
             if part.head in ("param", "result"):
-                ident = _expect_id(part.items, 1, part, f"the {part.head}'s name")
-                if len(part.items) < 3:
-                    raise _fail("expected a type before `)`", _closing(part))
-                tref = self.type_ref(part.items[2], named=False)
-                _no_more(part.items, 3, f"`{part.head}`")
-                pname = arg_names.introduce(ident)
-                param = Param(pname, tref, docs_text(part.docs), part.span)
+                param = self.param(part, arg_names, exported)
                 (func.params if part.head == "param" else func.results).append(param)
             elif _is_witx_annotation(part, "noreturn"):
                 _no_more(part.items, 2, "`@witx noreturn`")
@@ -448,6 +465,21 @@ class DocumentBuilder:
         if reason is not None:
             raise _fail(f"ABI error: {reason}", name_atom.span)
         return func, exported
+
+    def param(self, part: SList, arg_names: _Scope, exported: bool) -> Param:
+        """`(param $name T)` or `(result $name T)`; a guest export's handle parameter
+        may say `(param $name (@w2w own) T)`: WIT's `own<r>`, the guest's to drop."""
+        ident = _expect_id(part.items, 1, part, f"the {part.head}'s name")
+        own = len(part.items) > 2 and _is_w2w_annotation(part.items[2], "own")
+        at = 3 if own else 2
+        if len(part.items) <= at:
+            raise _fail("expected a type before `)`", _closing(part))
+        tref = self.type_ref(part.items[at], named=False)
+        _no_more(part.items, at + 1, f"`{part.head}`")
+        if own:
+            _check_own_mark(part, tref, exported)
+        pname = arg_names.introduce(ident)
+        return Param(pname, tref, docs_text(part.docs), part.span, own=own)
 
     # names -----------------------------------------------------------------------
 
