@@ -385,3 +385,123 @@ def test_witx_input_with_exports_goes_through_every_back_end(tmp_path):
     assert [f["name"] for f in module["functions"]] == ["f"]
     assert [(f["name"], f["core"]["results"][0]["type"]) for f in module["exports"]] == [("run", "i64")]
     assert 'uint64_t m_run(\n    uint32_t x\n) __attribute__((\n    __export_name__("m#run")\n));' in files["m.h"]
+
+
+# --- own<r> vs borrow<r>: who holds a handle passed to the guest ----------------------------
+
+OWNERSHIP_WIT = """package t:owning;
+
+interface types {
+  resource thing;
+  consume: func(x: own<thing>, y: borrow<thing>);
+}
+
+interface api {
+  use types.{thing};
+  type kept = thing;
+  take: func(a: own<thing>, b: borrow<thing>, c: thing, d: kept, n: u32) -> result;
+  give: func(a: own<thing>) -> u32;
+}
+
+world w {
+  import types;
+  export api;
+}
+"""
+
+
+def test_an_exports_own_parameters_are_the_guests(tmp_path):
+    """WIT's `own<r>` (spelled `own<r>`, `r` or an alias of it) on a guest export: the
+    guest owns the handle after the call (`Param.own`, `Ownership.OWN`); `borrow<r>` is
+    lent. An import's handle parameters stay borrowed, `own<r>` or not (P1 never
+    consumes one but in `<r>_drop`)."""
+    from wit2witx.p1.callplan import Ownership, SlotKind
+
+    units = lowered_units(tmp_path, OWNERSHIP_WIT)
+    api, types = units["t_owning_api"], units["t_owning_types"]
+    take = api.module.export("take")
+    assert [(p.name, p.own) for p in take.params] == [
+        ("a", True), ("b", False), ("c", True), ("d", True), ("n", False)]
+    assert [p.own for p in api.module.export("give").params] == [True]
+    assert not any(r.own for f in api.module.exports for r in f.results)
+    facts = Facts()
+    slots = plan_call(take, facts, api.document).slots
+    assert [s.ownership for s in slots if s.kind is SlotKind.HANDLE] == [
+        Ownership.OWN, Ownership.BORROW, Ownership.OWN, Ownership.OWN]
+    consume = types.module.function("consume")
+    assert [p.own for p in consume.params] == [False, False]
+    assert [s.ownership for s in plan_call(consume, facts, types.document).slots] == [
+        Ownership.BORROW, Ownership.BORROW]
+    assert "(@w2w own)" not in print_unit(types)  # an import's WITX is as before
+
+
+def test_witx_marks_own_parameters_and_reads_them_back(tmp_path):
+    from wit2witx.p1.callplan import Ownership
+
+    lowered = lower(wit2witx.load([write(tmp_path, OWNERSHIP_WIT)]), world="w")
+    out = tmp_path / "witx"
+    out.mkdir()
+    for u in lowered.units:
+        (out / f"{u.name}.witx").write_text(print_unit(u), encoding="utf-8")
+    text = (out / "t_owning_api.witx").read_text()
+    assert ("    (@w2w guest_export)\n    (param $a (@w2w own) $thing)\n    (param $b $thing)\n"
+            "    (param $c (@w2w own) $thing)\n    (param $d (@w2w own) $kept)\n    (param $n u32)\n"
+            ) in text
+    assert text.count("(@w2w own)") == 4
+    for u in lowered.units:
+        again = read_witx(out / f"{u.name}.witx")
+        assert again == u.document, u.name  # `own` is compared
+    take = read_witx(out / "t_owning_api.witx").module("t_owning_api").export("take")
+    assert [p.own for p in take.params] == [True, False, True, True, False]
+    assert plan_call(take).slots[0].ownership is Ownership.OWN
+    # a param that differs only by the mark is another param
+    flipped = read_witx(out / "t_owning_api.witx").module("t_owning_api").export("take")
+    flipped.params[1].own = True
+    assert flipped != take
+
+
+OWN_PRELUDE = "(typename $r (handle)) (typename $alias $r) (typename $e (enum (@witx tag u8) $success $no))\n"
+
+
+@pytest.mark.parametrize("body,message,at", [
+    ('(@interface func (export "f") (param $x (@w2w own) $r))',
+     "`(@w2w own)` marks a parameter of a guest export", "(@w2w own)"),
+    ('(@interface func (export "f") (@w2w guest_export) (param $x (@w2w own) u32))',
+     "`(@w2w own)` marks a handle parameter", "(@w2w own)"),
+    ('(@interface func (export "f") (@w2w guest_export) (result $x (@w2w own) $r))',
+     "marks a parameter, not a result", "(@w2w own)"),
+    ('(@interface func (export "f") (@w2w guest_export) (param $x (@w2w own extra) $r))',
+     "unexpected `extra` in `@w2w own`", "extra"),
+    ('(@interface func (export "f") (@w2w guest_export) (param $x (@w2w own) (@w2w own) $r))',
+     "comes once, between the parameter's name and its type", "(@w2w own)"),
+    ('(@interface func (export "f") (@w2w guest_export) (param $x $r (@w2w own)))',
+     "comes once, between the parameter's name and its type", "(@w2w own)"),
+    ('(@interface func (export "f") (@w2w guest_export) (param $x (@w2w own)))',
+     "expected a type before `)`", "))"),
+])
+def test_the_reader_checks_the_own_mark(tmp_path, body, message, at):
+    """`at`: the text the caret points at (its last occurrence in `body`)."""
+    path = tmp_path / "m.witx"
+    path.write_text(f"{OWN_PRELUDE}(module $m\n  {body}\n)\n")
+    with pytest.raises(Wit2WitxError) as info:
+        read_witx(path)
+    text = info.value.render(color=False)
+    col = 3 + body.rindex(at)
+    assert message in text and f"{path}:3:{col}" in text and "^" in text, text
+
+
+def test_the_reader_takes_the_own_mark_through_an_alias(tmp_path):
+    path = tmp_path / "m.witx"
+    path.write_text(f"{OWN_PRELUDE}(module $m\n  (@interface func (export \"f\") (@w2w guest_export)"
+                    " (param $x (@w2w own) $alias) (param $y $alias))\n)\n")
+    func = read_witx(path).module("m").export("f")
+    assert [p.own for p in func.params] == [True, False]
+
+
+def test_the_c_header_and_docs_say_which_handles_the_guest_owns(tmp_path):
+    files = dict(wit2witx.compile([str(write(tmp_path, OWNERSHIP_WIT))], emit=["c", "docs"], world="w"))
+    header = files["t_owning_api.h"]
+    assert " * Owned by the guest after the call (it drops them): `a`, `c`, `d`.\n" in header
+    assert header.count("Owned by the guest") == 2  # `take` and `give`
+    assert "Owned by the guest" not in files["t_owning_types.h"]
+    assert "\nOwned by the guest after the call (it drops them): `a`, `c`, `d`.\n" in files["t_owning_api.md"]

@@ -49,6 +49,9 @@ world guest {
   export give-back: func() -> own<counter>;
   /// Drops the kept counter: `empty` when none is kept.
   export forget: func() -> result<_, code>;
+  /// Adds a counter the host hands over to one it lends, and drops the one handed over:
+  /// `too-big` past 1000 (dropped all the same); traps when handed 13 (before the drop).
+  export merge: func(into: borrow<counter>, extra: own<counter>) -> result<_, code>;
   /// Adds the code point of `at` to a lent counter, then traps.
   export crash: func(c: borrow<counter>, at: char);
   /// Makes a counter and drops it.
@@ -146,7 +149,7 @@ def test_the_glue_has_a_typed_caller_per_export(built):
     # no handle crosses: `tables` may be left out
     assert "def call_run(\n    instance: Any,\n    store: Any,\n    *,\n    tables: HandleTables | None = None,\n) -> None:" in text
     for name in ("call_add_to", "call_sum", "call_keep", "call_give_back", "call_forget",
-                 "call_crash", "call_run"):
+                 "call_merge", "call_crash", "call_run"):
         assert f'    "{name}",' in text  # in __all__
     assert "class Impl(Protocol):" in text and "def add_to(" not in text  # no import glue
 
@@ -236,6 +239,44 @@ def test_an_owned_handle_stays_until_the_guest_drops_it(world):
     guest.call_keep(instance, store, Owned(KEY, c), tables=tables)
     guest.call_forget(instance, store, tables=tables)  # the guest drops it
     assert host.log[-1] == ("drop", c) and tables.live == before
+
+
+def test_an_own_parameter_is_handed_over_and_a_borrow_lent(world, built):
+    """`merge(into: borrow<counter>, extra: own<counter>)`: the plan says which is which
+    (WIT's `own<r>` on an export: the guest's to drop), so plain host objects do."""
+    counters, guest, store, instance, tables, host = world
+    *_, text = built
+    assert ("params=((_ex.BORROW, 'into', 'test_exports_counters.counter'), "
+            "(_ex.OWN, 'extra', 'test_exports_counters.counter'), )") in text
+    assert "`into`: a `counter`, lent for the call." in text
+    assert "`extra`: a `counter`, handed over." in text
+    assert "(_ex.OWN, 'c', 'test_exports_counters.counter')" in text  # `keep`'s own<counter>
+    into, extra = Counter(5), Counter(7)
+    before = tables.live
+    assert guest.call_merge(instance, store, into, extra, tables=tables) is None
+    assert into.value == 12
+    # the guest dropped what it was handed (the host's `counter_drop` ran); the lent one
+    # was taken back after the call, not released
+    assert ("drop", extra) in host.log and ("drop", into) not in host.log
+    assert tables.live == before
+    # an error of the interface: the guest owned it all the same and dropped it
+    big = Counter(999)
+    with pytest.raises(counters.CodeError) as info:
+        guest.call_merge(instance, store, into, big, tables=tables)
+    assert info.value.value is counters.Code.TOO_BIG
+    assert ("drop", big) in host.log and into.value == 12 and tables.live == before
+    # handed over without `Owned`: after the call the guest still holds it
+    kept = Counter(1)
+    guest.call_keep(instance, store, kept, tables=tables)
+    assert tables.live == before + 1 and ("drop", kept) not in host.log
+    assert guest.call_give_back(instance, store, tables=tables) is kept
+    assert tables.live == before
+    # a trap before the guest dropped it: the host takes it back (nothing released)
+    lucky = Counter(13)
+    with pytest.raises(wasmtime.Trap):
+        guest.call_merge(instance, store, into, lucky, tables=tables)
+    assert tables.live == before and ("drop", lucky) not in host.log
+    assert ("drop", into) not in host.log and into.value == 12
 
 
 def test_a_trap_leaves_the_table_as_before(world):

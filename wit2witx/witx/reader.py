@@ -472,6 +472,10 @@ class DocumentBuilder:
         ident = _expect_id(part.items, 1, part, f"the {part.head}'s name")
         own = len(part.items) > 2 and _is_w2w_annotation(part.items[2], "own")
         at = 3 if own else 2
+        for misplaced in part.items[at:]:
+            if _is_w2w_annotation(misplaced, "own"):
+                raise _fail("`(@w2w own)` comes once, between the parameter's name and its "
+                            "type", misplaced.span)
         if len(part.items) <= at:
             raise _fail("expected a type before `)`", _closing(part))
         tref = self.type_ref(part.items[at], named=False)
