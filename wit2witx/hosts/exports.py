@@ -5,7 +5,8 @@ of the guest named `<P1 module>#<function>` (`--emit c-p2` makes it), with the f
 signature of the P1 function: one core value per parameter, a handle as its index in
 the host's handle table. The host has no memory of its own in the guest, so it passes
 nothing else; the export returns the function's status (0 for success) or its one
-scalar, enum, flags or handle value.
+scalar, flags or handle value (an export returning an enum or a bool is refused when
+the WIT is lowered: witx has no such result; `result<_, E>` is the way).
 
 `call_export` lends host objects to the guest for one call (`Borrowed`: inserted into
 the handle table before the call and taken out after it, as a `borrow<r>` ends with the
@@ -19,10 +20,14 @@ it), the result decoded: a status raised as the function's `<E>Error`, a handle 
 out of the table and returned as its host object, a value the guest had no right to
 return raised as `BadResult`.
 
-P1 has one handle type for `own<r>` and `borrow<r>` (the backport ABI), and so has the
-call plan: every handle parameter is lent unless the plan says it is owned. Pass
-`Owned(key, obj)` for an `own<r>` parameter the guest may keep past the call (one it
-drops during the call is fine either way: the take-back skips a handle already gone).
+P1 has one handle type for `own<r>` and `borrow<r>` (the backport ABI), but a guest
+export's call plan tells them apart: a parameter WIT declares `own<r>` (WITX
+`(param $x (@w2w own) $r)`, `Ownership.OWN`) is handed over, as wit-bindgen has an
+export's callee own it: after a call that returned (an error status included) the
+handle is the guest's to keep or drop, and only a trap (or a call that never
+started) takes it back. A `borrow<r>` is lent and taken back whatever happens (one the
+guest dropped during the call is skipped). A `Borrowed`/`Owned` argument overrides the
+plan.
 """
 
 from __future__ import annotations
