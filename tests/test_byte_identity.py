@@ -163,24 +163,44 @@ _MODULE_SPAN = """    functions: list[Function] = field(default_factory=list)
 """
 
 
+#: the base model's `Param` fields; `own` (an export's `own<r>` parameter) goes after them
+_PARAM_FIELDS = """    name: str
+    type: TypeRef
+    docs: str = ""
+    span: Span | None = _span()
+
+
+@node
+class Function:
+"""
+
+
 def _give_modules_exports(model: Path) -> None:
-    """The base model with `Module.exports`, which today's lowering fills (the base's
-    back ends never read it: `generate(fold=True)` moves exports into `functions`)."""
+    """The base model with `Module.exports` and `Param.own`, which today's lowering and
+    WITX reader fill (the base's back ends never read them: `generate(fold=True)` moves
+    exports into `functions`)."""
     text = model.read_text()
-    if "exports: list[Function]" in text:
-        return
-    assert text.count(_MODULE_SPAN) == 1, "the base model's Module is not as expected"
-    model.write_text(text.replace(
-        _MODULE_SPAN, _MODULE_SPAN + "    exports: list[Function] = field(default_factory=list)\n"))
+    if "exports: list[Function]" not in text:
+        assert text.count(_MODULE_SPAN) == 1, "the base model's Module is not as expected"
+        text = text.replace(
+            _MODULE_SPAN, _MODULE_SPAN + "    exports: list[Function] = field(default_factory=list)\n")
+    if "    own: bool" not in text:
+        assert text.count(_PARAM_FIELDS) == 1, "the base model's Param is not as expected"
+        head, tail = _PARAM_FIELDS.split("\n\n\n", 1)
+        text = text.replace(_PARAM_FIELDS, f"{head}\n    own: bool = False\n\n\n{tail}")
+    model.write_text(text)
 
 
 _GUEST_EXPORT_LINE = re.compile(rb"^[ \t]*\(@w2w guest_export\)\n", re.MULTILINE)
+#: an export's `own<r>` parameter: `(param $x (@w2w own) $r)`
+_OWN_MARK = re.compile(rb"(\(param \$[^ ()]+) \(@w2w own\)")
 
 
 def explained_by_exports(path: str, before: bytes | None, after: bytes | None,
                          exported: dict[str, list[str]]) -> bool:
     """Whether the difference of `path` (`<backend>/<case>/<file>`) is the guest
-    exports' own: a WITX file differs only by its export marks, another file belongs
+    exports' own: a WITX file differs only by its export marks (`(@w2w guest_export)`
+    lines, `(@w2w own)` in parameters), another file belongs
     to a unit that has exports (host glue for a unit whose functions are all exports
     is no longer made: such a file is missing on this side)."""
     backend, case, rel = path.split("/", 2)
@@ -189,7 +209,7 @@ def explained_by_exports(path: str, before: bytes | None, after: bytes | None,
         return False
     if backend == "witx":
         return before is not None and after is not None and \
-            _GUEST_EXPORT_LINE.sub(b"", after) == before
+            _OWN_MARK.sub(rb"\1", _GUEST_EXPORT_LINE.sub(b"", after)) == before
     name = rel.rsplit("/", 1)[-1]
     return any(name.startswith((f"{unit}.", f"{unit}_")) for unit in units)
 
