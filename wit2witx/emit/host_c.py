@@ -81,10 +81,11 @@ from ..p1 import abi
 from ..p1.abi import WasmType
 from ..p1.callplan import (
     BufferSlot, ByRefSlot, CallPlan, DropSlot, EnumSlot, ErrorPayloadSlot, FlagsSlot, HandleSlot,
-    OutSlot, PointerSlot, ResultKind, ScalarSlot, Slot, SlotKind, SpanSlot, handle_typename,
+    OutSlot, Ownership, PointerSlot, ResultKind, ScalarSlot, Slot, SlotKind, SpanSlot,
+    handle_typename,
 )
 from ..p1.facts import Facts, facts_of
-from ..p1.names import glue_status_positions
+from ..p1.names import glue_status_positions, guest_export_name
 from ..p1.model import (
     Bool, Builtin, ConstPointer, Enum, Flags, Function, Handle, IntRepr, List, Pointer, Ref,
     String, Type, TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like,
@@ -385,6 +386,62 @@ class Trampoline:
         self.needs_rc = bool(self.outs) or any(isinstance(a, ByRefArg) for a in self.args)
 
 
+# --------------------------------------------------------------------------- export callers
+# A typed caller per guest export (`Module.exports`) in each runtime binding: typed C
+# arguments in, handles lent to the guest (or handed over), the core export called,
+# its result checked and mapped back (a handle to its object). From the same call plan.
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class ExportParam:
+    """One argument of a caller: `param` (typed) passed as the core value `core`
+    (`cell`: its first 32-bit cell in WAMR's argv; `cells`: 1, or 2 for 64 bits)."""
+
+    kind: SlotKind  # scalar, enum, flags or handle
+    name: str
+    param: HParam
+    core: str  # the C type of the core value
+    cell: int
+    cells: int
+    descriptor: str = ""  # handle: the resource type
+    own: bool = False  # handle: handed over (else lent for the call)
+
+
+@dataclass(slots=True, eq=False, repr=False)
+class HExport:
+    """The caller of the guest's core export `export_name`: returns W2W_OK with the
+    result in `*result`, a W2W_E_* glue status, or W2W_CALL_TRAPPED."""
+
+    name: str
+    doc: list[str]
+    export_literal: str  # the core export's name as a C string
+    export_text: str  # ... and as comment text
+    params: list[ExportParam]
+    result: str  # a `ResultKind` value
+    result_ctype: str  # what `*result` gets ("": no result)
+    core_result: str  # the C type of the core result ("": none)
+    check: ScalarArg | EnumArg | FlagsArg | None  # what a returned value must be
+    result_descriptor: str  # a returned handle's resource type
+    w3_name: str
+    wamr_name: str
+
+    @property
+    def result_param(self) -> HParam | None:
+        ct = self.result_ctype
+        if not ct:
+            return None
+        return HParam(ct + ("*" if ct.endswith("*") else " *"), "result")
+
+    @property
+    def handles(self) -> list[ExportParam]:
+        return [p for p in self.params if p.kind is SlotKind.HANDLE]
+
+    @property
+    def argv_cells(self) -> int:
+        """WAMR's argv: the arguments' cells, and at least room for the result."""
+        return max(sum(p.cells for p in self.params), 2 if self.core_result in ("int64_t", "double") else 1)
+
+
 @dataclass(slots=True, eq=False, repr=False)
 class HFunc:
     name: str                # P1 name
@@ -426,6 +483,7 @@ class HUnit:
     types: list[HType]
     functions: list[HFunc]
     glue_tables: list[tuple[str, str, list[str], int]]  # (name, C type, values, ncases)
+    exports: list[HExport] = field(default_factory=list)  # the guest's, with typed callers
 
     @property
     def module_key(self) -> str:
@@ -1021,6 +1079,67 @@ class _UnitBuilder:
         if result.rollback.release_error_payload:
             ep.release = self.codec_inline(tn, "release")
 
+    # --- guest exports: typed callers ---------------------------------------------------
+
+    def export(self, func: Function) -> HExport:
+        plan = self.facts.call_plan(func, self.unit.document)
+        names = _impl_names(plan)
+        params: list[ExportParam] = []
+        cell = 0
+        for slot in plan.slots:
+            p = self._export_param(func, slot, names[slot.name], cell)
+            params.append(p)
+            cell += p.cells
+        frag = self.frag(func)
+        export = guest_export_name(self.module_name, func.name)
+        e = HExport(func.name, _doc_lines(func.docs), cnames.c_string(export),
+                    " ".join(_doc_lines(export)), params,
+                    plan.result.kind.value, "", "", None, "",
+                    f"{self.prefix}w3_call_{frag}", f"{self.prefix}wamr_call_{frag}")
+        self._export_result(e, plan)
+        return e
+
+    def _export_param(self, func: Function, slot: Slot, name: str, cell: int) -> ExportParam:
+        if slot.kind not in _FLAT_KINDS or len(slot.core) != 1:
+            raise _unsupported(f"the parameter `{slot.name}` of the guest export `{func.name}` "
+                               "has no flat value")
+        cp = slot.core[0]
+        core = _WASM_C[cp.wasm_type]
+        cells = 2 if cp.wasm_type in (WasmType.I64, WasmType.F64) else 1
+        if slot.kind is SlotKind.HANDLE:
+            if slot.resource is None:
+                raise _unsupported(f"the parameter `{slot.name}` of the guest export "
+                                   f"`{func.name}` is a handle of no resource type")
+            return ExportParam(slot.kind, name, HParam("void *", name), core, cell, cells,
+                               self.descriptor(slot.resource), slot.ownership is Ownership.OWN)
+        return ExportParam(slot.kind, name, HParam(self.ctype(slot.value.type, name), name), core,
+                           cell, cells)
+
+    def _export_result(self, e: HExport, plan: CallPlan) -> None:
+        """What the caller makes of the export's core result."""
+        result = plan.result
+        if result.kind is ResultKind.NONE:
+            return
+        e.core_result = _WASM_C[result.core[0].wasm_type]
+        if result.kind is ResultKind.STATUS:
+            assert result.status is not None
+            status = result.status
+            ct = self.tname(status.typename) if status.typename is not None else e.core_result
+            e.result_ctype = ct
+            e.check = EnumArg("result", "r", (), len(status.cases), False)
+            return
+        assert result.value is not None
+        resource = handle_typename(result.value.type)
+        if result.kind is ResultKind.HANDLE or resource is not None:
+            if resource is None:
+                raise _unsupported(f"the guest export `{e.name}` returns a handle of no resource type")
+            e.result = ResultKind.HANDLE.value
+            e.result_ctype = "void *"
+            e.result_descriptor = self.descriptor(resource)
+            return
+        e.result_ctype = self.ctype(result.value.type, "result")
+        e.check = _value_check(result.value.type)
+
     def _note_drop(self, htn: TypeName, fname: str, impl: str) -> None:
         """`fname` is `htn`'s drop: the descriptor of an own resource type gets a release
         callback that calls its implementation (used to undo a failed call)."""
@@ -1184,6 +1303,30 @@ _ARGS: dict[SlotKind, Callable[[_UnitBuilder, _Call, Any], Arg]] = {
 }
 
 
+def _value_check(tref: TypeRef) -> ScalarArg | EnumArg | FlagsArg | None:
+    """The check a value the guest returns must pass (like an argument of an import's:
+    the guest is not trusted), as the piece of that kind; None: every value is one."""
+    ty = resolve(tref)
+    if isinstance(ty, Builtin):
+        low, high = _VALUE_RANGES.get(ty.name, (0, None))
+        if high is None and ty.name != "char":
+            return None
+        return ScalarArg("result", "r", (), "", low, high, ty.name == "char")
+    if isinstance(ty, Flags):
+        return FlagsArg("result", "r", (), (1 << len(ty.flags)) - 1, ty.repr is IntRepr.U64)
+    cases = canonical_variant_cases(ty)
+    if cases is not None and is_enum_like(ty):
+        return EnumArg("result", "r", (), len(cases), isinstance(ty, Bool))
+    return None
+
+
+#: the slots a guest export's parameters can be (one core value each)
+_FLAT_KINDS = frozenset((SlotKind.SCALAR, SlotKind.ENUM, SlotKind.FLAGS, SlotKind.HANDLE))
+#: narrow integers returned in a wider core value: the range a valid one has
+_VALUE_RANGES = {"u8": (0, 0xFF), "char8": (0, 0xFF), "u16": (0, 0xFFFF),
+                 "s8": (-128, 127), "s16": (-32768, 32767)}
+
+
 # --------------------------------------------------------------------------- program level
 
 
@@ -1225,9 +1368,10 @@ def _build_units(program) -> list[HUnit]:
         for tn in u.own_typenames:
             b.add_type(tn)
         funcs = [b.function(f) for f in u.module.functions] if u.module is not None else []
+        exports = [b.export(f) for f in u.module.exports] if u.module is not None else []
         includes = [f"{names.get(n, n)}_host.h" for n in u.uses]
         out.append(HUnit(b.module_name, b.prefix, header_line, " ".join(_doc_lines(u.origin)), includes,
-                         b.types, funcs, list(b._glue.values())))
+                         b.types, funcs, list(b._glue.values()), exports))
     return out
 
 
@@ -1263,10 +1407,10 @@ def emit_wamr_files(program) -> dict[str, str]:
 
 
 def _runtime_binding(program, runtime: str) -> dict[str, str]:
-    """`<module>_<runtime>.h` / `.c` for every unit that has imports."""
+    """`<module>_<runtime>.h` / `.c` for every unit that has imports or guest exports."""
     files: dict[str, str] = {}
     for hu in build_units(program):
-        if hu.functions:
+        if hu.functions or hu.exports:
             files[f"{hu.module}_{runtime}.h"] = _render(program, f"{runtime}.h.j2", hu)
             files[f"{hu.module}_{runtime}.c"] = _render(program, f"{runtime}.c.j2", hu)
     return files
