@@ -3,11 +3,12 @@
 `<module>_w3_call_<f>` / `<module>_wamr_call_<f>` per export, made from the export's
 call plan. Here a real guest (C for wasm32-freestanding against the generated guest
 header) exports functions taking lent counters (`borrow<counter>`, a resource the guest
-imports and the host implements), a u8 and flags, returning a status, a u32 or an own
-counter, and one that traps. Run on wasm3 and on WAMR (both configurations), with
+imports and the host implements) or owned ones (`own<counter>`, handed over), a u8 and
+flags, returning a status, a u32 or an own counter, and one that traps. Run on wasm3 and on WAMR (both configurations), with
 AddressSanitizer and UBSan: lent handles are in the table for the call only (a trap
-included), a returned handle comes back as its object, a status the type has not is
-`W2W_E_BAD_VALUE`, a trap is `W2W_CALL_TRAPPED`.
+included), owned ones stay the guest's unless the call traps, a returned handle comes
+back as its object, a status that is no error of the interface is `W2W_E_BAD_VALUE`, a
+trap is `W2W_CALL_TRAPPED`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ world guest {
   /// Adds `n` (twice with `double`) to a lent counter: `too-big` past 1000.
   export add-to: func(c: borrow<counter>, n: u8, how: mode) -> result<_, code>;
   export sum: func(a: borrow<counter>, b: borrow<counter>) -> u32;
+  /// Keeps a counter the host hands over: `too-big` when one is kept already.
+  export keep: func(c: own<counter>) -> result<_, code>;
+  /// Drops the kept counter: `empty` when none is kept.
+  export forget: func() -> result<_, code>;
   /// A new counter the host gets to own.
   export give-back: func() -> own<counter>;
   /// Adds the code point `at` to a lent counter, then traps.
@@ -73,8 +78,8 @@ static uint32_t value_of(C(counter_t) c)
 C(code_status_t) test_exports_guest_add_to(C(counter_t) c, uint8_t n, C(mode_t) how)
 {
     uint32_t add = (how & TEST_EXPORTS_COUNTERS_MODE_DOUBLE) ? 2u * n : n;
-    if (how & TEST_EXPORTS_COUNTERS_MODE_NEGATE)
-        return (C(code_status_t))99; /* no case of the status: the host must refuse it */
+    if (how & TEST_EXPORTS_COUNTERS_MODE_NEGATE) /* no error of the interface: refused */
+        return n == 1 ? (C(code_status_t))99 : TEST_EXPORTS_COUNTERS_CODE_STATUS_BAD_HANDLE;
     if (value_of(c) + add > 1000u)
         return TEST_EXPORTS_COUNTERS_CODE_STATUS_TOO_BIG;
     if (C(counter_add)(c, add) != 0)
@@ -85,6 +90,30 @@ C(code_status_t) test_exports_guest_add_to(C(counter_t) c, uint8_t n, C(mode_t) 
 uint32_t test_exports_guest_sum(C(counter_t) a, C(counter_t) b)
 {
     return value_of(a) + value_of(b);
+}
+
+static C(counter_t) kept;
+static int has_kept;
+
+C(code_status_t) test_exports_guest_keep(C(counter_t) c)
+{
+    if (has_kept)
+        return TEST_EXPORTS_COUNTERS_CODE_STATUS_TOO_BIG;
+    if (value_of(c) == 13u)
+        __builtin_trap();
+    kept = c;
+    has_kept = 1;
+    return TEST_EXPORTS_COUNTERS_CODE_STATUS_SUCCESS;
+}
+
+C(code_status_t) test_exports_guest_forget(void)
+{
+    if (!has_kept)
+        return TEST_EXPORTS_COUNTERS_CODE_STATUS_EMPTY;
+    has_kept = 0;
+    if (C(counter_drop)(kept) != 0)
+        __builtin_trap();
+    return TEST_EXPORTS_COUNTERS_CODE_STATUS_SUCCESS;
 }
 
 C(counter_t) test_exports_guest_give_back(void)
@@ -227,19 +256,37 @@ int main(int argc, char **argv)
     printf("too_big=%d,%u,%u\n", rc, (unsigned)st, (unsigned)a.value);
     rc = CALL(add_to)(rt, &guest, &a, 1, TEST_EXPORTS_COUNTERS_MODE_NEGATE, &st);
     printf("bogus=%d\n", rc);
+    rc = CALL(add_to)(rt, &guest, &a, 2, TEST_EXPORTS_COUNTERS_MODE_NEGATE, &st);
+    printf("glue_status=%d\n", rc);
     rc = CALL(sum)(rt, &guest, &a, &b, &total);
     printf("sum=%d,%u\n", rc, (unsigned)total);
     printf("lent_back=%d\n", w2w_handles_free(&handles) == room);
+    {
+        counter *k = malloc(sizeof *k), *k2 = malloc(sizeof *k2), *k3 = malloc(sizeof *k3);
+        if (k == NULL || k2 == NULL || k3 == NULL)
+            return 2;
+        k->value = 3;
+        k2->value = 4;
+        k3->value = 13; /* the guest traps on it */
+        rc = CALL(keep)(rt, &guest, k3, &st);
+        printf("keep_trap=%d,%d\n", rc, w2w_handles_free(&handles) == room);
+        free(k3); /* the host's again */
+        rc = CALL(keep)(rt, &guest, k, &st);
+        printf("keep=%d,%u,%d\n", rc, (unsigned)st, w2w_handles_free(&handles) == room - 1);
+        rc = CALL(keep)(rt, &guest, k2, &st); /* the guest refuses it, but owns it: it stays */
+        printf("keep_again=%d,%u,%d\n", rc, (unsigned)st, w2w_handles_free(&handles) == room - 2);
+        rc = CALL(forget)(rt, &guest, &st);
+        printf("forget=%d,%u,%d\n", rc, (unsigned)st, w2w_handles_free(&handles) == room - 1);
+        rc = CALL(forget)(rt, &guest, &st);
+        printf("forget_again=%d,%u\n", rc, (unsigned)st);
+    }
     rc = CALL(give_back)(rt, &guest, &given);
     printf("give_back=%d,%u\n", rc, given != NULL ? (unsigned)((counter *)given)->value : 0u);
-    printf("given_out=%d\n", w2w_handles_free(&handles) == room);
+    printf("given_out=%d\n", w2w_handles_free(&handles) == room - 1);
     free(given);
     rc = CALL(crash)(rt, &guest, &b, 65u, &st);
     printf("crash=%d,%u\n", rc, (unsigned)b.value);
-    printf("lent_back_after_trap=%d\n", w2w_handles_free(&handles) == room);
-#ifdef USE_WAMR
-    wasm_runtime_clear_exception(inst);
-#endif
+    printf("lent_back_after_trap=%d\n", w2w_handles_free(&handles) == room - 1);
     rc = CALL(run)(rt, &guest, &st);
     printf("run=%d,%u\n", rc, (unsigned)st);
     printf("made=%d dropped=%d live=%u\n", made, dropped, (unsigned)handles.live);
@@ -262,6 +309,12 @@ EXPECTED = {
     "add_to": "0,0,20",  # success; 5 twice added to the lent counter
     "too_big": "0,1,900",  # the export's own error, nothing added
     "bogus": "4",  # W2W_E_BAD_VALUE: 99 is no case of the status
+    "glue_status": "4",  # nor is a glue status the guest's to return
+    "keep_trap": "-1,1",  # an own handle is the host's again when the call traps
+    "keep": "0,0,1",  # handed over: it stays in the table
+    "keep_again": "0,1,1",  # refused by the guest, which owns it (and leaks it)
+    "forget": "0,0,1",  # the guest dropped it: the host's drop ran
+    "forget_again": "0,2",
     "sum": "0,920",
     "lent_back": "1",
     "give_back": "0,77",  # the guest's new counter, as the host's object
@@ -269,7 +322,7 @@ EXPECTED = {
     "crash": "-1,85",  # W2W_CALL_TRAPPED after the guest added 65
     "lent_back_after_trap": "1",
     "run": "0,0",
-    "made": "2 dropped=1 live=0",
+    "made": "2 dropped=2 live=1",  # k2 is still the guest's
 }
 
 
@@ -297,7 +350,7 @@ def test_one_typed_caller_per_export_in_each_binding(built):
         callers = sorted(line.split("(")[0].split()[-1] for line in header.splitlines()
                          if line.startswith("int test_exports_guest_"))
         assert callers == [f"test_exports_guest_{stem}_call_{f}"
-                           for f in ("add_to", "crash", "give_back", "run", "sum")]
+                           for f in ("add_to", "crash", "forget", "give_back", "keep", "run", "sum")]
         # a module with exports only has nothing to link or register
         assert "_link(" not in header and "_register(" not in header
 

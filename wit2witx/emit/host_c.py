@@ -1126,7 +1126,9 @@ class _UnitBuilder:
             status = result.status
             ct = self.tname(status.typename) if status.typename is not None else e.core_result
             e.result_ctype = ct
-            e.check = EnumArg("result", "r", (), len(status.cases), False)
+            # success or an error of the interface: a glue status is the host's to
+            # return, never the guest's (as `hosts.exports` has it)
+            e.check = EnumArg("result", "r", (), 1 + len(status.interface_errors), False)
             return
         assert result.value is not None
         resource = handle_typename(result.value.type)
