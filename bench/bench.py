@@ -107,6 +107,9 @@ class Tree:
 class Command:
     argv: list[str]
     env: dict[str, str] = field(default_factory=lambda: ENV)
+    #: runs per round: wasm-tools takes ~10 ms, so a few more samples of it cost little
+    #: and steady the denominator of every ratio
+    repeat: int = 1
 
 
 def short_rev(rev: str) -> str:
@@ -174,9 +177,10 @@ def interleaved(commands: dict[str, Command], runs: int) -> dict[str, tuple[floa
     peaks: dict[str, list[float]] = {k: [] for k in keys}
     for i in range(runs):
         for key in keys if i % 2 == 0 else reversed(keys):
-            wall, peak, _ = run_measured(commands[key].argv, env=commands[key].env)
-            walls[key].append(wall)
-            peaks[key].append(peak)
+            for _ in range(commands[key].repeat):
+                wall, peak, _ = run_measured(commands[key].argv, env=commands[key].env)
+                walls[key].append(wall)
+                peaks[key].append(peak)
     return {k: (statistics.median(walls[k]), statistics.median(peaks[k])) for k in keys}
 
 
@@ -272,7 +276,7 @@ ROWS = {
 def measure(trees: list[Tree], one: list[Path], big: list[Path], tree_wt: Path, wasm_tools: str,
             emit: str, runs: int, out: Path) -> tuple[float, dict]:
     """wasm-tools' median and, per (tree label, row), (seconds, peak MiB or None)."""
-    commands = {"wasm-tools": Command([wasm_tools, "component", "wit", str(tree_wt)])}
+    commands = {"wasm-tools": Command([wasm_tools, "component", "wit", str(tree_wt)], repeat=5)}
     args = {"load": ["--emit", "json"], "default": [], "all": ["--emit", emit]}
     for row, extra in args.items():
         for t in trees:
