@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 KINDS = ("socket", "connect", "accept", "recv", "send")
 ERRNOS = ("ECONNRESET", "EAGAIN", "EINTR", "ENOMEM", "EPIPE", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT",
-          "ENOBUFS", "EMFILE")
+          "ENOBUFS", "EMFILE", "ENETUNREACH", "EHOSTUNREACH")
 SHORT = -1
 
 

@@ -380,7 +380,7 @@ class TcpSocket:
         self.conn: Connection | None = None
         self.state = state
         self.backlog = 128
-        self.connect_started = False
+        self.connect_error = 0  # what connect(2) reported at once, for finish-connect
 
     @property
     def fam(self) -> Any:
@@ -425,6 +425,11 @@ class OutgoingDatagramStream:
         self.conn = owner.conn.retain()
         self.gen = owner.gen
         self.permit = 0
+
+
+def _not_unicast(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Multicast or the IPv4 limited broadcast: no TCP peer (WIT: `invalid-argument`)."""
+    return ip.is_multicast or ip == ipaddress.IPv4Address("255.255.255.255")
 
 
 def _disconnect(sock: socket.socket) -> None:
@@ -564,11 +569,14 @@ class SocketsHost:
 
     # --- access control
 
-    def _check_allowed(self, sa: tuple) -> None:
+    def _allowed(self, sa: tuple) -> bool:
         if self.allow_network:
-            return
+            return True
         ip = ipaddress.ip_address(sa[0].split("%")[0])
-        if not (ip.is_loopback or ip.is_unspecified):
+        return ip.is_loopback or ip.is_unspecified
+
+    def _check_allowed(self, sa: tuple) -> None:
+        if not self._allowed(sa):
             raise net_error("ACCESS_DENIED")
 
     # --- wasi:io/error
@@ -705,7 +713,9 @@ class SocketsHost:
         if family != s.family:
             raise net_error("INVALID_ARGUMENT")
         ip = ipaddress.ip_address(sa[0])
-        if remote and (sa[1] == 0 or ip.is_unspecified or (ip.is_multicast and not multicast)):
+        if ip.version == 6 and ip.ipv4_mapped is not None:
+            raise net_error("INVALID_ARGUMENT")  # WASI refuses IPv4-mapped addresses (so does the C host)
+        if remote and (sa[1] == 0 or ip.is_unspecified or (not multicast and _not_unicast(ip))):
             raise net_error("INVALID_ARGUMENT")
         self._check_allowed(sa)
         return sa
@@ -731,14 +741,20 @@ class SocketsHost:
             raise net_error("INVALID_STATE")
         sa = self._sockaddr(self_, remote_address, remote=True)
         rc = faults.connect_result(self_.sock.connect_ex(sa))
-        if rc not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY):
-            self_.state = "closed"
-            raise os_error(rc)
+        # Whatever connect(2) itself says, even at once (ECONNREFUSED, ENETUNREACH, ...),
+        # is for finish-connect: start-connect fails only on its arguments, the state and
+        # the policy (as wasmtime's, whose connect runs in the future finish-connect polls;
+        # the C host keeps `connect_error` the same way). EINTR: the connection goes on.
+        if rc not in (0, errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY, errno.EINTR):
+            self_.connect_error = rc
         self_.state = "connect-started"
 
     def tcp_socket_finish_connect(self, self_: TcpSocket) -> tuple[InputStream, OutputStream]:
         if self_.state != "connect-started":
             raise net_error("NOT_IN_PROGRESS")
+        if self_.connect_error:
+            self_.state = "closed"
+            raise os_error(self_.connect_error)
         if not _writable(self_.sock):
             raise net_error("WOULD_BLOCK")
         err = self_.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
@@ -766,14 +782,21 @@ class SocketsHost:
     def tcp_socket_accept(self, self_: TcpSocket) -> tuple[TcpSocket, InputStream, OutputStream]:
         if self_.state != "listening":
             raise net_error("INVALID_STATE")
-        try:
-            faults.fail("accept")
-            sock, _ = self_.sock.accept()
-        except (BlockingIOError, InterruptedError):
-            raise net_error("WOULD_BLOCK") from None
-        except OSError as exc:
-            raise os_error(exc) from None
+        while True:  # an interrupted accept leaves the connection queued: take it (as the C host)
+            try:
+                faults.fail("accept")
+                sock, peer = self_.sock.accept()
+                break
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                raise net_error("WOULD_BLOCK") from None
+            except OSError as exc:
+                raise os_error(exc) from None
         sock.setblocking(False)
+        if not self._allowed(peer):
+            sock.close()  # a peer from beyond loopback: as if nobody had come (as the C host)
+            raise net_error("WOULD_BLOCK")
         child = TcpSocket(self_.family, sock, "connected")
         child.conn = Connection(sock)
         return child, InputStream(child.conn), OutputStream(child.conn)
@@ -878,7 +901,7 @@ class SocketsHost:
 
     def tcp_socket_subscribe(self, self_: TcpSocket) -> Pollable:
         def progress() -> bool:
-            return self_.state not in ("connect-started", "listening")
+            return self_.state not in ("connect-started", "listening") or self_.connect_error != 0
 
         if self_.state == "connect-started":
             return Pollable(check=progress, sock=self_.sock, events=selectors.EVENT_WRITE)

@@ -21,7 +21,8 @@ static const char *const KIND_NAMES[W2W_FAULT_KINDS] = { "socket", "connect", "a
 static const struct { const char *name; int err; } ERRNOS[] = {
     { "ECONNRESET", ECONNRESET }, { "EAGAIN", EAGAIN }, { "EINTR", EINTR }, { "ENOMEM", ENOMEM },
     { "EPIPE", EPIPE }, { "ECONNREFUSED", ECONNREFUSED }, { "ECONNABORTED", ECONNABORTED },
-    { "ETIMEDOUT", ETIMEDOUT }, { "ENOBUFS", ENOBUFS }, { "EMFILE", EMFILE }, { "short", SHORT_SEND },
+    { "ETIMEDOUT", ETIMEDOUT }, { "ENOBUFS", ENOBUFS }, { "EMFILE", EMFILE }, { "ENETUNREACH", ENETUNREACH },
+    { "EHOSTUNREACH", EHOSTUNREACH }, { "short", SHORT_SEND },
 };
 
 /* A host may serve guests on several threads: one lock around the rules. */

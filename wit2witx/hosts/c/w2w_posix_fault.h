@@ -6,8 +6,8 @@
  *   KIND   socket | connect | accept | recv | send (TCP sockets and streams) | poll (the
  *          wait behind wasi:io/poll's poll and pollable.block)
  *   WHAT   an errno name (ECONNRESET, EAGAIN, EINTR, ENOMEM, EPIPE, ECONNREFUSED,
- *          ECONNABORTED, ETIMEDOUT, ENOBUFS, EMFILE) or `short` (send only: one byte
- *          goes out instead of the whole buffer)
+ *          ECONNABORTED, ETIMEDOUT, ENOBUFS, EMFILE, ENETUNREACH, EHOSTUNREACH) or
+ *          `short` (send only: one byte goes out instead of the whole buffer)
  *   COUNT  how many calls fail (default 1); SKIP: how many calls of KIND succeed first
  *          (default 0)
  * e.g. W2W_FAULTS="recv=ECONNRESET@3,send=short*100,socket=ENOMEM". With W2W_FAULTS set,

@@ -62,6 +62,17 @@ static int32_t guest_address(const wasi_sockets_network_ip_socket_address_t *a, 
 
 static int32_t errno_status(void) { return w2w_errno_status(errno); }
 
+/* Neither multicast nor the IPv4 limited broadcast: a TCP peer can be there (WIT:
+ * `invalid-argument` otherwise, before the policy is asked, as wasmtime and the Python host). */
+static bool unicast(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+        return (a >> 28) != 0xE && a != 0xFFFFFFFFu;
+    }
+    return !IN6_IS_ADDR_MULTICAST(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
 /* ------------------------------------------------------------------ tcp */
 
 enum tcp_state { TCP_UNBOUND, TCP_BIND_STARTED, TCP_BOUND, TCP_LISTEN_STARTED, TCP_LISTENING,
@@ -160,7 +171,8 @@ int32_t wasi_sockets_tcp_impl_tcp_socket_start_connect(wasi_sockets_tcp_host_ctx
         return ST_NET(INVALID_STATE);
     if ((st = guest_address(remote_address, t->sock->family, &ss, &len)) != 0)
         return st;
-    if (w2w_sockaddr_unspecified((struct sockaddr *)&ss) || ((struct sockaddr_in *)&ss)->sin_port == 0)
+    if (w2w_sockaddr_unspecified((struct sockaddr *)&ss) || ((struct sockaddr_in *)&ss)->sin_port == 0
+        || !unicast((struct sockaddr *)&ss))
         return ST_NET(INVALID_ARGUMENT);
     if ((st = check_address(w2w_host_of(host->user), (struct sockaddr *)&ss, false)) != 0)
         return st;
