@@ -262,6 +262,20 @@ class HandleArg:
 
 
 @dataclass(slots=True, eq=False, repr=False)
+class ElementCheck:
+    """`<module>_check_<f>_<x>_inline(mem, handles, src, n)`: the `n` elements of a span
+    checked before the implementation runs, each as its decode would check it (and the
+    elements of its lists, at any depth), without producing a value: W2W_E_* or 0."""
+
+    name: str
+    body: list[str]
+
+    @property
+    def text(self) -> str:
+        return _indent(self.body)
+
+
+@dataclass(slots=True, eq=False, repr=False)
 class SpanArg:
     """`length` elements at a guest address."""
 
@@ -271,6 +285,7 @@ class SpanArg:
     params: tuple[HParam, ...]  # (pointer, length)
     size: int  # of one element
     align: int
+    check: ElementCheck | None = None  # elements whose decode can fail: checked first
     kind: ClassVar[SlotKind] = SlotKind.SPAN
 
 
@@ -285,6 +300,8 @@ class ByRefArg:
     size: int
     align: int
     decode: str
+    check: ElementCheck | None = None  # lists in it whose elements need checks (its decode
+    # checks the lists' bounds, not their elements)
     kind: ClassVar[SlotKind] = SlotKind.BY_REF
 
 
@@ -383,7 +400,13 @@ class Trampoline:
         self.buffer = next((a for a in self.args if isinstance(a, BufferArg)), None)
         self.error_payload = next((a for a in self.args if isinstance(a, ErrorPayloadArg)), None)
         self.drop = next((a for a in self.args if a.kind is SlotKind.DROP), None)  # type: ignore[assignment]
-        self.needs_rc = bool(self.outs) or any(isinstance(a, ByRefArg) for a in self.args)
+        self.needs_rc = bool(self.outs) or any(isinstance(a, ByRefArg) for a in self.args) \
+            or bool(self.checks)
+
+    @property
+    def checks(self) -> list[ElementCheck]:
+        """The element checks of its spans, defined before the trampoline."""
+        return [a.check for a in self.args if isinstance(a, (SpanArg, ByRefArg)) and a.check is not None]
 
 
 # --------------------------------------------------------------------------- export callers
@@ -875,6 +898,104 @@ class _UnitBuilder:
         out += ["default:", "    break;", "}"]
         return out
 
+    # --- checks (a guest value validated as its decode would, lists included) --------
+
+    def needs_check(self, tref: TypeRef) -> bool:
+        """Whether a value of this type in guest layout can be invalid: its decode (or
+        the decode of an element of one of its lists) can fail. Plain integers, floats,
+        bytes and guest addresses cannot."""
+        return self.facts.memo("host_c.needs_check", tref, self._needs_check)
+
+    def _needs_check(self, tref: TypeRef) -> bool:
+        ty = resolve(tref)
+        if isinstance(ty, Builtin):
+            return ty.name == "char"
+        if isinstance(ty, (Pointer, ConstPointer)):
+            return False
+        fields = canonical_fields(ty)
+        if fields is not None:
+            return any(self.needs_check(f.type) for f in fields)
+        return True  # bool, enum, flags, variant tag, handle, list/string pointer
+
+    def lists_need_check(self, tref: TypeRef) -> bool:
+        """Whether a value of this type holds a list whose elements can be invalid (its
+        decode checks the list's bounds only)."""
+        return self.facts.memo("host_c.lists_need_check", tref, self._lists_need_check)
+
+    def _lists_need_check(self, tref: TypeRef) -> bool:
+        ty = resolve(tref)
+        if isinstance(ty, (String, List)):
+            return self.needs_check(_elem(ty))
+        fields = canonical_fields(ty)
+        if fields is not None:
+            return any(self.lists_need_check(f.type) for f in fields)
+        cases = canonical_variant_cases(ty)
+        return cases is not None and any(c.type is not None and self.lists_need_check(c.type) for c in cases)
+
+    def element_check(self, frag: str, param: str, elem: TypeRef) -> ElementCheck | None:
+        """The check of a span's elements, when they can be invalid (a span of plain
+        bytes or integers needs none: its bounds check is all there is)."""
+        if not self.needs_check(elem):
+            return None
+        prefix = self.prefix
+        stem = self.names.registry.claim(
+            ("check", prefix, frag, param), f"check_{frag}_{param}",
+            lambda f: [f"{prefix}{f}_inline"])
+        size = self.sa(elem).size
+        body = ["uint32_t i0;", "(void)mem;", "(void)handles;", "for (i0 = 0; i0 < n; i0++) {",
+                *("    " + x for x in self.chk(elem, f"src + (size_t)i0 * {size}u", 1)), "}"]
+        return ElementCheck(f"{prefix}{stem}_inline", body)
+
+    def chk(self, tref: TypeRef, src: str, d: int) -> list[str]:
+        """Statements checking the value at `src` (returning W2W_E_* when it is not
+        valid); none for a type whose every value is valid."""
+        if not self.needs_check(tref):
+            return []
+        ty = resolve(tref)
+        t = f"t{d}"
+        if isinstance(ty, Handle):
+            tn = handle_typename(tref)
+            if tn is None:
+                raise _unsupported("a list of handles of no resource type")
+            return [f"if (w2w_handles_slot(handles, w2w_ld_u32({src}), &{self.descriptor(tn)}) == NULL)",
+                    "    return W2W_E_BAD_HANDLE;"]
+        if isinstance(ty, Builtin):  # char
+            return [f"if (!w2w_valid_char(w2w_ld_u32({src})))", "    return W2W_E_BAD_VALUE;"]
+        if isinstance(ty, (String, List)):
+            return self._chk_list(ty, src, d)
+        if isinstance(ty, Flags):
+            return ["{", f"    uint64_t {t} = {_ld(ty.repr.size, src)};",
+                    f"    if (({t} & ~{_flags_mask(len(ty.flags))}) != 0)",
+                    "        return W2W_E_BAD_VALUE;", "}"]
+        if is_enum_like(ty):  # bool too
+            vl = self.vl(ty)
+            return ["{", f"    uint64_t {t} = {_ld(vl.tag_size, src)};", f"    if ({t} >= {len(vl.cases)}u)",
+                    "        return W2W_E_BAD_VALUE;", "}"]
+        fields = canonical_fields(ty)
+        if fields is not None:
+            return [x for fl in self.rl(ty) for x in self.chk(fl.type, f"{src} + {fl.offset}", d + 1)]
+        vl = self.vl(ty)
+        out = [f"switch ({_ld(vl.tag_size, src)}) {{"]
+        for i, case in enumerate(vl.cases):
+            out.append(f"case {i}:")
+            if case.type is not None:
+                out += ["    " + x for x in self.chk(case.type, f"{src} + {vl.payload_offset}", d + 1)]
+            out.append("    break;")
+        return out + ["default:", "    return W2W_E_BAD_VALUE;", "}"]
+
+    def _chk_list(self, ty: String | List, src: str, d: int) -> list[str]:
+        """A list's bounds, then each of its elements when they can be invalid."""
+        elem = _elem(ty)
+        es = self.sa(elem)
+        inner = self.chk(elem, f"q{d} + (size_t)i{d} * {es.size}u", d + 1)
+        out = ["{", f"    uint32_t n{d} = w2w_ld_u32({src} + 4);",
+               f"    const uint8_t *q{d} = w2w_mem_ptr(mem, w2w_ld_u32({src}), (uint64_t)n{d} * {es.size}u, {es.align}u);",
+               f"    if (q{d} == NULL)", "        return W2W_E_BAD_POINTER;"]
+        if inner:
+            out = out[:1] + [f"    uint32_t i{d};"] + out[1:]
+            out += [f"    for (i{d} = 0; i{d} < n{d}; i{d}++) {{", *("        " + x for x in inner), "    }"]
+        return out + ["}"]
+
     # --- typenames ------------------------------------------------------------------
 
     def add_type(self, tn: TypeName) -> None:
@@ -1018,7 +1139,7 @@ class _UnitBuilder:
         sig = plan.signature
         call_return = _WASM_C[sig.results[0].wasm_type] if sig.results else "void"
         glue, ncases = self._glue_of(plan)
-        c = _Call(func.name, self.impl_name(func), _core_args(plan), _impl_names(plan))
+        c = _Call(func.name, self.impl_name(func), self.frag(func), _core_args(plan), _impl_names(plan))
         args = [_ARGS[s.kind](self, c, s) for s in plan.slots]
         t = Trampoline(c.impl, call_return, glue, ncases, not sig.params, args)
         self._result(t, plan)
@@ -1178,6 +1299,7 @@ class _Call:
 
     fname: str  # the P1 function's name (hints for types written in place)
     impl: str
+    frag: str  # the function's C identifier fragment (`<module>_call_<frag>`)
     args: dict[int, str]  # id(core parameter) -> the trampoline's raw argument
     names: dict[str, str]  # P1 parameter -> the implementation's parameter
 
@@ -1253,15 +1375,16 @@ def _span_arg(b: _UnitBuilder, c: _Call, s: SpanSlot) -> SpanArg:
     q = "const " if s.read_only else ""
     ct = f"{q}{_BUILTIN_C[elem.name]} *" if isinstance(elem, Builtin) else f"{q}uint8_t *"
     return SpanArg(name, c.arg(s), c.arg(s, 1), (HParam(ct, name), HParam("uint32_t", f"{name}_len")),
-                   s.element.size, s.element.align)
+                   s.element.size, s.element.align, b.element_check(c.frag, name, s.element.type))
 
 
 def _by_ref_arg(b: _UnitBuilder, c: _Call, s: ByRefSlot) -> ByRefArg:
     name, hint = c.names[s.name], f"{c.fname}_{s.name}"
     ct = b.ctype(s.value.type, hint)
     tn = b._named(s.value.type, ct, hint)
+    check = b.element_check(c.frag, name, s.value.type) if b.lists_need_check(s.value.type) else None
     return ByRefArg(name, c.arg(s), (HParam(f"const {ct} *", name),), HParam(ct, f"v_{name}"),
-                    s.value.size, s.value.align, b.codec_inline(tn, "decode"))
+                    s.value.size, s.value.align, b.codec_inline(tn, "decode"), check)
 
 
 def _pointer_arg(b: _UnitBuilder, c: _Call, s: PointerSlot) -> PointerArg:

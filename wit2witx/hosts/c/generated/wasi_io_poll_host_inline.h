@@ -183,6 +183,18 @@ static inline int32_t wasi_io_poll_call_pollable_drop_inline(wasi_io_poll_host_c
     return 0;
 }
 
+static inline int wasi_io_poll_check_poll_in_inline(const w2w_mem *mem, w2w_handles *handles, const uint8_t *src, uint32_t n)
+{
+    uint32_t i0;
+    (void)mem;
+    (void)handles;
+    for (i0 = 0; i0 < n; i0++) {
+        if (w2w_handles_slot(handles, w2w_ld_u32(src + (size_t)i0 * 4u), &wasi_io_poll_pollable_type) == NULL)
+            return W2W_E_BAD_HANDLE;
+    }
+    return W2W_OK;
+}
+
 static inline int32_t wasi_io_poll_call_poll_inline(wasi_io_poll_host_ctx_t *host, const w2w_mem *mem, int32_t a_in, int32_t a_in_len, int32_t a_buf, int32_t a_buf_len, int32_t a_buf_used, int32_t a_retptr0)
 {
     uint8_t *p_in;
@@ -196,6 +208,8 @@ static inline int32_t wasi_io_poll_call_poll_inline(wasi_io_poll_host_ctx_t *hos
     p_in = w2w_mem_ptr(mem, (uint32_t)a_in, (uint64_t)(uint32_t)a_in_len * 4u, 4u);
     if (p_in == NULL)
         return wasi_io_poll_glue_poll_status[W2W_E_BAD_POINTER];
+    if ((rc = wasi_io_poll_check_poll_in_inline(mem, host->handles, p_in, (uint32_t)a_in_len)) != 0)
+        return wasi_io_poll_glue_poll_status[rc];
     buf.data = w2w_mem_ptr(mem, (uint32_t)a_buf, (uint32_t)a_buf_len, 1u);
     if (buf.data == NULL)
         return wasi_io_poll_glue_poll_status[W2W_E_BAD_POINTER];

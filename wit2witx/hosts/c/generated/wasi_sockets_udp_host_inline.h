@@ -922,6 +922,38 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_check_send_
     return 0;
 }
 
+static inline int wasi_sockets_udp_check_outgoing_datagram_stream_send_datagrams_inline(const w2w_mem *mem, w2w_handles *handles, const uint8_t *src, uint32_t n)
+{
+    uint32_t i0;
+    (void)mem;
+    (void)handles;
+    for (i0 = 0; i0 < n; i0++) {
+        {
+            uint32_t n2 = w2w_ld_u32(src + (size_t)i0 * 44u + 0 + 4);
+            const uint8_t *q2 = w2w_mem_ptr(mem, w2w_ld_u32(src + (size_t)i0 * 44u + 0), (uint64_t)n2 * 1u, 1u);
+            if (q2 == NULL)
+                return W2W_E_BAD_POINTER;
+        }
+        switch ((src + (size_t)i0 * 44u + 8)[0]) {
+        case 0:
+            break;
+        case 1:
+            switch ((src + (size_t)i0 * 44u + 8 + 4)[0]) {
+            case 0:
+                break;
+            case 1:
+                break;
+            default:
+                return W2W_E_BAD_VALUE;
+            }
+            break;
+        default:
+            return W2W_E_BAD_VALUE;
+        }
+    }
+    return W2W_OK;
+}
+
 static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_send_inline(wasi_sockets_udp_host_ctx_t *host, const w2w_mem *mem, int32_t a_self, int32_t a_datagrams, int32_t a_datagrams_len, int32_t a_retptr0)
 {
     w2w_slot *s_self;
@@ -937,6 +969,8 @@ static inline int32_t wasi_sockets_udp_call_outgoing_datagram_stream_send_inline
     p_datagrams = w2w_mem_ptr(mem, (uint32_t)a_datagrams, (uint64_t)(uint32_t)a_datagrams_len * 44u, 4u);
     if (p_datagrams == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];
+    if ((rc = wasi_sockets_udp_check_outgoing_datagram_stream_send_datagrams_inline(mem, host->handles, p_datagrams, (uint32_t)a_datagrams_len)) != 0)
+        return wasi_sockets_udp_glue_error_code_status[rc];
     r_0 = w2w_mem_ptr(mem, (uint32_t)a_retptr0, 8u, 8u);
     if (r_0 == NULL)
         return wasi_sockets_udp_glue_error_code_status[W2W_E_BAD_POINTER];

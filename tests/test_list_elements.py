@@ -1,0 +1,122 @@
+"""List elements are checked before the implementation runs (C and Python host glue).
+
+A span parameter whose elements can be invalid — handles, enums, and lists of them
+(fixtures/witx/lists.witx: `tally(cells: list<cell>, modes: list<mode>, groups:
+list<list<mode>>)`) — has every element checked by the glue before the implementation
+is called: a stale or forged handle in the middle of a list is `bad_handle`, an enum
+value past the last case `bad_value`, a nested list out of bounds `bad_pointer`, and
+the implementation is not called at all (so it cannot have acted on the elements
+before the bad one). A real guest (fixtures/guests/lists.wat) makes the calls on wasm3
+and on WAMR (both configurations), with AddressSanitizer and UBSan, and on wasmtime
+through the Python glue; the hosts count the implementation's calls.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from support import wamr as wamr_support  # noqa: E402
+from support.wasm3 import gcc  # noqa: E402
+from test_host_c import (  # noqa: E402
+    CFLAGS, GUESTS, SAN, build_host, check, generate, run, run_host, wamr_include, wasm3_san, wat_guest,
+)
+
+import wit2witx  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+WITX = FIXTURES / "witx" / "lists.witx"
+WAT = GUESTS / "lists.wat"
+#: the guest's checked calls: 3 cell_new, 1 drop, 1 valid tally, 7 failing ones
+CALLS = 12
+
+
+def check_facts(facts: dict[str, str]) -> None:
+    assert facts["run"] == "0", f"expectation {facts['run']} of lists.wat failed"
+    assert facts["calls"] == str(CALLS)
+    # only the valid call reached the implementation, and it met no invalid element
+    assert facts["tally_calls"] == "1"
+    assert facts["invalid_seen"] == "0"
+    assert facts["live"] == "2"  # the cells not dropped
+
+
+def test_element_checks_are_generated_only_where_elements_can_be_invalid():
+    files = wit2witx.compiler.compile([WITX], emit=("host-c",))
+    body = files["lists_host_inline.h"]
+    for param in ("cells", "modes", "groups"):
+        assert f"lists_check_tally_{param}_inline(mem, host->handles, p_{param}, " in body
+    # a list of plain bytes gets no check: its bounds are all there is
+    example = wit2witx.compiler.compile([FIXTURES / "example"], emit=("host-c",))
+    body = example["example_sensors_bus_host_inline.h"]
+    assert "p_data = w2w_mem_ptr(" in body  # device-write(data: list<u8>)
+    assert "example_sensors_bus_check_" not in body
+
+
+def test_wasm3_checks_every_element_first(tmp_path, wasm3_san):
+    generate([WITX], tmp_path, emit=("host-c", "host-wasm3"))
+    wasm = wat_guest(WAT.read_text(), tmp_path, "lists")
+    exe = build_host(tmp_path, [GUESTS / "lists_host.c", tmp_path / "lists_host.c",
+                                tmp_path / "lists_wasm3.c"], wasm3_san, "lists_host")
+    check_facts(run_host(exe, wasm))
+
+
+@pytest.mark.parametrize("config", wamr_support.CONFIGS)
+def test_wamr_checks_every_element_first(tmp_path, config):
+    include, lib = wamr_include(), wamr_support.require(wamr_support.wamr_lib, config)
+    generate([WITX], tmp_path, emit=("host-c", "host-wamr"))
+    wasm = wat_guest(WAT.read_text(), tmp_path, "lists")
+    exe = tmp_path / "lists_wamr_host"
+    check(run([gcc(), *CFLAGS, *SAN, "-DLISTS_WAMR", "-I", tmp_path, "-I", GUESTS,
+               "-isystem", include, GUESTS / "lists_host.c", tmp_path / "lists_host.c",
+               tmp_path / "lists_wamr.c", lib, "-lpthread", "-lm", "-ldl", "-o", exe]),
+          "building the WAMR host")
+    check_facts(run_host(exe, wasm))
+
+
+def test_python_glue_checks_every_element_first(tmp_path):
+    """The Python runtime decodes every list before the call (`ListOf.load_span`): the
+    same statuses, and the implementation is not called either."""
+    import wasmtime
+
+    text = wit2witx.compiler.compile([WITX], emit=("host-py",))["lists_host.py"]
+    (tmp_path / "lists_elements_host.py").write_text(text)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        glue = importlib.import_module("lists_elements_host")
+    finally:
+        sys.path.remove(str(tmp_path))
+
+    class Impl:
+        def __init__(self) -> None:
+            self.made = 0
+            self.tallies: list[tuple] = []
+
+        def cell_new(self):
+            self.made += 1
+            return f"cell{self.made}"
+
+        def cell_drop(self, cell):
+            pass
+
+        def tally(self, cells, modes, groups):
+            self.tallies.append((cells, modes, groups))
+            return len(cells) + sum(modes) + sum(sum(g) for g in groups)
+
+    impl = Impl()
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    linker = wasmtime.Linker(engine)
+    tables = glue.add_to_linker(linker, store, impl)
+    wasm = wat_guest(WAT.read_text(), tmp_path, "lists")
+    ex = linker.instantiate(store, wasmtime.Module.from_file(engine, str(wasm))).exports(store)
+    assert ex["run"](store) == 0
+    assert ex["calls"](store) == CALLS
+    assert impl.tallies == [(["cell1", "cell3", "cell1"], [0, 2, 1], [[1, 1, 2, 2], [1]])]
+    assert tables.live == 2
