@@ -16,7 +16,7 @@ from ..p1.facts import Facts, facts_of
 from ..p1.model import (
     Expected, Function, Ref, TypeName, canonical_fields, canonical_variant_cases, resolve,
 )
-from ..p1.names import glue_status_positions, guest_export_name
+from ..p1.names import guest_export_name
 from .templating import render, template_dirs
 from .witx import definition_text, format_type, program_memo
 
@@ -286,9 +286,10 @@ def _function_doc(func: Function, facts: Facts, document=None) -> FunctionDoc:
     result = facts.call_plan(func, document).result
     buffer = result.buffer
     if buffer is not None:
-        # the status's own name for it: renamed where the error type has the name too
-        glue = glue_status_positions([case for _, case in statuses])
-        too_small = statuses[glue["buffer_too_small"]][1] if glue else "buffer_too_small"
+        # the status's own name for it (renamed where the error type has the name too,
+        # P1's errno spelling in a hand-written enum), as the call plan has it
+        glue = {g.name: g.case for g in result.status.glue} if result.status is not None else {}
+        too_small = glue.get("buffer_too_small") or "buffer_too_small"
         notes.append("Caller buffer: every string and list of the result is written into "
                      f"{md_code(buffer.data.name)} ({md_code(buffer.capacity.name)} bytes); "
                      f"{md_code('*' + buffer.used.name)} receives the bytes used, or the "

@@ -81,11 +81,11 @@ from ..p1 import abi
 from ..p1.abi import WasmType
 from ..p1.callplan import (
     BufferSlot, ByRefSlot, CallPlan, DropSlot, EnumSlot, ErrorPayloadSlot, FlagsSlot, HandleSlot,
-    OutSlot, Ownership, PointerSlot, ResultKind, ScalarSlot, Slot, SlotKind, SpanSlot,
+    OutSlot, Ownership, PointerSlot, ResultKind, ScalarSlot, Slot, SlotKind, SpanSlot, StatusPlan,
     handle_typename,
 )
 from ..p1.facts import Facts, facts_of
-from ..p1.names import glue_status_positions, guest_export_name
+from ..p1.names import guest_export_name
 from ..p1.model import (
     Bool, Builtin, ConstPointer, Enum, Flags, Function, Handle, IntRepr, List, Pointer, Ref,
     String, Type, TypeName, TypeRef, canonical_fields, canonical_variant_cases, is_enum_like,
@@ -108,14 +108,6 @@ _WASM_C = {WasmType.I32: "int32_t", WasmType.I64: "int64_t", WasmType.F32: "floa
 _WASM3_SIG = {WasmType.I32: "i", WasmType.I64: "I", WasmType.F32: "f", WasmType.F64: "F"}
 _WAMR_SIG = _WASM3_SIG
 
-#: glue status → the case names that can stand for it, in order of preference
-#: (the backport ABI's names first, then wasi_snapshot_preview1's errno).
-GLUE_CASES = (
-    ("buffer_too_small", ("buffer_too_small", "nobufs", "overflow")),
-    ("bad_handle", ("bad_handle", "badf")),
-    ("bad_pointer", ("bad_pointer", "fault")),
-    ("bad_value", ("bad_value", "inval")),
-)
 #: Locals of every trampoline (`trampoline.c.j2`) that the locals of a parameter `x`
 #: (`p_x`, `v_x`, `s_x`) could meet: the caller buffer's `p_buf_used` and a returned
 #: handle's `v_result`. No parameter of the implementation takes their stems.
@@ -1097,8 +1089,9 @@ class _UnitBuilder:
 
     # --- status mapping ---------------------------------------------------------------
 
-    def glue_table(self, status: TypeRef, func: str) -> str:
-        """Name of the static table mapping W2W_E_* onto the status enum's values."""
+    def glue_table(self, status: TypeRef, plan: StatusPlan, func: str) -> str:
+        """Name of the static table mapping W2W_E_* onto the status enum's values: the
+        glue statuses of the call plan (`plan`), as every back end has them."""
         if not isinstance(status, Ref) or status.target is None:
             raise _unsupported(f"function `{func}`: the error type of its result must be a named enum")
         tn = status.target
@@ -1108,19 +1101,13 @@ class _UnitBuilder:
             raise _unsupported(f"function `{func}`: status `{tn.name}` is not an enum")
         if id(tn) in self._glue:
             return self._glue[id(tn)][0]
-        names = [c.name for c in cases]
-        # the backport's own status enums end with the glue statuses (renamed where E
-        # has a case of the same name); hand-written ones (P1's errno) go by name
-        positions = glue_status_positions(names)
         values = ["0"]
-        for glue, options in GLUE_CASES:
-            hit = (positions[glue] if positions is not None
-                   else next((names.index(o) for o in options if o in names), None))
-            if hit is None:
+        for glue in plan.glue:
+            if glue.value is None:
                 raise _unsupported(
-                    f"status enum `{tn.name}` has no `{glue}` case (the backport ABI's glue statuses "
+                    f"status enum `{tn.name}` has no `{glue.name}` case (the backport ABI's glue statuses "
                     "are `buffer_too_small`, `bad_handle`, `bad_pointer`, `bad_value`)")
-            values.append(f"{hit}")
+            values.append(f"{glue.value}")
         ctype = "int64_t" if abi.repr_wasm_type(self.vl(ty).tag) is WasmType.I64 else "int32_t"
         # each unit has its own static table, also for a status type of another unit
         # (an own status type reserved its table's name with its other names)
@@ -1163,7 +1150,8 @@ class _UnitBuilder:
         err = cases[1].type if len(cases) > 1 else None
         if err is None:
             return "", 0
-        name = self.glue_table(err, plan.function.name)
+        assert plan.result.status is not None
+        name = self.glue_table(err, plan.result.status, plan.function.name)
         return name, self._glue[id(err.target)][3]
 
     def _result(self, t: Trampoline, plan: CallPlan) -> None:
@@ -1542,4 +1530,4 @@ def _runtime_binding(program, runtime: str) -> dict[str, str]:
 
 
 __all__ = ["emit_files", "emit_wasm3_files", "emit_wamr_files", "build_units", "c_ident",
-           "GLUE_CASES", "SUPPORT_HEADER"]
+           "SUPPORT_HEADER"]

@@ -677,6 +677,10 @@ class _Builder:
             f"direct={res.direct}",
             f"drop_key={self._drop_key(func)}",
         ]
+        status = plan.result.status
+        if res.status_cases != "None" and status is not None:
+            # the glue's own statuses as the call plan has them (the C glue's too)
+            spec.append(f"glue_statuses=({''.join(f'{g.value}, ' for g in status.glue)})")
         return PyFunc(py_doc_line(func.name), method, py_params, res.returns, _docs(func.docs),
                       plan.result.buffer is not None, spec,
                       f"(func {sig.to_wat()})".replace(" )", ")"))

@@ -45,7 +45,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..p1.names import glue_status_positions
+from ..p1.names import GLUE_STATUSES, glue_status_positions
 
 log = logging.getLogger("wit2witx.hosts")
 
@@ -73,13 +73,16 @@ class BadValue(GlueFault):
     status_name = "bad_value"
 
 
-#: Status case names, in the order of preference, for each fault; the second spelling
-#: is wasi_snapshot_preview1's errno (so glue for hand-written P1 WITX works too).
+#: Status case names, in the order of preference, for each fault; the other spellings
+#: are wasi_snapshot_preview1's errno (so glue for hand-written P1 WITX works too). The
+#: same as the call plan's `GLUE_CASE_NAMES` (a test checks it); the generated glue
+#: gives each function's statuses from its plan (`FuncSpec.glue_statuses`), this is
+#: for a FuncSpec made without them.
 FAULT_CASES = {
-    "bad_pointer": ("bad_pointer", "fault"),
+    "buffer_too_small": ("buffer_too_small", "nobufs", "overflow"),
     "bad_handle": ("bad_handle", "badf"),
+    "bad_pointer": ("bad_pointer", "fault"),
     "bad_value": ("bad_value", "inval"),
-    "buffer_too_small": ("buffer_too_small", "overflow"),
 }
 
 
@@ -864,6 +867,10 @@ class FuncSpec:
     (E's case i maps to the S case of the same name). `status_cases` is None for a
     function whose result is returned directly (`direct`: its codec, or None): such a
     function traps on bad input. `drop_key` marks a resource's `<r>_drop`.
+    `glue_statuses`: the S values of the glue's own faults in `names.GLUE_STATUSES`
+    order (buffer_too_small, bad_handle, bad_pointer, bad_value; None: S has no case
+    for it), as the call plan's `StatusPlan` has them, so that every back end returns
+    the same ones; None: found by name in `status_cases` (`FAULT_CASES`).
     """
 
     module: str
@@ -877,6 +884,7 @@ class FuncSpec:
     error_cases: tuple[str, ...] | None = None
     direct: Codec | None = None
     drop_key: str | None = None
+    glue_statuses: tuple[int | None, ...] | None = None
 
 
 def _write_results(cx: Call, buf: tuple[int, int, int] | None,
@@ -1146,12 +1154,16 @@ class _Statuses:
     fallback: int
 
 
-def _statuses_of(cases: tuple[str, ...]) -> _Statuses:
-    st_value = _status_of(cases, "bad_value")
+def _statuses_of(cases: tuple[str, ...], glue: tuple[int | None, ...] | None = None) -> _Statuses:
+    given = dict(zip(GLUE_STATUSES, glue)) if glue is not None else None
+
+    def status_of(fault: str) -> int | None:
+        return given[fault] if given is not None else _status_of(cases, fault)
+    st_value = status_of("bad_value")
     fallback = st_value if st_value is not None else (1 if len(cases) > 1 else 0)
 
     def or_fallback(fault: str) -> int:
-        status = _status_of(cases, fault)
+        status = status_of(fault)
         return fallback if status is None else status
     fault = {"bad_pointer": or_fallback("bad_pointer"), "bad_handle": or_fallback("bad_handle"),
              "bad_value": fallback}
@@ -1323,7 +1335,7 @@ def make_host_func(spec: FuncSpec, impl: Any, tables: HandleTables,
     if spec.status_cases is None:
         finish, failures = _direct_finisher(spec), _trapping_failures(spec)
     else:
-        st = _statuses_of(spec.status_cases)
+        st = _statuses_of(spec.status_cases, spec.glue_statuses)
         finish, failures = _ok_finisher(spec, st), _status_failures(spec, st)
     host = _host_function(spec, tables, memory_name, invoke, finish, failures)
     host.__name__ = f"{spec.module}__{spec.name}"

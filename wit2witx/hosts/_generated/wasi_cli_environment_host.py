@@ -117,6 +117,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_cli_environment',
@@ -130,6 +131,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_cli_environment',
@@ -143,6 +145,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

@@ -94,6 +94,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_cli_exit',
@@ -107,6 +108,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

@@ -92,6 +92,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_cli_terminal_output.terminal_output',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

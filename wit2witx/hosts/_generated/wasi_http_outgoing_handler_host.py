@@ -64,6 +64,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(40, 41, 42, 43, ),
     ),
 )
 

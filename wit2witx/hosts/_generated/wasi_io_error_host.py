@@ -120,6 +120,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_error',
@@ -133,6 +134,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_io_error.error',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

@@ -144,6 +144,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_poll',
@@ -157,6 +158,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_poll',
@@ -170,6 +172,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_io_poll.pollable',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_poll',
@@ -183,6 +186,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

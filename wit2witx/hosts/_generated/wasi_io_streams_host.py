@@ -449,6 +449,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -462,6 +463,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -475,6 +477,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -488,6 +491,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -501,6 +505,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -514,6 +519,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_io_streams.input_stream',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -527,6 +533,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -540,6 +547,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -553,6 +561,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -566,6 +575,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -579,6 +589,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -592,6 +603,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -605,6 +617,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -618,6 +631,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -631,6 +645,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -644,6 +659,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(3, 4, 5, 6, ),
     ),
     _rt.FuncSpec(
         module='wasi_io_streams',
@@ -657,6 +673,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_io_streams.output_stream',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

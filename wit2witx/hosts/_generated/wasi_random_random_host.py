@@ -116,6 +116,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_random_random',
@@ -129,6 +130,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

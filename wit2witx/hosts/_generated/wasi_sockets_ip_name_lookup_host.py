@@ -158,6 +158,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_ip_name_lookup',
@@ -171,6 +172,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_ip_name_lookup',
@@ -184,6 +186,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_ip_name_lookup',
@@ -197,6 +200,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_sockets_ip_name_lookup.resolve_address_stream',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

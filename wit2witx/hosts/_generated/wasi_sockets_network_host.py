@@ -354,6 +354,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_sockets_network.network',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

@@ -584,6 +584,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -597,6 +598,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -610,6 +612,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -623,6 +626,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -636,6 +640,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -649,6 +654,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -662,6 +668,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -675,6 +682,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -688,6 +696,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -701,6 +710,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -714,6 +724,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -727,6 +738,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -740,6 +752,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -753,6 +766,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -766,6 +780,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -779,6 +794,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -792,6 +808,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -805,6 +822,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -818,6 +836,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -831,6 +850,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -844,6 +864,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -857,6 +878,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -870,6 +892,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -883,6 +906,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -896,6 +920,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -909,6 +934,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -922,6 +948,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -935,6 +962,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_tcp',
@@ -948,6 +976,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_sockets_tcp.tcp_socket',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 

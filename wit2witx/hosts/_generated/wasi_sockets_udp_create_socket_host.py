@@ -76,6 +76,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
 )
 

@@ -480,6 +480,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -493,6 +494,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -506,6 +508,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -519,6 +522,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -532,6 +536,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -545,6 +550,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -558,6 +564,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -571,6 +578,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -584,6 +592,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -597,6 +606,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -610,6 +620,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -623,6 +634,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -636,6 +648,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -649,6 +662,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_sockets_udp.udp_socket',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -662,6 +676,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -675,6 +690,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -688,6 +704,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_sockets_udp.incoming_datagram_stream',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -701,6 +718,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -714,6 +732,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=_CASES_1,
         direct=None,
         drop_key=None,
+        glue_statuses=(22, 23, 24, 25, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -727,6 +746,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key=None,
+        glue_statuses=(2, 3, 4, 5, ),
     ),
     _rt.FuncSpec(
         module='wasi_sockets_udp',
@@ -740,6 +760,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         error_cases=None,
         direct=None,
         drop_key='wasi_sockets_udp.outgoing_datagram_stream',
+        glue_statuses=(2, 3, 4, 5, ),
     ),
 )
 
