@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from typing import List, Optional
 
 try:
@@ -18,6 +17,7 @@ except KeyboardInterrupt:  # Ctrl-C while the command starts: exit as one later 
     raise SystemExit(130) from None  # not with a traceback of the import
 
 from . import __version__
+from .records import record
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_STALE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 
@@ -208,7 +208,7 @@ def compile_command(
         raise typer.Exit(EXIT_USAGE)
 
 
-@dataclass
+@record
 class _Inputs:
     """The options a config file can give too (the command line wins over it)."""
 

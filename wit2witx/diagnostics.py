@@ -14,8 +14,10 @@ every AST node stays cheap. Diagnostics render like rustc / wit-parser:
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable, Sequence
+
+from .records import record
 
 
 class SourceFile:
@@ -59,7 +61,7 @@ class SourceFile:
         return Span(self, start, end)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Span:
     """A half-open range [start, end) of character offsets in `file`."""
 
@@ -95,7 +97,7 @@ class Span:
         return f"{self.file.path}:{self.line}:{self.col}"
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Diagnostic:
     message: str
     span: Span | None = None

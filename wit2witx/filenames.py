@@ -12,10 +12,10 @@ they are file stems, `#include` names, include guards and C prefixes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from .diagnostics import Diagnostic, InputError, UsageError, error
 from .p1.names import is_identifier
+from .records import record
 
 #: per back end: (file name pattern, what the file is) for every unit; `{}` = module name.
 #: Must follow the `emit_files` functions of `wit2witx/emit/` (tests/test_output.py checks
@@ -40,7 +40,7 @@ SHARED_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(slots=True, eq=False)
+@record(slots=True, eq=False)
 class _Claim:
     what: str  # "the guest header of `ex:pkg/sensor-host` (module `ex_pkg_sensor_host`)"
     unit: object | None  # None: a shared file

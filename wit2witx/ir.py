@@ -15,10 +15,11 @@ World keys are either a `str` (a named import/export: `"x"`, `"[method]r.m"`) or
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterator, Union
 
 from .diagnostics import Span
+from .records import record
 
 PRIMITIVE_TYPES = (
     "bool", "u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64",
@@ -32,7 +33,7 @@ WorldKey = Union[str, int]
 # --- stability and docs ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Stability:
     """`@since(version)`, `@unstable(feature)`, each optionally `@deprecated(version)`."""
 
@@ -52,7 +53,7 @@ UNKNOWN = Stability()
 # --- packages ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PackageName:
     namespace: str
     name: str
@@ -68,7 +69,7 @@ class PackageName:
         return f"{base}@{self.version}" if self.version else base
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Package:
     name: PackageName
     interfaces: dict[str, int] = field(default_factory=dict)
@@ -80,7 +81,7 @@ class Package:
 # --- types -------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Field:
     name: str
     type: TypeRef
@@ -88,7 +89,7 @@ class Field:
     span: Span | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Case:
     """A variant case (type may be None), an enum case or a flag (type always None)."""
 
@@ -98,83 +99,83 @@ class Case:
     span: Span | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Record:
     fields: list[Field]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Resource:
     pass
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Handle:
     kind: str  # "own" | "borrow"
     resource: int
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Flags:
     flags: list[Case]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Tuple:
     types: list[TypeRef]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Variant:
     cases: list[Case]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Enum:
     cases: list[Case]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Option:
     inner: TypeRef
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Result:
     ok: TypeRef | None
     err: TypeRef | None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class List:
     element: TypeRef
     size: int | None = None  # list<T, N>: a fixed-length list
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Map:
     key: TypeRef
     value: TypeRef
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Future:
     inner: TypeRef | None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Stream:
     inner: TypeRef | None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Alias:
     """`type a = b;` and every `use`d name (an alias of the type in the other interface)."""
 
     target: TypeRef
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Unknown:
     """A foreign type named only by gated-off `use`s; dropped before `load` returns."""
 
@@ -185,13 +186,13 @@ TypeDefKind = Union[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TypeOwner:
     kind: str  # "interface" | "world"
     id: int
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class TypeDef:
     name: str | None
     kind: TypeDefKind
@@ -265,14 +266,14 @@ FUNCTION_KINDS = (
 )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Param:
     name: str
     type: TypeRef
     span: Span | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Function:
     name: str  # mangled as in the component model: "[method]r.m", "[constructor]r"
     kind: str  # one of FUNCTION_KINDS
@@ -300,7 +301,7 @@ class Function:
 # --- interfaces and worlds ---------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Interface:
     name: str | None  # None for `import x: interface { ... }` inside a world
     types: dict[str, int] = field(default_factory=dict)
@@ -312,7 +313,7 @@ class Interface:
     clone_of: int | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class WorldInterface:
     id: int
     stability: Stability = UNKNOWN
@@ -323,12 +324,12 @@ class WorldInterface:
     external_id: str | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class WorldFunction:
     function: Function
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class WorldType:
     id: int
     span: Span | None = None
@@ -337,7 +338,7 @@ class WorldType:
 WorldItem = Union[WorldInterface, WorldFunction, WorldType]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class World:
     name: str
     imports: dict[WorldKey, WorldItem] = field(default_factory=dict)
@@ -351,7 +352,7 @@ class World:
 # --- the whole model ----------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Resolve:
     packages: list[Package] = field(default_factory=list)
     interfaces: list[Interface] = field(default_factory=list)

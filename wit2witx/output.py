@@ -34,11 +34,12 @@ import re
 import shutil
 import stat
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Iterator, Mapping
 
 from .diagnostics import InputError, UsageError, error
+from .records import record
 
 MANIFEST = ".wit2witx-manifest"
 MANIFEST_HEADER = (
@@ -156,7 +157,7 @@ def _read_bytes(path: str) -> bytes | None:
 # --- checking ---------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Stale:
     """A generated file that OUT does not hold as this run would write it."""
 
@@ -214,7 +215,7 @@ def _diff(rel: str, held: bytes, text: str) -> str:
 # --- writing ----------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Written:
     """What `write` changed in OUT (paths relative to it, sorted)."""
 
@@ -301,7 +302,7 @@ def _recover(out: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Plan:
     result: Written
     unchanged: set[str]

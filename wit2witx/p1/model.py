@@ -54,61 +54,26 @@ from __future__ import annotations
 
 import enum
 import typing
-from dataclasses import dataclass, field, fields
-from operator import attrgetter
+from dataclasses import field
 from typing import Iterator
 
 from ..diagnostics import Span
+from ..records import record
 
 # --- the dataclasses of p1 --------------------------------------------------------------
 
 
-def _node_eq(self, other: object) -> bool:
-    if other.__class__ is self.__class__:
-        return self._compared(self) == self._compared(other)
-    return NotImplemented
-
-
-def _node_hash(self) -> int:
-    return hash(self._compared(self))
-
-
-def _node_repr(self) -> str:
-    shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
-    return f"{self.__class__.__qualname__}({shown})"
-
-
 def node(cls=None, *, hashable: bool = False):
-    """`@dataclass(slots=True)` for the classes of `p1`, with the `==` and `repr()` (and,
-    `hashable`, the `hash()`) that `@dataclass(frozen=hashable)` would generate, written
-    once.
+    """`@record(slots=True)` (`@dataclass(slots=True)`, made cheaply) for the classes of
+    `p1`; `hashable` adds the `hash()` that `@dataclass(frozen=True)` would generate.
 
-    Generating these methods costs about 0.05 ms each per class at every start of
-    wit2witx (the source of each is compiled anew). These do the same from the fields
-    recorded here: `==` compares the fields with `compare=True` as one tuple when both
-    objects are of the same class, `hash()` hashes that tuple, `repr()` shows the fields
-    with `repr=True`. A `hashable` class is a value that is never modified once made,
-    as a frozen dataclass would be; that is not enforced, because a frozen dataclass
-    takes four times as long to create (thousands are made per run: layouts and core
-    signatures).
+    A `hashable` class is a value that is never modified once made, as a frozen
+    dataclass would be; that is not enforced, because a frozen dataclass takes four
+    times as long to create (thousands are made per run: layouts and core signatures).
     """
     if cls is None:
         return lambda c: node(c, hashable=hashable)
-    cls = dataclass(slots=True, eq=False, repr=False)(cls)
-    compared = [f.name for f in fields(cls) if f.compare]
-    if not compared:
-        key = staticmethod(lambda obj: ())
-    elif len(compared) == 1:
-        one = attrgetter(compared[0])
-        key = staticmethod(lambda obj: (one(obj),))
-    else:
-        key = staticmethod(attrgetter(*compared))
-    cls._compared = key
-    cls._shown = tuple(f.name for f in fields(cls) if f.repr)
-    cls.__eq__ = _node_eq
-    cls.__hash__ = _node_hash if hashable else None
-    cls.__repr__ = _node_repr
-    return cls
+    return record(cls, slots=True, unsafe_hash=hashable)
 
 
 # --- integer representations -----------------------------------------------------
@@ -152,7 +117,7 @@ SIGNED_BUILTINS = frozenset(("s8", "s16", "s32", "s64"))
 # --- type references ----------------------------------------------------------------
 
 
-@dataclass(slots=True, eq=False)
+@record(slots=True, eq=False)
 class Ref:
     """A reference to a typename (`$name` in WITX). `target` is set once resolved."""
 

@@ -15,8 +15,9 @@ pair of byte offsets (binary) or character offsets (text) for diagnostics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Union
+
+from ..records import record
 
 Ref = Union[int, str]
 ValType = Union[str, int]  # primitive name, `$id` or index
@@ -35,7 +36,7 @@ def is_primitive(vt: ValType) -> bool:
 # --- type definitions ------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Defined:
     """A defined value type. `kind` is the WIT name (`record`, `variant`, `list`,
     `fixed-list`, `tuple`, `flags`, `enum`, `option`, `result`, `own`, `borrow`,
@@ -48,24 +49,24 @@ class Defined:
     args: object
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class FuncType:
     params: list[tuple[str, ValType]]
     result: ValType | None
     is_async: bool = False
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ComponentTypeDef:
     decls: list["Decl"]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class InstanceTypeDef:
     decls: list["Decl"]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ResourceDef:
     """`(resource (rep i32))`: only valid in a concrete component, never in a package."""
 
@@ -76,7 +77,7 @@ TypeDef = Union[Defined, FuncType, ComponentTypeDef, InstanceTypeDef, ResourceDe
 # --- declarations ------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ExternName:
     name: str
     implements: str | None = None
@@ -84,7 +85,7 @@ class ExternName:
     external_id: str | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ExternDesc:
     """What an import or export is: `kind` is func | type | instance | component |
     module | value. `ref` is the type index for all but `type`, whose bound is
@@ -94,14 +95,14 @@ class ExternDesc:
     ref: object
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class TypeDecl:
     ty: TypeDef
     id: str | None
     pos: Pos
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ImportDecl:
     name: ExternName
     desc: ExternDesc
@@ -109,7 +110,7 @@ class ImportDecl:
     pos: Pos
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ExportDecl:
     """An export inside a component or instance *type*."""
 
@@ -119,7 +120,7 @@ class ExportDecl:
     pos: Pos
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class AliasDecl:
     """`sort` is type | func | instance | component | module | value | core;
     `target` is ("outer", count, ref) or ("export", instance ref, name)."""
@@ -130,7 +131,7 @@ class AliasDecl:
     pos: Pos
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ExportItem:
     """An export of a concrete component: `(export "name" (type 3))`."""
 
@@ -142,14 +143,14 @@ class ExportItem:
     pos: Pos
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Custom:
     name: str
     data: bytes
     pos: Pos
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Unsupported:
     """A construct outside the WIT-package subset (a core module, a canonical function...)."""
 
@@ -160,7 +161,7 @@ class Unsupported:
 Decl = Union[TypeDecl, ImportDecl, ExportDecl, AliasDecl, ExportItem, Custom, Unsupported]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Component:
     items: list[Decl]
     pos: Pos

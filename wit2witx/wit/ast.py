@@ -17,13 +17,14 @@ item with attributes takes the comments before its first `@`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Union
 
 from ..diagnostics import Span
+from ..records import record
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Id:
     name: str
     span: Span
@@ -32,25 +33,25 @@ class Id:
 # --- attributes: feature gates and external ids ---------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Since:
     version: str  # semver text, e.g. "0.2.0"
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Unstable:
     feature: Id
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Deprecated:
     version: str
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ExternalId:
     """`@external-id("...")`: an opaque string carried through to the resolved model
     (the component model's `external-id` of an import/export); not a feature gate."""
@@ -71,13 +72,13 @@ PRIMITIVES = (
 )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Primitive:
     name: str  # one of PRIMITIVES ("float32"/"float64" are normalised to f32/f64)
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class NamedType:
     """A reference to a type by name, resolved later."""
 
@@ -85,7 +86,7 @@ class NamedType:
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ListType:
     element: "Type"
     span: Span
@@ -93,52 +94,52 @@ class ListType:
     size_span: Span | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class MapType:
     key: "Type"
     value: "Type"
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class OptionType:
     inner: "Type"
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ResultType:
     ok: "Type | None"  # None for `_` or a bare `result`
     err: "Type | None"
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class TupleType:
     types: list["Type"]
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class HandleType:
     kind: str  # "own" | "borrow"
     resource: Id
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class FutureType:
     inner: "Type | None"
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class StreamType:
     inner: "Type | None"
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ErrorContextType:
     span: Span
 
@@ -152,13 +153,13 @@ Type = Union[
 # --- functions -----------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Param:
     name: Id
     type: Type
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Func:
     params: list[Param]
     result: Type | None
@@ -166,7 +167,7 @@ class Func:
     is_async: bool = False
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class NamedFunc:
     """`name: func(...)` in an interface or world; methods/statics in a resource."""
 
@@ -180,7 +181,7 @@ class NamedFunc:
 # --- type definitions ----------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Field:
     name: Id
     type: Type
@@ -188,7 +189,7 @@ class Field:
     attributes: list[Attribute] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Case:
     """A variant case (type may be None) or an enum case / flag (type always None)."""
 
@@ -198,43 +199,43 @@ class Case:
     attributes: list[Attribute] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Record:
     fields: list[Field]
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Variant:
     cases: list[Case]
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Enum:
     cases: list[Case]
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Flags:
     flags: list[Case]
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ResourceFunc:
     kind: str  # "constructor" | "method" | "static"
     func: NamedFunc  # a constructor's name is the Id of the `constructor` keyword
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Resource:
     funcs: list[ResourceFunc]
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Alias:
     """`type name = T;`"""
 
@@ -245,7 +246,7 @@ class Alias:
 TypeDefKind = Union[Alias, Record, Variant, Enum, Flags, Resource]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class TypeDef:
     name: Id
     kind: TypeDefKind
@@ -257,7 +258,7 @@ class TypeDef:
 # --- use / include -------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class PackageName:
     namespace: Id
     name: Id
@@ -272,7 +273,7 @@ class PackageName:
         return f"{base}@{self.version}" if self.version else base
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class LocalPath:
     """`use iface.{...}` / `import iface;` — an interface of the current package."""
 
@@ -280,7 +281,7 @@ class LocalPath:
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class PackagePath:
     """`ns:pkg/iface@1.0.0` — an interface or world of another package."""
 
@@ -292,13 +293,13 @@ class PackagePath:
 UsePath = Union[LocalPath, PackagePath]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class UseName:
     name: Id
     alias: Id | None = None  # `as x`
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Use:
     """`use path.{a, b as c};` inside an interface or world."""
 
@@ -308,7 +309,7 @@ class Use:
     span: Span | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class TopLevelUse:
     """`use ns:pkg/iface@v as name;` at file level."""
 
@@ -319,13 +320,13 @@ class TopLevelUse:
     keyword_span: Span | None = None  # `use`: where wit-parser refuses attributes here
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class IncludeName:
     name: Id
     alias: Id
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Include:
     """`include path with { a as b };` inside a world."""
 
@@ -340,7 +341,7 @@ class Include:
 InterfaceItem = Union[TypeDef, NamedFunc, Use]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Interface:
     name: Id
     items: list[InterfaceItem]
@@ -349,7 +350,7 @@ class Interface:
     span: Span | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class InlineInterface:
     """`import name: interface { ... }` inside a world."""
 
@@ -358,7 +359,7 @@ class InlineInterface:
     span: Span
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ExternFunc:
     """`import name: func(...)` inside a world."""
 
@@ -366,7 +367,7 @@ class ExternFunc:
     func: Func
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class NamedPath:
     """`import label: path;` inside a world: an interface (local or of another package)
     imported or exported under the plain name `label` (the component model's
@@ -380,7 +381,7 @@ class NamedPath:
 ExternKind = Union[LocalPath, PackagePath, InlineInterface, ExternFunc, NamedPath]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Extern:
     """`import ...;` or `export ...;` inside a world."""
 
@@ -394,7 +395,7 @@ class Extern:
 WorldItem = Union[Extern, Use, TypeDef, Include]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class World:
     name: Id
     items: list[WorldItem]
@@ -408,7 +409,7 @@ class World:
 TopItem = Union[Interface, World, TopLevelUse, "NestedPackage"]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class NestedPackage:
     """`package ns:name@v { ... }` inside a file."""
 
@@ -418,7 +419,7 @@ class NestedPackage:
     span: Span | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class File:
     """One parsed .wit file: an optional `package ...;` header and its items."""
 

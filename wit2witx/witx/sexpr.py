@@ -10,10 +10,11 @@ doc comments between the previous token and the node's first token.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Union
 
 from ..diagnostics import SourceFile, Span, WitxError, error
+from ..records import record
 
 # Characters wasm text allows in keywords/ids/annotations (its "idchar" set).
 _IDCHARS = r"0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~"
@@ -29,7 +30,7 @@ _TOKEN = re.compile(
 _STRING_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Atom:
     """A keyword, `$identifier`, annotation (`@witx`), integer or string token."""
 
@@ -46,7 +47,7 @@ class Atom:
         return repr(self.text) if self.is_string else self.text
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class SList:
     """A parenthesised list. `span` covers `(` through `)`."""
 

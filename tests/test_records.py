@@ -1,0 +1,214 @@
+"""`wit2witx.records.record` makes the class `@dataclass` would make, without compiling
+per class: each check declares the same classes with both and compares what they do."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pytest
+
+from wit2witx import records
+from wit2witx.records import record
+
+
+def declare(deco):
+    """The shapes wit2witx declares: slots, frozen, defaults, factories, `init=False`,
+    `__post_init__`, methods of the class's own, `unsafe_hash` (`p1.model.node`)."""
+
+    @deco(slots=True)
+    class Node:
+        name: str
+        span: "object"
+        size: int | None = None
+        attributes: list = field(default_factory=list)
+        hidden: int = field(default=3, init=False, compare=False, repr=False)
+        made: list = field(default_factory=list, init=False)
+
+    @deco(frozen=True, slots=True)
+    class Frozen:
+        a: int
+        b: str = "x"
+
+    @deco
+    class PostInit:
+        """Has a docstring."""
+
+        x: int
+        seen: list = field(default_factory=list)
+
+        def __post_init__(self):
+            self.seen.append(self.x)
+
+    @deco(slots=True, eq=False)
+    class OwnEq:
+        x: int
+
+        def __eq__(self, other):
+            return isinstance(other, OwnEq)
+
+        def __hash__(self):
+            return 7
+
+    @deco(unsafe_hash=True)
+    class Hashed:
+        x: int
+        y: int = field(default=0, compare=False)
+
+    @deco(slots=True, repr=False, eq=False)
+    class Plain:
+        x: int
+
+    return {c.__name__: c for c in (Node, Frozen, PostInit, OwnEq, Hashed, Plain)}
+
+
+DATACLASSES, RECORDS = declare(dataclass), declare(record)
+NAMES = sorted(DATACLASSES)
+
+
+def _field_facts(cls):
+    return [(f.name, f.type, f.default, f.default_factory, f.init, f.repr, f.compare, f.hash, f.kw_only,
+             f.metadata)
+            for f in dataclasses.fields(cls)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_class_is_the_one_dataclass_makes(name):
+    d, r = DATACLASSES[name], RECORDS[name]
+    assert dataclasses.is_dataclass(r)
+    assert _field_facts(r) == _field_facts(d)
+    assert str(inspect.signature(r)) == str(inspect.signature(d))
+    assert r.__doc__ == d.__doc__
+    assert r.__match_args__ == d.__match_args__
+    assert r.__dict__.get("__slots__") == d.__dict__.get("__slots__")
+    assert (r.__dictoffset__, r.__weakrefoffset__) == (d.__dictoffset__, d.__weakrefoffset__)
+    assert (r.__hash__ is None) == (d.__hash__ is None)
+    assert set(vars(r)) == set(vars(d))
+    assert r.__init__.__annotations__ == d.__init__.__annotations__
+    assert r.__init__.__qualname__ == d.__init__.__qualname__
+    for option in ("init", "repr", "eq", "order", "unsafe_hash", "frozen"):
+        assert getattr(r.__dataclass_params__, option) == getattr(d.__dataclass_params__, option)
+
+
+def test_instances_behave_alike():
+    d, r = DATACLASSES["Node"], RECORDS["Node"]
+    a, b = r("n", None), d("n", None)
+    assert repr(a).replace("record", "dataclass") == repr(b)
+    assert a == r("n", None) and a != r("m", None) and a != b
+    assert a.attributes == [] and a.attributes is not r("n", None).attributes
+    assert (a.hidden, a.made) == (3, [])
+    assert dataclasses.asdict(a) == dataclasses.asdict(b)
+    assert dataclasses.replace(a, name="z") == r("z", None)
+    assert r("n", None, 4, [1]).attributes == [1]
+    assert r(name="n", span=1, attributes=[2]).attributes == [2]
+    with pytest.raises(AttributeError):
+        a.other = 1  # slots
+
+
+def test_errors_name_the_fields():
+    for cls in (RECORDS["Node"], DATACLASSES["Node"]):
+        with pytest.raises(TypeError, match="missing 2 required positional arguments: 'name' and 'span'"):
+            cls()
+        with pytest.raises(TypeError, match="takes from 3 to 5 positional arguments but 6"):
+            cls("a", None, 1, [], 5)
+        with pytest.raises(TypeError, match="unexpected keyword argument 'hidden'"):
+            cls("a", None, hidden=1)
+
+
+def test_frozen():
+    r, d = RECORDS["Frozen"], DATACLASSES["Frozen"]
+    f = r(1)
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'a'"):
+        f.a = 2
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot delete field 'b'"):
+        del f.b
+    assert hash(f) == hash(d(1)) and hash(f) != hash(r(2))
+    assert {f: 1}[r(1)] == 1
+    assert copy.deepcopy(f) == f and copy.copy(f) is not f
+    assert f.__getstate__() == [1, "x"]
+
+
+def test_post_init_hashes_and_own_methods():
+    assert RECORDS["PostInit"](5).seen == [5]
+    assert RECORDS["PostInit"].__doc__ == "Has a docstring."
+    own = RECORDS["OwnEq"]
+    assert own(1) == own(2) and hash(own(1)) == 7
+    hashed = RECORDS["Hashed"]
+    assert hashed(1, 2) == hashed(1, 9) and hash(hashed(1, 2)) == hash(DATACLASSES["Hashed"](1, 5))
+    plain = RECORDS["Plain"]
+    assert plain(1) != plain(1) and "object at" in repr(plain(1))
+
+
+def test_repr_of_an_object_inside_itself():
+    cls = RECORDS["PostInit"]
+    a = cls(1)
+    a.seen.append(a)
+    assert repr(a) == f"{cls.__qualname__}(x=1, seen=[1, ...])"
+
+
+def test_bad_declarations_fail_as_with_dataclass():
+    with pytest.raises(ValueError, match="mutable default"):
+        @record
+        class Mutable:
+            x: list = []  # noqa: RUF012
+    with pytest.raises(TypeError, match="non-default argument 'y' follows default argument"):
+        @record
+        class Order:
+            x: int = 0
+            y: int
+
+
+def test_what_record_leaves_to_dataclass():
+    """Inherited fields and ClassVar annotations: made by @dataclass itself."""
+
+    @record
+    class Base:
+        x: int
+
+    @record
+    class Derived(Base):
+        y: int = 0
+        kind: ClassVar[str] = "d"
+
+    assert [f.name for f in dataclasses.fields(Derived)] == ["x", "y"]
+    assert Derived(1) == Derived(1, 0) and Derived.kind == "d"
+
+
+def test_one_code_object_per_shape():
+    """Classes of the same shape share compiled `__init__` code (renamed per class)."""
+
+    @record
+    class One:
+        left: int
+        right: int = 0
+
+    @record
+    class Two:
+        first: str
+        second: str = "s"
+
+    assert One.__init__.__code__.co_code == Two.__init__.__code__.co_code
+    assert Two.__init__.__code__.co_varnames == ("self", "first", "second")
+    assert Two("a").second == "s" and One(1, 2).right == 2
+
+
+@pytest.mark.parametrize("module_name", [
+    "wit2witx.diagnostics", "wit2witx.wit.ast", "wit2witx.ir", "wit2witx.wasm.ast",
+    "wit2witx.p1.model", "wit2witx.witx.sexpr", "wit2witx.compiler", "wit2witx.output",
+    "wit2witx.filenames",
+])
+def test_wit2witx_classes_are_records(module_name):
+    """No class of the start-up path pays for `@dataclass`'s compiles (a class that needs
+    @dataclass's own processing would still be a dataclass, but slower to make)."""
+    module = importlib.import_module(module_name)
+    classes = [c for c in vars(module).values()
+               if isinstance(c, type) and c.__module__ == module_name and dataclasses.is_dataclass(c)]
+    assert classes
+    for cls in classes:
+        if "__init__" in vars(cls) and cls.__init__.__code__.co_filename == "<string>":
+            assert cls.__name__ == "Artifacts", f"{cls.__qualname__} made by @dataclass"
+        assert isinstance(cls.__dataclass_params__, records._Params) or cls.__name__ == "Artifacts"

@@ -1,0 +1,359 @@
+"""`@record`: `@dataclass` for the classes of wit2witx, made at a fraction of the cost.
+
+Every start of wit2witx makes about 140 dataclasses, and `@dataclass` writes the source of
+each class's `__init__`, `__repr__` and `__eq__` and compiles it anew (about 0.35 ms a
+class: a third of the imports of a run). A `record` is the same class for the same
+declaration, made without compiling per class:
+
+- `__init__`: one code object per *shape* (how many fields, and which have a default, a
+  default factory, no `init`; frozen or not; a `__post_init__` or not), compiled once per
+  process with placeholder names and renamed to each class's field names with
+  `code.replace`. It runs the same bytecode `@dataclass` would generate, so making an
+  instance costs what it did.
+- `__eq__`, `__hash__`, `__repr__`, and a frozen class's `__setattr__`/`__delattr__`:
+  small closures over the field names, as `@dataclass` would define them (`==` compares
+  the `compare` fields as one tuple when both objects are of the same class; `hash()`
+  hashes that tuple; `repr()` shows the `repr` fields, `...` for an object inside itself).
+- `dataclasses.fields`, `replace`, `asdict` and `is_dataclass` work: the class has the
+  `__dataclass_fields__` and `__dataclass_params__` that `@dataclass` would give it.
+- the same `__match_args__`, `__doc__` (the constructor's signature, for a class with no
+  docstring), `__slots__` (`slots=True`) and hash rules (`eq` without `frozen` or
+  `unsafe_hash` makes the class unhashable; methods the class defines itself are kept).
+
+What `record` does not do itself (inherited fields, `ClassVar`/`InitVar`/`KW_ONLY`
+annotations, keyword-only fields, a metaclass), it leaves to `@dataclass`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from _thread import get_ident
+from operator import attrgetter
+from types import CodeType, FunctionType
+from typing import Any, Callable
+
+__all__ = ["record"]
+
+#: what `dataclasses.fields` reads on each field (private there, stable since 3.7)
+_FIELD_MARK = getattr(dataclasses, "_FIELD", None)
+_HAS_FACTORY = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", None)
+_MISSING = dataclasses.MISSING
+_dataclass = dataclasses.dataclass
+#: field names that would clash with the names the shared `__init__` code uses
+_PREFIX = "_w2w_"
+
+# --- the fields of a class ----------------------------------------------------------
+
+
+class _Params:
+    """`__dataclass_params__`: the options, as `@dataclass` records them."""
+
+    __slots__ = ("init", "repr", "eq", "order", "unsafe_hash", "frozen", "match_args", "kw_only",
+                 "slots", "weakref_slot")
+
+    def __init__(self, init: bool, repr: bool, eq: bool, unsafe_hash: bool, frozen: bool,
+                 slots: bool) -> None:
+        self.init, self.repr, self.eq, self.unsafe_hash, self.frozen = init, repr, eq, unsafe_hash, frozen
+        self.order, self.match_args, self.kw_only, self.slots, self.weakref_slot = False, True, False, slots, False
+
+    def __repr__(self) -> str:
+        return "_Params(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
+
+
+def _unsupported_annotation(annotation: object) -> bool:
+    if isinstance(annotation, str):
+        return any(word in annotation for word in ("ClassVar", "InitVar", "KW_ONLY"))
+    return (annotation is dataclasses.KW_ONLY or isinstance(annotation, dataclasses.InitVar)
+            or "ClassVar" in repr(annotation))
+
+
+def _declared_fields(cls: type) -> list[dataclasses.Field] | None:
+    """The fields `cls` declares, as `@dataclass` would make them; None when the
+    declaration needs something `record` leaves to `@dataclass`."""
+    if type(cls) is not type or any(hasattr(base, "__dataclass_fields__") for base in cls.__mro__[1:]):
+        return None
+    made = []
+    for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+        if _unsupported_annotation(annotation) or name == "self" or name.startswith(_PREFIX):
+            return None
+        default = cls.__dict__.get(name, _MISSING)
+        f = default if isinstance(default, dataclasses.Field) else dataclasses.field(default=default)
+        if f.kw_only is True or isinstance(f.default, dataclasses.Field):
+            return None
+        if f.default is not _MISSING and f.default.__class__.__hash__ is None:
+            raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed:"
+                             " use default_factory")
+        f.name, f.type, f._field_type, f.kw_only = name, annotation, _FIELD_MARK, False
+        made.append(f)
+    return made
+
+
+def _check_default_order(fields: list[dataclasses.Field]) -> None:
+    seen_default = False
+    for f in fields:
+        if not f.init:
+            continue
+        if f.default is _MISSING and f.default_factory is _MISSING:
+            if seen_default:
+                raise TypeError(f"non-default argument {f.name!r} follows default argument")
+        else:
+            seen_default = True
+
+
+# --- __init__: one code object per shape ---------------------------------------------
+
+#: compiled `__init__` code per shape, with placeholder names (`_w2w_f0`, ...)
+_SHAPES: dict[tuple, CodeType] = {}
+
+
+def _kind(f: dataclasses.Field) -> str:
+    """How `__init__` treats the field: a parameter, required (`arg`) or with a default
+    value (`arg_default`) or factory (`arg_factory`); a value set without a parameter
+    (`set_value`, `set_factory`); or nothing (`skip`: `init=False` and no default)."""
+    if f.init:
+        if f.default_factory is not _MISSING:
+            return "arg_factory"
+        return "arg" if f.default is _MISSING else "arg_default"
+    if f.default_factory is not _MISSING:
+        return "set_factory"
+    return "skip" if f.default is _MISSING else "set_value"
+
+
+def _init_source(kinds: tuple[str, ...], frozen: bool, post_init: bool) -> str:
+    """The `__init__` of a shape, as `@dataclass` would write it, with placeholder
+    names: field i is `_w2w_f<i>` (parameter and attribute), its default or factory the
+    global `_w2w_d<i>`."""
+    params, body = ["self"], []
+    for i, kind in enumerate(kinds):
+        name = f"{_PREFIX}f{i}"
+        if kind.startswith("arg"):
+            params.append(name)  # the defaults are the function's, not the code's
+        value = {
+            "arg": name,
+            "arg_default": name,
+            "arg_factory": f"{_PREFIX}d{i}() if {name} is {_PREFIX}factory else {name}",
+            "set_value": f"{_PREFIX}d{i}",
+            "set_factory": f"{_PREFIX}d{i}()",
+        }.get(kind)
+        if value is None:
+            continue
+        body.append(f"{_PREFIX}set(self, {name!r}, {value})" if frozen else f"self.{name} = {value}")
+    if post_init:
+        body.append("self.__post_init__()")
+    return f"def __init__({', '.join(params)}):\n    " + "\n    ".join(body or ["pass"]) + "\n"
+
+
+def _shape_code(kinds: tuple[str, ...], frozen: bool, post_init: bool) -> CodeType:
+    kinds = tuple("arg" if kind == "arg_default" else kind for kind in kinds)  # same code
+    key = (kinds, frozen, post_init)
+    code = _SHAPES.get(key)
+    if code is None:
+        module = compile(_init_source(kinds, frozen, post_init), "<record __init__>", "exec")
+        code = _SHAPES[key] = next(c for c in module.co_consts if isinstance(c, CodeType))
+    return code
+
+
+def _make_init(cls: type, fields: list[dataclasses.Field], frozen: bool) -> FunctionType:
+    kinds = tuple(_kind(f) for f in fields)
+    post_init = hasattr(cls, "__post_init__")
+    renamed = {f"{_PREFIX}f{i}": f.name for i, f in enumerate(fields)}
+    code = _shape_code(kinds, frozen, post_init)
+    code = code.replace(
+        co_names=tuple(renamed.get(n, n) for n in code.co_names),
+        co_varnames=tuple(renamed.get(n, n) for n in code.co_varnames),
+        co_consts=tuple(renamed.get(c, c) if isinstance(c, str) else c for c in code.co_consts),
+        co_qualname=f"{cls.__qualname__}.__init__",
+    )
+    scope: dict[str, Any] = {"__builtins__": __builtins__, "__name__": cls.__module__,
+                             f"{_PREFIX}factory": _HAS_FACTORY, f"{_PREFIX}set": object.__setattr__}
+    defaults = []
+    for i, (f, kind) in enumerate(zip(fields, kinds)):
+        scope[f"{_PREFIX}d{i}"] = f.default if f.default_factory is _MISSING else f.default_factory
+        if kind in ("arg_default", "arg_factory"):
+            defaults.append(f.default if kind == "arg_default" else _HAS_FACTORY)
+    init = FunctionType(code, scope, "__init__", tuple(defaults) or None)
+    init.__annotations__ = {f.name: f.type for f in fields if f.init} | {"return": None}
+    return init
+
+
+# --- ==, hash(), repr() ---------------------------------------------------------------
+
+
+def _key(names: list[str]) -> Callable[[object], tuple]:
+    """The tuple of the named attributes (`@dataclass` compares and hashes that)."""
+    if not names:
+        return lambda obj: ()
+    if len(names) == 1:
+        one = attrgetter(names[0])
+        return lambda obj: (one(obj),)
+    return attrgetter(*names)
+
+
+def _make_eq(cls: type, fields: list[dataclasses.Field]) -> Callable:
+    key = _key([f.name for f in fields if f.compare])
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return key(self) == key(other)
+        return NotImplemented
+
+    __eq__.__qualname__ = f"{cls.__qualname__}.__eq__"
+    return __eq__
+
+
+def _make_hash(cls: type, fields: list[dataclasses.Field]) -> Callable:
+    key = _key([f.name for f in fields if (f.compare if f.hash is None else f.hash)])
+
+    def __hash__(self):
+        return hash(key(self))
+
+    __hash__.__qualname__ = f"{cls.__qualname__}.__hash__"
+    return __hash__
+
+
+def _make_repr(cls: type, fields: list[dataclasses.Field]) -> Callable:
+    shown = tuple(f.name for f in fields if f.repr)
+    running: set[tuple[int, int]] = set()
+
+    def __repr__(self):
+        key = (id(self), get_ident())
+        if key in running:
+            return "..."  # an object inside itself, as @dataclass shows it
+        running.add(key)
+        try:
+            inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in shown)
+        finally:
+            running.discard(key)
+        return f"{self.__class__.__qualname__}({inner})"
+
+    __repr__.__qualname__ = f"{cls.__qualname__}.__repr__"
+    return __repr__
+
+
+def _hash_method(cls: type, fields: list[dataclasses.Field], eq: bool, frozen: bool,
+                 unsafe_hash: bool) -> tuple[bool, Callable | None]:
+    """Whether to set `__hash__`, and to what: `@dataclass`'s rules."""
+    own = cls.__dict__.get("__hash__", _MISSING)
+    explicit = not (own is _MISSING or (own is None and "__eq__" in cls.__dict__))
+    if unsafe_hash:
+        if explicit:
+            raise TypeError(f"Cannot overwrite attribute __hash__ in class {cls.__name__}")
+        return True, _make_hash(cls, fields)
+    if not eq or explicit:
+        return False, None
+    return True, (_make_hash(cls, fields) if frozen else None)
+
+
+# --- frozen classes -------------------------------------------------------------------
+
+
+def _freeze(cls: type, names: tuple[str, ...]) -> None:
+    """`__setattr__`/`__delattr__` that refuse the fields (and, on the class itself,
+    every attribute), and the pickling support of a frozen class with slots."""
+
+    def __setattr__(self, name, value):
+        if type(self) is cls or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self, name):
+        if type(self) is cls or name in names:
+            raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    for method in (__setattr__, __delattr__):
+        if method.__name__ in cls.__dict__:
+            raise TypeError(f"Cannot overwrite attribute {method.__name__} in class {cls.__name__}")
+        method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
+        setattr(cls, method.__name__, method)
+    if "__slots__" in cls.__dict__:
+        if "__getstate__" not in cls.__dict__:
+            cls.__getstate__ = lambda self: [getattr(self, n) for n in names]
+        if "__setstate__" not in cls.__dict__:
+            cls.__setstate__ = lambda self, state: [object.__setattr__(self, n, v) for n, v in zip(names, state)]
+
+
+# --- the class ------------------------------------------------------------------------
+
+
+def _annotation_text(annotation: object) -> str:
+    """As `inspect.formatannotation` writes an annotation (a string one with quotes)."""
+    if isinstance(annotation, type):
+        module = annotation.__module__
+        return annotation.__qualname__ if module == "builtins" else f"{module}.{annotation.__qualname__}"
+    return repr(annotation)
+
+
+def _signature_doc(cls: type, fields: list[dataclasses.Field]) -> str:
+    """`@dataclass`'s `__doc__` for a class without one: the class name and the
+    signature of `__init__`, as `inspect.signature` writes it."""
+    params = []
+    for f in fields:
+        if not f.init:
+            continue
+        text = f"{f.name}: {_annotation_text(f.type)}"
+        if f.default is not _MISSING or f.default_factory is not _MISSING:
+            text += f" = {f.default if f.default_factory is _MISSING else _HAS_FACTORY!r}"
+        params.append(text)
+    return f"{cls.__name__}({', '.join(params)})"
+
+
+def _with_slots(cls: type, names: tuple[str, ...]) -> type:
+    """The class again, with `__slots__` for the fields (a class's slots are fixed when
+    it is made: `@dataclass(slots=True)` makes it anew too)."""
+    if "__slots__" in cls.__dict__:
+        raise TypeError(f"{cls.__name__} already specifies __slots__")
+    namespace = {k: v for k, v in cls.__dict__.items()
+                 if k not in names and k not in ("__dict__", "__weakref__")}
+    namespace["__slots__"] = names
+    made = type(cls)(cls.__name__, cls.__bases__, namespace)
+    made.__qualname__ = cls.__qualname__
+    return made
+
+
+def _set_if_absent(cls: type, name: str, value: Any) -> None:
+    if name not in cls.__dict__:
+        setattr(cls, name, value)
+
+
+def _build(cls: type, fields: list[dataclasses.Field], init: bool, repr: bool, eq: bool,
+           frozen: bool, unsafe_hash: bool, slots: bool) -> type:
+    _check_default_order(fields)
+    for f in fields:  # as @dataclass leaves them: the default on the class, or nothing
+        if f.default is not _MISSING:
+            setattr(cls, f.name, f.default)
+        elif isinstance(cls.__dict__.get(f.name), dataclasses.Field):
+            delattr(cls, f.name)
+    cls.__dataclass_params__ = _Params(init, repr, eq, unsafe_hash, frozen, slots)
+    cls.__dataclass_fields__ = {f.name: f for f in fields}
+    names = tuple(f.name for f in fields)
+    if init:
+        _set_if_absent(cls, "__init__", _make_init(cls, fields, frozen))
+    if repr:
+        _set_if_absent(cls, "__repr__", _make_repr(cls, fields))
+    if eq:
+        _set_if_absent(cls, "__eq__", _make_eq(cls, fields))
+    set_hash, hash_method = _hash_method(cls, fields, eq, frozen, unsafe_hash)
+    if set_hash:
+        cls.__hash__ = hash_method
+    if not getattr(cls, "__doc__"):
+        cls.__doc__ = _signature_doc(cls, fields)
+    _set_if_absent(cls, "__match_args__", tuple(f.name for f in fields if f.init))
+    if slots:
+        cls = _with_slots(cls, names)
+    if frozen:
+        _freeze(cls, names)
+    return cls
+
+
+def record(cls: type | None = None, /, *, init: bool = True, repr: bool = True, eq: bool = True,
+           frozen: bool = False, unsafe_hash: bool = False, slots: bool = False):
+    """`@dataclass` with these options (see the module docstring): `@record`,
+    `@record(slots=True)`, `@record(frozen=True, slots=True)`, ..."""
+    options = dict(init=init, repr=repr, eq=eq, frozen=frozen, unsafe_hash=unsafe_hash, slots=slots)
+    if cls is None:
+        return lambda c: record(c, **options)
+    fields = _declared_fields(cls) if _FIELD_MARK is not None and _HAS_FACTORY is not None else None
+    if fields is None:
+        return _dataclass(cls, **options)
+    return _build(cls, fields, **options)
