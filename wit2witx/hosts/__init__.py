@@ -64,12 +64,14 @@ _HTTP_GLUE: dict[str, Any] = {}
 
 def _load(names: tuple[str, ...], into: dict[str, Any]) -> dict[str, Any]:
     if not into:
+        found = {}
         for name in names:
             try:
-                into[name] = importlib.import_module(f"{__name__}._generated.{name}_host")
+                found[name] = importlib.import_module(f"{__name__}._generated.{name}_host")
             except ModuleNotFoundError as exc:
                 if exc.name != f"{__name__}._generated.{name}_host":
                     raise
+        into.update(found)  # at once: another thread never sees the dict half filled
     return into
 
 

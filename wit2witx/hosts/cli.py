@@ -12,12 +12,22 @@ monotonic clock, wasi:sockets) plus what a WASI 0.2 command needs beyond it:
 - wasi:random: `os.urandom` for the secure functions, `random` for the insecure ones;
 - wasi:clocks/wall-clock: `time.time_ns()` (its `now`/`resolution` share their names
   with the monotonic clock's, so the wall clock is an object of its own, `WallClock`).
+
+Threads (docs/abi.md, Threads): wasmtime-py calls a host on the thread that runs the
+guest, and `wit2witx run --serve` runs one instance per request on the connection's
+thread, each with its own host. What hosts share is the process's descriptors 0, 1 and
+2: one write of a guest to stdout or stderr goes out whole, under a lock per descriptor
+(`write` loops over partial writes, and a pipe lets another writer in between). The
+rest needs no lock: the arguments and variables are only read (copies are returned),
+`random.Random`'s generator steps are atomic (each `getrandbits` is one C call), and a
+stream's own state (`eof`) is used by the calls that hold its handle, as in the C host.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from typing import Any, Sequence
 
@@ -44,6 +54,11 @@ class _NoConnection:
         pass
 
 
+#: One lock per descriptor written by `StdioOutput`s (hosts of concurrent requests share
+#: the process's stdout and stderr).
+_FD_LOCKS: dict[int, threading.Lock] = {}
+
+
 class StdioOutput:
     """An output-stream writing straight to a file descriptor (blocking, no buffer)."""
 
@@ -51,6 +66,7 @@ class StdioOutput:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        self.lock = _FD_LOCKS.setdefault(fd, threading.Lock())  # setdefault: one lock, even if made at once
         self.conn = _NoConnection()
 
     def _push(self) -> None:
@@ -67,8 +83,9 @@ class StdioOutput:
 
     def write_all(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view):]
+        with self.lock:  # the guest's write stays whole among other threads' writes
+            while view:
+                view = view[os.write(self.fd, view):]
 
     def blocking_flush(self) -> None:
         pass

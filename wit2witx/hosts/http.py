@@ -51,6 +51,16 @@ Semantics (what a guest can rely on):
 * Using a body or stream after `finish` (or a second `body`/`consume`/`stream`/
   `write`) is the WIT error of the call (status `error`); a stale or forged handle is
   `bad_handle`, out-of-bounds buffers `bad_pointer`, from the glue, before the host runs.
+* Threads: the guest calls the host on one thread (a wasmtime store is used by one
+  thread; `--serve` gives each request its own host), and the host's own threads (a
+  request's worker, a request body's reader) meet it only in the bodies and the
+  exchange: every field both sides use changes under that object's `cond`, a producer
+  sets `done` last (pollables read it without the lock), `future-trailers.get` reads
+  the outcome under the lock, and the worker publishes and closes its socket under the
+  exchange's lock, which `cancel` (dropping the future) holds to shut it down — so a
+  cancel before connect(2) stops the request and a shutdown never meets a closed,
+  reused descriptor. Flags only the guest's calls touch (`sent`, `taken`, `used`,
+  `stream_taken`, a fields object's entries) need no lock.
 """
 
 from __future__ import annotations
@@ -364,9 +374,9 @@ class IncomingBody:
 
     def end(self, trailers: Fields | None = None, error: Any = None) -> None:
         with self.cond:
-            self.done = True
             self.trailers = trailers
             self.error = error
+            self.done = True  # last: `ready` and pollables read it without the lock
             self.cond.notify_all()
 
     # -- consumer (the guest)
@@ -578,12 +588,20 @@ class Exchange:
             self.cond.notify_all()
 
     def cancel(self) -> None:
-        self.cancelled = True
-        if self.result is None and self.sock is not None:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        """The guest dropped the future (on its thread, while the worker runs): stop the
+        worker. Under `cond`, which the worker holds to publish or close its socket, so
+        the shutdown never meets a socket being closed (or its descriptor reused)."""
+        with self.cond:
+            self.cancelled = True
+            if self.result is None and self.sock is not None:
+                try:
+                    self.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _close(self, closeable: Any) -> None:
+        with self.cond:  # see `cancel`
+            closeable.close()
 
     # -- the worker
 
@@ -595,7 +613,7 @@ class Exchange:
                 self._send(conn)
                 self._receive(conn)
             except BaseException:
-                conn.close()
+                self._close(conn)
                 raise
         except ClientError as exc:
             if body is not None:
@@ -651,23 +669,31 @@ class Exchange:
         tls, host, port = self._target()
         family, sa = self._address(host, port)
         sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock = sock
-        if self.cancelled:
-            sock.close()
-            raise ClientError(code("internal_error", "cancelled"))
+        self._publish(sock)
         sock.settimeout(_seconds(self.options.connect))
         try:
             sock.connect(sa)
         except OSError as exc:
-            sock.close()
+            self._close(sock)
             raise ClientError(_os_error_code(exc)) from None
+        # a cancel between `_publish` and connect(2) found nothing to shut down yet
+        self._publish(sock)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
             sock = self._wrap_tls(sock, host)
+            self._publish(sock)  # the TLS socket took over the descriptor
         sock.settimeout(None)
         conn = http.client.HTTPConnection(host, port)
         conn.sock = sock
         return conn
+
+    def _publish(self, sock: socket.socket) -> None:
+        """Make `sock` the one `cancel` shuts down, unless the guest cancelled already."""
+        with self.cond:
+            if self.cancelled:
+                sock.close()
+                raise ClientError(code("internal_error", "cancelled"))
+            self.sock = sock
 
     def _wrap_tls(self, sock: socket.socket, host: str) -> socket.socket:
         import ssl  # noqa: PLC0415
@@ -675,10 +701,10 @@ class Exchange:
         try:
             return ssl.create_default_context().wrap_socket(sock, server_hostname=host)
         except ssl.SSLCertVerificationError:
-            sock.close()
+            self._close(sock)
             raise ClientError(code("TLS_certificate_error")) from None
         except (ssl.SSLError, OSError):
-            sock.close()
+            self._close(sock)
             raise ClientError(code("TLS_protocol_error")) from None
 
     def _send(self, conn: http.client.HTTPConnection) -> None:
@@ -749,7 +775,7 @@ class Exchange:
         try:
             pump_response_body(resp, body)
         finally:
-            conn.close()
+            self._close(conn)
 
 
 def chunk(data: bytes) -> bytes:
@@ -1042,14 +1068,16 @@ class HttpHost(CliHost):
 
     def future_trailers_get(self, self_: FutureTrailers, *, result_capacity: int) -> Any:
         body = self_.body
-        if not body.done:
+        with body.cond:  # the producer's `end` sets done, trailers and error together
+            done, error, trailers = body.done, body.error, body.trailers
+        if not done:
             return None
         if self_.taken:
             return Err(None)
         self_.taken = True
-        if body.error is not None:
-            return Ok(Err(body.error))
-        return Ok(Ok(body.trailers))
+        if error is not None:
+            return Ok(Err(error))
+        return Ok(Ok(trailers))
 
     def future_trailers_drop(self, self_: FutureTrailers) -> None:
         self_.body.close()

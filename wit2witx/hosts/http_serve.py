@@ -22,6 +22,16 @@ it and its trailers at `finish`. A guest that traps before setting the response,
 sets it, or sets an `error-code`, gets the client a 500 (a trap after the head went out
 closes the connection instead: the client sees a body cut short). The server keeps
 serving either way.
+
+Threads: requests run at once on the connections' threads. What they share is made
+before the first one (the engine, the module, the linker and its host-function proxies,
+which find the request's host and tables in `ThreadState`, a `threading.local`) and only
+read after: wasmtime's engine, module and linker may be used from several threads, a
+proxy's cached forwarders are the same whichever thread makes them first, and the glue
+modules and their generated types are loaded once, whole (`wit2witx.hosts._load`,
+`sockets._types`). Each request's store, instance, handle tables and `HttpHost` belong
+to its thread; its body reader thread meets them only in the `IncomingBody` (its lock).
+Writes of concurrent guests to stdout/stderr go out whole (`cli.StdioOutput`).
 """
 
 from __future__ import annotations

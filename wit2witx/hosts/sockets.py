@@ -59,13 +59,15 @@ from . import faults, load_glue
 from .runtime import BadValue
 
 T = SimpleNamespace()  # every generated class, filled by `_types()`
+_TYPES_LOCK = threading.Lock()  # hosts made on several threads at once: T filled once, whole
 
 
 def _types() -> SimpleNamespace:
     if not vars(T):
-        for module in load_glue().values():
-            for name in module.__all__:
-                setattr(T, name, getattr(module, name))
+        with _TYPES_LOCK:
+            if not vars(T):
+                found = {name: getattr(module, name) for module in load_glue().values() for name in module.__all__}
+                vars(T).update(found)  # at once: a reader never sees T half filled
     return T
 
 
