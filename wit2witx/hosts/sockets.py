@@ -14,6 +14,11 @@ Network access is limited to loopback addresses unless `allow_network=True`
 explicit address, and the addresses a name resolves to. Without it, a UDP socket bound
 to the unspecified address silently drops datagrams from non-loopback sources.
 
+`start-connect` fails only on its arguments (`invalid-argument`: another family, the
+unspecified address, port 0, multicast or broadcast, IPv4-mapped), the socket's state
+and the policy; whatever connect(2) answers, even at once, is `finish-connect`'s (as in
+wasmtime and the C host; tests/test_hosts_agree.py). An interrupted `accept` is retried.
+
 Where WASI says the runtime *traps*, the backport returns a status instead (the host
 survives and the guest can report it):
 
