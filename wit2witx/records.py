@@ -21,23 +21,27 @@ declaration, made without compiling per class:
   `unsafe_hash` makes the class unhashable; methods the class defines itself are kept).
 
 What `record` does not do itself (inherited fields, `ClassVar`/`InitVar`/`KW_ONLY`
-annotations, keyword-only fields, a metaclass), it leaves to `@dataclass`.
+annotations, keyword-only fields), it leaves to `@dataclass`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
+from abc import update_abstractmethods
 from _thread import get_ident
 from operator import attrgetter
 from types import CodeType, FunctionType
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar, get_origin
 
 __all__ = ["record"]
 
 #: what `dataclasses.fields` reads on each field (private there, stable since 3.7)
 _FIELD_MARK = getattr(dataclasses, "_FIELD", None)
+_CLASSVAR_MARK = getattr(dataclasses, "_FIELD_CLASSVAR", None)
 _HAS_FACTORY = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", None)
 _MISSING = dataclasses.MISSING
+_PRIVATE_NAMES_FOUND = None not in (_FIELD_MARK, _CLASSVAR_MARK, _HAS_FACTORY)
 _dataclass = dataclasses.dataclass
 #: field names that would clash with the names the shared `__init__` code uses
 _PREFIX = "_w2w_"
@@ -60,31 +64,53 @@ class _Params:
         return "_Params(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
+def _is_classvar(annotation: object, cls: type) -> bool:
+    """`ClassVar[...]`, written as `@dataclass` recognises it: also as a string (`from
+    __future__ import annotations`) naming `ClassVar` or `typing.ClassVar` as the class's
+    module knows them."""
+    if not isinstance(annotation, str):
+        return annotation is ClassVar or get_origin(annotation) is ClassVar
+    head = annotation.split("[", 1)[0]
+    if "ClassVar" not in head:
+        return False
+    module = sys.modules.get(cls.__module__)
+    scope = vars(module) if module is not None else {}
+    prefix, _, name = head.rpartition(".")
+    if prefix:
+        return getattr(scope.get(prefix.strip()), name.strip(), None) is ClassVar
+    return scope.get(name.strip()) is ClassVar
+
+
 def _unsupported_annotation(annotation: object) -> bool:
     if isinstance(annotation, str):
-        return any(word in annotation for word in ("ClassVar", "InitVar", "KW_ONLY"))
-    return (annotation is dataclasses.KW_ONLY or isinstance(annotation, dataclasses.InitVar)
-            or "ClassVar" in repr(annotation))
+        return "InitVar" in annotation or "KW_ONLY" in annotation
+    return annotation is dataclasses.KW_ONLY or isinstance(annotation, dataclasses.InitVar)
 
 
-def _declared_fields(cls: type) -> list[dataclasses.Field] | None:
-    """The fields `cls` declares, as `@dataclass` would make them; None when the
-    declaration needs something `record` leaves to `@dataclass`."""
-    if type(cls) is not type or any(hasattr(base, "__dataclass_fields__") for base in cls.__mro__[1:]):
+def _declared_fields(cls: type) -> dict[str, dataclasses.Field] | None:
+    """The fields `cls` declares (`ClassVar` ones too, as `@dataclass` records them);
+    None when the declaration needs something `record` leaves to `@dataclass`."""
+    if any(hasattr(base, "__dataclass_fields__") for base in cls.__mro__[1:]):
         return None
-    made = []
+    made = {}
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():
         if _unsupported_annotation(annotation) or name == "self" or name.startswith(_PREFIX):
             return None
         default = cls.__dict__.get(name, _MISSING)
         f = default if isinstance(default, dataclasses.Field) else dataclasses.field(default=default)
-        if f.kw_only is True or isinstance(f.default, dataclasses.Field):
+        f.name, f.type = name, annotation
+        if _is_classvar(annotation, cls):
+            if f.default_factory is not _MISSING:
+                raise TypeError(f"field {name} cannot have a default factory")
+            f._field_type = _CLASSVAR_MARK
+        elif f.kw_only is True:
             return None
-        if f.default is not _MISSING and f.default.__class__.__hash__ is None:
-            raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed:"
-                             " use default_factory")
-        f.name, f.type, f._field_type, f.kw_only = name, annotation, _FIELD_MARK, False
-        made.append(f)
+        else:
+            if f.default is not _MISSING and f.default.__class__.__hash__ is None:
+                raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed:"
+                                 " use default_factory")
+            f._field_type, f.kw_only = _FIELD_MARK, False
+        made[name] = f
     return made
 
 
@@ -316,16 +342,17 @@ def _set_if_absent(cls: type, name: str, value: Any) -> None:
         setattr(cls, name, value)
 
 
-def _build(cls: type, fields: list[dataclasses.Field], init: bool, repr: bool, eq: bool,
+def _build(cls: type, declared: dict[str, dataclasses.Field], init: bool, repr: bool, eq: bool,
            frozen: bool, unsafe_hash: bool, slots: bool) -> type:
+    fields = [f for f in declared.values() if f._field_type is _FIELD_MARK]
     _check_default_order(fields)
-    for f in fields:  # as @dataclass leaves them: the default on the class, or nothing
+    for f in declared.values():  # as @dataclass leaves them: the default on the class, or nothing
         if f.default is not _MISSING:
             setattr(cls, f.name, f.default)
         elif isinstance(cls.__dict__.get(f.name), dataclasses.Field):
             delattr(cls, f.name)
     cls.__dataclass_params__ = _Params(init, repr, eq, unsafe_hash, frozen, slots)
-    cls.__dataclass_fields__ = {f.name: f for f in fields}
+    cls.__dataclass_fields__ = declared
     names = tuple(f.name for f in fields)
     if init:
         _set_if_absent(cls, "__init__", _make_init(cls, fields, frozen))
@@ -343,6 +370,7 @@ def _build(cls: type, fields: list[dataclasses.Field], init: bool, repr: bool, e
         cls = _with_slots(cls, names)
     if frozen:
         _freeze(cls, names)
+    update_abstractmethods(cls)  # an ABC whose abstract methods the fields implement
     return cls
 
 
@@ -353,7 +381,7 @@ def record(cls: type | None = None, /, *, init: bool = True, repr: bool = True, 
     options = dict(init=init, repr=repr, eq=eq, frozen=frozen, unsafe_hash=unsafe_hash, slots=slots)
     if cls is None:
         return lambda c: record(c, **options)
-    fields = _declared_fields(cls) if _FIELD_MARK is not None and _HAS_FACTORY is not None else None
-    if fields is None:
+    declared = _declared_fields(cls) if _PRIVATE_NAMES_FOUND else None
+    if declared is None:
         return _dataclass(cls, **options)
-    return _build(cls, fields, **options)
+    return _build(cls, declared, **options)
