@@ -65,7 +65,7 @@ dataclasses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Mapping, Sequence
 
 from ..diagnostics import UnsupportedError, error
@@ -77,6 +77,7 @@ from ..p1.model import (
 )
 from ..p1.names import guest_export_name
 from ..p1.unit import Unit
+from ..records import record
 from . import cnames
 from .cnames import ProgramNames, Registry
 from .templating import render, template_dirs
@@ -113,14 +114,14 @@ def default_prefix(module_name: str | None) -> str:
 # repr=False` spares generating methods nobody calls (class creation is import time).
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class CConstant:
     name: str
     value: str
     doc: list[str]
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class CMember:
     ctype: str
     name: str
@@ -131,7 +132,7 @@ class CMember:
         return _declarator(self.ctype, self.name)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class CType:
     """One typename: its typedef (alias, struct or tagged union), constants and asserts."""
 
@@ -150,7 +151,7 @@ class CType:
     offsets: list[tuple[str, int]] = field(default_factory=list)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class CParam:
     ctype: str
     name: str
@@ -161,7 +162,7 @@ class CParam:
         return _declarator(self.ctype, self.name)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class CFunction:
     name: str
     return_type: str
@@ -185,7 +186,7 @@ class CFunction:
         return attrs
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class CHeader:
     guard: str
     comment: list[str]

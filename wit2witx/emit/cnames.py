@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import re
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import field
 from itertools import accumulate
 from typing import Callable, Hashable, Iterable, Mapping, Sequence
+
+from ..records import record
 
 # --------------------------------------------------------------------------- keywords
 
@@ -274,14 +276,14 @@ def macro_case(name: str) -> str:
 # --------------------------------------------------------------------------- a run's names
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class CaseNames:
     """The macro-name suffix of every case/flag/constant of one type (distinct)."""
 
     suffixes: list[str]
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class ProgramNames:
     """Every global C name of a run, shared by the guest header and the host glue.
 

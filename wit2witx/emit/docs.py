@@ -9,7 +9,7 @@ the unit defines: its WITX form, size and alignment, and member offsets or value
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 
 from ..p1.facts import Facts, facts_of
@@ -17,6 +17,7 @@ from ..p1.model import (
     Expected, Function, Ref, TypeName, canonical_fields, canonical_variant_cases, resolve,
 )
 from ..p1.names import guest_export_name
+from ..records import record
 from .templating import render, template_dirs
 from .witx import definition_text, format_type, program_memo
 
@@ -141,7 +142,7 @@ def md_comment(text: str) -> str:
 # repr=False` spares generating methods nobody calls (class creation is import time).
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class MemberDoc:
     name: str
     detail: str  # offset (records), value (enum cases, flags)
@@ -149,7 +150,7 @@ class MemberDoc:
     docs: str
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class TypeDoc:
     name: str
     kind: str
@@ -161,14 +162,14 @@ class TypeDoc:
     members: list[MemberDoc]
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class ParamDoc:
     name: str
     type: str
     docs: str
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class FunctionDoc:
     name: str
     docs: str

@@ -27,13 +27,14 @@ from __future__ import annotations
 import functools
 import heapq
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Callable, Iterator, Mapping
 
 from .. import ir
 from ..diagnostics import (
     Diagnostic, ResolveError, Span, UnsupportedError, UsageError, error, warning,
 )
+from ..records import record
 from . import model as m
 from .names import (
     BUF_PARAMS, CLASH_SUFFIX, ERROR_PAYLOAD_PARAM, GENERIC_ERROR, MEMORY_IMPORT, RESULT_NAME, SELF_PARAM,
@@ -47,7 +48,7 @@ from .unit import Unit
 _NAME_LEVELS = 3
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Lowered:
     units: list[Unit]
     warnings: list[Diagnostic]
@@ -104,7 +105,7 @@ def find_world(resolve: ir.Resolve, world: str) -> int:
 # --- plans: what each unit is lowered from ---------------------------------------------
 
 
-@dataclass(slots=True, eq=False, repr=False)  # internal: never compared or shown
+@record(slots=True, eq=False, repr=False)  # internal: never compared or shown
 class _Plan:
     """One future unit: an interface or a world's own items."""
 
@@ -127,7 +128,7 @@ class _Plan:
     result_types: dict[tuple[str, int | None], ir.TypeRef] = field(default_factory=dict)
 
 
-@dataclass(slots=True, eq=False, repr=False)  # internal: never compared or shown
+@record(slots=True, eq=False, repr=False)  # internal: never compared or shown
 class _Problem:
     """Why an item cannot be backported; `direct` when the item itself is the cause."""
 
@@ -135,7 +136,7 @@ class _Problem:
     direct: bool
 
 
-@dataclass(slots=True, eq=False, repr=False)  # internal: never compared or shown
+@record(slots=True, eq=False, repr=False)  # internal: never compared or shown
 class _ResultShape:
     """How a WIT function result maps onto `(expected T' (error S))`."""
 

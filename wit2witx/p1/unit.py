@@ -10,12 +10,13 @@ reached through `uses` (`(use "x.witx")` in WITX, `#include "x.h"` in C).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from ..records import record
 from .model import Definition, Document, Module, TypeName
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Unit:
     name: str  # the P1 module name; also the stem of every file emitted for it
     document: Document

@@ -15,14 +15,15 @@ Rules (as wit-parser's `Resolve::push_path`):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from .. import ir
 from ..diagnostics import InputError, ResolveError, SourceFile, Span, error, read_source
+from ..records import record
 from . import ast
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class DeclList:
     """The top-level items of one file (or one nested package block)."""
 
@@ -30,7 +31,7 @@ class DeclList:
     file: SourceFile
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class PackageSource:
     """One package's unresolved text: its name and the item lists of its files."""
 
@@ -156,7 +157,7 @@ def load_file(path: str, *, is_main: bool) -> list[PackageSource]:
     return _group([path], path, is_main=is_main)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class EncodedPackage:
     """A WIT package encoded as wasm: decoded by `decode.py`, not parsed."""
 
@@ -165,7 +166,7 @@ class EncodedPackage:
     is_main: bool = False
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Discovery:
     """Everything reachable from the inputs, in the order wit-parser meets it."""
 

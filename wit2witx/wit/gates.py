@@ -10,11 +10,11 @@ The resolver builds gated-off items too (their errors still count) and records t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 from .. import ir
 from ..diagnostics import ResolveError, Span, error
+from ..records import record
 from . import ast
 
 
@@ -63,7 +63,7 @@ def parse_version(text: str) -> tuple:
     return (tuple(nums), pre_key)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Gates:
     features: frozenset[str] = frozenset()
     all_features: bool = False

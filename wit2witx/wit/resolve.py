@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import heapq
 import os
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .. import ir
 from ..diagnostics import InputError, ResolveError, Span, error
+from ..records import record
 from . import ast
 from .deps import PackageSource, discover, package_name, sort_packages
 from .gates import Gates, drop_excluded, stability_of
@@ -1103,7 +1103,7 @@ class _WorldElaboration:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _OwnLater:
     """A resource named in a value position: an `own<r>` handle, created later."""
 
