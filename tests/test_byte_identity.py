@@ -19,6 +19,15 @@ imports of the host), and a file may differ only where exports are: a WITX file 
 by its `(@w2w guest_export)` lines; any other file only if it belongs to a unit that
 has exports (its name is the unit's, `<unit>.h`, `<unit>_host.c`, ...).
 
+Two more deliberate changes (task G): the C glue checks every element of a span whose
+elements can be invalid before the implementation runs, so a `<unit>_host_inline.h` may
+differ by its `<module>_check_<f>_<x>_inline` functions and the two lines of a
+trampoline that call one (and the `int rc;` such a trampoline now needs); the Python
+glue gives each FuncSpec the call plan's glue statuses, so a `<unit>_host.py` may differ
+by its `glue_statuses=(...)` lines; and `w2w_host.h`'s `w2w_handles_slot` pins a handle
+once per call (the checks and the implementation's decode look list handles up twice),
+which is `_PIN_ONCE` in place of `_PIN_EACH` (`explained_by_glue_changes`).
+
     .venv/bin/python tests/test_byte_identity.py [BASE [BACKENDS]]
 """
 
@@ -214,6 +223,67 @@ def explained_by_exports(path: str, before: bytes | None, after: bytes | None,
     return any(name.startswith((f"{unit}.", f"{unit}_")) for unit in units)
 
 
+#: an element check of the C glue: its definition, and the call in a trampoline
+_CHECK_FN = re.compile(rb"\nstatic inline int \w+_check_\w+_inline\(const w2w_mem \*mem, "
+                       rb"w2w_handles \*handles, const uint8_t \*src, uint32_t n\)\n\{\n.*?\n\}\n",
+                       re.DOTALL)
+_CHECK_CALL = re.compile(rb"^    if \(\(rc = \w+_check_\w+_inline\(mem, host->handles, p_\w+, [^\n]*\)\) != 0\)\n"
+                         rb"        return [^\n]*;\n", re.MULTILINE)
+_RC_DECL = re.compile(rb"^    int rc;\n", re.MULTILINE)
+#: the call plan's glue statuses in a FuncSpec of the Python glue
+_GLUE_STATUSES = re.compile(rb"^        glue_statuses=\([^\n]*\),\n", re.MULTILINE)
+
+
+#: `w2w_handles_slot` before and after it pins a handle once per call
+_PIN_EACH = b"""
+ * (NULL too when the call pinned W2W_MAX_PINS handles already). */
+static inline w2w_slot *w2w_handles_slot(w2w_handles *t, uint32_t handle, const w2w_type *type)
+{
+    w2w_slot *s;
+    w2w_lock_(t);
+    s = w2w_handles_find_(t, handle, type);
+#if W2W_THREADS
+    if (s != NULL) {
+"""
+_PIN_ONCE = b"""
+ * (NULL too when the call pinned W2W_MAX_PINS handles already). A call pins a handle
+ * once, however often it looks it up: the glue checks a list's handles before the
+ * implementation decodes them again. */
+static inline w2w_slot *w2w_handles_slot(w2w_handles *t, uint32_t handle, const w2w_type *type)
+{
+    w2w_slot *s;
+#if W2W_THREADS
+    uint32_t k;
+#endif
+    w2w_lock_(t);
+    s = w2w_handles_find_(t, handle, type);
+#if W2W_THREADS
+    for (k = 0; s != NULL && k < w2w_this_call.pins_len; k++)
+        if (w2w_this_call.pins[k] == (uint16_t)(handle & 0xFFFFu)) {
+            w2w_unlock_(t);
+            return s;
+        }
+    if (s != NULL) {
+"""
+
+
+def explained_by_glue_changes(path: str, before: bytes | None, after: bytes | None) -> bool:
+    """Whether `path` differs only by the C glue's element checks or by the Python
+    glue's `glue_statuses` (see the module's docstring)."""
+    if before is None or after is None:
+        return False
+    backend, _case, rel = path.split("/", 2)
+    if backend == "host-c" and rel.endswith("_host_inline.h"):
+        def strip(text: bytes) -> bytes:
+            return _RC_DECL.sub(b"", _CHECK_CALL.sub(b"", _CHECK_FN.sub(b"", text)))
+        return strip(after) == strip(before)
+    if backend == "host-c" and rel == "w2w_host.h":
+        return after.count(_PIN_ONCE) == 1 and after.replace(_PIN_ONCE, _PIN_EACH) == before
+    if backend == "host-py" and rel.endswith("_host.py"):
+        return _GLUE_STATUSES.sub(b"", after) == before
+    return False
+
+
 def differences(base: str, work: Path, backends=JINJA_BACKENDS) -> tuple[int, list[str]]:
     """(files compared, paths that differ) between `base` and this checkout, for the
     files of `backends` (each `<backend>/<case>/<file>`), but for the differences guest
@@ -235,7 +305,8 @@ def differences(base: str, work: Path, backends=JINJA_BACKENDS) -> tuple[int, li
     before = {p: b for p, b in tree(work / "before").items() if p.startswith(keep)}
     after = {p: b for p, b in tree(work / "after").items() if p.startswith(keep)}
     differ = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p)
-                    and not explained_by_exports(p, before.get(p), after.get(p), exported))
+                    and not explained_by_exports(p, before.get(p), after.get(p), exported)
+                    and not explained_by_glue_changes(p, before.get(p), after.get(p)))
     return len(before), differ
 
 

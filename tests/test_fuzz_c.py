@@ -11,6 +11,7 @@ handles the guest was told about, every stub object released exactly once.
 - every input that found a bug during development (tests/fuzz/regressions/c/) passes;
 - the harness is not blind: with the glue's bounds check weakened (a length ignored),
   it finds the bug within the same kind of campaign.
+  Nor with a list's element check skipped (poll() given a list with a dead handle).
 
 `make fuzz` runs a long campaign. Needs Debian's clang and libclang-rt-*-dev (`make
 test` installs them as root, like the Arm toolchain).
@@ -98,3 +99,20 @@ def test_the_harness_finds_a_weakened_bounds_check(tmp_path):
     assert ("AddressSanitizer" in proc.stderr or "FUZZ INVARIANT BROKEN" in proc.stderr), proc.stderr[-3000:]
     assert sorted((tmp_path / "findings").iterdir())
 
+
+
+def test_the_harness_finds_a_skipped_element_check(tmp_path):
+    """wasi:io's glue with poll()'s element check skipped: a list holding a stale or
+    forged handle reaches the implementation, which the stubs report (every element of
+    a span they get must be valid)."""
+    _libfuzzer_clang()
+    trees = build_c.wasi_trees(corpus_path("wasi-p2"), tmp_path / "tree")
+    check = "if ((rc = wasi_io_poll_check_poll_in_inline("
+    exe = build_c.build(tmp_path, [t for t in trees if t.name == "io"], patch=(
+        "wasi_io_poll_host_inline.h", check, check.replace("if (", "if (0 && ", 1)))
+    corpus = tmp_path / "corpus"
+    build_c.seeds(corpus, build_c.metadata(tmp_path))
+    proc = build_c.run(exe, corpus, SECONDS, tmp_path / "findings")
+    assert proc.returncode != 0, proc.stderr[-3000:]
+    assert "FUZZ INVARIANT BROKEN: the implementation got an invalid list element" in proc.stderr, \
+        proc.stderr[-3000:]

@@ -120,3 +120,46 @@ def test_python_glue_checks_every_element_first(tmp_path):
     assert ex["calls"](store) == CALLS
     assert impl.tallies == [(["cell1", "cell3", "cell1"], [0, 2, 1], [[1, 1, 2, 2], [1]])]
     assert tables.live == 2
+
+
+PIN_ONCE = r"""
+#define W2W_DEFINE_THREAD_STATE
+#include "w2w_host.h"
+#include <stdio.h>
+
+static const w2w_module module = { "pins" };
+static void release_obj(void *host, void *obj) { (void)host; (void)obj; }
+static const w2w_type cell = { "cell", &module, release_obj };
+
+int main(void)
+{
+    static w2w_handles table;
+    static int obj;
+    uint32_t h, i, found = 0;
+    w2w_handles_init(&table);
+    h = w2w_handles_insert(&table, &cell, &obj);
+    w2w_call_enter(&table);
+    for (i = 0; i < 3 * W2W_MAX_PINS; i++)
+        found += w2w_handles_slot(&table, h, &cell) != NULL;
+    printf("found=%u pins=%u\n", (unsigned)found, (unsigned)w2w_this_call.pins_len);
+    w2w_call_leave(&table);
+    printf("after=%u\n", (unsigned)w2w_this_call.pins_len);
+    return 0;
+}
+"""
+
+
+def test_a_call_pins_a_handle_once_however_often_it_is_looked_up(tmp_path):
+    """With W2W_THREADS, the element checks and the implementation's decode look each
+    handle of a list up twice: a call pins it once, so a list of W2W_MAX_PINS distinct
+    handles still fits (and one handle listed many times takes one pin)."""
+    from conftest import ROOT
+
+    src = tmp_path / "pins.c"
+    src.write_text(PIN_ONCE)
+    exe = tmp_path / "pins"
+    check(run([gcc(), "-std=gnu11", "-Wall", "-Wextra", "-Werror", *SAN, "-DW2W_THREADS=1",
+               "-DW2W_MAX_PINS=4", "-I", ROOT / "wit2witx" / "hosts" / "c" / "generated", src,
+               "-lpthread", "-o", exe]), "building the pin test")
+    out = check(run([exe]), "running the pin test").stdout
+    assert "found=12 pins=1" in out and "after=0" in out, out

@@ -16,6 +16,12 @@ can hold, the generator writes two C functions:
   handle in it is reported (`fz_told`), every list must lie in the caller buffer, every
   tag and flag must be valid.
 
+A stub also checks what it was given: handles live objects of their type, spans
+readable in full, and every element of a span valid (`Gen.valid`: a live handle of its
+type, an enum value, tag, flag bits and char in range, the lists in it inside guest
+memory, at any depth) — the glue checks all of them before it calls the
+implementation.
+
 `python tests/fuzz/gen_c.py OUT PATH...` writes the glue (host-c) of every PATH (a WIT
 package folder, WASI packages with their deps/) and `fz_gen.c` to OUT.
 """
@@ -217,6 +223,45 @@ class Gen:
             return lines
         return []
 
+    # ---------------------------------------------------------------- valid inputs
+
+    def valid(self, tref, img: str, d: int) -> list[str]:
+        """Statements failing the campaign when the element at `img` (guest layout, in
+        a span the implementation got) is not valid; none when every value is."""
+        bad = '    fz_fail("the implementation got an invalid list element", "");'
+        desc = self.descriptor(tref)
+        if desc is not None:
+            return [f"if (w2w_handles_slot(host->handles, w2w_ld_u32({img}), &{desc}) == NULL)", bad]
+        ty = resolve(tref)
+        if isinstance(ty, Handle):  # of no resource type: the glue refuses those
+            return []
+        if isinstance(ty, Builtin):
+            return [f"if (!w2w_valid_char(w2w_ld_u32({img})))", bad] if ty.name == "char" else []
+        if isinstance(ty, Flags):
+            mask = (1 << len(ty.flags)) - 1
+            return [f"if (({_INT_LOAD[ty.repr.size].format(img)} & ~0x{mask:x}ull) != 0)", bad]
+        if isinstance(ty, (String, List)):
+            elem = Builtin("char8") if isinstance(ty, String) else ty.element
+            sa = layout.size_align(elem)
+            inner = self.valid(elem, f"v{d} + (size_t)j{d} * {sa.size}u", d + 1)
+            return ["{",
+                    f"    uint32_t m{d} = w2w_ld_u32({img} + 4), j{d};",
+                    f"    const uint8_t *v{d} = w2w_mem_ptr(&host->mem, w2w_ld_u32({img}), (uint64_t)m{d} * {sa.size}u, {sa.align}u);",
+                    f"    if (v{d} == NULL)", "    " + bad,
+                    f"    for (j{d} = 0; j{d} < m{d}; j{d}++) {{", *("        " + x for x in inner), "    }",
+                    f"    (void)j{d};", "}"]
+        fields = canonical_fields(ty)
+        if fields is not None:
+            return [x for fl in layout.record_layout(ty) for x in self.valid(fl.type, f"{img} + {fl.offset}", d)]
+        if not isinstance(ty, (Pointer, ConstPointer)):
+            vl = layout.variant_layout(ty)
+            lines = [f"switch ({_INT_LOAD[vl.tag_size].format(img)}) {{"]
+            for i, c in enumerate(vl.cases):
+                inner = self.valid(c.type, f"{img} + {vl.payload_offset}", d + 1) if c.type is not None else []
+                lines += [f"case {i}:", *("    " + x for x in inner), "    break;"]
+            return lines + ["default:", bad, "}"]
+        return []
+
     # ---------------------------------------------------------------- makers
 
     def maker(self, cname: str) -> str:
@@ -347,6 +392,10 @@ def stub(g: Gen, index: int, u: Unit, func, hf, plan) -> str:
             pos += 1
         elif slot.kind is SlotKind.SPAN:
             lines.append(f"    fz_touch({params[pos].name}, (uint64_t){params[pos + 1].name} * {slot.element.size}u);")
+            valid = g.valid(slot.element.type, f"(const uint8_t *){params[pos].name} + (size_t)i * {slot.element.size}u", 1)
+            if valid:
+                lines += ["    {", "        uint32_t i;", f"        for (i = 0; i < {params[pos + 1].name}; i++) {{",
+                          *("            " + x for x in valid), "        }", "    }"]
             pos += 2
         else:
             pos += 1

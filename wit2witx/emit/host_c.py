@@ -32,7 +32,7 @@ Decoded argument shapes (the embedder's view):
 | integers, floats, char | the C value (narrow integers range-checked, chars validated) |
 | enum / bool / flags | the value (checked: case < n, only defined flag bits) |
 | handle | `void *` (the object stored when the handle was issued) |
-| `x` const_pointer/pointer T + `x_len` | `const T *x, uint32_t x_len` (raw guest layout bytes for non-scalar T) |
+| `x` const_pointer/pointer T + `x_len` | `const T *x, uint32_t x_len` (raw guest layout bytes for non-scalar T; each element checked first, by `<module>_check_<f>_<x>_inline`, when a T can be invalid) |
 | `$buf`, `$buf_len`, `$buf_used` | `w2w_buf *buf`: reserve with `w2w_buf_alloc`, then point result lists into it |
 | record / variant by reference | `const T *` (decoded into a host struct, every member checked) |
 | out-pointers `retptrN` | `T *retN` (host struct, zeroed; encoded into guest memory after success) |

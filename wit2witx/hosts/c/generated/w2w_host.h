@@ -416,13 +416,23 @@ static inline w2w_slot *w2w_handles_find_(w2w_handles *t, uint32_t handle, const
 
 /* A live handle's slot (NULL: not a live handle of that type). With threads the handle
  * is pinned until the calling thread's w2w_call_leave: its `obj` stays valid that long
- * (NULL too when the call pinned W2W_MAX_PINS handles already). */
+ * (NULL too when the call pinned W2W_MAX_PINS handles already). A call pins a handle
+ * once, however often it looks it up: the glue checks a list's handles before the
+ * implementation decodes them again. */
 static inline w2w_slot *w2w_handles_slot(w2w_handles *t, uint32_t handle, const w2w_type *type)
 {
     w2w_slot *s;
+#if W2W_THREADS
+    uint32_t k;
+#endif
     w2w_lock_(t);
     s = w2w_handles_find_(t, handle, type);
 #if W2W_THREADS
+    for (k = 0; s != NULL && k < w2w_this_call.pins_len; k++)
+        if (w2w_this_call.pins[k] == (uint16_t)(handle & 0xFFFFu)) {
+            w2w_unlock_(t);
+            return s;
+        }
     if (s != NULL) {
         if (w2w_this_call.pins_len < W2W_MAX_PINS && s->pins < UINT16_MAX) {
             s->pins++;
