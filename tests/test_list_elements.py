@@ -8,7 +8,11 @@ value past the last case `bad_value`, a nested list out of bounds `bad_pointer`,
 the implementation is not called at all (so it cannot have acted on the elements
 before the bad one). A real guest (fixtures/guests/lists.wat) makes the calls on wasm3
 and on WAMR (both configurations), with AddressSanitizer and UBSan, and on wasmtime
-through the Python glue; the hosts count the implementation's calls.
+through the Python glue; the hosts count the implementation's calls. The same for the
+shipped wasi:io/poll glue: `poll(in: list<borrow<pollable>>)` with a stale or forged
+handle in the middle (fixtures/guests/poll.wat, poll_host.c). With W2W_THREADS, a call
+pins a handle once however often it is looked up (checks, then the implementation's
+decode).
 """
 
 from __future__ import annotations
@@ -78,6 +82,40 @@ def test_wamr_checks_every_element_first(tmp_path, config):
                tmp_path / "lists_wamr.c", lib, "-lpthread", "-lm", "-ldl", "-o", exe]),
           "building the WAMR host")
     check_facts(run_host(exe, wasm))
+
+
+#: the shipped wasi:io/poll glue (`python -m wit2witx.hosts.c.regen`)
+SHIPPED = Path(wit2witx.__file__).parent / "hosts" / "c" / "generated"
+POLL_WAT = GUESTS / "poll.wat"
+
+
+def check_poll_facts(facts: dict[str, str]) -> None:
+    assert facts["run"] == "0", f"expectation {facts['run']} of poll.wat failed"
+    assert facts["calls"] == "6"
+    # the two polls of live pollables only; the implementation met no dead handle
+    assert facts["poll_calls"] == "2" and facts["invalid_seen"] == "0"
+    assert facts["drops"] == "1" and facts["live"] == "2"
+
+
+def test_wasm3_poll_with_a_dead_handle_in_the_middle(tmp_path, wasm3_san):
+    """wasi:io/poll `poll(in: list<borrow<pollable>>)` as shipped: a stale or forged
+    handle anywhere in the list is `bad_handle`, and `poll` is not called."""
+    wasm = wat_guest(POLL_WAT.read_text(), tmp_path, "poll")
+    exe = build_host(tmp_path, [GUESTS / "poll_host.c", SHIPPED / "wasi_io_poll_host.c",
+                                SHIPPED / "wasi_io_poll_wasm3.c"], wasm3_san, "poll_host", [SHIPPED])
+    check_poll_facts(run_host(exe, wasm))
+
+
+@pytest.mark.parametrize("config", wamr_support.CONFIGS)
+def test_wamr_poll_with_a_dead_handle_in_the_middle(tmp_path, config):
+    include, lib = wamr_include(), wamr_support.require(wamr_support.wamr_lib, config)
+    wasm = wat_guest(POLL_WAT.read_text(), tmp_path, "poll")
+    exe = tmp_path / "poll_wamr_host"
+    check(run([gcc(), *CFLAGS, *SAN, "-DPOLL_WAMR", "-I", SHIPPED, "-I", GUESTS,
+               "-isystem", include, GUESTS / "poll_host.c", SHIPPED / "wasi_io_poll_host.c",
+               SHIPPED / "wasi_io_poll_wamr.c", lib, "-lpthread", "-lm", "-ldl", "-o", exe]),
+          "building the WAMR host")
+    check_poll_facts(run_host(exe, wasm))
 
 
 def test_python_glue_checks_every_element_first(tmp_path):
