@@ -10,7 +10,7 @@ CLI default (witx,c) <= 30x, cold CLI all back ends <= 45x, in-process all back 
 Side by side (issue 13): `--base REV` (default: dbf8e4c, the last commit before the
 templates moved to Jinja; `--base ''` leaves it out) is measured in the same run as
 this checkout (`--head REV`: REV instead, e.g. HEAD without the checkout's
-uncommitted changes): REV's tree is exported (`git archive`) to a temporary folder and run
+uncommitted changes), and so is every `--also REV`: REV's tree is exported (`git archive`) to a temporary folder and run
 with PYTHONPATH pointing there, and every measurement alternates base and checkout
 (and wasm-tools) run by run, so that the load of a shared machine falls on both alike.
 In-process compiles run in one long-lived worker per tree, also taking turns.
@@ -318,6 +318,9 @@ def main() -> int:
     parser.add_argument("--head", default="",
                         help="measure this commit (exported) instead of the checkout as it is"
                              " (which may hold uncommitted changes)")
+    parser.add_argument("--also", action="append", default=[], metavar="REV",
+                        help="another commit measured in the same run, between the base and"
+                             " this checkout (repeatable; e.g. HEAD before a change)")
     parser.add_argument("--large-mib", type=float, default=50.0,
                         help="size of the generated large input (0: leave it out)")
     parser.add_argument("--no-extras", action="store_true", help="leave out bench/bench_*.py")
@@ -331,7 +334,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         head = exported_tree(args.head, tmp, "head") if args.head else checkout_tree(tmp)
-        trees = ([exported_tree(args.base, tmp)] if args.base else []) + [head]
+        also = [exported_tree(rev, tmp, f"rev{i}") for i, rev in enumerate(args.also, 1)]
+        trees = ([exported_tree(args.base, tmp)] if args.base else []) + also + [head]
         tree = wasm_tools_tree(tmp / "wt")
         one = wasi_copies(tmp / "x1")
         big = wasi_copies(tmp / "x10", copies=10)

@@ -15,6 +15,12 @@ CORPUS = (ROOT.parent / "shared" / "corpus").resolve()
 FIXTURES = ROOT / "fixtures"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+#: wit2witx's cache during the tests (grammar table, Jinja bytecode, native runners): under
+#: .cache/ with the tests' other builds, shared by xdist workers and runs, instead of the
+#: user's ~/.cache/wit2witx (which every temporary --templates folder used to grow);
+#: a WIT2WITX_CACHE_DIR set by the caller wins
+os.environ.setdefault("WIT2WITX_CACHE_DIR", str(ROOT / ".cache" / "tests"))
+
 
 def corpus_path(*parts: str) -> Path:
     """A path in ../shared/corpus; fails under CI=true, skips elsewhere, if absent."""

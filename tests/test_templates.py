@@ -161,6 +161,29 @@ def test_templates_are_compiled_once_into_the_bytecode_cache(tmp_path):
             assert a.read_bytes() == (tmp_path / "b" / a.name).read_bytes()
 
 
+def test_the_bytecode_cache_keeps_a_bounded_number_of_overrides(tmp_path, monkeypatch):
+    """Every override folder (a temporary one too) adds cache entries: past the limit,
+    the oldest go; the built-ins' stay, and an earlier version's unnamed entries go."""
+    from wit2witx.emit import templating
+
+    cache = tmp_path / "cache"
+    (cache / "jinja").mkdir(parents=True)
+    legacy = cache / "jinja" / ("0" * 40 + ".cache")
+    legacy.write_bytes(b"an entry of an earlier version")
+    monkeypatch.setenv("WIT2WITX_CACHE_DIR", str(cache))
+    monkeypatch.setitem(templating.CACHE_LIMITS, "override", 2)
+    for i in range(4):
+        overrides = tmp_path / f"tpl{i}"
+        write(overrides, "docs/module.md.j2",
+              '{% extends "builtin/docs/module.md.j2" %}\n{% block banner %}' + str(i) + "{% endblock %}\n")
+        assert w2w_compile(EXAMPLE, emit=["docs"], templates=[overrides])
+    names = sorted(p.name for p in (cache / "jinja").iterdir())
+    assert not legacy.exists()
+    assert len([n for n in names if n.startswith("override-")]) == 2
+    assert [n for n in names if n.startswith("builtin-")]  # docs/module.md.j2, extended
+    assert all(n.startswith(("override-", "builtin-")) for n in names), names
+
+
 def test_a_read_only_cache_only_costs_time(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()

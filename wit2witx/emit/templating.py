@@ -12,7 +12,7 @@ Cost: `jinja2` is imported only when a back end renders (so a run pays for it on
 it emits something), the environment is made once per set of template folders (one per
 run; a process that compiles again reuses it), each template is compiled once per
 process, and the compiled code is kept in Jinja's bytecode cache in the user cache dir
-(`cache_dir()/jinja`) so a later process skips Jinja's compiler too.
+(`cache_dir()/jinja`, of bounded size) so a later process skips Jinja's compiler too.
 
 A broken override (a syntax error, an undefined variable, an unknown `extends`) is a
 `TemplateError` diagnostic naming the template file and line: exit 1, nothing written.
@@ -83,11 +83,28 @@ def environment(dirs: tuple[str, ...] = ()):
     )
 
 
+#: how many compiled templates the bytecode cache keeps of each kind (the newest): the
+#: built-ins (16 a version; a few installs or versions side by side) and overrides
+#: (every override folder, e.g. a temporary one, adds its own entries)
+CACHE_LIMITS = {"builtin": 128, "override": 64}
+
+
 def _bytecode_cache(jinja2):
     """Jinja's bytecode cache in the user cache dir; a read-only or missing one only
-    costs the compile it would have saved."""
+    costs the compile it would have saved.
+
+    Entries are named by kind (`builtin-<key>.cache`, `override-<key>.cache`; Jinja's
+    key is the template's name and path), and a write that takes a kind past its
+    `CACHE_LIMITS` removes that kind's oldest entries, so that the cache does not grow
+    with every override folder ever used. Entries of earlier wit2witx versions (no kind
+    in the name) go at the first write."""
+    builtin_root = os.path.join(str(templates_dir()), "")
 
     class QuietCache(jinja2.FileSystemBytecodeCache):
+        def get_cache_key(self, name: str, filename: str | None = None) -> str:
+            kind = "builtin" if filename and filename.startswith(builtin_root) else "override"
+            return f"{kind}-{super().get_cache_key(name, filename)}"
+
         def load_bytecode(self, bucket) -> None:
             try:
                 super().load_bytecode(bucket)
@@ -98,7 +115,8 @@ def _bytecode_cache(jinja2):
             try:
                 super().dump_bytecode(bucket)
             except OSError:
-                pass
+                return
+            _prune_cache(self.directory, bucket.key.split("-", 1)[0])
 
     directory = cache_dir() / "jinja"
     try:
@@ -106,6 +124,31 @@ def _bytecode_cache(jinja2):
     except OSError:
         return None
     return QuietCache(str(directory), "%s.cache")
+
+
+def _prune_cache(directory: str, kind: str) -> None:
+    """Keep the newest `CACHE_LIMITS[kind]` entries of `kind`; remove unnamed ones."""
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.endswith(".cache")]
+    except OSError:
+        return
+    stale = [e for e in entries if "-" not in e.name]
+    same_kind = [e for e in entries if e.name.startswith(f"{kind}-")]
+    if len(same_kind) > CACHE_LIMITS[kind]:
+        same_kind.sort(key=_modified)
+        stale += same_kind[:len(same_kind) - CACHE_LIMITS[kind]]
+    for entry in stale:
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            pass  # another process removed it, or the cache is read-only: no matter
+
+
+def _modified(entry: os.DirEntry) -> float:
+    try:
+        return entry.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 # --------------------------------------------------------------------------- diagnostics
