@@ -249,3 +249,45 @@ def test_wit2witx_classes_are_records(module_name):
     for cls in classes:
         assert cls.__init__.__code__.co_filename != "<string>", f"{cls.__qualname__} made by @dataclass"
         assert isinstance(cls.__dataclass_params__, records._Params)
+
+
+_COUNT_COMPILES = """
+import json, sys
+import wit2witx.records as records
+compiled = []
+def counting(*args, **kwargs):
+    compiled.append(args[0])
+    return compile(*args, **kwargs)
+records.compile = counting  # the module's own name for the builtin
+import wit2witx.compiler, wit2witx.wit.resolve, wit2witx.p1.lower
+print(json.dumps({"compiled": len(compiled), "shapes": len(records._SHAPES)}))
+"""
+
+
+def _compiles(cache) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "WIT2WITX_CACHE_DIR": str(cache)}
+    proc = subprocess.run([sys.executable, "-c", _COUNT_COMPILES], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_shapes_are_compiled_once_into_the_user_cache(tmp_path):
+    """(The shapes of `wit2witx.diagnostics`, made before the count starts, are not counted.)"""
+    first = _compiles(tmp_path)
+    assert first["compiled"] > 10
+    (cached,) = tmp_path.glob("records-*.marshal")
+    assert _compiles(tmp_path) == {"compiled": 0, "shapes": first["shapes"]}
+    cached.write_bytes(b"damaged")
+    assert _compiles(tmp_path) == first  # compiled again, no error
+    assert _compiles(tmp_path)["compiled"] == 0  # and written again
+
+
+def test_a_read_only_shape_cache_only_costs_compiles(tmp_path):
+    (tmp_path / "cache").write_text("not a folder")
+    assert _compiles(tmp_path / "cache")["compiled"] > 10
+    assert _compiles(tmp_path / "cache")["compiled"] > 10
