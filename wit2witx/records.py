@@ -384,50 +384,68 @@ def _signature_doc(cls: type, fields: list[dataclasses.Field]) -> str:
     return f"{cls.__name__}({', '.join(params)})"
 
 
-def _with_slots(cls: type, names: tuple[str, ...]) -> type:
-    """The class again, with `__slots__` for the fields (a class's slots are fixed when
-    it is made: `@dataclass(slots=True)` makes it anew too)."""
+def _with_slots(cls: type, names: tuple[str, ...], added: dict[str, Any]) -> type:
+    """The class again, with `__slots__` for the fields and the `added` attributes (a
+    class's slots are fixed when it is made: `@dataclass(slots=True)` makes it anew too)."""
     if "__slots__" in cls.__dict__:
         raise TypeError(f"{cls.__name__} already specifies __slots__")
-    namespace = {k: v for k, v in cls.__dict__.items()
-                 if k not in names and k not in ("__dict__", "__weakref__")}
+    namespace = dict(cls.__dict__) | added
+    for name in (*names, "__dict__", "__weakref__"):  # a field's default is no class attribute
+        namespace.pop(name, None)
+    namespace = {k: v for k, v in namespace.items() if v is not _MISSING}
     namespace["__slots__"] = names
     made = type(cls)(cls.__name__, cls.__bases__, namespace)
     made.__qualname__ = cls.__qualname__
     return made
 
 
-def _set_if_absent(cls: type, name: str, value: Any) -> None:
-    if name not in cls.__dict__:
-        setattr(cls, name, value)
+def _class_defaults(cls: type, declared: dict[str, dataclasses.Field], added: dict[str, Any]) -> None:
+    """As `@dataclass` leaves the class attributes of the fields: the default, or none
+    (`_MISSING` in `added`: to delete)."""
+    for f in declared.values():
+        if f.default is not _MISSING:
+            added[f.name] = f.default
+        elif isinstance(cls.__dict__.get(f.name), dataclasses.Field):
+            added[f.name] = _MISSING
+
+
+def _methods(cls: type, fields: list[dataclasses.Field], init: bool, repr: bool, eq: bool,
+             frozen: bool, unsafe_hash: bool) -> dict[str, Any]:
+    """The methods and attributes `@dataclass` would add (not those the class defines)."""
+    made: dict[str, Any] = {}
+    if init:
+        made["__init__"] = _make_init(cls, fields, frozen)
+    if repr:
+        made["__repr__"] = _make_repr(cls, fields)
+    if eq:
+        made["__eq__"] = _make_eq(cls, fields)
+    made["__match_args__"] = tuple(f.name for f in fields if f.init)
+    made = {name: value for name, value in made.items() if name not in cls.__dict__}
+    set_hash, hash_method = _hash_method(cls, fields, eq, frozen, unsafe_hash)
+    if set_hash:
+        made["__hash__"] = hash_method
+    if not getattr(cls, "__doc__"):
+        made["__doc__"] = _signature_doc(cls, fields)
+    return made
 
 
 def _build(cls: type, declared: dict[str, dataclasses.Field], init: bool, repr: bool, eq: bool,
            frozen: bool, unsafe_hash: bool, slots: bool) -> type:
     fields = [f for f in declared.values() if f._field_type is _FIELD_MARK]
     _check_default_order(fields)
-    for f in declared.values():  # as @dataclass leaves them: the default on the class, or nothing
-        if f.default is not _MISSING:
-            setattr(cls, f.name, f.default)
-        elif isinstance(cls.__dict__.get(f.name), dataclasses.Field):
-            delattr(cls, f.name)
-    cls.__dataclass_params__ = _Params(init, repr, eq, unsafe_hash, frozen, slots)
-    cls.__dataclass_fields__ = declared
+    added = _methods(cls, fields, init, repr, eq, frozen, unsafe_hash)
+    added["__dataclass_params__"] = _Params(init, repr, eq, unsafe_hash, frozen, slots)
+    added["__dataclass_fields__"] = declared
+    _class_defaults(cls, declared, added)
     names = tuple(f.name for f in fields)
-    if init:
-        _set_if_absent(cls, "__init__", _make_init(cls, fields, frozen))
-    if repr:
-        _set_if_absent(cls, "__repr__", _make_repr(cls, fields))
-    if eq:
-        _set_if_absent(cls, "__eq__", _make_eq(cls, fields))
-    set_hash, hash_method = _hash_method(cls, fields, eq, frozen, unsafe_hash)
-    if set_hash:
-        cls.__hash__ = hash_method
-    if not getattr(cls, "__doc__"):
-        cls.__doc__ = _signature_doc(cls, fields)
-    _set_if_absent(cls, "__match_args__", tuple(f.name for f in fields if f.init))
-    if slots:
-        cls = _with_slots(cls, names)
+    if slots:  # one new class with everything (setting attributes on a class costs)
+        cls = _with_slots(cls, names, added)
+    else:
+        for name, value in added.items():
+            if value is _MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, value)
     if frozen:
         _freeze(cls, names)
     update_abstractmethods(cls)  # an ABC whose abstract methods the fields implement
