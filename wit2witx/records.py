@@ -47,6 +47,8 @@ _HAS_FACTORY = getattr(dataclasses, "_HAS_DEFAULT_FACTORY", None)
 _MISSING = dataclasses.MISSING
 _PRIVATE_NAMES_FOUND = None not in (_FIELD_MARK, _CLASSVAR_MARK, _HAS_FACTORY)
 _dataclass = dataclasses.dataclass
+#: what `@dataclass` gives every class as `__replace__` from Python 3.13 on
+_REPLACE = getattr(dataclasses, "_replace", None)
 #: field names that would clash with the names the shared `__init__` code uses
 _PREFIX = "_w2w_"
 
@@ -96,6 +98,8 @@ def _declared_fields(cls: type) -> dict[str, dataclasses.Field] | None:
     None when the declaration needs something `record` leaves to `@dataclass`."""
     if any(hasattr(base, "__dataclass_fields__") for base in cls.__mro__[1:]):
         return None
+    if "__annotations__" not in cls.__dict__ and "__annotate__" in cls.__dict__:
+        return None  # annotations evaluated lazily (Python 3.14): left to @dataclass
     made = {}
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():
         if _unsupported_annotation(annotation) or name == "self" or name.startswith(_PREFIX):
@@ -420,6 +424,8 @@ def _methods(cls: type, fields: list[dataclasses.Field], init: bool, repr: bool,
     if eq:
         made["__eq__"] = _make_eq(cls, fields)
     made["__match_args__"] = tuple(f.name for f in fields if f.init)
+    if _REPLACE is not None:  # Python 3.13+: copy.replace()
+        made["__replace__"] = _REPLACE
     made = {name: value for name, value in made.items() if name not in cls.__dict__}
     set_hash, hash_method = _hash_method(cls, fields, eq, frozen, unsafe_hash)
     if set_hash:
