@@ -161,6 +161,23 @@ def test_templates_are_compiled_once_into_the_bytecode_cache(tmp_path):
             assert a.read_bytes() == (tmp_path / "b" / a.name).read_bytes()
 
 
+@pytest.mark.parametrize("damage", [b"", b"j2 not a cache entry", None])
+def test_a_damaged_cache_entry_is_a_miss(tmp_path, damage):
+    cache = tmp_path / "cache"
+    first = run_cli(EXAMPLE, "--emit", "witx,docs", "-o", str(tmp_path / "a"), cache=cache)
+    assert first.returncode == 0, first.stderr
+    entries = sorted((cache / "jinja").glob("*.cache"))
+    assert entries
+    for entry in entries:  # None: cut short after the magic and checksum
+        entry.write_bytes(damage if damage is not None else entry.read_bytes()[:60])
+    second = run_cli(EXAMPLE, "--emit", "witx,docs", "-o", str(tmp_path / "b"), cache=cache)
+    assert second.returncode == 0, second.stderr
+    for a in (tmp_path / "a").iterdir():
+        if a.is_file() and not a.name.startswith("."):
+            assert a.read_bytes() == (tmp_path / "b" / a.name).read_bytes()
+    assert all(entry.stat().st_size > 60 for entry in entries)  # written again
+
+
 def test_the_bytecode_cache_keeps_a_bounded_number_of_overrides(tmp_path, monkeypatch):
     """Every override folder (a temporary one too) adds cache entries: past the limit,
     the oldest go; the built-ins' stay, and an earlier version's unnamed entries go."""

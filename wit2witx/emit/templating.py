@@ -107,9 +107,11 @@ def _bytecode_cache(jinja2):
 
         def load_bytecode(self, bucket) -> None:
             try:
-                super().load_bytecode(bucket)
-            except (OSError, EOFError, ValueError):
-                bucket.reset()
+                with open(self._get_cache_filename(bucket), "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                return
+            _read_bucket(bucket, data, jinja2.bccache.bc_magic)
 
         def dump_bytecode(self, bucket) -> None:
             try:
@@ -124,6 +126,24 @@ def _bytecode_cache(jinja2):
     except OSError:
         return None
     return QuietCache(str(directory), "%s.cache")
+
+
+def _read_bucket(bucket, data: bytes, magic: bytes) -> None:
+    """`Bucket.load_bytecode` (magic, pickled checksum, marshalled code) from bytes:
+    `marshal.load` on a file reads it piece by piece, five times slower than `loads`
+    (~0.15 ms a template). A damaged entry is a miss."""
+    import io  # noqa: PLC0415 - only runs that render read the cache (jinja2 has these loaded)
+    import marshal  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    stream = io.BytesIO(data)
+    try:
+        if stream.read(len(magic)) != magic or pickle.load(stream) != bucket.checksum:
+            bucket.reset()
+            return
+        bucket.code = marshal.loads(memoryview(data)[stream.tell():])
+    except Exception:  # noqa: BLE001 - whatever the damage, the entry is only a miss
+        bucket.reset()
 
 
 def _prune_cache(directory: str, kind: str) -> None:
