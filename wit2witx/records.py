@@ -172,7 +172,7 @@ class _ShapeCache:
     def _load(self) -> dict[str, CodeType]:
         try:
             with open(self.path(), "rb") as fh:
-                codes = marshal.load(fh)
+                codes = marshal.loads(fh.read())  # (marshal.load on a file: 5x slower)
         except (OSError, EOFError, ValueError, TypeError):
             return {}
         if not isinstance(codes, dict) or not all(isinstance(c, CodeType) for c in codes.values()):
