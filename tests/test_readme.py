@@ -58,3 +58,27 @@ def test_library_doctest(tmp_path, monkeypatch):
     result = runner.summarize(verbose=False)
     assert result.attempted > 3 and result.failed == 0
     assert (tmp_path / "out" / "lib" / "example_sensors_bus.witx").is_file()
+
+
+def test_guest_exports_section_names_what_the_back_ends_make(tmp_path):
+    """The world of '## Guest exports' (with the `counters` interface it imports, as in
+    tests/test_chost_exports.py) compiles, and every name the section gives for the
+    generated code is in the generated files."""
+    import wit2witx
+
+    world = code_block("Guest exports", "wit")
+    source = ("package test:exports;\n\ninterface counters {\n  resource counter {\n"
+              "    constructor(start: u32);\n  }\n  enum code { too-big, empty }\n"
+              "  flags mode { double, negate }\n}\n\n" + world)
+    (tmp_path / "x.wit").write_text(source)
+    files = wit2witx.compile(tmp_path / "x.wit", world="guest",
+                             emit=["witx", "c", "host-wasm3", "host-wamr", "host-py"])
+    section = README.read_text().split("## Guest exports", 1)[1].split("\n## ", 1)[0]
+    assert '__export_name__("test_exports_guest#add_to")' in section
+    assert '__export_name__("test_exports_guest#add_to")' in files["test_exports_guest.h"]
+    assert "test_exports_guest_add_to(" in files["test_exports_guest.h"]
+    assert "int test_exports_guest_w3_call_add_to(IM3Runtime runtime, test_exports_guest_host_ctx_t *host, void *c, uint8_t n," \
+        in files["test_exports_guest_wasm3.h"]
+    assert "int test_exports_guest_wamr_call_add_to(wasm_exec_env_t env," in files["test_exports_guest_wamr.h"]
+    assert "def call_add_to(\n    instance: Any,\n    store: Any,\n    c: " in files["test_exports_guest_host.py"]
+    assert "(param $c (@w2w own) $counter)" in files["test_exports_guest.witx"]
