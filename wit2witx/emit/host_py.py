@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 
 from ..diagnostics import UnsupportedError, error
@@ -49,6 +49,7 @@ from ..p1.model import (
     OptionType, Pointer, Record, Ref, String, Tuple, TypeName, TypeRef, Union, Variant,
     canonical_variant_cases, is_enum_like, resolve,
 )
+from ..records import record
 
 SUFFIX = "_host.py"
 RESERVED = frozenset({
@@ -162,21 +163,21 @@ def module_stem(unit_name: str) -> str:
 # repr=False` spares generating methods nobody calls (class creation is import time).
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class Member:
     name: str
     value: int
     docs: list[str]
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class PyField:
     name: str
     annotation: str
     docs: list[str]
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class PyCase:
     name: str  # the constructor name
     tag: str  # the tag member
@@ -184,7 +185,7 @@ class PyCase:
     docs: list[str]
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class PyType:
     """One generated definition. `shape`: enum | flags | record | variant | alias."""
 
@@ -205,7 +206,7 @@ class PyType:
         return [head, *self.docs[1:]]
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class PyError:
     name: str
     value_annotation: str
@@ -214,13 +215,13 @@ class PyError:
     is_status: bool = False  # raised with a status case (+ an optional payload)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class Codec:
     name: str
     expr: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SpecParam:
     """One parameter of a `FuncSpec`: the runtime's kind, the name, the codec text, and
     the annotation of the `Impl` parameter it becomes (None: the glue's own, e.g. `buf`)."""
@@ -231,13 +232,13 @@ class SpecParam:
     annotation: str | None
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class Param:
     name: str
     annotation: str
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class ResultSpec:
     """A function's result as its FuncSpec and `Impl` method spell it (Python text):
     the status cases, the typed error raised for one, a codec of a value returned
@@ -252,7 +253,7 @@ class ResultSpec:
     error_typename: TypeName | None = None
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class PyFunc:
     witx_name: str
     method: str
@@ -269,7 +270,7 @@ class PyFunc:
         return [head, "", *self.docs] if self.docs else [head]
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class PyExport:
     """A typed caller of one guest export: `call_<function>(instance, store, *params,
     tables=...)` and the `ExportSpec` it runs on (`wit2witx.hosts.exports`)."""
@@ -295,13 +296,13 @@ class PyExport:
         return lines
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class PyImport:
     alias: str
     module: str
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class PyModule:
     header: str  # escaped like docs, as are `title` and `origin`
     unit: str
@@ -330,7 +331,7 @@ class PyModule:
 _docs = py_doc_lines
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class UnitNames:
     """Every module-level name one unit's glue gives its typenames, decided once, so
     that the unit's module and every module importing its types spell them alike.
