@@ -28,6 +28,13 @@ by its `glue_statuses=(...)` lines; and `w2w_host.h`'s `w2w_handles_slot` pins a
 once per call (the checks and the implementation's decode look list handles up twice),
 which is `_PIN_ONCE` in place of `_PIN_EACH` (`explained_by_glue_changes`).
 
+And one more (task J): the C glue checks that strings are well-formed UTF-8 — a string
+parameter, the strings in by-reference values and list elements (in the check
+functions above), and each string it encodes into a result — so a
+`<unit>_host_inline.h` may also differ by `if (!w2w_valid_utf8(...))` and the `return`
+under it, and `w2w_host.h` by `w2w_valid_utf8` itself and its line in the header
+comment (`_UTF8_FN`, `_UTF8_NOTE`).
+
     .venv/bin/python tests/test_byte_identity.py [BASE [BACKENDS]]
 """
 
@@ -230,6 +237,8 @@ _CHECK_FN = re.compile(rb"\nstatic inline int \w+_check_\w+_inline\(const w2w_me
 _CHECK_CALL = re.compile(rb"^    if \(\(rc = \w+_check_\w+_inline\(mem, host->handles, p_\w+, [^\n]*\)\) != 0\)\n"
                          rb"        return [^\n]*;\n", re.MULTILINE)
 _RC_DECL = re.compile(rb"^    int rc;\n", re.MULTILINE)
+#: a UTF-8 check of a string, in a trampoline or an encode: the test and its `return`
+_UTF8_CHECK = re.compile(rb"^[ \t]*if \(!w2w_valid_utf8\([^\n]*\)\)\n[ \t]*return [^\n]*;\n", re.MULTILINE)
 #: the call plan's glue statuses in a FuncSpec of the Python glue
 _GLUE_STATUSES = re.compile(rb"^        glue_statuses=\([^\n]*\),\n", re.MULTILINE)
 
@@ -267,6 +276,12 @@ static inline w2w_slot *w2w_handles_slot(w2w_handles *t, uint32_t handle, const 
 """
 
 
+#: `w2w_valid_utf8` in w2w_host.h, and its line in the header comment
+_UTF8_FN = re.compile(rb"\n/\* Whether `n` bytes at `s` are well-formed UTF-8 .*?\nstatic inline bool "
+                      rb"w2w_valid_utf8\(const uint8_t \*s, uint32_t n\)\n\{\n.*?\n\}\n", re.DOTALL)
+_UTF8_NOTE = b" * - what a valid char and a valid string are (`w2w_valid_char`, `w2w_valid_utf8`).\n"
+
+
 def explained_by_glue_changes(path: str, before: bytes | None, after: bytes | None) -> bool:
     """Whether `path` differs only by the C glue's element checks or by the Python
     glue's `glue_statuses` (see the module's docstring)."""
@@ -275,9 +290,12 @@ def explained_by_glue_changes(path: str, before: bytes | None, after: bytes | No
     backend, _case, rel = path.split("/", 2)
     if backend == "host-c" and rel.endswith("_host_inline.h"):
         def strip(text: bytes) -> bytes:
-            return _RC_DECL.sub(b"", _CHECK_CALL.sub(b"", _CHECK_FN.sub(b"", text)))
+            return _RC_DECL.sub(b"", _CHECK_CALL.sub(b"", _CHECK_FN.sub(b"", _UTF8_CHECK.sub(b"", text))))
         return strip(after) == strip(before)
     if backend == "host-c" and rel.rsplit("/", 1)[-1] == "w2w_host.h":  # (a case name may hold `/`)
+        if after.count(_UTF8_NOTE) != 1 or len(_UTF8_FN.findall(after)) != 1:
+            return False
+        after = _UTF8_FN.sub(b"", after.replace(_UTF8_NOTE, b""), count=1)
         return after.count(_PIN_ONCE) == 1 and after.replace(_PIN_ONCE, _PIN_EACH) == before
     if backend == "host-py" and rel.endswith("_host.py"):
         return _GLUE_STATUSES.sub(b"", after) == before

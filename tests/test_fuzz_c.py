@@ -11,7 +11,8 @@ handles the guest was told about, every stub object released exactly once.
 - every input that found a bug during development (tests/fuzz/regressions/c/) passes;
 - the harness is not blind: with the glue's bounds check weakened (a length ignored),
   it finds the bug within the same kind of campaign.
-  Nor with a list's element check skipped (poll() given a list with a dead handle).
+  Nor with a list's element check skipped (poll() given a list with a dead handle),
+  nor with the UTF-8 checks of list elements skipped (wasi:http fields.from-list).
 
 `make fuzz` runs a long campaign. Needs Debian's clang and libclang-rt-*-dev (`make
 test` installs them as root, like the Arm toolchain).
@@ -115,4 +116,22 @@ def test_the_harness_finds_a_skipped_element_check(tmp_path):
     proc = build_c.run(exe, corpus, SECONDS, tmp_path / "findings")
     assert proc.returncode != 0, proc.stderr[-3000:]
     assert "FUZZ INVARIANT BROKEN: the implementation got an invalid list element" in proc.stderr, \
+        proc.stderr[-3000:]
+
+
+def test_the_harness_finds_a_skipped_utf8_check(tmp_path):
+    """wasi:http's glue with the UTF-8 checks of its list elements skipped:
+    `fields.from-list` given a header name that is not UTF-8 reaches the implementation,
+    which the stubs report (every string they get must be well-formed, by the harness's
+    own decoder)."""
+    _libfuzzer_clang()
+    trees = build_c.wasi_trees(corpus_path("wasi-p2"), tmp_path / "tree")
+    check = "if (!w2w_valid_utf8(q"
+    exe = build_c.build(tmp_path, [t for t in trees if t.name == "http"], patch=(
+        "wasi_http_types_host_inline.h", check, check.replace("if (", "if (0 && ", 1)))
+    corpus = tmp_path / "corpus"
+    build_c.seeds(corpus, build_c.metadata(tmp_path))
+    proc = build_c.run(exe, corpus, SECONDS, tmp_path / "findings")
+    assert proc.returncode != 0, proc.stderr[-3000:]
+    assert "FUZZ INVARIANT BROKEN: the implementation got a string that is not UTF-8" in proc.stderr, \
         proc.stderr[-3000:]

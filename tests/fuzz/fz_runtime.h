@@ -57,6 +57,40 @@ static inline uint32_t fz_char(void)
     return (c >= 0xD800u && c <= 0xDFFFu) ? 0x41u : c;
 }
 
+/* A byte of a string an implementation returns: ASCII, rarely any byte (ill-formed
+ * UTF-8 for the glue to refuse). */
+static inline uint8_t fz_text(void)
+{
+    uint8_t b = fz_u8();
+    return fz_rare() ? b : (uint8_t)(b & 0x7Fu);
+}
+
+/* Whether `n` bytes at `s` are well-formed UTF-8: each sequence decoded to its scalar
+ * value, which must need exactly that many bytes, be no surrogate and at most U+10FFFF
+ * (the harness's own decoder, not the glue's `w2w_valid_utf8`). */
+static inline int fz_utf8(const uint8_t *s, uint32_t n)
+{
+    uint32_t i = 0;
+    while (i < n) {
+        uint32_t c = s[i], len = c < 0x80u ? 1u : (c & 0xE0u) == 0xC0u ? 2u
+            : (c & 0xF0u) == 0xE0u ? 3u : (c & 0xF8u) == 0xF0u ? 4u : 0u, j;
+        static const uint32_t least[5] = { 0, 0, 0x80u, 0x800u, 0x10000u };
+        if (len == 0 || n - i < len)
+            return 0;
+        if (len > 1u)
+            c &= 0xFFu >> (len + 1u);
+        for (j = 1; j < len; j++) {
+            if ((s[i + j] & 0xC0u) != 0x80u)
+                return 0;
+            c = c << 6 | (s[i + j] & 0x3Fu);
+        }
+        if (c < least[len] || (c >= 0xD800u && c <= 0xDFFFu) || c > 0x10FFFFu)
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
 __attribute__((noreturn)) void fz_fail(const char *what, const char *detail);
 
 /* --- stub objects: what implementations hand out, released exactly once ------------ */

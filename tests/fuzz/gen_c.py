@@ -14,13 +14,15 @@ can hold, the generator writes two C functions:
   would.
 - `fz_walk_<n>`: reads a result back from guest memory after a successful call: every
   handle in it is reported (`fz_told`), every list must lie in the caller buffer, every
-  tag and flag must be valid.
+  tag and flag must be valid, every string the glue encoded (outside lists, whose
+  elements the implementation lays out) well-formed UTF-8. A stub's strings are mostly
+  ASCII, rarely any bytes (a buggy implementation: the glue must refuse them).
 
 A stub also checks what it was given: handles live objects of their type, spans
 readable in full, and every element of a span valid (`Gen.valid`: a live handle of its
 type, an enum value, tag, flag bits and char in range, the lists in it inside guest
-memory, at any depth) — the glue checks all of them before it calls the
-implementation.
+memory, at any depth) and every string well-formed UTF-8 (`fz_utf8`, a decoder of the
+harness's own) — the glue checks all of them before it calls the implementation.
 
 `python tests/fuzz/gen_c.py OUT PATH...` writes the glue (host-c) of every PATH (a WIT
 package folder, WASI packages with their deps/) and `fz_gen.c` to OUT.
@@ -56,6 +58,20 @@ _ARG_CAST = {"int32_t": "(int32_t)a[{i}]", "int64_t": "(int64_t)a[{i}]",
              "float": "fz_as_f32(a[{i}])", "double": "fz_as_f64(a[{i}])"}
 _BUILTIN_C = ("int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t",
               "uint64_t", "float", "double", "w2w_gaddr_t")
+
+
+#: what a stub says when it gets a string that is not well-formed UTF-8
+NOT_UTF8 = '    fz_fail("the implementation got a string that is not UTF-8", "");'
+
+
+def _string_span(slot) -> bool:
+    """A span the guest passes as a string: `string`, or `const_pointer char8` + length
+    (the Python glue's `str`); a `pointer char8` is the host's to write, `list char8` bytes."""
+    ty = resolve(slot.pointer.type)
+    if isinstance(ty, String):
+        return True
+    pointee = resolve(ty.pointee) if isinstance(ty, ConstPointer) else None
+    return isinstance(pointee, Builtin) and pointee.name == "char8"
 
 
 def _as_ref(tn):
@@ -128,7 +144,8 @@ class Gen:
             elem = Builtin("char8") if isinstance(ty, String) else ty.element
             sa = layout.size_align(elem)
             v = f"l{d}"
-            inner = self.fill(elem, f"{v}p + {v}i * {sa.size}u", "real", d + 1)
+            inner = [f"{v}p[{v}i] = fz_text();"] if isinstance(ty, String) else \
+                self.fill(elem, f"{v}p + {v}i * {sa.size}u", "real", d + 1)
             return ["{",
                     f"    uint32_t {v}n = fz_len(), {v}i, {v}g = 0;",
                     f"    uint8_t *{v}p = buf != NULL ? (uint8_t *)w2w_buf_alloc(buf, {v}n * {sa.size}u, {sa.align}u) : NULL;",
@@ -165,23 +182,25 @@ class Gen:
 
     # ---------------------------------------------------------------- walk
 
-    def walk_fn(self, tn) -> str:
-        key = id(tn)
+    def walk_fn(self, tn, in_list: bool = False) -> str:
+        key = (id(tn), in_list)
         if key not in self.walks:
             n = self.walks[key] = len(self.walks)
             name = f"fz_walk_{n}"
             self.protos.append(f"static void {name}(const uint8_t *img);")
-            body = self.walk(_as_ref(tn), "img", 0)
+            body = self.walk(_as_ref(tn), "img", 0, in_list)
             self.out.append("\n".join([f"static void {name}(const uint8_t *img)", "{", "    (void)img;",
                                        *("    " + s for s in body), "}", ""]))
         return f"fz_walk_{self.walks[key]}"
 
-    def walk(self, tref, img: str, d: int) -> list[str]:
+    def walk(self, tref, img: str, d: int, in_list: bool = False) -> list[str]:
+        """`in_list`: inside a list's elements, which the implementation laid out (the
+        glue encodes the list, not its elements: their strings are not its to check)."""
         desc = self.descriptor(tref)
         if desc is not None:
             return [f"fz_told(w2w_ld_u32({img}), &{desc});"]
         if isinstance(tref, Ref):
-            return [f"{self.walk_fn(tref.target)}({img});"]
+            return [f"{self.walk_fn(tref.target, in_list)}({img});"]
         ty = tref
         if isinstance(ty, Flags):
             mask = (1 << len(ty.flags)) - 1
@@ -191,7 +210,12 @@ class Gen:
         if isinstance(ty, (String, List)):
             elem = Builtin("char8") if isinstance(ty, String) else ty.element
             sa = layout.size_align(elem)
-            inner = self.walk(elem, f"{'q%d' % d} + {'i%d' % d} * {sa.size}u", d + 1)
+            inner = self.walk(elem, f"{'q%d' % d} + {'i%d' % d} * {sa.size}u", d + 1, True)
+            if isinstance(ty, String) and not in_list:
+                return ["{", f"    uint32_t n{d} = w2w_ld_u32({img} + 4);",
+                        f"    const uint8_t *q{d} = fz_result_span(w2w_ld_u32({img}), n{d}, 1u);",
+                        f"    if (!fz_utf8(q{d}, n{d}))",
+                        '        fz_fail("a result holds a string that is not UTF-8", "");', "}"]
             if not inner:
                 return [f"(void)fz_result_span(w2w_ld_u32({img}), w2w_ld_u32({img} + 4), {sa.size}u);"]
             return ["{",
@@ -204,7 +228,7 @@ class Gen:
         if fields is not None:
             lines: list[str] = []
             for fl in layout.record_layout(ty):
-                lines += self.walk(fl.type, f"{img} + {fl.offset}", d)
+                lines += self.walk(fl.type, f"{img} + {fl.offset}", d, in_list)
             return lines
         cases = canonical_variant_cases(ty)
         if cases is not None:
@@ -216,7 +240,7 @@ class Gen:
                      f"    switch ({v}) {{"]
             for i, c in enumerate(cases):
                 if c.type is not None:
-                    inner = self.walk(c.type, f"{img} + {vl.payload_offset}", d + 1)
+                    inner = self.walk(c.type, f"{img} + {vl.payload_offset}", d + 1, in_list)
                     if inner:
                         lines += [f"    case {i}:", *("        " + s for s in inner), "        break;"]
             lines += ["    default:", "        break;", "    }", "}"]
@@ -244,10 +268,11 @@ class Gen:
             elem = Builtin("char8") if isinstance(ty, String) else ty.element
             sa = layout.size_align(elem)
             inner = self.valid(elem, f"v{d} + (size_t)j{d} * {sa.size}u", d + 1)
+            text = [f"    if (!fz_utf8(v{d}, m{d}))", "    " + NOT_UTF8] if isinstance(ty, String) else []
             return ["{",
                     f"    uint32_t m{d} = w2w_ld_u32({img} + 4), j{d};",
                     f"    const uint8_t *v{d} = w2w_mem_ptr(&host->mem, w2w_ld_u32({img}), (uint64_t)m{d} * {sa.size}u, {sa.align}u);",
-                    f"    if (v{d} == NULL)", "    " + bad,
+                    f"    if (v{d} == NULL)", "    " + bad, *text,
                     f"    for (j{d} = 0; j{d} < m{d}; j{d}++) {{", *("        " + x for x in inner), "    }",
                     f"    (void)j{d};", "}"]
         fields = canonical_fields(ty)
@@ -392,6 +417,9 @@ def stub(g: Gen, index: int, u: Unit, func, hf, plan) -> str:
             pos += 1
         elif slot.kind is SlotKind.SPAN:
             lines.append(f"    fz_touch({params[pos].name}, (uint64_t){params[pos + 1].name} * {slot.element.size}u);")
+            if _string_span(slot):
+                lines += [f"    if (!fz_utf8((const uint8_t *){params[pos].name}, {params[pos + 1].name}))",
+                          NOT_UTF8]
             valid = g.valid(slot.element.type, f"(const uint8_t *){params[pos].name} + (size_t)i * {slot.element.size}u", 1)
             if valid:
                 lines += ["    {", "        uint32_t i;", f"        for (i = 0; i < {params[pos + 1].name}; i++) {{",

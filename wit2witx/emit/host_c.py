@@ -33,6 +33,7 @@ Decoded argument shapes (the embedder's view):
 | enum / bool / flags | the value (checked: case < n, only defined flag bits) |
 | handle | `void *` (the object stored when the handle was issued) |
 | `x` const_pointer/pointer T + `x_len` | `const T *x, uint32_t x_len` (raw guest layout bytes for non-scalar T; each element checked first, by `<module>_check_<f>_<x>_inline`, when a T can be invalid) |
+| `x` string (WITX `string`, or const_pointer char8) | `const char *x, uint32_t x_len`: well-formed UTF-8 (`w2w_valid_utf8`), as is every string in a by-reference value or a list element; a result's strings are checked when encoded |
 | `$buf`, `$buf_len`, `$buf_used` | `w2w_buf *buf`: reserve with `w2w_buf_alloc`, then point result lists into it |
 | record / variant by reference | `const T *` (decoded into a host struct, every member checked) |
 | out-pointers `retptrN` | `T *retN` (host struct, zeroed; encoded into guest memory after success) |
@@ -278,6 +279,7 @@ class SpanArg:
     size: int  # of one element
     align: int
     check: ElementCheck | None = None  # elements whose decode can fail: checked first
+    utf8: bool = False  # a string: its bytes must be well-formed UTF-8
     kind: ClassVar[SlotKind] = SlotKind.SPAN
 
 
@@ -812,10 +814,13 @@ class _UnitBuilder:
                     f"    w2w_st_u32({dst}, h{d});", "}"]
         if isinstance(ty, (String, List)):
             es = self.sa(_elem(ty))
-            return ["{", f"    uint32_t a{d};",
-                    f"    if (w2w_buf_addr(buf, {src}.ptr, (uint64_t){src}.len * {es.size}u, &a{d}) != 0)",
-                    "        " + self._efail("W2W_E_BAD_VALUE"),
-                    f"    w2w_st_u32({dst}, a{d});", f"    w2w_st_u32({dst} + 4, {src}.len);", "}"]
+            out = ["{", f"    uint32_t a{d};",
+                   f"    if (w2w_buf_addr(buf, {src}.ptr, (uint64_t){src}.len * {es.size}u, &a{d}) != 0)",
+                   "        " + self._efail("W2W_E_BAD_VALUE")]
+            if isinstance(ty, String):  # the guest never gets a string that is not UTF-8
+                out += [f"    if (!w2w_valid_utf8((const uint8_t *){src}.ptr, {src}.len))",
+                        "        " + self._efail("W2W_E_BAD_VALUE")]
+            return out + [f"    w2w_st_u32({dst}, a{d});", f"    w2w_st_u32({dst} + 4, {src}.len);", "}"]
         if isinstance(ty, (Pointer, ConstPointer)):
             return [f"w2w_st_u32({dst}, {src});"]
         fields = canonical_fields(ty)
@@ -910,13 +915,15 @@ class _UnitBuilder:
         return True  # bool, enum, flags, variant tag, handle, list/string pointer
 
     def lists_need_check(self, tref: TypeRef) -> bool:
-        """Whether a value of this type holds a list whose elements can be invalid (its
-        decode checks the list's bounds only)."""
+        """Whether a value of this type holds a list whose elements can be invalid, or a
+        string (its decode checks their bounds only, not the elements or the UTF-8)."""
         return self.facts.memo("host_c.lists_need_check", tref, self._lists_need_check)
 
     def _lists_need_check(self, tref: TypeRef) -> bool:
         ty = resolve(tref)
-        if isinstance(ty, (String, List)):
+        if isinstance(ty, String):
+            return True
+        if isinstance(ty, List):
             return self.needs_check(_elem(ty))
         fields = canonical_fields(ty)
         if fields is not None:
@@ -976,7 +983,8 @@ class _UnitBuilder:
         return out + ["default:", "    return W2W_E_BAD_VALUE;", "}"]
 
     def _chk_list(self, ty: String | List, src: str, d: int) -> list[str]:
-        """A list's bounds, then each of its elements when they can be invalid."""
+        """A list's bounds, then each of its elements when they can be invalid (a
+        string's bytes: well-formed UTF-8)."""
         elem = _elem(ty)
         es = self.sa(elem)
         inner = self.chk(elem, f"q{d} + (size_t)i{d} * {es.size}u", d + 1)
@@ -986,6 +994,8 @@ class _UnitBuilder:
         if inner:
             out = out[:1] + [f"    uint32_t i{d};"] + out[1:]
             out += [f"    for (i{d} = 0; i{d} < n{d}; i{d}++) {{", *("        " + x for x in inner), "    }"]
+        if isinstance(ty, String):
+            out += [f"    if (!w2w_valid_utf8(q{d}, n{d}))", "        return W2W_E_BAD_VALUE;"]
         return out + ["}"]
 
     # --- typenames ------------------------------------------------------------------
@@ -1363,7 +1373,21 @@ def _span_arg(b: _UnitBuilder, c: _Call, s: SpanSlot) -> SpanArg:
     q = "const " if s.read_only else ""
     ct = f"{q}{_BUILTIN_C[elem.name]} *" if isinstance(elem, Builtin) else f"{q}uint8_t *"
     return SpanArg(name, c.arg(s), c.arg(s, 1), (HParam(ct, name), HParam("uint32_t", f"{name}_len")),
-                   s.element.size, s.element.align, b.element_check(c.frag, name, s.element.type))
+                   s.element.size, s.element.align, b.element_check(c.frag, name, s.element.type),
+                   _is_string_span(s))
+
+
+def _is_string_span(s: SpanSlot) -> bool:
+    """A string the guest passes: a `string`, or a `const_pointer char8` with its length
+    (hand-written WITX), which the Python glue decodes as a `str` too. A `pointer char8`
+    is a buffer the host writes, and a `list char8` plain bytes: neither is checked."""
+    ty = resolve(s.pointer.type)
+    if isinstance(ty, String):
+        return True
+    if not isinstance(ty, ConstPointer):
+        return False
+    pointee = resolve(ty.pointee)
+    return isinstance(pointee, Builtin) and pointee.name == "char8"
 
 
 def _by_ref_arg(b: _UnitBuilder, c: _Call, s: ByRefSlot) -> ByRefArg:

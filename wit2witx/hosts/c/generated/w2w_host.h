@@ -8,6 +8,7 @@
  *   when the address is not aligned as asked.
  * - little-endian loads and stores (`w2w_ld_*`, `w2w_st_*`): guest memory is always
  *   little-endian and guest addresses may be misaligned for the host.
+ * - what a valid char and a valid string are (`w2w_valid_char`, `w2w_valid_utf8`).
  * - `w2w_buf`: the caller-supplied result buffer of a call (`$buf`, `$buf_len`). An
  *   implementation reserves space with `w2w_buf_alloc`; when it does not fit, the
  *   allocation returns NULL but `used` still grows, so after the call `used` is the size
@@ -150,6 +151,34 @@ static inline void w2w_st_f64(uint8_t *p, double d) { uint64_t u; memcpy(&u, &d,
 
 /* A Unicode scalar value: not a surrogate, at most U+10FFFF. */
 static inline bool w2w_valid_char(uint32_t c) { return c < 0xD800u || (c > 0xDFFFu && c <= 0x10FFFFu); }
+
+/* Whether `n` bytes at `s` are well-formed UTF-8 (Unicode's table 3-7, the rule of
+ * Python's strict decoder and of the component model's strings): no overlong form, no
+ * surrogate, nothing past U+10FFFF, no truncated sequence, no stray continuation byte.
+ * The lead byte fixes how many continuation bytes follow (`k` after the first) and the
+ * range of the first, the only one that can make a sequence overlong, a surrogate or
+ * too big. Indexes, not pointer steps: `s` is NULL for an empty result string. */
+static inline bool w2w_valid_utf8(const uint8_t *s, uint32_t n)
+{
+    uint32_t i = 0, c, k, lo, hi;
+    while (i < n) {
+        c = s[i++];
+        if (c < 0x80u)
+            continue;
+        if (c - 0xC2u > 0xF4u - 0xC2u)
+            return false;
+        k = (uint32_t)(c >= 0xE0u) + (uint32_t)(c >= 0xF0u);
+        lo = c == 0xE0u ? 0xA0u : c == 0xF0u ? 0x90u : 0x80u;
+        hi = c == 0xEDu ? 0x9Fu : c == 0xF4u ? 0x8Fu : 0xBFu;
+        if (n - i <= k || s[i] < lo || s[i] > hi)
+            return false;
+        while (k-- != 0)
+            if ((s[++i] & 0xC0u) != 0x80u)
+                return false;
+        i++;
+    }
+    return true;
+}
 
 /* --- the caller's result buffer ------------------------------------------------ */
 

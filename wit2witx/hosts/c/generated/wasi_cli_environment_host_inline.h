@@ -70,12 +70,16 @@ static inline int wasi_cli_environment_encode_get_environment_result_elem_inline
         uint32_t a1;
         if (w2w_buf_addr(buf, (*src).f0.ptr, (uint64_t)(*src).f0.len * 1u, &a1) != 0)
             return W2W_E_BAD_VALUE;
+        if (!w2w_valid_utf8((const uint8_t *)(*src).f0.ptr, (*src).f0.len))
+            return W2W_E_BAD_VALUE;
         w2w_st_u32(dst + 0, a1);
         w2w_st_u32(dst + 0 + 4, (*src).f0.len);
     }
     {
         uint32_t a1;
         if (w2w_buf_addr(buf, (*src).f1.ptr, (uint64_t)(*src).f1.len * 1u, &a1) != 0)
+            return W2W_E_BAD_VALUE;
+        if (!w2w_valid_utf8((const uint8_t *)(*src).f1.ptr, (*src).f1.len))
             return W2W_E_BAD_VALUE;
         w2w_st_u32(dst + 8, a1);
         w2w_st_u32(dst + 8 + 4, (*src).f1.len);
@@ -184,6 +188,8 @@ static inline int wasi_cli_environment_encode_initial_cwd_result_inline(w2w_hand
         {
             uint32_t a1;
             if (w2w_buf_addr(buf, (*src).val.some.ptr, (uint64_t)(*src).val.some.len * 1u, &a1) != 0)
+                return W2W_E_BAD_VALUE;
+            if (!w2w_valid_utf8((const uint8_t *)(*src).val.some.ptr, (*src).val.some.len))
                 return W2W_E_BAD_VALUE;
             w2w_st_u32(dst + 4, a1);
             w2w_st_u32(dst + 4 + 4, (*src).val.some.len);

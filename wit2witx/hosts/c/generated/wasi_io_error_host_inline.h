@@ -94,6 +94,8 @@ static inline int wasi_io_error_encode_error_to_debug_string_result_inline(w2w_h
         uint32_t a0;
         if (w2w_buf_addr(buf, (*src).ptr, (uint64_t)(*src).len * 1u, &a0) != 0)
             return W2W_E_BAD_VALUE;
+        if (!w2w_valid_utf8((const uint8_t *)(*src).ptr, (*src).len))
+            return W2W_E_BAD_VALUE;
         w2w_st_u32(dst, a0);
         w2w_st_u32(dst + 4, (*src).len);
     }

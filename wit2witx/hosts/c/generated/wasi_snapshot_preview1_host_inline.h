@@ -1846,6 +1846,8 @@ static inline int32_t wasi_snapshot_preview1_call_path_create_directory_inline(w
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_path, (uint32_t)a_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_create_directory(host, s_fd->obj, (const char *)p_path, (uint32_t)a_path_len);
     if (status != 0) {
@@ -1873,6 +1875,8 @@ static inline int32_t wasi_snapshot_preview1_call_path_filestat_get_inline(wasi_
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_path, (uint32_t)a_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     r_0 = w2w_mem_ptr(mem, (uint32_t)a_retptr0, 64u, 8u);
     if (r_0 == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
@@ -1903,6 +1907,8 @@ static inline int32_t wasi_snapshot_preview1_call_path_filestat_set_times_inline
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_path, (uint32_t)a_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     if (((uint32_t)a_fst_flags & ~0xFull) != 0)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     w2w_call_mem_set(&host->mem, mem);
@@ -1930,12 +1936,16 @@ static inline int32_t wasi_snapshot_preview1_call_path_link_inline(wasi_snapshot
     p_old_path = w2w_mem_ptr(mem, (uint32_t)a_old_path, (uint64_t)(uint32_t)a_old_path_len * 1u, 1u);
     if (p_old_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_old_path, (uint32_t)a_old_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     s_new_fd = w2w_handles_slot(host->handles, (uint32_t)a_new_fd, &wasi_snapshot_preview1_fd_type);
     if (s_new_fd == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
     p_new_path = w2w_mem_ptr(mem, (uint32_t)a_new_path, (uint64_t)(uint32_t)a_new_path_len * 1u, 1u);
     if (p_new_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_new_path, (uint32_t)a_new_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_link(host, s_old_fd->obj, (wasi_snapshot_preview1_lookupflags_t)a_old_flags, (const char *)p_old_path, (uint32_t)a_old_path_len, s_new_fd->obj, (const char *)p_new_path, (uint32_t)a_new_path_len);
     if (status != 0) {
@@ -1964,6 +1974,8 @@ static inline int32_t wasi_snapshot_preview1_call_path_open_inline(wasi_snapshot
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_path, (uint32_t)a_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     if (((uint32_t)a_oflags & ~0xFull) != 0)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     if (((uint64_t)a_fs_rights_base & ~0x3FFFFFFFull) != 0)
@@ -2017,6 +2029,8 @@ static inline int32_t wasi_snapshot_preview1_call_path_readlink_inline(wasi_snap
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_path, (uint32_t)a_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     p_buf = w2w_mem_ptr(mem, (uint32_t)a_buf, (uint64_t)(uint32_t)a_buf_len * 1u, 1u);
     if (p_buf == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
@@ -2048,6 +2062,8 @@ static inline int32_t wasi_snapshot_preview1_call_path_remove_directory_inline(w
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_path, (uint32_t)a_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_remove_directory(host, s_fd->obj, (const char *)p_path, (uint32_t)a_path_len);
     if (status != 0) {
@@ -2071,12 +2087,16 @@ static inline int32_t wasi_snapshot_preview1_call_path_rename_inline(wasi_snapsh
     p_old_path = w2w_mem_ptr(mem, (uint32_t)a_old_path, (uint64_t)(uint32_t)a_old_path_len * 1u, 1u);
     if (p_old_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_old_path, (uint32_t)a_old_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     s_new_fd = w2w_handles_slot(host->handles, (uint32_t)a_new_fd, &wasi_snapshot_preview1_fd_type);
     if (s_new_fd == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
     p_new_path = w2w_mem_ptr(mem, (uint32_t)a_new_path, (uint64_t)(uint32_t)a_new_path_len * 1u, 1u);
     if (p_new_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_new_path, (uint32_t)a_new_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_rename(host, s_fd->obj, (const char *)p_old_path, (uint32_t)a_old_path_len, s_new_fd->obj, (const char *)p_new_path, (uint32_t)a_new_path_len);
     if (status != 0) {
@@ -2096,12 +2116,16 @@ static inline int32_t wasi_snapshot_preview1_call_path_symlink_inline(wasi_snaps
     p_old_path = w2w_mem_ptr(mem, (uint32_t)a_old_path, (uint64_t)(uint32_t)a_old_path_len * 1u, 1u);
     if (p_old_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_old_path, (uint32_t)a_old_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     s_fd = w2w_handles_slot(host->handles, (uint32_t)a_fd, &wasi_snapshot_preview1_fd_type);
     if (s_fd == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_HANDLE];
     p_new_path = w2w_mem_ptr(mem, (uint32_t)a_new_path, (uint64_t)(uint32_t)a_new_path_len * 1u, 1u);
     if (p_new_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_new_path, (uint32_t)a_new_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_symlink(host, (const char *)p_old_path, (uint32_t)a_old_path_len, s_fd->obj, (const char *)p_new_path, (uint32_t)a_new_path_len);
     if (status != 0) {
@@ -2123,6 +2147,8 @@ static inline int32_t wasi_snapshot_preview1_call_path_unlink_file_inline(wasi_s
     p_path = w2w_mem_ptr(mem, (uint32_t)a_path, (uint64_t)(uint32_t)a_path_len * 1u, 1u);
     if (p_path == NULL)
         return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_path, (uint32_t)a_path_len))
+        return wasi_snapshot_preview1_glue_errno[W2W_E_BAD_VALUE];
     w2w_call_mem_set(&host->mem, mem);
     status = wasi_snapshot_preview1_impl_path_unlink_file(host, s_fd->obj, (const char *)p_path, (uint32_t)a_path_len);
     if (status != 0) {
