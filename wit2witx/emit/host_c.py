@@ -74,7 +74,7 @@ The codecs' statements (decode, encode, release of each type) are still computed
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, ClassVar
 
 from ..diagnostics import UnsupportedError, error
@@ -93,6 +93,7 @@ from ..p1.model import (
     resolve,
 )
 from ..p1.unit import Unit
+from ..records import record
 from . import cnames
 from .cnames import ProgramNames
 
@@ -140,13 +141,13 @@ _doc_lines = cnames.doc_lines  # docs are data: escaped for C comments in one pl
 # repr=False` spares generating methods nobody calls (class creation is import time).
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class HConst:
     name: str
     value: str
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class HType:
     """One host typedef with its constants and its decode/encode functions."""
 
@@ -189,7 +190,7 @@ class HType:
         return _indent(self.encode_body)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class HParam:
     ctype: str
     name: str
@@ -207,7 +208,7 @@ class HParam:
 # here. View models: `eq=False, repr=False`, as above.
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class ScalarArg:
     """An integer, float or char by value: range-checked when narrow, validated when a char."""
 
@@ -221,7 +222,7 @@ class ScalarArg:
     kind: ClassVar[SlotKind] = SlotKind.SCALAR
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class EnumArg:
     """An enum, bool or payload-free variant: its case index is checked."""
 
@@ -233,7 +234,7 @@ class EnumArg:
     kind: ClassVar[SlotKind] = SlotKind.ENUM
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class FlagsArg:
     name: str
     arg: str
@@ -243,7 +244,7 @@ class FlagsArg:
     kind: ClassVar[SlotKind] = SlotKind.FLAGS
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class HandleArg:
     """A handle looked up (`handle`) or taken out of the table (`drop`)."""
 
@@ -254,7 +255,7 @@ class HandleArg:
     descriptor: str  # the resource type's `w2w_type`
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class ElementCheck:
     """`<module>_check_<f>_<x>_inline(mem, handles, src, n)`: the `n` elements of a span
     checked before the implementation runs, each as its decode would check it (and the
@@ -268,7 +269,7 @@ class ElementCheck:
         return _indent(self.body)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class SpanArg:
     """`length` elements at a guest address."""
 
@@ -283,7 +284,7 @@ class SpanArg:
     kind: ClassVar[SlotKind] = SlotKind.SPAN
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class ByRefArg:
     """A value at a guest address, decoded into `local` with `decode`."""
 
@@ -299,7 +300,7 @@ class ByRefArg:
     kind: ClassVar[SlotKind] = SlotKind.BY_REF
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class PointerArg:
     name: str
     arg: str
@@ -307,7 +308,7 @@ class PointerArg:
     kind: ClassVar[SlotKind] = SlotKind.POINTER
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class BufferArg:
     """The caller buffer: its address, its capacity and where the bytes used go."""
 
@@ -318,7 +319,7 @@ class BufferArg:
     kind: ClassVar[SlotKind] = SlotKind.BUFFER
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class ErrorPayloadArg:
     """Where the error value goes: `local`, staged, encoded with `encode` when the
     status is an interface error (`release`: the objects of its handles given back
@@ -341,7 +342,7 @@ class ErrorPayloadArg:
         return max(self.size, 1)  # a C array has at least one element
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class OutArg:
     """Out-pointer `index`: the host value `local` is encoded with `encode` on success
     (`release`: its objects given back when the results could not all be issued)."""
@@ -365,7 +366,7 @@ Arg = (ScalarArg | EnumArg | FlagsArg | HandleArg | SpanArg | ByRefArg | Pointer
        | BufferArg | ErrorPayloadArg | OutArg)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class Trampoline:
     """The body of `<module>_call_<f>`: check every argument, call the implementation,
     deliver its result (`result`: a `ResultKind` value)."""
@@ -409,7 +410,7 @@ class Trampoline:
 # its result checked and mapped back (a handle to its object). From the same call plan.
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class ExportParam:
     """One argument of a caller: `param` (typed) passed as the core value `core`
     (`cell`: its first 32-bit cell in WAMR's argv; `cells`: 1, or 2 for 64 bits)."""
@@ -424,7 +425,7 @@ class ExportParam:
     own: bool = False  # handle: handed over (else lent for the call)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class HExport:
     """The caller of the guest's core export `export_name`: returns W2W_OK with the
     result in `*result`, a W2W_E_* glue status, or W2W_CALL_TRAPPED."""
@@ -459,7 +460,7 @@ class HExport:
         return max(sum(p.cells for p in self.params), 2 if self.core_result in ("int64_t", "double") else 1)
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class HFunc:
     name: str                # P1 name
     doc: list[str]
@@ -490,7 +491,7 @@ class HFunc:
         return [p.name for p in self.core_params]
 
 
-@dataclass(slots=True, eq=False, repr=False)
+@record(slots=True, eq=False, repr=False)
 class HUnit:
     module: str
     prefix: str
@@ -1291,7 +1292,7 @@ class _UnitBuilder:
 # --------------------------------------------------------------------------- slot kinds
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Call:
     """The names one trampoline's slots are built with."""
 
