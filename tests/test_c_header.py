@@ -644,6 +644,28 @@ def test_c_string_escapes_every_byte_that_could_end_or_change_it():
     assert cnames.c_string('a"b\\c??/d\n\x00é') == '"a\\"b\\\\c\\?\\?/d\\012\\000\\303\\251"'
 
 
+def test_c_string_literals_hold_exactly_their_text(tmp_path):
+    """What gcc makes of each literal is the text's UTF-8, byte for byte: plain names
+    (written as they are) and text that needs escapes alike."""
+    import random
+    import subprocess
+
+    rnd = random.Random(13)
+    alphabet = [chr(i) for i in range(1, 0x80)] + ["\u00e9", "\u2028", "\U0001f600"]
+    texts = ["", "wasi_io_streams", "m#run", "a?b", 'q"', "back\\slash", "??=", "\x7f"]
+    texts += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 10))) for _ in range(300)]
+    lines = ["#include <stdio.h>", "static const char *const texts[] = {"]
+    lines += [f"    {cnames.c_string(text)}," for text in texts]
+    lines += ["};", "int main(void) {", "    for (unsigned i = 0; i < sizeof texts / sizeof *texts; i++) {",
+              "        for (const unsigned char *c = (const unsigned char *)texts[i]; *c; c++)",
+              '            printf("%02x", *c);', '        printf("\\n");', "    }", "    return 0;", "}"]
+    (tmp_path / "t.c").write_text("\n".join(lines) + "\n")
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", "-trigraphs", "-o", str(tmp_path / "t"),
+                    str(tmp_path / "t.c")], check=True)
+    out = subprocess.run([str(tmp_path / "t")], check=True, capture_output=True, text=True).stdout
+    assert out.splitlines() == [text.encode().hex() for text in texts]
+
+
 def test_member_names_are_c_and_cpp_identifiers():
     for kw in ("this", "class", "new", "delete", "int", "template", "unix", "errno", "bool"):
         assert cnames.member(kw) == kw + "_"

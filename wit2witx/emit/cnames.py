@@ -254,9 +254,16 @@ def doc_lines(text: str) -> list[str]:
     return lines
 
 
+#: Text a C string literal holds as it is: printable ASCII but `"`, `?` and `\` (module
+#: and function names always are; the byte-by-byte escape is for the rest).
+_PLAIN_LITERAL = re.compile(r'[\x20\x21\x23-\x3e\x40-\x5b\x5d-\x7e]*')
+
+
 def c_string(text: str) -> str:
     """A C string literal (with its quotes) holding `text` as UTF-8: quotes, backslashes,
     `?` (no trigraph can form) and every byte outside printable ASCII escaped in octal."""
+    if _PLAIN_LITERAL.fullmatch(text):
+        return '"' + text + '"'
     out = []
     for byte in text.encode("utf-8"):
         ch = chr(byte)
