@@ -257,3 +257,24 @@ def test_an_unreadable_override_is_a_diagnostic(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "docs/module.md.j2" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_attribute_lookups_take_the_builtin_path_with_jinjas_fallback(tmp_path):
+    """`x.y` reads an attribute without Jinja's getattr, but a dict key, a missing name
+    and an attribute that raises behave as Jinja's own lookup makes them."""
+    from types import SimpleNamespace
+
+    from wit2witx.emit import templating
+
+    env = templating.environment((str(tmp_path),))
+    source = "{{ a.b.c }}|{{ d.k }}|{{ d.items is defined }}"
+    code = env.compile(source, raw=True)
+    assert "getattr(" in code and ", missing)) is not missing" in code
+    text = env.from_string(source).render(a=SimpleNamespace(b=SimpleNamespace(c=3)), d={"k": "v"})
+    assert text == "3|v|True"
+    import jinja2
+
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ d.nope }}").render(d={})
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ nope.x }}").render()
