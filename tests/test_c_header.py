@@ -640,6 +640,22 @@ def test_doc_lines_cannot_end_continue_or_nest_a_comment():
             assert not line.rstrip().endswith("\\") and line.isprintable() or "\t" in line
 
 
+def test_plain_doc_text_takes_the_fast_path_with_the_same_lines():
+    """Printable ASCII docs skip the character-by-character escape; they get the lines
+    the escape would give them (random texts near every special case)."""
+    import random
+
+    rnd = random.Random(13)
+    alphabet = list("ab */?\\\n\r\t ") + ["\u00a0", "\x01", "é"]
+    plain = 0
+    for _ in range(20000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 14)))
+        plain += bool(cnames._is_plain_doc(text))
+        assert cnames.doc_lines(text) == cnames._escaped_doc_lines(text), repr(text)
+    assert plain > 1000  # the fast path was taken often enough to be tested
+    assert cnames.doc_lines("  \n Reads a file.  \n\n  two\n\n") == [" Reads a file.", "", "  two"]
+
+
 def test_c_string_escapes_every_byte_that_could_end_or_change_it():
     assert cnames.c_string('a"b\\c??/d\n\x00é') == '"a\\"b\\\\c\\?\\?/d\\012\\000\\303\\251"'
 

@@ -235,6 +235,15 @@ def doc_lines(text: str) -> list[str]:
     """
     if not text:
         return []
+    if _is_plain_doc(text):
+        # the common case: nothing to escape
+        lines = [line.rstrip() for line in text.split("\n")]
+        return _trim_blank_ends(lines)
+    return _escaped_doc_lines(text)
+
+
+def _escaped_doc_lines(text: str) -> list[str]:
+    """`doc_lines` of any text, character by character where a line needs it."""
     lines = []
     for line in text.replace("\r\n", "\n").split("\n"):
         if not line.isprintable() or "\\" in line:
@@ -247,6 +256,17 @@ def doc_lines(text: str) -> list[str]:
         if line.endswith("\\"):
             line = line[:-1] + _visible("\\")
         lines.append(line)
+    return _trim_blank_ends(lines)
+
+
+def _is_plain_doc(text: str) -> bool:
+    """Text `doc_lines` leaves as it is but for trailing blanks and blank end lines:
+    printable lines split at `\n`, without a backslash, `*/`, `/*` or `??`."""
+    return ("\\" not in text and "*/" not in text and "/*" not in text and "??" not in text
+            and text.replace("\n", "").isprintable())
+
+
+def _trim_blank_ends(lines: list[str]) -> list[str]:
     while lines and not lines[-1]:
         lines.pop()
     while lines and not lines[0]:
