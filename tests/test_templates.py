@@ -278,3 +278,21 @@ def test_attribute_lookups_take_the_builtin_path_with_jinjas_fallback(tmp_path):
         env.from_string("{{ d.nope }}").render(d={})
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ nope.x }}").render()
+
+
+def test_without_overrides_blocks_render_inline_with_the_same_text(tmp_path):
+    """A run without override folders renders named blocks inline (no block function,
+    no derived context); a `{% set %}` in a block stays in it, loop names reach it, and
+    the text is what Jinja's own blocks give."""
+    from wit2witx.emit import templating
+
+    source = ("{% set x = 1 %}{% for t in [1, 2] %}{% block b scoped %}{% set x = t * 10 %}"
+              "[{{ x }}]{% endblock %}{% endfor %}{{ x }}{% block tail %}.{% endblock %}")
+    inline = templating.environment(())
+    blocks = templating.environment((str(tmp_path),))
+    assert "context.blocks" not in inline.compile(source, raw=True)
+    assert "context.blocks" in blocks.compile(source, raw=True)
+    assert inline.from_string(source).render() == blocks.from_string(source).render() == "[10][20]1."
+    builtin = inline.loader.get_source(inline, "host_py/module.py.j2")[0]
+    assert "{% block type_doc scoped %}" in builtin
+    assert "derived(" not in inline.compile(builtin, "host_py/module.py.j2", raw=True)

@@ -13,6 +13,8 @@ it emits something), the environment is made once per set of template folders (o
 run; a process that compiles again reuses it), each template is compiled once per
 process, and the compiled code is kept in Jinja's bytecode cache in the user cache dir
 (`cache_dir()/jinja`, of bounded size) so a later process skips Jinja's compiler too.
+The compiled code reads `x.y` without a call into Jinja when `x` has the attribute, and
+a run without override folders renders named blocks inline (nothing can extend them).
 
 A broken override (a syntax error, an undefined variable, an unknown `extends`) is a
 `TemplateError` diagnostic naming the template file and line: exit 1, nothing written.
@@ -65,11 +67,14 @@ def environment(dirs: tuple[str, ...] = ()):
 
     builtin = jinja2.FileSystemLoader(str(templates_dir()))
     environment_class = _fast_attribute_environment(jinja2)
+    # Without override folders no template can extend another, so the named blocks
+    # (override points) need not be separate functions: rendered inline (see below).
+    inline = not dirs
     loader = jinja2.ChoiceLoader([
         jinja2.PrefixLoader({BUILTIN_PREFIX.rstrip("/"): builtin}, delimiter="/"),
         jinja2.FileSystemLoader([*dirs, str(templates_dir())]),
     ])
-    return environment_class(
+    env = environment_class(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -80,8 +85,10 @@ def environment(dirs: tuple[str, ...] = ()):
         # between two compiles of one process, so its templates are checked for changes.
         auto_reload=bool(dirs),
         cache_size=-1,
-        bytecode_cache=_bytecode_cache(jinja2),
+        bytecode_cache=_bytecode_cache(jinja2, CODEGEN_TAG + ("i" if inline else "")),
     )
+    env.inline_blocks = inline
+    return env
 
 
 #: the code generator's version, in the bytecode cache's keys: compiled code of another
@@ -114,8 +121,33 @@ def _fast_attribute_environment(jinja2):
 
     class FastAttributeEnvironment(jinja2.Environment):
         code_generator_class = FastAttributeCodeGenerator
+        inline_blocks = False
+
+        def _parse(self, source, name, filename):
+            tree = super()._parse(source, name, filename)
+            if self.inline_blocks:
+                _inline_blocks(tree, jinja2.nodes)
+            return tree
 
     return FastAttributeEnvironment
+
+
+def _inline_blocks(node, nodes) -> None:
+    """Every `{% block %}` of a template becomes a plain scope of its body.
+
+    Jinja renders a block through its own function with a context derived for it
+    (~1500 a WASI 0.2 compile: blocks in loops), which only an extending template needs.
+    A scope keeps the body's `{% set %}` to itself; the body sees the names around it,
+    as a `scoped` block does (the built-in templates render with both, byte for byte)."""
+    for _, value in node.iter_fields():
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, nodes.Block):
+                    item = value[i] = nodes.Scope(item.body, lineno=item.lineno)
+                if isinstance(item, nodes.Node):
+                    _inline_blocks(item, nodes)
+        elif isinstance(value, nodes.Node):
+            _inline_blocks(value, nodes)
 
 
 #: how many compiled templates the bytecode cache keeps of each kind (the newest): the
@@ -124,7 +156,7 @@ def _fast_attribute_environment(jinja2):
 CACHE_LIMITS = {"builtin": 128, "override": 64}
 
 
-def _bytecode_cache(jinja2):
+def _bytecode_cache(jinja2, tag: str):
     """Jinja's bytecode cache in the user cache dir; a read-only or missing one only
     costs the compile it would have saved.
 
@@ -138,7 +170,7 @@ def _bytecode_cache(jinja2):
     class QuietCache(jinja2.FileSystemBytecodeCache):
         def get_cache_key(self, name: str, filename: str | None = None) -> str:
             kind = "builtin" if filename and filename.startswith(builtin_root) else "override"
-            return f"{kind}-{CODEGEN_TAG}{super().get_cache_key(name, filename)}"
+            return f"{kind}-{tag}{super().get_cache_key(name, filename)}"
 
         def load_bytecode(self, bucket) -> None:
             try:
