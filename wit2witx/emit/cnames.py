@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from array import array
 from dataclasses import field
+from functools import lru_cache
 from itertools import accumulate
 from typing import Callable, Hashable, Iterable, Mapping, Sequence
 
@@ -83,9 +84,12 @@ def is_reserved(name: str) -> bool:
         len(name) > 1 and name[0] == "_" and name[1].isupper())
 
 
+@lru_cache(maxsize=4096)
 def member(name: str) -> str:
     """A struct member, parameter or local name: `0` becomes `f0` (tuple members), a
-    keyword or reserved name gets a trailing `_` (`this` → `this_`, `__x` → `f__x`)."""
+    keyword or reserved name gets a trailing `_` (`this` → `this_`, `__x` → `f__x`).
+
+    Memoized: the C back ends ask for the same few hundred names ~2000 times a run."""
     ident = fragment(name)
     if ident[0].isdigit() or ident.startswith("_"):
         ident = "f" + ident
