@@ -296,3 +296,20 @@ def test_without_overrides_blocks_render_inline_with_the_same_text(tmp_path):
     builtin = inline.loader.get_source(inline, "host_py/module.py.j2")[0]
     assert "{% block type_doc scoped %}" in builtin
     assert "derived(" not in inline.compile(builtin, "host_py/module.py.j2", raw=True)
+
+
+def test_macro_calls_with_every_argument_skip_the_matching_and_others_do_not(tmp_path):
+    """`m(a, b)` runs the macro's body directly; defaults, keywords, `caller`, `varargs`
+    and plain Python callables go through Jinja's own call, with the same text."""
+    from wit2witx.emit import templating
+
+    source = ("{% macro m(a, b='d') %}<{{ a }}{{ b }}{{ varargs|join }}>{% endmacro %}"
+              "{% macro c() %}({{ caller() }}){% endmacro %}"
+              "{% for i in [1] %}{{ m(i, 2) }}{{ m(i) }}{{ m(i, b=3) }}{{ m(i, 2, 9) }}"
+              "{{ f(i) }}{% call c() %}x{{ i }}{% endcall %}{% endfor %}")
+    env = templating.environment(())
+    assert "environment.w2w_call(context, " in env.compile(source, raw=True)
+    text = env.from_string(source).render(f=lambda n: n + 40)
+    assert text == "<12><1d><13><129>41(x1)"
+    with pytest.raises(TypeError):
+        env.from_string("{% macro m(a) %}{% endmacro %}{{ m(1, b=2) }}").render()

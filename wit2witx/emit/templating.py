@@ -93,7 +93,7 @@ def environment(dirs: tuple[str, ...] = ()):
 
 #: the code generator's version, in the bytecode cache's keys: compiled code of another
 #: generator (e.g. Jinja's own, before the fast attribute path) is not reused
-CODEGEN_TAG = "fa1"
+CODEGEN_TAG = "fa2"
 
 
 def _fast_attribute_environment(jinja2):
@@ -103,8 +103,10 @@ def _fast_attribute_environment(jinja2):
     lookup (~60k of them in an all-back-ends compile of WASI 0.2). The generated code
     here asks the builtin `getattr(x, "y", missing)` first and calls Jinja's own only when
     `x` has no such attribute (a dict key, an undefined name): same result, same errors
-    (StrictUndefined still fails), about a fifth of the cost per lookup."""
-    from jinja2.compiler import CodeGenerator  # noqa: PLC0415 - jinja2 is being imported
+    (StrictUndefined still fails), about a fifth of the cost per lookup. Likewise a call
+    `f(a, b)` goes through `w2w_call`, which runs a macro given all its arguments
+    directly and leaves everything else to Jinja's `context.call`."""
+    from jinja2.compiler import CodeGenerator, optimizeconst  # noqa: PLC0415 - jinja2 is being imported
 
     class FastAttributeCodeGenerator(CodeGenerator):
         def visit_Getattr(self, node, frame) -> None:
@@ -119,9 +121,41 @@ def _fast_attribute_environment(jinja2):
             self.visit(node.node, frame)
             self.write(f", {node.attr!r}))")
 
+        @optimizeconst  # as Jinja's: a call it can make at compile time is text
+        def visit_Call(self, node, frame, forward_caller: bool = False) -> None:
+            env = self.environment
+            if env.is_async or env.sandboxed or forward_caller or node.kwargs \
+                    or node.dyn_args or node.dyn_kwargs:
+                super().visit_Call(node, frame, forward_caller=forward_caller)
+                return
+            # `f(a, b)`: a macro called with all its arguments goes straight to its body
+            self.write("environment.w2w_call(context, ")
+            self.visit(node.node, frame)
+            for arg in node.args:
+                self.write(", ")
+                self.visit(arg, frame)
+            if frame.loop_frame:
+                self.write(", _loop_vars=_loop_vars")
+            if frame.block_frame:
+                self.write(", _block_vars=_block_vars")
+            self.write(")")
+
+    macro_class = jinja2.runtime.Macro
+
     class FastAttributeEnvironment(jinja2.Environment):
         code_generator_class = FastAttributeCodeGenerator
         inline_blocks = False
+
+        def w2w_call(self, context, func, *args, **scope):
+            """`context.call(func, *args, **scope)`, but a macro given exactly its
+            arguments (no caller, no `*args`/`**kwargs` of its own, no autoescape) runs
+            its body directly: what `Macro.__call__` would decide, without its argument
+            matching (~1000 macro calls a WASI 0.2 compile)."""
+            if (type(func) is macro_class and len(args) == func._argument_count
+                    and not (func.caller or func.catch_kwargs or func.catch_varargs)
+                    and not context.eval_ctx.autoescape):
+                return func._func(*args)
+            return context.call(func, *args, **scope)
 
         def _parse(self, source, name, filename):
             tree = super()._parse(source, name, filename)
