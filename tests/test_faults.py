@@ -139,7 +139,9 @@ def test_fault_reset_reaches_the_server_guest_as_stream_error(runtime, kind, mes
     assert [ln for ln in out.splitlines() if ln.startswith("error ")] == [f"error {message}"]
     facts = last_line(out)
     assert facts["failed"] == 1 and facts["served"] == 19 and facts["accept-errors"] == 0, out
-    assert got.echoed_ok == 19, got
+    # The client of the failed connection may have its whole echo already: the fault can
+    # hit the recv that would have read the end of its stream (seen once on WAMR).
+    assert got.echoed_ok in (19, 20) and got.clients == 20, got
     clean(runtime, status, out, err)
 
 
