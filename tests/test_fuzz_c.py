@@ -102,19 +102,32 @@ def test_the_harness_finds_a_weakened_bounds_check(tmp_path):
 
 
 
+def _campaign_with_a_check_skipped(tmp_path, tree: str, header: str, check: str,
+                                   memory_fill: bytes | None = None):
+    """The campaign over one WASI 0.2 package's glue with the first `check` in `header`
+    disabled (`if (0 && ...`). With `memory_fill`, each seed also runs once more with its
+    16 bytes of memory pattern replaced by it."""
+    _libfuzzer_clang()
+    trees = build_c.wasi_trees(corpus_path("wasi-p2"), tmp_path / "tree")
+    exe = build_c.build(tmp_path, [t for t in trees if t.name == tree], patch=(
+        header, check, check.replace("if (", "if (0 && ", 1)))
+    corpus = tmp_path / "corpus"
+    build_c.seeds(corpus, build_c.metadata(tmp_path))
+    if memory_fill is not None:
+        for seed in sorted(corpus.iterdir()):
+            data = seed.read_bytes()
+            (corpus / f"{seed.name}-fill").write_bytes(data[:1] + memory_fill + data[17:])
+    proc = build_c.run(exe, corpus, SECONDS, tmp_path / "findings")
+    assert proc.returncode != 0, proc.stderr[-3000:]
+    return proc
+
+
 def test_the_harness_finds_a_skipped_element_check(tmp_path):
     """wasi:io's glue with poll()'s element check skipped: a list holding a stale or
     forged handle reaches the implementation, which the stubs report (every element of
     a span they get must be valid)."""
-    _libfuzzer_clang()
-    trees = build_c.wasi_trees(corpus_path("wasi-p2"), tmp_path / "tree")
-    check = "if ((rc = wasi_io_poll_check_poll_in_inline("
-    exe = build_c.build(tmp_path, [t for t in trees if t.name == "io"], patch=(
-        "wasi_io_poll_host_inline.h", check, check.replace("if (", "if (0 && ", 1)))
-    corpus = tmp_path / "corpus"
-    build_c.seeds(corpus, build_c.metadata(tmp_path))
-    proc = build_c.run(exe, corpus, SECONDS, tmp_path / "findings")
-    assert proc.returncode != 0, proc.stderr[-3000:]
+    proc = _campaign_with_a_check_skipped(
+        tmp_path, "io", "wasi_io_poll_host_inline.h", "if ((rc = wasi_io_poll_check_poll_in_inline(")
     assert "FUZZ INVARIANT BROKEN: the implementation got an invalid list element" in proc.stderr, \
         proc.stderr[-3000:]
 
@@ -124,22 +137,12 @@ def test_the_harness_finds_a_skipped_utf8_check(tmp_path):
     `fields.from-list` given a header name that is not UTF-8 reaches the implementation,
     which the stubs report (every string they get must be well-formed, by the harness's
     own decoder)."""
-    _libfuzzer_clang()
-    trees = build_c.wasi_trees(corpus_path("wasi-p2"), tmp_path / "tree")
-    check = "if (!w2w_valid_utf8(q"
-    exe = build_c.build(tmp_path, [t for t in trees if t.name == "http"], patch=(
-        "wasi_http_types_host_inline.h", check, check.replace("if (", "if (0 && ", 1)))
-    corpus = tmp_path / "corpus"
-    build_c.seeds(corpus, build_c.metadata(tmp_path))
-    # Each seed once more with memory filled with `(0xC0, 4)` pairs: every string a list
-    # element points to is then 4 bytes at an address inside memory starting with 0xC0,
-    # which is never UTF-8. The first pass over the corpus finds it, however few inputs
-    # a loaded machine gets through in the campaign's seconds.
-    fill = (0xC0).to_bytes(4, "little") + (4).to_bytes(4, "little")
-    for seed in sorted(corpus.iterdir()):
-        data = seed.read_bytes()
-        (corpus / f"{seed.name}-c0").write_bytes(data[:1] + fill * 2 + data[17:])
-    proc = build_c.run(exe, corpus, SECONDS, tmp_path / "findings")
-    assert proc.returncode != 0, proc.stderr[-3000:]
+    # Memory filled with `(0xC0, 4)` pairs: every string a list element points to is
+    # then 4 bytes at an address inside memory starting with 0xC0, which is never UTF-8.
+    # The first pass over the corpus finds it, however few inputs a loaded machine gets
+    # through in the campaign's seconds.
+    fill = ((0xC0).to_bytes(4, "little") + (4).to_bytes(4, "little")) * 2
+    proc = _campaign_with_a_check_skipped(
+        tmp_path, "http", "wasi_http_types_host_inline.h", "if (!w2w_valid_utf8(q", fill)
     assert "FUZZ INVARIANT BROKEN: the implementation got a string that is not UTF-8" in proc.stderr, \
         proc.stderr[-3000:]
