@@ -87,6 +87,18 @@ def build_host(out: Path, sources: list[Path], wasm3: tuple[Path, Path], name: s
     return exe
 
 
+def build_wamr_host(out: Path, sources: list[Path], config: str, name: str,
+                    includes: list[Path] = (), defines: tuple[str, ...] = ()) -> Path:
+    """`build_host`'s twin for WAMR: linked with the `config` build of its vmlib."""
+    include, lib = wamr_include(), wamr_support.require(wamr_support.wamr_lib, config)
+    exe = out / name
+    cmd = [gcc(), *CFLAGS, *SAN, *defines, "-I", out, "-I", GUESTS,
+           *[x for i in includes for x in ("-I", i)], "-isystem", include, *sources, lib,
+           "-lpthread", "-lm", "-ldl", "-o", exe]
+    check(run(cmd), "building the WAMR host")
+    return exe
+
+
 def run_host(exe: Path, wasm: Path) -> dict[str, str]:
     env = dict(os.environ, **SAN_ENV)
     proc = run([exe, wasm], env=env)

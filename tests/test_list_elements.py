@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import wamr as wamr_support  # noqa: E402
 from support.wasm3 import gcc  # noqa: E402
 from test_host_c import (  # noqa: E402
-    CFLAGS, GUESTS, SAN, build_host, check, generate, run, run_host, wamr_include, wasm3_san, wat_guest,
+    GUESTS, SAN, build_host, build_wamr_host, check, generate, run, run_host, wasm3_san, wat_guest,
 )
 
 import wit2witx  # noqa: E402
@@ -73,14 +73,11 @@ def test_wasm3_checks_every_element_first(tmp_path, wasm3_san):
 
 @pytest.mark.parametrize("config", wamr_support.CONFIGS)
 def test_wamr_checks_every_element_first(tmp_path, config):
-    include, lib = wamr_include(), wamr_support.require(wamr_support.wamr_lib, config)
     generate([WITX], tmp_path, emit=("host-c", "host-wamr"))
     wasm = wat_guest(WAT.read_text(), tmp_path, "lists")
-    exe = tmp_path / "lists_wamr_host"
-    check(run([gcc(), *CFLAGS, *SAN, "-DLISTS_WAMR", "-I", tmp_path, "-I", GUESTS,
-               "-isystem", include, GUESTS / "lists_host.c", tmp_path / "lists_host.c",
-               tmp_path / "lists_wamr.c", lib, "-lpthread", "-lm", "-ldl", "-o", exe]),
-          "building the WAMR host")
+    exe = build_wamr_host(tmp_path, [GUESTS / "lists_host.c", tmp_path / "lists_host.c",
+                                     tmp_path / "lists_wamr.c"], config, "lists_wamr_host",
+                          defines=("-DLISTS_WAMR",))
     check_facts(run_host(exe, wasm))
 
 
@@ -108,13 +105,10 @@ def test_wasm3_poll_with_a_dead_handle_in_the_middle(tmp_path, wasm3_san):
 
 @pytest.mark.parametrize("config", wamr_support.CONFIGS)
 def test_wamr_poll_with_a_dead_handle_in_the_middle(tmp_path, config):
-    include, lib = wamr_include(), wamr_support.require(wamr_support.wamr_lib, config)
     wasm = wat_guest(POLL_WAT.read_text(), tmp_path, "poll")
-    exe = tmp_path / "poll_wamr_host"
-    check(run([gcc(), *CFLAGS, *SAN, "-DPOLL_WAMR", "-I", SHIPPED, "-I", GUESTS,
-               "-isystem", include, GUESTS / "poll_host.c", SHIPPED / "wasi_io_poll_host.c",
-               SHIPPED / "wasi_io_poll_wamr.c", lib, "-lpthread", "-lm", "-ldl", "-o", exe]),
-          "building the WAMR host")
+    exe = build_wamr_host(tmp_path, [GUESTS / "poll_host.c", SHIPPED / "wasi_io_poll_host.c",
+                                     SHIPPED / "wasi_io_poll_wamr.c"], config, "poll_wamr_host",
+                          [SHIPPED], ("-DPOLL_WAMR",))
     check_poll_facts(run_host(exe, wasm))
 
 

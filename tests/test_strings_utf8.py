@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import wamr as wamr_support  # noqa: E402
 from support.wasm3 import gcc  # noqa: E402
 from test_host_c import (  # noqa: E402
-    CFLAGS, GUESTS, SAN, build_host, check, generate, run, run_host, wamr_include, wasm3_san, wat_guest,
+    CFLAGS, GUESTS, SAN, build_host, build_wamr_host, check, generate, run, run_host, wasm3_san, wat_guest,
 )
 
 import wit2witx.compiler  # noqa: E402
@@ -318,14 +318,11 @@ def test_wasm3_refuses_ill_formed_strings(tmp_path, wasm3_san):
 
 @pytest.mark.parametrize("config", wamr_support.CONFIGS)
 def test_wamr_refuses_ill_formed_strings(tmp_path, config):
-    include, lib = wamr_include(), wamr_support.require(wamr_support.wamr_lib, config)
     generate([WITX], tmp_path, emit=("host-c", "host-wamr"))
     cases_header(tmp_path)
     wasm = wat_guest(guest_wat(), tmp_path, "strings")
-    exe = tmp_path / "strings_wamr_host"
-    check(run([gcc(), *CFLAGS, *SAN, "-DSTRINGS_WAMR", "-I", tmp_path, "-I", GUESTS,
-               "-isystem", include, HOST, tmp_path / "strs_host.c", tmp_path / "strs_wamr.c",
-               lib, "-lpthread", "-lm", "-ldl", "-o", exe]), "building the WAMR host")
+    exe = build_wamr_host(tmp_path, [HOST, tmp_path / "strs_host.c", tmp_path / "strs_wamr.c"],
+                          config, "strings_wamr_host", defines=("-DSTRINGS_WAMR",))
     check_facts(run_host(exe, wasm))
 
 
