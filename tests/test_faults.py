@@ -22,6 +22,7 @@ import errno
 import gc
 import os
 import re
+import selectors
 import socket
 import subprocess
 import sys
@@ -146,6 +147,20 @@ def test_fault_reset_reaches_the_server_guest_as_stream_error(runtime, kind, mes
 
 
 @all_hosts
+def test_fault_reset_of_a_connections_last_write_is_reported_at_once(runtime, native_env, load_guest):
+    """One client, 1 KiB: the guest's one write is also its last, and its send fails. The
+    write itself reports it (the guest then waits only to read, so a later report would
+    leave both sides waiting); the client sees its connection end without the echo."""
+    got, status, out, err = serve_clients(runtime, native_env, load_guest, "send=ECONNRESET", clients=1, size=1024)
+    assert status == 0, err
+    assert injected(err) == 1
+    assert [ln for ln in out.splitlines() if ln.startswith("error ")] == ["error send: Connection reset by peer"]
+    assert last_line(out) == {"served": 0, "bytes": 1024, "failed": 1, "accept-errors": 0}
+    assert got.echoed_ok == 0 and got.bytes_echoed == 0, got
+    clean(runtime, status, out, err)
+
+
+@all_hosts
 def test_fault_aborted_accept_is_connection_aborted_and_the_server_goes_on(runtime, native_env, load_guest):
     network, _ = statuses()
     got, status, out, err = serve_clients(runtime, native_env, load_guest, "accept=ECONNABORTED@3")
@@ -196,6 +211,75 @@ def test_fault_python_rules_parse_like_the_c_hosts():
     fired = [f.fire("send", False) for _ in range(4)]
     assert [r.err if r else 0 for r in fired] == [errno.EINTR, errno.EPIPE, errno.EINTR, 0]
     assert f.injected == 3
+
+
+def test_fault_python_write_reports_its_own_failed_send(monkeypatch):
+    """The send a `write` starts fails: that `write` says so (as the C host), not only a
+    later call; a guest that wrote its last bytes and now waits to read would never learn
+    of it (the CI hang of the send-ECONNRESET case above)."""
+    from wit2witx.hosts import faults, sockets
+
+    host = sockets.SocketsHost()
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    conn = sockets.Connection(a)
+    out = sockets.OutputStream(conn)
+    conn.release()  # the stream holds the last reference: its drop closes the socket
+    try:
+        monkeypatch.setattr(faults, "ACTIVE", faults.Faults("send=ECONNRESET"))
+        assert host.output_stream_check_write(out) == sockets.OutputStream.LIMIT
+        with pytest.raises(Exception) as failed:
+            host.output_stream_write(out, b"last bytes")
+        assert failed.value.value.value.message == "send: Connection reset by peer"  # last-operation-failed(error)
+        with pytest.raises(Exception) as closed:
+            host.output_stream_check_write(out)
+        assert closed.value.value.value is None  # closed: no error resource
+        assert out not in sockets.BACKLOG._streams
+        host.output_stream_drop(out)  # a failed stream sends nothing more, not even now
+        b.settimeout(10)
+        assert b.recv(100) == b""
+    finally:
+        b.close()
+
+
+def test_fault_python_written_bytes_go_out_while_the_guest_waits_elsewhere():
+    """Bytes a `write` left in the host's buffer (the socket was full) reach the peer while
+    the guest waits in `poll` on something else, as wasmtime's background writes do."""
+    from wit2witx.hosts import sockets
+
+    host = sockets.SocketsHost()
+    a, b = socket.socketpair()
+    signal_r, signal_w = socket.socketpair()
+    a.setblocking(False)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    out = sockets.OutputStream(sockets.Connection(a))
+    data = os.urandom(sockets.OutputStream.LIMIT)
+    got = bytearray()
+
+    def peer():  # reads everything, then wakes the guest's poll
+        while len(got) < len(data):
+            chunk = b.recv(65536)
+            if not chunk:
+                break
+            got.extend(chunk)
+        signal_w.send(b"!")
+
+    try:
+        assert host.output_stream_check_write(out) == len(data)
+        host.output_stream_write(out, data)
+        assert out.pending, "the socket took all at once: nothing left to send in the background"
+        reader = threading.Thread(target=peer, daemon=True)
+        reader.start()
+        woken = sockets.Pollable(sock=signal_r, events=selectors.EVENT_READ)
+        give_up = sockets.Pollable(deadline=time.monotonic_ns() + 20 * 10**9)
+        assert host.poll([woken, give_up], result_capacity=2) == [0]
+        reader.join(5)
+        assert bytes(got) == data and not out.pending and out not in sockets.BACKLOG._streams
+    finally:
+        host.output_stream_drop(out)
+        for s in (b, signal_r, signal_w):
+            s.close()
 
 
 CONNECT_CASES = {

@@ -57,6 +57,7 @@ import selectors
 import socket
 import threading
 import time
+import weakref
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
 
@@ -195,8 +196,10 @@ CHECK_INTERVAL = 0.01
 
 
 def wait_any(pollables: list[Pollable]) -> list[int]:
-    """Block until at least one is ready; the indices of the ready ones."""
+    """Block until at least one is ready; the indices of the ready ones. Meanwhile the
+    bytes of the output streams in BACKLOG go out as their sockets take them."""
     while True:
+        BACKLOG.push_all()
         ready = [i for i, p in enumerate(pollables) if p.ready_now()]
         if ready:
             return ready
@@ -208,12 +211,13 @@ def wait_any(pollables: list[Pollable]) -> list[int]:
             # made ready by another thread (a name lookup): look again every 10 ms
             timeout = CHECK_INTERVAL if timeout is None else min(timeout, CHECK_INTERVAL)
         waiting = [(i, p) for i, p in enumerate(pollables) if p.waits_on_socket()]
-        if not waiting and timeout is None:
+        sending = BACKLOG.sockets()
+        if not waiting and not sending and timeout is None:
             # nothing can ever become ready: a guest bug; do not hang forever
             time.sleep(0.01)
             continue
         with selectors.DefaultSelector() as sel:
-            merged: dict[int, int] = {}
+            merged: dict[int, int] = {fd: selectors.EVENT_WRITE for fd in sending}
             for _, p in waiting:
                 merged[p.sock.fileno()] = merged.get(p.sock.fileno(), 0) | p.events
             for fd, events in merged.items():
@@ -302,7 +306,10 @@ class InputStream:
 
 
 class OutputStream:
-    """Writes go into a bounded buffer that is sent as the socket accepts them."""
+    """Writes go into a bounded buffer that is sent as the socket accepts them: by the
+    stream's own calls and, while any guest thread waits in `poll` or `block`, by
+    BACKLOG (a `write` only starts the write, as in wasmtime; a guest that writes its
+    last bytes and then waits to read must not wait for them forever)."""
 
     LIMIT = 1 << 16
 
@@ -311,23 +318,30 @@ class OutputStream:
         self.pending = bytearray()
         self.error: str | None = None
         self.closed = False
+        self._sending = threading.Lock()  # the guest's thread and a waiting one push
 
     def _push(self) -> None:
-        while self.pending and self.error is None:
-            try:
-                faults.fail("send")
-                sent = self.conn.sock.send(faults.send_view(self.pending))
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                self.error = f"send: {exc.strerror or exc}"
-                return
-            del self.pending[:sent]
+        with self._sending:
+            while self.pending and self.error is None and not self.closed:
+                try:
+                    faults.fail("send")
+                    sent = self.conn.sock.send(faults.send_view(self.pending))
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as exc:
+                    self.error = f"send: {exc.strerror or exc}"
+                    break
+                del self.pending[:sent]
+            if self.pending and self.error is None and not self.closed:
+                BACKLOG.add(self)
+            else:
+                BACKLOG.discard(self)
 
     def _raise_if_failed(self) -> None:
         if self.error is not None:
             message, self.error = self.error, None
             self.closed = True
+            self.pending.clear()  # a failed stream sends nothing more (not even at its drop)
             raise stream_failed(message)
         if self.closed:
             raise stream_closed()
@@ -347,6 +361,7 @@ class OutputStream:
                 raise stream_failed("write: more bytes than check-write permitted")
         self.pending += data
         self._push()
+        self._raise_if_failed()  # its own send failed: say so now (as the C host), not at a later call
 
     def write_all(self, data: bytes | memoryview) -> None:
         """The blocking writes: any length, sent a permit at a time."""
@@ -371,6 +386,42 @@ class OutputStream:
             return len(self.pending) < self.LIMIT or self.error is not None or self.closed
 
         return Pollable(check=room, sock=self.conn.sock, events=selectors.EVENT_WRITE)
+
+
+class Backlog:
+    """The output streams holding bytes their socket has not taken yet. Weak: a stream
+    of a guest that is gone (its store freed) closes its socket as before."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._streams: weakref.WeakSet[OutputStream] = weakref.WeakSet()
+
+    def add(self, stream: OutputStream) -> None:
+        with self._lock:
+            self._streams.add(stream)
+
+    def discard(self, stream: OutputStream) -> None:
+        if self._streams:
+            with self._lock:
+                self._streams.discard(stream)
+
+    def push_all(self) -> None:
+        if self._streams:
+            with self._lock:
+                streams = list(self._streams)
+            for stream in streams:
+                stream._push()
+
+    def sockets(self) -> list[int]:
+        """The descriptors to wait on for room (a closed socket's stream has nothing to wait for)."""
+        if not self._streams:
+            return []
+        with self._lock:
+            fds = [s.conn.sock.fileno() for s in self._streams]
+        return [fd for fd in fds if fd >= 0]
+
+
+BACKLOG = Backlog()
 
 
 # ----------------------------------------------------------------------------- sockets
@@ -674,6 +725,7 @@ class SocketsHost:
         try:
             self_._push()
         finally:
+            BACKLOG.discard(self_)
             self_.conn.release()
 
     # --- wasi:clocks/monotonic-clock
