@@ -176,6 +176,15 @@ def test_every_guest_string_is_checked_where_the_glue_meets_it():
     assert body.count("if (!w2w_valid_utf8(q") == 2
     # a result string the implementation laid out
     assert body.count("if (!w2w_valid_utf8((const uint8_t *)(*src)") == 2  # text, named.name
+    # a WIT `string` parameter (`(@w2w string)`), in the C type the guest has always
+    # had; the same bytes as a `list<u8>` stay unchecked
+    assert "if (!w2w_valid_utf8(p_t, (uint32_t)a_t_len))\n        return strs_glue_status[W2W_E_BAD_VALUE];" in body
+    assert "w2w_valid_utf8(p_b" not in body
+    header = files["strs_host.h"]
+    assert "strs_impl_measure_text(strs_host_ctx_t *host, const uint8_t *t, uint32_t t_len, " in header
+    assert "strs_impl_measure_bytes(strs_host_ctx_t *host, const uint8_t *b, uint32_t b_len, " in header
+    guest = wit2witx.compiler.compile([WITX], emit=("c",))["strs.h"]
+    assert "strs_measure_text(\n    const uint8_t *t,\n    size_t t_len," in guest
     # a list of plain bytes stays unchecked
     example = wit2witx.compiler.compile([FIXTURES / "example"], emit=("host-c",))
     assert "w2w_valid_utf8(p_data" not in example["example_sensors_bus_host_inline.h"]
@@ -186,9 +195,11 @@ SENTINEL = 0x5A5A5A5A
 
 def guest_wat() -> str:
     """The hostile guest: for each case, measure(s), measure_named({i, s}), measure_all
-    (["ab", s, "é"]) and sample(i). A well-formed case must succeed with the code points
-    counted (sample: the same bytes back); an ill-formed one must be `bad_value` (5) with
-    nothing written. run() returns 0 or 10 * case + call of the first failure."""
+    (["ab", s, "é"]), sample(i), measure_text(s) and measure_bytes(s). A well-formed case
+    must succeed with the code points counted (sample: the same bytes back); an
+    ill-formed one must be `bad_value` (5) with nothing written; measure_bytes (a
+    `list<u8>`) succeeds with the byte count for every case. run() returns 0 or
+    10 * case + call of the first failure."""
     table, blob = [], b""
     for _, data in CASES:
         want = len(data.decode("utf-8")) if well_formed(data) else -1
@@ -201,6 +212,8 @@ def guest_wat() -> str:
   (import "strs" "measure_named" (func $named (param i32 i32) (result i32)))
   (import "strs" "measure_all" (func $all (param i32 i32 i32) (result i32)))
   (import "strs" "sample" (func $sample (param i32 i32 i32 i32 i32) (result i32)))
+  (import "strs" "measure_text" (func $text (param i32 i32 i32) (result i32)))
+  (import "strs" "measure_bytes" (func $bytes (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 0x800) "{esc(entries)}")
   (data (i32.const 0xF00) "ab\\c3\\a9")
@@ -278,6 +291,14 @@ def guest_wat() -> str:
                 (if (i32.eqz (local.get $st))
                   (then (call $expect (call $same (i32.load (i32.const 0x28)) (local.get $p) (local.get $n))
                                       (i32.const 1) (local.get $e))))))
+        ;; 5: the string as a WIT `string` parameter (a `const_pointer u8` + length)
+        (i32.store (i32.const 0x20) (i32.const {SENTINEL}))
+        (call $outcome (call $text (local.get $p) (local.get $n) (i32.const 0x20))
+                       (local.get $want) (i32.add (i32.mul (local.get $i) (i32.const 10)) (i32.const 5)))
+        ;; 6: the same bytes as a `list<u8>`: never refused, their count back
+        (i32.store (i32.const 0x20) (i32.const {SENTINEL}))
+        (call $outcome (call $bytes (local.get $p) (local.get $n) (i32.const 0x20))
+                       (local.get $n) (i32.add (i32.mul (local.get $i) (i32.const 10)) (i32.const 6)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next)))
     (global.get $failed))
@@ -298,13 +319,30 @@ def cases_header(out: Path) -> None:
 WELL_FORMED = sum(well_formed(data) for _, data in CASES)
 
 
+#: what the guest's calls of `measure_text` / `measure_bytes` must deliver, in order:
+#: the well-formed cases' bytes as they are (a WIT `string` parameter), every case's
+#: bytes (a `list<u8>`)
+TEXTS = [data for _, data in CASES if well_formed(data)]
+BYTES = [data for _, data in CASES]
+
+
+def logged(log: str) -> list[bytes]:
+    """The byte strings of a C host's log (`strings_host.c`: hex, each then `.`)."""
+    assert log.endswith(".") or log == ""
+    return [bytes.fromhex(part) for part in log.split(".")[:-1]]
+
+
 def check_facts(facts: dict[str, str]) -> None:
     assert facts["run"] == "0", f"expectation {facts['run']} (10 * case + call) failed"
-    assert facts["calls"] == str(4 * len(CASES))
+    assert facts["calls"] == str(6 * len(CASES))
     # measure, measure_named, measure_all: only with well-formed strings
     assert facts["measured"] == str(3 * WELL_FORMED)
     assert facts["samples"] == str(len(CASES))  # a result is checked after the call
     assert facts["invalid_seen"] == "0"
+    # a WIT `string` parameter: only the well-formed ones reach it, each unchanged;
+    # the same bytes as a `list<u8>` all reach it
+    assert logged(facts["texts"]) == TEXTS
+    assert logged(facts["bytes"]) == BYTES
 
 
 def test_wasm3_refuses_ill_formed_strings(tmp_path, wasm3_san):
@@ -344,6 +382,8 @@ def test_python_glue_refuses_ill_formed_strings(tmp_path):
         def __init__(self) -> None:
             self.measured: list[str] = []
             self.samples = 0
+            self.texts: list[str] = []
+            self.bytes: list[bytes] = []
 
         def measure(self, s):
             self.measured.append(s)
@@ -361,6 +401,14 @@ def test_python_glue_refuses_ill_formed_strings(tmp_path):
             self.samples += 1
             return CASES[k][1].decode("utf-8", "surrogateescape")
 
+        def measure_text(self, t):
+            self.texts.append(t)
+            return len(t)
+
+        def measure_bytes(self, b):
+            self.bytes.append(b)
+            return len(b)
+
     impl = Impl()
     engine = wasmtime.Engine()
     store = wasmtime.Store(engine)
@@ -370,7 +418,11 @@ def test_python_glue_refuses_ill_formed_strings(tmp_path):
     ex = linker.instantiate(store, wasmtime.Module.from_file(engine, str(wasm))).exports(store)
     failed = ex["run"](store)
     assert failed == 0, f"expectation {failed} (10 * case + call) failed"
-    assert ex["calls"](store) == 4 * len(CASES)
+    assert ex["calls"](store) == 6 * len(CASES)
     good = [data.decode() for _, data in CASES if well_formed(data)]
     assert impl.measured == [s for s in good for _ in range(3)]
     assert impl.samples == len(CASES)
+    # a WIT `string` parameter reaches the implementation as the `str` a WITX `string`
+    # is, only when well-formed; a `list<u8>` as `bytes`, always
+    assert impl.texts == good and all(type(t) is str for t in impl.texts)
+    assert impl.bytes == BYTES and all(type(b) is bytes for b in impl.bytes)

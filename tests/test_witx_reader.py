@@ -493,3 +493,128 @@ def test_any_use_from_module_is_self_contained_and_reads_back(tmp_path, case):
         with pytest.raises(WitxError) as info:
             read_witx(probe)
         assert f"Unknown name `t{unused[0]}`" in info.value.diagnostic.message
+
+
+# --- `(@w2w string)`: a WIT `string` parameter, UTF-8 text the glue checks ----------------
+
+STRING_WIT = """package t:text;
+interface api {
+  type path = string;
+  open: func(name: string, data: list<u8>, p: path, names: list<string>) -> result<u32>;
+}
+"""
+
+
+def _lowered_text_unit(tmp_path: Path):
+    import wit2witx
+    from wit2witx.p1.lower import lower
+
+    (tmp_path / "t.wit").write_text(STRING_WIT, encoding="utf-8")
+    (unit,) = lower(wit2witx.load([tmp_path / "t.wit"])).units
+    return unit
+
+
+def test_a_wit_string_parameter_is_marked_and_read_back(tmp_path):
+    """WIT `string` (or an alias of it) as a parameter: the `const_pointer u8` a
+    `list<u8>` is too, marked `(@w2w string)` (`Param.utf8`); read back into the same
+    model, and the call plan's span says UTF-8 either way. A `list<string>` is no
+    string: its elements are (checked as list elements)."""
+    from wit2witx.emit.witx import print_unit
+    from wit2witx.p1.callplan import SlotKind, plan_call
+
+    unit = _lowered_text_unit(tmp_path)
+    text = print_unit(unit)
+    assert ("    (param $name (@w2w string) (@witx const_pointer u8))\n"
+            "    (param $name_len (@witx usize))\n"
+            "    (param $data (@witx const_pointer u8))\n"
+            "    (param $data_len (@witx usize))\n"
+            "    (param $p (@w2w string) (@witx const_pointer u8))\n") in text
+    assert text.count("(@w2w string)") == 2
+    path = tmp_path / f"{unit.name}.witx"
+    path.write_text(text, encoding="utf-8")
+    again = read_witx(path)
+    assert again == unit.document  # `utf8` is compared
+    func = again.module(unit.module.name).function("open")
+    assert [p.name for p in func.params if p.utf8] == ["name", "p"]
+    spans = [s for s in plan_call(func).slots if s.kind is SlotKind.SPAN]
+    assert [(s.name, s.utf8) for s in spans] == [
+        ("name", True), ("data", False), ("p", True), ("names", False)]
+    func.params[2].utf8 = True  # a param that differs only by the mark is another param
+    assert again != unit.document
+
+
+def test_the_json_of_a_witx_input_states_the_string_mark(tmp_path):
+    import json
+
+    import wit2witx.compiler
+    from wit2witx.emit.witx import print_unit
+
+    unit = _lowered_text_unit(tmp_path)
+    path = tmp_path / f"{unit.name}.witx"
+    path.write_text(print_unit(unit), encoding="utf-8")
+    files = wit2witx.compiler.compile([path], emit=("json",))
+    data = json.loads(files[f"{unit.name}.p1.json"])
+    (module,) = data["modules"]
+    (func,) = [f for f in module["functions"] if f["name"] == "open"]
+    params = {p["name"]: p.get("utf8", False) for p in func["params"]}
+    assert params["name"] is True and params["p"] is True
+    assert params["data"] is False and params["name_len"] is False
+
+
+def test_the_string_mark_takes_char8_an_alias_and_any_integer_length():
+    doc = read_witx_text("""
+(typename $bytes (@witx const_pointer u8))
+(typename $st (enum (@witx tag u8) $success $no))
+(module $m
+  (@interface func (export "f")
+    (param $a (@w2w string) (@witx const_pointer (@witx char8)))
+    (param $a_len u32)
+    (param $b (@w2w string) $bytes)
+    (param $b_len (@witx usize))
+    (result $error (expected (error $st)))))
+""")
+    assert [p.utf8 for p in doc.module("m").function("f").params] == [True, False, True, False]
+
+
+STRING_PRELUDE = "(typename $st (enum (@witx tag u8) $success $no))\n"
+_PTR = "(@witx const_pointer u8)"
+_LEN = "(@witx usize)"
+
+
+@pytest.mark.parametrize("body,message,at", [
+    (f'(@interface func (export "f") (param $x (@w2w string) {_PTR}))',
+     "`(@w2w string)` marks a pointer followed by its length", "(@w2w string)"),
+    (f'(@interface func (export "f") (param $x (@w2w string) {_PTR}) (param $y {_LEN}))',
+     "`(@w2w string)` marks a pointer followed by its length", "(@w2w string)"),
+    (f'(@interface func (export "f") (param $x (@w2w string) {_PTR}) (param $x_len $st))',
+     "`(@w2w string)` marks a pointer followed by its length", "(@w2w string)"),
+    (f'(@interface func (export "f") (param $x (@w2w string) (@witx pointer u8)) (param $x_len {_LEN}))',
+     "`(@w2w string)` marks a `(@witx const_pointer u8)` parameter", "(@w2w string)"),
+    (f'(@interface func (export "f") (param $x (@w2w string) (@witx const_pointer u32)) (param $x_len {_LEN}))',
+     "`(@w2w string)` marks a `(@witx const_pointer u8)` parameter", "(@w2w string)"),
+    ('(@interface func (export "f") (param $x (@w2w string) string))',
+     "`(@w2w string)` marks a `(@witx const_pointer u8)` parameter", "(@w2w string)"),
+    ('(@interface func (export "f") (param $x (@w2w string) u32))',
+     "`(@w2w string)` marks a `(@witx const_pointer u8)` parameter", "(@w2w string)"),
+    (f'(@interface func (export "f") (result $x (@w2w string) {_PTR}))',
+     "`(@w2w string)` marks a parameter, not a result", "(@w2w string)"),
+    (f'(@interface func (export "f") (@w2w guest_export) (param $x (@w2w string) {_PTR}) (param $x_len {_LEN}))',
+     "`(@w2w string)` marks a parameter of an import", "(@w2w string)"),
+    (f'(@interface func (export "f") (param $x (@w2w string extra) {_PTR}) (param $x_len {_LEN}))',
+     "unexpected `extra` in `@w2w string`", "extra"),
+    (f'(@interface func (export "f") (param $x (@w2w string) (@w2w string) {_PTR}) (param $x_len {_LEN}))',
+     "`(@w2w string)` comes once, between the parameter's name and its type", "(@w2w string)"),
+    (f'(@interface func (export "f") (param $x {_PTR} (@w2w string)) (param $x_len {_LEN}))',
+     "`(@w2w string)` comes once, between the parameter's name and its type", "(@w2w string)"),
+    ('(@interface func (export "f") (param $x (@w2w string)))',
+     "expected a type before `)`", "))"),
+])
+def test_the_reader_checks_the_string_mark(tmp_path, body, message, at):
+    """`at`: the text the caret points at (its last occurrence in `body`)."""
+    path = tmp_path / "m.witx"
+    path.write_text(f"{STRING_PRELUDE}(module $m\n  {body}\n)\n")
+    with pytest.raises(Wit2WitxError) as info:
+        read_witx(path)
+    text = info.value.render(color=False)
+    col = 3 + body.rindex(at)
+    assert message in text and f"{path}:3:{col}" in text and "^" in text, text

@@ -34,6 +34,7 @@ Decoded argument shapes (the embedder's view):
 | handle | `void *` (the object stored when the handle was issued) |
 | `x` const_pointer/pointer T + `x_len` | `const T *x, uint32_t x_len` (raw guest layout bytes for non-scalar T; each element checked first, by `<module>_check_<f>_<x>_inline`, when a T can be invalid) |
 | `x` string (WITX `string`, or const_pointer char8) | `const char *x, uint32_t x_len`: well-formed UTF-8 (`w2w_valid_utf8`), as is every string in a by-reference value or a list element; a result's strings are checked when encoded |
+| `x` WIT `string` parameter (`(@w2w string)` const_pointer u8) | `const uint8_t *x, uint32_t x_len`, the guest's C type: well-formed UTF-8 too (`SpanSlot.utf8`) |
 | `$buf`, `$buf_len`, `$buf_used` | `w2w_buf *buf`: reserve with `w2w_buf_alloc`, then point result lists into it |
 | record / variant by reference | `const T *` (decoded into a host struct, every member checked) |
 | out-pointers `retptrN` | `T *retN` (host struct, zeroed; encoded into guest memory after success) |
@@ -1375,20 +1376,7 @@ def _span_arg(b: _UnitBuilder, c: _Call, s: SpanSlot) -> SpanArg:
     ct = f"{q}{_BUILTIN_C[elem.name]} *" if isinstance(elem, Builtin) else f"{q}uint8_t *"
     return SpanArg(name, c.arg(s), c.arg(s, 1), (HParam(ct, name), HParam("uint32_t", f"{name}_len")),
                    s.element.size, s.element.align, b.element_check(c.frag, name, s.element.type),
-                   _is_string_span(s))
-
-
-def _is_string_span(s: SpanSlot) -> bool:
-    """A string the guest passes: a `string`, or a `const_pointer char8` with its length
-    (hand-written WITX), which the Python glue decodes as a `str` too. A `pointer char8`
-    is a buffer the host writes, and a `list char8` plain bytes: neither is checked."""
-    ty = resolve(s.pointer.type)
-    if isinstance(ty, String):
-        return True
-    if not isinstance(ty, ConstPointer):
-        return False
-    pointee = resolve(ty.pointee)
-    return isinstance(pointee, Builtin) and pointee.name == "char8"
+                   s.utf8)
 
 
 def _by_ref_arg(b: _UnitBuilder, c: _Call, s: ByRefSlot) -> ByRefArg:

@@ -837,6 +837,8 @@ class _Builder:
     def _span_spec(self, slot, func) -> list[SpecParam]:
         pointer, length = slot.core
         ty = resolve(pointer.type)
+        if slot.utf8:  # text (`SpanSlot.utf8`): decoded strictly, so ill-formed is `bad_value`
+            return [SpecParam("_rt.LIST", slot.name, "_rt.STRING", "str")]
         if isinstance(ty, ConstPointer):  # `x: const_pointer T` + `x_len`: read-only
             codec, ann = self._span_codec(ty.pointee)
             return [SpecParam("_rt.LIST", slot.name, codec, ann)]
@@ -876,10 +878,9 @@ class _Builder:
         return self.case_tuples[text]
 
     def _span_codec(self, pointee: TypeRef) -> tuple[str, str]:
-        """Codec and annotation of a `const_pointer T` + `_len` list parameter."""
+        """Codec and annotation of a `const_pointer T` + `_len` list parameter that is
+        no string (strings are `_span_spec`'s)."""
         el = resolve(pointee)
-        if isinstance(el, Builtin) and el.name == "char8":
-            return "_rt.STRING", "str"
         if isinstance(el, Builtin) and el.name == "u8":
             return "_rt.ListOf(_rt.U8)", "bytes"
         return f"_rt.ListOf({self._codec_part(pointee)[0]})", f"list[{self._ann_part(pointee)[0]}]"

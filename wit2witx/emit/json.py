@@ -236,6 +236,8 @@ def _param_json(p) -> dict:
     out = {"name": p.name, "type": type_to_json(p.type), "docs": p.docs}
     if p.own:  # a guest export's `own<r>` parameter (`(@w2w own)`)
         out["own"] = True
+    if p.utf8:  # the pointer of a WIT `string` parameter (`(@w2w string)`): UTF-8 text
+        out["utf8"] = True
     return out
 
 

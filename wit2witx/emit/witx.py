@@ -207,7 +207,8 @@ def _constant_lines(c: Constant) -> Lines:
 
 
 def _param_lines(keyword: str, p: Param, nest: _Nest | None = None) -> Lines:
-    head = f"{keyword} ${p.name} {OWN_PARAM}" if p.own else f"{keyword} ${p.name}"
+    marks = [mark for mark, on in ((OWN_PARAM, p.own), (STRING_PARAM, p.utf8)) if on]
+    head = " ".join([f"{keyword} ${p.name}", *marks])
     return _documented(p.docs, _wrap(head, [_type_lines(p.type, nest)]))
 
 
@@ -223,6 +224,9 @@ GUEST_EXPORT = "(@w2w guest_export)"
 #: What marks an `own<r>` handle parameter of a guest export (`Param.own`), between the
 #: parameter's name and its type; skipped by witx tools as `GUEST_EXPORT` is.
 OWN_PARAM = "(@w2w own)"
+#: What marks the pointer of a WIT `string` parameter (`Param.utf8`), in the same place:
+#: to witx tools it is the `const_pointer u8` of a `list<u8>`, to our glue UTF-8 text.
+STRING_PARAM = "(@w2w string)"
 
 
 def _function_lines(func: Function, nest: _Nest | None = None, export: bool = False) -> Lines:

@@ -136,6 +136,9 @@ def http_stream_error(message: str, error_code: Any) -> Exception:
 
 
 def _name_bytes(name: Any) -> bytes:
+    """A field name as bytes. The glue gives a `string` parameter (`fields.get`'s name)
+    and a list element's name (`from-list`) as a `str`, already valid UTF-8; bytes are
+    taken too, for callers that have them."""
     return name.encode("utf-8") if isinstance(name, str) else bytes(name)
 
 
@@ -875,20 +878,20 @@ class HttpHost(CliHost):
             out.append((n, bytes(value)))
         return Fields(out)
 
-    def fields_get(self, self_: Fields, name: bytes, *, result_capacity: int) -> list[bytes]:
+    def fields_get(self, self_: Fields, name: str, *, result_capacity: int) -> list[bytes]:
         return self_.get(_name_bytes(name))
 
-    def fields_has(self, self_: Fields, name: bytes) -> bool:
+    def fields_has(self, self_: Fields, name: str) -> bool:
         return bool(self_.get(_name_bytes(name)))
 
-    def fields_set(self, self_: Fields, name: bytes, value: list[bytes]) -> None:
+    def fields_set(self, self_: Fields, name: str, value: list[bytes]) -> None:
         n = _name_bytes(name)
         _mutable(self_)
         values = [bytes(v) for v in value]
         _check_field(n, values)
         self_.entries = self_.without(n) + [(n, v) for v in values]
 
-    def fields_delete(self, self_: Fields, name: bytes) -> None:
+    def fields_delete(self, self_: Fields, name: str) -> None:
         n = _name_bytes(name)
         _mutable(self_)
         if not valid_name(n):
@@ -897,7 +900,7 @@ class HttpHost(CliHost):
             raise _header_error("FORBIDDEN")
         self_.entries = self_.without(n)
 
-    def fields_append(self, self_: Fields, name: bytes, value: bytes) -> None:
+    def fields_append(self, self_: Fields, name: str, value: bytes) -> None:
         n = _name_bytes(name)
         _mutable(self_)
         _check_field(n, [bytes(value)])

@@ -20,7 +20,7 @@ A `CallPlan` has
   | `flags` | flags | checks no undefined bit is set |
   | `handle` | `(handle)` typename | looks it up (typed, generation-checked), keeps it |
   | `drop` | the `self` of `<r>_drop` | takes it out of the table, after every check |
-  | `span` | string/list, or pointer + `x_len` | checks `ptr + len * elem_size`, alignment |
+  | `span` | string/list, or pointer + `x_len` | checks `ptr + len * elem_size`, alignment; a string's UTF-8 (`utf8`) |
   | `by_ref` | record, tuple, variant with payloads | decodes the value, checks every member |
   | `pointer` | any other guest address (WITX) | passes the address on |
   | `buffer` | `buf`, `buf_len`, `buf_used` | the caller buffer result lists are written to |
@@ -217,6 +217,12 @@ class SpanSlot:
     core: tuple[CoreParam, ...]  # (pointer, length)
     element: TypeFacts
     read_only: bool
+    #: text the guest passes: its bytes must be well-formed UTF-8, checked before the
+    #: implementation runs (`bad_value`). A WITX `string`, a `const_pointer char8` with
+    #: its length (hand-written WITX), or the `const_pointer u8` of a WIT `string`
+    #: parameter (`Param.utf8`). A `pointer char8` is a buffer the host writes, and a
+    #: `list<u8>` or `list char8` is bytes: none of those is checked.
+    utf8: bool = False
     kind: ClassVar[SlotKind] = SlotKind.SPAN
 
     @property
@@ -505,9 +511,10 @@ def _buffer_at(params: list[Param], i: int) -> bool:
             and _is_integer(used.pointee))
 
 
-def _span_at(params: list[Param], i: int) -> bool:
+def span_at(params: list[Param], i: int) -> bool:
     """A pointer parameter `x` followed by an integer `x_len`: `x_len` elements at `x`
-    (how the lowering passes a string/list; hand-written WITX too, e.g. `random_get`)."""
+    (how the lowering passes a string/list; hand-written WITX too, e.g. `random_get`).
+    The WITX reader asks it too: a `(@w2w string)` pointer must start such a pair."""
     if i + 1 >= len(params):
         return False
     p, q = params[i], params[i + 1]
@@ -573,7 +580,7 @@ def _input_slots(b: _Builder, params: list[Param]) -> list[Slot]:
         if _buffer_at(params, i):
             slots.append(_buffer_slot(b))
             i += 3
-        elif _span_at(params, i):
+        elif span_at(params, i):
             slots.append(_pointer_span_slot(b, params[i]))
             i += 2
         elif _error_payload_at(params, i):
@@ -594,13 +601,21 @@ def _buffer_slot(b: _Builder) -> BufferSlot:
 
 def _pointer_span_slot(b: _Builder, p: Param) -> SpanSlot:
     ty = resolve(p.type)
-    return SpanSlot(p.name, b.take(2), b.facts_of(ty.pointee), isinstance(ty, ConstPointer))
+    read_only = isinstance(ty, ConstPointer)
+    return SpanSlot(p.name, b.take(2), b.facts_of(ty.pointee), read_only,
+                    read_only and (p.utf8 or _is_char8(ty.pointee)))
+
+
+def _is_char8(tref: TypeRef) -> bool:
+    ty = resolve(tref)
+    return isinstance(ty, Builtin) and ty.name == "char8"
 
 
 def _list_slot(b: _Builder, p: Param) -> SpanSlot:
     ty = resolve(p.type)
-    element = _STRING_ELEMENT if isinstance(ty, String) else ty.element
-    return SpanSlot(p.name, b.take(2), b.facts_of(element), True)
+    is_string = isinstance(ty, String)
+    element = _STRING_ELEMENT if is_string else ty.element
+    return SpanSlot(p.name, b.take(2), b.facts_of(element), True, is_string)
 
 
 def _scalar_slot(b: _Builder, p: Param) -> ScalarSlot:
@@ -793,5 +808,5 @@ __all__ = [
     "FlagsSlot", "HandleSlot", "DropSlot", "SpanSlot", "ByRefSlot", "PointerSlot",
     "BufferSlot", "ErrorPayloadSlot", "OutSlot", "Slot", "GlueStatus", "StatusPlan",
     "Issuance", "Rollback", "ResultPlan", "CallPlan", "GLUE_CASE_NAMES", "plan_call",
-    "drop_of", "handle_typename", "type_facts", "status_plan",
+    "drop_of", "handle_typename", "type_facts", "status_plan", "span_at",
 ]

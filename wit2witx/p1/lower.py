@@ -997,6 +997,9 @@ class _Lowering:
                         for i, ref in enumerate(members)])
 
     def _lower_param(self, param: ir.Param, name: str) -> list[m.Param]:
+        """One WIT parameter: itself, or a string/list as its pointer + `_len`. A
+        string's pointer is a `const_pointer u8` (the C type guests have always had)
+        marked `utf8`, which is how the glue knows to check its bytes as text."""
         lowered = self._lower_ref(param.type)
         value = m.resolve(lowered)
         if isinstance(value, m.String):
@@ -1005,7 +1008,7 @@ class _Lowering:
             element = value.element
         else:
             return [m.Param(name, lowered)]
-        return [m.Param(name, m.ConstPointer(element)),
+        return [m.Param(name, m.ConstPointer(element), utf8=isinstance(value, m.String)),
                 m.Param(f"{name}_len", _BUILTIN["usize"])]
 
     def _drop_function(self, plan: _Plan, tid: int) -> m.Function:

@@ -398,6 +398,13 @@ class Param:
     #: False for every other parameter: an import's handle parameters are never
     #: consumed (only `<r>_drop` removes a handle), and `borrow<r>` is lent for a call.
     own: bool = False
+    #: the pointer of a WIT `string` parameter (`(param $x (@w2w string) (@witx
+    #: const_pointer u8))`, followed by `x_len`): its bytes must be well-formed UTF-8,
+    #: and the glue checks them before the implementation runs, as it checks a WITX
+    #: `string`. It is lowered to what a `list<u8>` is, so that C guests keep
+    #: `const uint8_t *` + `size_t`; without this mark nothing would tell the glue that
+    #: the bytes are text. False for every other parameter.
+    utf8: bool = False
 
 
 @node

@@ -30,6 +30,7 @@ from ..diagnostics import (
     Diagnostic, InputError, SourceFile, Span, WitxError, error, read_source,
 )
 from ..p1 import abi
+from ..p1.callplan import span_at
 from ..p1.model import (
     BUILTINS, Bool, Builtin, Case, Constant, ConstPointer, Document, Enum, EnumCase,
     Expected, Field, Flag, Flags, Function, Handle, Import, IntRepr, List, Module,
@@ -118,11 +119,19 @@ def _is_guest_export(expr: SExpr) -> bool:
     return _is_w2w_annotation(expr, "guest_export")
 
 
-def _check_own_mark(part: SList, tref: TypeRef, exported: bool) -> None:
+#: Our marks a parameter may carry, between its name and its type (`emit.witx`).
+_PARAM_MARKS = ("own", "string")
+
+
+def _param_mark(expr: SExpr) -> str | None:
+    """`own` for `(@w2w own)`, `string` for `(@w2w string)`, else None."""
+    return next((kw for kw in _PARAM_MARKS if _is_w2w_annotation(expr, kw)), None)
+
+
+def _check_own_mark(part: SList, mark: SList, tref: TypeRef, exported: bool) -> None:
     """`(@w2w own)` says a guest export takes a handle as `own<r>`; anywhere else it
     would say what P1 cannot mean: a result is no parameter, an import never consumes
     a handle (only `<r>_drop` does), and only a handle can be owned."""
-    mark = part.items[2]
     _no_more(mark.items, 2, "`@w2w own`")  # type: ignore[union-attr]
     if part.head != "param":
         raise _fail("`(@w2w own)` marks a parameter, not a result", mark.span)
@@ -134,6 +143,36 @@ def _check_own_mark(part: SList, tref: TypeRef, exported: bool) -> None:
     if not isinstance(resolve(tref), Handle):
         raise _fail("`(@w2w own)` marks a handle parameter", mark.span,
                     "this parameter's type is no `(handle)`")
+
+
+def _check_string_mark(part: SList, mark: SList, tref: TypeRef, exported: bool) -> None:
+    """`(@w2w string)` says a `const_pointer u8` (with its `_len`, `_check_string_length`)
+    is a WIT `string` parameter, UTF-8 text the glue checks. Only the guest passes such
+    bytes to the host: a result, a guest export's parameter (the host passes those) or a
+    pointer to anything but bytes cannot be one."""
+    _no_more(mark.items, 2, "`@w2w string`")
+    if part.head != "param":
+        raise _fail("`(@w2w string)` marks a parameter, not a result", mark.span)
+    if exported:
+        raise _fail("`(@w2w string)` marks a parameter of an import", mark.span,
+                    "the glue checks the strings the guest passes to the host; a guest "
+                    "export takes no string parameter")
+    ty = resolve(tref)
+    pointee = resolve(ty.pointee) if isinstance(ty, ConstPointer) else None
+    if not (isinstance(pointee, Builtin) and pointee.name in ("u8", "char8")):
+        raise _fail("`(@w2w string)` marks a `(@witx const_pointer u8)` parameter", mark.span,
+                    "a WIT `string` parameter is the bytes at a `const_pointer u8`, "
+                    "followed by their length")
+
+
+def _check_string_length(params: list[Param], marks: list[tuple[int, SList]]) -> None:
+    """Each `(@w2w string)` pointer is followed by its length `$<x>_len`, as the lowering
+    passes a string: the call plan reads the two as one span (`callplan.span_at`)."""
+    for index, mark in marks:
+        if not span_at(params, index):
+            name = params[index].name
+            raise _fail("`(@w2w string)` marks a pointer followed by its length", mark.span,
+                        f"the next parameter must be `${name}_len`, an integer")
 
 
 def _is_witx_annotation(expr: SExpr, keyword: str) -> bool:
@@ -444,10 +483,13 @@ class DocumentBuilder:
         func = Function(name, docs=docs_text(decl.docs), span=decl.span)
         arg_names = _Scope()
         exported = False
+        string_marks: list[tuple[int, SList]] = []  # (parameter index, its mark)
         for item in items[3:]:
             part = _expect_list(item, "`(param ...)`, `(result ...)` or `(@witx noreturn)`")
             if part.head in ("param", "result"):
-                param = self.param(part, arg_names, exported)
+                param, string_mark = self.param(part, arg_names, exported)
+                if string_mark is not None:
+                    string_marks.append((len(func.params), string_mark))
                 (func.params if part.head == "param" else func.results).append(param)
             elif _is_witx_annotation(part, "noreturn"):
                 _no_more(part.items, 2, "`@witx noreturn`")
@@ -461,29 +503,40 @@ class DocumentBuilder:
                 found = part.items[0] if part.items else part
                 raise _fail("expected `param`, `result`, `@witx noreturn` or "
                             "`@w2w guest_export`", found.span)
+        _check_string_length(func.params, string_marks)
         reason = abi.result_error(func.params, func.results)
         if reason is not None:
             raise _fail(f"ABI error: {reason}", name_atom.span)
         return func, exported
 
-    def param(self, part: SList, arg_names: _Scope, exported: bool) -> Param:
-        """`(param $name T)` or `(result $name T)`; a guest export's handle parameter
-        may say `(param $name (@w2w own) T)`: WIT's `own<r>`, the guest's to drop."""
+    def param(self, part: SList, arg_names: _Scope, exported: bool) -> tuple[Param, SList | None]:
+        """`(param $name T)` or `(result $name T)`, and its `(@w2w string)` mark if it
+        has one. Marks come between the name and the type: a guest export's handle
+        parameter may say `(param $name (@w2w own) T)` (WIT's `own<r>`, the guest's to
+        drop), an import's `(param $name (@w2w string) (@witx const_pointer u8))` is a
+        WIT `string` (UTF-8 text the glue checks)."""
         ident = _expect_id(part.items, 1, part, f"the {part.head}'s name")
-        own = len(part.items) > 2 and _is_w2w_annotation(part.items[2], "own")
-        at = 3 if own else 2
+        marks: dict[str, SList] = {}
+        at = 2
+        while at < len(part.items) and (kw := _param_mark(part.items[at])) is not None \
+                and kw not in marks:
+            marks[kw] = part.items[at]  # type: ignore[assignment]
+            at += 1
         for misplaced in part.items[at:]:
-            if _is_w2w_annotation(misplaced, "own"):
-                raise _fail("`(@w2w own)` comes once, between the parameter's name and its "
-                            "type", misplaced.span)
+            if (kw := _param_mark(misplaced)) is not None:
+                raise _fail(f"`(@w2w {kw})` comes once, between the parameter's name and "
+                            "its type", misplaced.span)
         if len(part.items) <= at:
             raise _fail("expected a type before `)`", _closing(part))
         tref = self.type_ref(part.items[at], named=False)
         _no_more(part.items, at + 1, f"`{part.head}`")
-        if own:
-            _check_own_mark(part, tref, exported)
+        if "own" in marks:
+            _check_own_mark(part, marks["own"], tref, exported)
+        if "string" in marks:
+            _check_string_mark(part, marks["string"], tref, exported)
         pname = arg_names.introduce(ident)
-        return Param(pname, tref, docs_text(part.docs), part.span, own=own)
+        return (Param(pname, tref, docs_text(part.docs), part.span, own="own" in marks,
+                      utf8="string" in marks), marks.get("string"))
 
     # names -----------------------------------------------------------------------
 

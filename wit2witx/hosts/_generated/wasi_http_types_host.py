@@ -831,7 +831,7 @@ class Impl(Protocol):
         """
         ...
 
-    def fields_get(self, self_: Fields, name: bytes, *, result_capacity: int) -> FieldsGetResult:
+    def fields_get(self, self_: Fields, name: str, *, result_capacity: int) -> FieldsGetResult:
         """`fields_get` (func (param i32 i32 i32 i32 i32 i32 i32) (result i32))
 
         Get all of the values corresponding to a name. If the name is not present
@@ -841,7 +841,7 @@ class Impl(Protocol):
         """
         ...
 
-    def fields_has(self, self_: Fields, name: bytes) -> FieldsHasResult:
+    def fields_has(self, self_: Fields, name: str) -> FieldsHasResult:
         """`fields_has` (func (param i32 i32 i32 i32) (result i32))
 
         Returns `true` when the name is present in this `fields`. If the name is
@@ -849,7 +849,7 @@ class Impl(Protocol):
         """
         ...
 
-    def fields_set(self, self_: Fields, name: bytes, value: list[FieldValue]) -> None:
+    def fields_set(self, self_: Fields, name: str, value: list[FieldValue]) -> None:
         """`fields_set` (func (param i32 i32 i32 i32 i32) (result i32))
 
         Set all of the values for a name. Clears any existing values for that
@@ -862,7 +862,7 @@ class Impl(Protocol):
         """
         ...
 
-    def fields_delete(self, self_: Fields, name: bytes) -> None:
+    def fields_delete(self, self_: Fields, name: str) -> None:
         """`fields_delete` (func (param i32 i32 i32) (result i32))
 
         Delete all values for a name. Does nothing if no values for the name
@@ -875,7 +875,7 @@ class Impl(Protocol):
         """
         ...
 
-    def fields_append(self, self_: Fields, name: bytes, value: bytes) -> None:
+    def fields_append(self, self_: Fields, name: str, value: bytes) -> None:
         """`fields_append` (func (param i32 i32 i32 i32 i32) (result i32))
 
         Append a value for a name. Does not change or delete any existing
@@ -1473,7 +1473,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         module='wasi_http_types',
         name='fields_get',
         method='fields_get',
-        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.ListOf(_rt.U8)), (_rt.BUF, 'buf', None), (_rt.OUT, 'retptr0', _C_fields_get_result), ),
+        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.STRING), (_rt.BUF, 'buf', None), (_rt.OUT, 'retptr0', _C_fields_get_result), ),
         core_params=('i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', ),
         core_results=('i32', ),
         status_cases=_CASES_0,
@@ -1487,7 +1487,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         module='wasi_http_types',
         name='fields_has',
         method='fields_has',
-        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.ListOf(_rt.U8)), (_rt.OUT, 'retptr0', _C_fields_has_result), ),
+        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.STRING), (_rt.OUT, 'retptr0', _C_fields_has_result), ),
         core_params=('i32', 'i32', 'i32', 'i32', ),
         core_results=('i32', ),
         status_cases=_CASES_0,
@@ -1501,7 +1501,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         module='wasi_http_types',
         name='fields_set',
         method='fields_set',
-        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.ListOf(_rt.U8)), (_rt.LIST, 'value', _rt.ListOf(_C_field_value)), ),
+        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.STRING), (_rt.LIST, 'value', _rt.ListOf(_C_field_value)), ),
         core_params=('i32', 'i32', 'i32', 'i32', 'i32', ),
         core_results=('i32', ),
         status_cases=_CASES_1,
@@ -1515,7 +1515,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         module='wasi_http_types',
         name='fields_delete',
         method='fields_delete',
-        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.ListOf(_rt.U8)), ),
+        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.STRING), ),
         core_params=('i32', 'i32', 'i32', ),
         core_results=('i32', ),
         status_cases=_CASES_1,
@@ -1529,7 +1529,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         module='wasi_http_types',
         name='fields_append',
         method='fields_append',
-        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.ListOf(_rt.U8)), (_rt.LIST, 'value', _rt.ListOf(_rt.U8)), ),
+        params=((_rt.HANDLE, 'self_', 'wasi_http_types.fields'), (_rt.LIST, 'name', _rt.STRING), (_rt.LIST, 'value', _rt.ListOf(_rt.U8)), ),
         core_params=('i32', 'i32', 'i32', 'i32', 'i32', ),
         core_results=('i32', ),
         status_cases=_CASES_1,

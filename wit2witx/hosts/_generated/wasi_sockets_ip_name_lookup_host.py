@@ -78,7 +78,7 @@ _C_resolve_address_stream_resolve_next_address_result = _rt.Option(1, 2, 20, 2, 
 class Impl(Protocol):
     """What the host implements for `wasi_sockets_ip_name_lookup`: one method per function."""
 
-    def resolve_addresses(self, network: _u_wasi_sockets_network.Network, name: bytes) -> ResolveAddressStream:
+    def resolve_addresses(self, network: _u_wasi_sockets_network.Network, name: str) -> ResolveAddressStream:
         """`resolve_addresses` (func (param i32 i32 i32 i32) (result i32))
 
         Resolve an internet host name to a list of IP addresses.
@@ -150,7 +150,7 @@ SPECS: tuple[_rt.FuncSpec, ...] = (
         module='wasi_sockets_ip_name_lookup',
         name='resolve_addresses',
         method='resolve_addresses',
-        params=((_rt.HANDLE, 'network', 'wasi_sockets_network.network'), (_rt.LIST, 'name', _rt.ListOf(_rt.U8)), (_rt.OUT, 'retptr0', _C_resolve_address_stream), ),
+        params=((_rt.HANDLE, 'network', 'wasi_sockets_network.network'), (_rt.LIST, 'name', _rt.STRING), (_rt.OUT, 'retptr0', _C_resolve_address_stream), ),
         core_params=('i32', 'i32', 'i32', 'i32', ),
         core_results=('i32', ),
         status_cases=_CASES_0,

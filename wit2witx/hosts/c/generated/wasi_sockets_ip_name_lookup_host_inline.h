@@ -132,6 +132,8 @@ static inline int32_t wasi_sockets_ip_name_lookup_call_resolve_addresses_inline(
     p_name = w2w_mem_ptr(mem, (uint32_t)a_name, (uint64_t)(uint32_t)a_name_len * 1u, 1u);
     if (p_name == NULL)
         return wasi_sockets_ip_name_lookup_glue_error_code_status[W2W_E_BAD_POINTER];
+    if (!w2w_valid_utf8(p_name, (uint32_t)a_name_len))
+        return wasi_sockets_ip_name_lookup_glue_error_code_status[W2W_E_BAD_VALUE];
     r_0 = w2w_mem_ptr(mem, (uint32_t)a_retptr0, 4u, 4u);
     if (r_0 == NULL)
         return wasi_sockets_ip_name_lookup_glue_error_code_status[W2W_E_BAD_POINTER];
