@@ -35,6 +35,13 @@ functions above), and each string it encodes into a result — so a
 under it, and `w2w_host.h` by `w2w_valid_utf8` itself and its line in the header
 comment (`_UTF8_FN`, `_UTF8_NOTE`).
 
+And one more (task K): a WIT `string` parameter's pointer is marked `Param.utf8`, which
+the base model gets as a field (its back ends never read it). Then a WITX file may
+differ by `(@w2w string)` in parameters, a `<unit>_host_inline.h` by the UTF-8 checks
+(as above), a `<unit>_host.py` by such a parameter given as `str` (`_rt.STRING`, `x: str`)
+where the base gave a `list<u8>`'s `bytes` (`_rt.ListOf(_rt.U8)`, `x: bytes`), and the
+P1 JSON of a WITX input by `"utf8": true` (`explained_by_string_marks`).
+
     .venv/bin/python tests/test_byte_identity.py [BASE [BACKENDS]]
 """
 
@@ -203,7 +210,7 @@ def _give_modules_exports(model: Path) -> None:
     if "    own: bool" not in text:
         assert text.count(_PARAM_FIELDS) == 1, "the base model's Param is not as expected"
         head, tail = _PARAM_FIELDS.split("\n\n\n", 1)
-        text = text.replace(_PARAM_FIELDS, f"{head}\n    own: bool = False\n\n\n{tail}")
+        text = text.replace(_PARAM_FIELDS, f"{head}\n    own: bool = False\n    utf8: bool = False\n\n\n{tail}")
     model.write_text(text)
 
 
@@ -302,6 +309,47 @@ def explained_by_glue_changes(path: str, before: bytes | None, after: bytes | No
     return False
 
 
+#: task K: the mark of a WIT `string` parameter in WITX, and in the P1 JSON
+_STRING_MARK = re.compile(rb"(\(param \$[^ ()]+) \(@w2w string\)")
+_UTF8_JSON = re.compile(rb',\n[ ]*"utf8": true')
+#: a FuncSpec of the Python glue: its method and its params line
+_SPEC = re.compile(rb"^        method='(\w+)',\n        params=\(([^\n]*)\),\n", re.MULTILINE)
+_TEXT_PARAM = rb"(_rt.LIST, '%s', _rt.STRING)"
+_BYTES_PARAM = rb"(_rt.LIST, '%s', _rt.ListOf(_rt.U8))"
+
+
+def _as_bytes_parameters(after: bytes, before: bytes) -> bytes:
+    """`after` with each `str` parameter of a function given back as the `bytes` the base
+    had where the base had them (its FuncSpec entry and its annotation in the `def`)."""
+    base_specs = {m.group(1): m.group(2) for m in _SPEC.finditer(before)}
+    for m in _SPEC.finditer(after):
+        method, params = m.group(1), m.group(2)
+        spec = m.group(0)
+        for name in re.findall(rb"\(_rt\.LIST, '(\w+)', _rt\.STRING\)", params):
+            if _BYTES_PARAM % name not in base_specs.get(method, b""):
+                continue
+            as_bytes = spec.replace(_TEXT_PARAM % name, _BYTES_PARAM % name)
+            after, spec = after.replace(spec, as_bytes, 1), as_bytes
+            after = re.sub(rb"^(    def " + method + rb"\(self, [^\n]*\b" + name + rb": )str\b",
+                           rb"\1bytes", after, count=1, flags=re.MULTILINE)
+    return after
+
+
+def explained_by_string_marks(path: str, before: bytes | None, after: bytes | None) -> bool:
+    """Whether `path` differs only by what marking WIT `string` parameters changes."""
+    if before is None or after is None:
+        return False
+    backend, _case, rel = path.split("/", 2)
+    if backend == "witx":
+        return _STRING_MARK.sub(rb"\1", after) == before
+    if backend == "json":
+        return _UTF8_JSON.sub(b"", after) == before
+    if backend == "host-py" and rel.endswith("_host.py"):
+        return _as_bytes_parameters(after, before) == before \
+            or _as_bytes_parameters(_GLUE_STATUSES.sub(b"", after), before) == before
+    return False
+
+
 def differences(base: str, work: Path, backends=JINJA_BACKENDS) -> tuple[int, list[str]]:
     """(files compared, paths that differ) between `base` and this checkout, for the
     files of `backends` (each `<backend>/<case>/<file>`), but for the differences guest
@@ -324,7 +372,8 @@ def differences(base: str, work: Path, backends=JINJA_BACKENDS) -> tuple[int, li
     after = {p: b for p, b in tree(work / "after").items() if p.startswith(keep)}
     differ = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p)
                     and not explained_by_exports(p, before.get(p), after.get(p), exported)
-                    and not explained_by_glue_changes(p, before.get(p), after.get(p)))
+                    and not explained_by_glue_changes(p, before.get(p), after.get(p))
+                    and not explained_by_string_marks(p, before.get(p), after.get(p)))
     return len(before), differ
 
 

@@ -146,3 +146,17 @@ def test_the_harness_finds_a_skipped_utf8_check(tmp_path):
         tmp_path, "http", "wasi_http_types_host_inline.h", "if (!w2w_valid_utf8(q", fill)
     assert "FUZZ INVARIANT BROKEN: the implementation got a string that is not UTF-8" in proc.stderr, \
         proc.stderr[-3000:]
+
+
+def test_the_harness_finds_a_skipped_utf8_check_of_a_string_parameter(tmp_path):
+    """wasi:sockets' glue with `resolve-addresses`' check of its `name` skipped: a WIT
+    `string` parameter, which C gets as `const uint8_t *` + length (`Param.utf8`), not
+    UTF-8, reaches the implementation, which the stubs report. Memory filled with
+    `(0xC0, 4)` pairs, as above: nearly every span of it holds a 0xC0 not followed by a
+    continuation byte."""
+    fill = ((0xC0).to_bytes(4, "little") + (4).to_bytes(4, "little")) * 2
+    proc = _campaign_with_a_check_skipped(
+        tmp_path, "sockets", "wasi_sockets_ip_name_lookup_host_inline.h",
+        "if (!w2w_valid_utf8(p_name", fill)
+    assert "FUZZ INVARIANT BROKEN: the implementation got a string that is not UTF-8" in proc.stderr, \
+        proc.stderr[-3000:]

@@ -64,11 +64,12 @@ _BUILTIN_C = ("int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t",
 NOT_UTF8 = '    fz_fail("the implementation got a string that is not UTF-8", "");'
 
 
-def _string_span(slot) -> bool:
-    """A span the guest passes as a string: `string`, or `const_pointer char8` + length
-    (the Python glue's `str`); a `pointer char8` is the host's to write, `list char8` bytes."""
+def _string_span(slot, func) -> bool:
+    """A span the guest passes as a string: `string`, `const_pointer char8` + length (the
+    Python glue's `str`), or a WIT `string` parameter's `const_pointer u8` (marked
+    `Param.utf8`); a `pointer char8` is the host's to write, `list char8` bytes."""
     ty = resolve(slot.pointer.type)
-    if isinstance(ty, String):
+    if isinstance(ty, String) or any(p.name == slot.name and p.utf8 for p in func.params):
         return True
     pointee = resolve(ty.pointee) if isinstance(ty, ConstPointer) else None
     return isinstance(pointee, Builtin) and pointee.name == "char8"
@@ -417,7 +418,7 @@ def stub(g: Gen, index: int, u: Unit, func, hf, plan) -> str:
             pos += 1
         elif slot.kind is SlotKind.SPAN:
             lines.append(f"    fz_touch({params[pos].name}, (uint64_t){params[pos + 1].name} * {slot.element.size}u);")
-            if _string_span(slot):
+            if _string_span(slot, func):
                 lines += [f"    if (!fz_utf8((const uint8_t *){params[pos].name}, {params[pos + 1].name}))",
                           NOT_UTF8]
             valid = g.valid(slot.element.type, f"(const uint8_t *){params[pos].name} + (size_t)i * {slot.element.size}u", 1)
