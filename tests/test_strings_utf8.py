@@ -18,7 +18,13 @@ Python, a `str` with lone surrogates cannot be encoded; docs/abi.md, "Glue statu
   for each as a result (`sample`); on wasm3, on WAMR (both configurations) and on
   wasmtime through the Python glue it gets the same statuses, and the implementation is
   not called for an ill-formed string (the hosts count their calls and decode what
-  they get with a decoder of their own).
+  they get with a decoder of their own);
+- a WIT `string` parameter, lowered to the `const_pointer u8` + length a `list<u8>` is
+  and marked `(@w2w string)` (`measure_text`), is checked the same way, and the same
+  bytes as a `list<u8>` (`measure_bytes`) are not: the WAT guest passes every case to
+  both, and so does a C guest built with zig against the generated header (which gives
+  both `const uint8_t *` + `size_t`); the hosts log the bytes they get, which must be
+  the guest's, unchanged (Python: a `str` for the text, `bytes` for the list).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from support import wamr as wamr_support  # noqa: E402
 from support.wasm3 import gcc  # noqa: E402
 from test_host_c import (  # noqa: E402
     CFLAGS, GUESTS, SAN, build_host, build_wamr_host, check, generate, run, run_host, wasm3_san, wat_guest,
+    zig_guest,
 )
 
 import wit2witx.compiler  # noqa: E402
@@ -202,8 +209,7 @@ def guest_wat() -> str:
     10 * case + call of the first failure."""
     table, blob = [], b""
     for _, data in CASES:
-        want = len(data.decode("utf-8")) if well_formed(data) else -1
-        table.append((0x1000 + len(blob), len(data), want))
+        table.append((0x1000 + len(blob), len(data), code_points(data)))
         blob += data
     esc = lambda b: "".join(f"\\{x:02x}" for x in b)  # noqa: E731
     entries = b"".join(x.to_bytes(4, "little", signed=True) for row in table for x in row)
@@ -306,13 +312,19 @@ def guest_wat() -> str:
 """
 
 
+def code_points(data: bytes) -> int:
+    """What `measure` answers for a well-formed case; -1: it must be refused."""
+    return len(data.decode("utf-8")) if well_formed(data) else -1
+
+
 def cases_header(out: Path) -> None:
-    """strings_cases.h: the cases' bytes, for the C host's `sample`."""
-    rows = ",\n".join('    { "' + "".join(f"\\x{b:02x}" for b in data) + f'", {len(data)}u }}'
-                      for _, data in CASES)
+    """strings_cases.h: the cases' bytes, for the C host's `sample` and the C guest, and
+    the code points each has (`want`, -1: not UTF-8)."""
+    rows = ",\n".join('    { "' + "".join(f"\\x{b:02x}" for b in data) + f'", {len(data)}u, '
+                      f'{code_points(data)} }}' for _, data in CASES)
     (out / "strings_cases.h").write_text(
         "#include <stdint.h>\n"
-        "static const struct { const char *bytes; uint32_t len; } strings_cases[] = {\n"
+        "static const struct { const char *bytes; uint32_t len; int32_t want; } strings_cases[] = {\n"
         f"{rows}\n}};\n")
 
 
@@ -333,41 +345,105 @@ def logged(log: str) -> list[bytes]:
 
 
 def check_facts(facts: dict[str, str]) -> None:
+    """The WAT guest's run: every way a string reaches the host."""
     assert facts["run"] == "0", f"expectation {facts['run']} (10 * case + call) failed"
     assert facts["calls"] == str(6 * len(CASES))
     # measure, measure_named, measure_all: only with well-formed strings
     assert facts["measured"] == str(3 * WELL_FORMED)
     assert facts["samples"] == str(len(CASES))  # a result is checked after the call
+    check_parameter_facts(facts)
+
+
+def check_parameter_facts(facts: dict[str, str]) -> None:
+    """A WIT `string` parameter: only the well-formed strings reach the implementation,
+    each unchanged; the same bytes as a `list<u8>` all reach it."""
     assert facts["invalid_seen"] == "0"
-    # a WIT `string` parameter: only the well-formed ones reach it, each unchanged;
-    # the same bytes as a `list<u8>` all reach it
     assert logged(facts["texts"]) == TEXTS
     assert logged(facts["bytes"]) == BYTES
 
 
-def test_wasm3_refuses_ill_formed_strings(tmp_path, wasm3_san):
-    generate([WITX], tmp_path, emit=("host-c", "host-wasm3"))
+def check_c_guest_facts(facts: dict[str, str]) -> None:
+    """The C guest's run: `measure_text` and `measure_bytes` only."""
+    assert facts["run"] == "0", f"expectation {facts['run']} (10 * case + call) failed"
+    assert facts["calls"] == str(2 * len(CASES))
+    assert facts["measured"] == facts["samples"] == "0"
+    check_parameter_facts(facts)
+
+
+def c_guest(out: Path) -> Path:
+    """fixtures/guests/strings_guest.c, built with zig against the generated `strs.h`
+    (the header must give `measure_text` the `const uint8_t *` + `size_t` it has)."""
+    return zig_guest(GUESTS / "strings_guest.c", out, "strings_guest.wasm", exports=("run", "calls"))
+
+
+@pytest.fixture(params=["wat", "c"])
+def guest(request):
+    """(make the guest into a folder holding the generated files, check its host's facts)"""
+    if request.param == "wat":
+        return (lambda out: wat_guest(guest_wat(), out, "strings")), check_facts
+    return c_guest, check_c_guest_facts
+
+
+def test_wasm3_refuses_ill_formed_strings(tmp_path, wasm3_san, guest):
+    make, check_host = guest
+    generate([WITX], tmp_path, emit=("c", "host-c", "host-wasm3"))
     cases_header(tmp_path)
-    wasm = wat_guest(guest_wat(), tmp_path, "strings")
+    wasm = make(tmp_path)
     exe = build_host(tmp_path, [HOST, tmp_path / "strs_host.c", tmp_path / "strs_wasm3.c"],
                      wasm3_san, "strings_host")
-    check_facts(run_host(exe, wasm))
+    check_host(run_host(exe, wasm))
 
 
 @pytest.mark.parametrize("config", wamr_support.CONFIGS)
-def test_wamr_refuses_ill_formed_strings(tmp_path, config):
-    generate([WITX], tmp_path, emit=("host-c", "host-wamr"))
+def test_wamr_refuses_ill_formed_strings(tmp_path, config, guest):
+    make, check_host = guest
+    generate([WITX], tmp_path, emit=("c", "host-c", "host-wamr"))
     cases_header(tmp_path)
-    wasm = wat_guest(guest_wat(), tmp_path, "strings")
+    wasm = make(tmp_path)
     exe = build_wamr_host(tmp_path, [HOST, tmp_path / "strs_host.c", tmp_path / "strs_wamr.c"],
                           config, "strings_wamr_host", defines=("-DSTRINGS_WAMR",))
-    check_facts(run_host(exe, wasm))
+    check_host(run_host(exe, wasm))
 
 
-def test_python_glue_refuses_ill_formed_strings(tmp_path):
-    """The same guest on wasmtime: the same statuses. `sample` returns each case
-    decoded with `surrogateescape`: an ill-formed one holds lone surrogates, which the
-    glue cannot encode (a `str` can hold nothing else that is not UTF-8)."""
+class PyImpl:
+    """`strs` in Python: what each function got. `sample` returns each case decoded with
+    `surrogateescape`: an ill-formed one holds lone surrogates, which the glue cannot
+    encode (a `str` can hold nothing else that is not UTF-8)."""
+
+    def __init__(self) -> None:
+        self.measured: list[str] = []
+        self.samples = 0
+        self.texts: list[str] = []
+        self.bytes: list[bytes] = []
+
+    def measure(self, s):
+        self.measured.append(s)
+        return len(s)
+
+    def measure_named(self, n):
+        self.measured.append(n.name)
+        return len(n.name)
+
+    def measure_all(self, all):
+        self.measured.append(all[1])
+        return sum(len(s) for s in all)
+
+    def sample(self, k, *, result_capacity):
+        self.samples += 1
+        return CASES[k][1].decode("utf-8", "surrogateescape")
+
+    def measure_text(self, t):
+        self.texts.append(t)
+        return len(t)
+
+    def measure_bytes(self, b):
+        self.bytes.append(b)
+        return len(b)
+
+
+def run_on_python_glue(tmp_path: Path, wasm: Path) -> tuple[PyImpl, int, int]:
+    """The guest on wasmtime over the generated Python glue: the implementation, run()
+    and calls()."""
     import wasmtime
 
     text = wit2witx.compiler.compile([WITX], emit=("host-py",))["strs_host.py"]
@@ -377,52 +453,41 @@ def test_python_glue_refuses_ill_formed_strings(tmp_path):
         glue = importlib.import_module("strings_utf8_host")
     finally:
         sys.path.remove(str(tmp_path))
-
-    class Impl:
-        def __init__(self) -> None:
-            self.measured: list[str] = []
-            self.samples = 0
-            self.texts: list[str] = []
-            self.bytes: list[bytes] = []
-
-        def measure(self, s):
-            self.measured.append(s)
-            return len(s)
-
-        def measure_named(self, n):
-            self.measured.append(n.name)
-            return len(n.name)
-
-        def measure_all(self, all):
-            self.measured.append(all[1])
-            return sum(len(s) for s in all)
-
-        def sample(self, k, *, result_capacity):
-            self.samples += 1
-            return CASES[k][1].decode("utf-8", "surrogateescape")
-
-        def measure_text(self, t):
-            self.texts.append(t)
-            return len(t)
-
-        def measure_bytes(self, b):
-            self.bytes.append(b)
-            return len(b)
-
-    impl = Impl()
+        sys.modules.pop("strings_utf8_host", None)
+    impl = PyImpl()
     engine = wasmtime.Engine()
     store = wasmtime.Store(engine)
     linker = wasmtime.Linker(engine)
     glue.add_to_linker(linker, store, impl)
-    wasm = wat_guest(guest_wat(), tmp_path, "strings")
     ex = linker.instantiate(store, wasmtime.Module.from_file(engine, str(wasm))).exports(store)
-    failed = ex["run"](store)
+    return impl, ex["run"](store), ex["calls"](store)
+
+
+def check_python_parameters(impl: PyImpl) -> None:
+    """A WIT `string` parameter reaches the implementation as the `str` a WITX `string`
+    is, only when well-formed; a `list<u8>` as `bytes`, always."""
+    assert impl.texts == [data.decode() for data in TEXTS]
+    assert all(type(t) is str for t in impl.texts)
+    assert impl.bytes == BYTES and all(type(b) is bytes for b in impl.bytes)
+
+
+def test_python_glue_refuses_ill_formed_strings(tmp_path):
+    """The WAT guest on wasmtime: the same statuses."""
+    impl, failed, calls = run_on_python_glue(tmp_path, wat_guest(guest_wat(), tmp_path, "strings"))
     assert failed == 0, f"expectation {failed} (10 * case + call) failed"
-    assert ex["calls"](store) == 6 * len(CASES)
+    assert calls == 6 * len(CASES)
     good = [data.decode() for _, data in CASES if well_formed(data)]
     assert impl.measured == [s for s in good for _ in range(3)]
     assert impl.samples == len(CASES)
-    # a WIT `string` parameter reaches the implementation as the `str` a WITX `string`
-    # is, only when well-formed; a `list<u8>` as `bytes`, always
-    assert impl.texts == good and all(type(t) is str for t in impl.texts)
-    assert impl.bytes == BYTES and all(type(b) is bytes for b in impl.bytes)
+    check_python_parameters(impl)
+
+
+def test_python_glue_checks_a_c_guests_string_parameters(tmp_path):
+    """The C guest on wasmtime: its `const uint8_t *` strings are checked all the same."""
+    generate([WITX], tmp_path, emit=("c",))
+    cases_header(tmp_path)
+    impl, failed, calls = run_on_python_glue(tmp_path, c_guest(tmp_path))
+    assert failed == 0, f"expectation {failed} (10 * case + call) failed"
+    assert calls == 2 * len(CASES)
+    assert impl.measured == [] and impl.samples == 0
+    check_python_parameters(impl)
