@@ -75,10 +75,10 @@ def serve(runtime: str, env: dict[str, str], wasm: Path, faults: str | None = No
     return GuestServer(cmd, env, TIMEOUT)
 
 
-def serve_clients(runtime, env, wasm, faults, clients=20, size=64 * 1024, reset=0):
+def serve_clients(runtime, env, wasm, faults, clients=20, size=64 * 1024, reset=0, timeout=TIMEOUT):
     server = serve(runtime, env, wasm, faults)
     try:
-        got = run_clients(server.port, clients, size, TIMEOUT, reset=reset)
+        got = run_clients(server.port, clients, size, timeout, reset=reset)
         status, out, err = server.stop()
     finally:
         server.kill()
@@ -122,6 +122,21 @@ def test_fault_transient_errors_are_invisible(runtime, case, native_env, load_gu
     assert got.echoed_ok == got.clients, got
     assert last_line(out) == {"served": 20, "bytes": 20 * 64 * 1024, "failed": 0, "accept-errors": 0}
     assert injected(err) == count
+    clean(runtime, status, out, err)
+
+
+@all_hosts
+def test_fault_bytes_a_write_left_behind_go_out_while_the_guest_waits_to_read(runtime, native_env, load_guest):
+    """One client, 1 KiB: the send of the guest's one write says EAGAIN, so the host keeps
+    the bytes; the guest then waits only for its input. The host sends them meanwhile (a
+    `write` only starts the write), the client gets its echo and closes, the guest ends
+    the connection as served. (The runner is built by then: 60 s is plenty.)"""
+    got, status, out, err = serve_clients(runtime, native_env, load_guest, "send=EAGAIN", clients=1, size=1024,
+                                          timeout=60.0)
+    assert status == 0, err
+    assert injected(err) == 1
+    assert last_line(out) == {"served": 1, "bytes": 1024, "failed": 0, "accept-errors": 0}
+    assert got.echoed_ok == 1, got
     clean(runtime, status, out, err)
 
 

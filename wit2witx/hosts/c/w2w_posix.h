@@ -110,6 +110,7 @@ typedef struct w2w_posix {
     w2w_obj *objects;   /* every live object (a doubly linked list), for w2w_posix_close */
     uint32_t sockets_opened, sockets_closed;
     bool closing;       /* inside w2w_posix_close */
+    uint32_t backlog;   /* outputs that may hold bytes their socket has not taken yet */
 } w2w_posix;
 
 /* Initialize every module's host context on `handles` (initialized by the caller);

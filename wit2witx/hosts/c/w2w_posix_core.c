@@ -442,17 +442,22 @@ bool w2w_pollable_is_ready(w2w_pollable *p)
     return r == 1;
 }
 
-/* Wait until one of `ps` is ready: poll(2) on their fds up to the nearest deadline. */
+/* Wait until one of `ps` is ready: poll(2) on their fds up to the nearest deadline.
+ * Meanwhile the outputs' pending bytes go out as their sockets take them. */
 void w2w_wait_any(w2w_pollable **ps, uint32_t n)
 {
-    struct pollfd stack[64], *fds = n <= 64 ? stack : calloc(n, sizeof *fds);
+    w2w_posix *host = n != 0 ? ps[0]->obj.host : NULL;
+    uint32_t sending = host != NULL ? host->backlog : 0; /* only falls while we wait */
+    struct pollfd stack[64], *fds = n + sending <= 64 ? stack : calloc(n + sending, sizeof *fds);
     if (fds == NULL)
         return; /* out of memory: return at once, the guest polls again */
     for (;;) {
         uint64_t deadline = UINT64_MAX, now;
-        nfds_t nfds = 0;
+        nfds_t nfds = 0, guest_nfds;
         uint32_t i;
         int timeout;
+        if (sending != 0)
+            sending = w2w_outputs_push(host, fds + n, sending); /* parked past the guest's fds */
         for (i = 0; i < n; i++) {
             int r = ready_without_waiting(ps[i]);
             if (r == 1)
@@ -477,8 +482,11 @@ void w2w_wait_any(w2w_pollable **ps, uint32_t n)
         }
         if (nfds == 0 && timeout < 0)
             goto done; /* nothing could ever become ready: do not hang the host */
+        guest_nfds = nfds;
+        for (i = 0; i < sending; i++)
+            fds[nfds++] = fds[n + i]; /* room for a sending fd: the next round sends more */
         if (!w2w_faulted(W2W_FAULT_POLL) && poll(fds, nfds, timeout) > 0) { /* a failed poll: look again */
-            for (i = 0; i < nfds; i++)
+            for (i = 0; i < guest_nfds; i++)
                 if (fds[i].revents != 0)
                     goto done;
         }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "w2w_posix.h"
@@ -94,6 +95,10 @@ bool w2w_sockaddr_unspecified(const struct sockaddr *sa);
 /* streams over an fd (TCP connections) */
 w2w_obj *w2w_input_new(w2w_posix *host, w2w_fd *sock);
 w2w_obj *w2w_output_new(w2w_posix *host, w2w_fd *sock);
+/* W2W_THREADS=0: send what the sockets take of every output's pending bytes, and put
+ * the fds of those still holding some in `fds` (POLLOUT), at most `room`; how many.
+ * A write only starts the write: w2w_wait_any sends the rest while the guest waits. */
+uint32_t w2w_outputs_push(w2w_posix *host, struct pollfd *fds, uint32_t room);
 
 #define ST_NET(name) ((int32_t)WASI_SOCKETS_NETWORK_ERROR_CODE_STATUS_##name)
 

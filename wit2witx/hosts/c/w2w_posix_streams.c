@@ -33,9 +33,19 @@ typedef struct w2w_output {
     int error;        /* errno of the failed write */
     uint8_t *pending; /* accepted bytes the socket has not taken yet */
     uint32_t pending_len, pending_cap;
+    bool in_backlog;  /* counted in host->backlog (until w2w_outputs_push finds it done) */
 } w2w_output;
 
 static void try_flush(w2w_output *out);
+
+/* Pending bytes go out while the guest waits in poll (w2w_outputs_push), except with
+ * W2W_THREADS: another guest thread may be inside a call on the same stream, which has
+ * no lock; there they go out at the stream's next call. */
+#if W2W_THREADS
+#define BACKGROUND_SEND 0
+#else
+#define BACKGROUND_SEND 1
+#endif
 
 static void stream_destroy(w2w_obj *obj)
 {
@@ -47,6 +57,8 @@ static void stream_destroy(w2w_obj *obj)
         sock = out->sock;
         if (!obj->host->closing)
             try_flush(out); /* what the socket takes now; WASI: the rest may be lost */
+        if (BACKGROUND_SEND && out->in_backlog)
+            obj->host->backlog--;
         free(out->pending);
     }
     w2w_obj_unref(&sock->obj);
@@ -349,8 +361,38 @@ static int32_t send_all(wasi_io_streams_host_ctx_t *host, w2w_output *out, const
         }
         memcpy(out->pending + out->pending_len, data, (size_t)n);
         out->pending_len += (uint32_t)n;
+        if (BACKGROUND_SEND && !out->in_backlog) {
+            out->in_backlog = true;
+            out->obj.host->backlog++;
+        }
     }
     return 0;
+}
+
+uint32_t w2w_outputs_push(w2w_posix *host, struct pollfd *fds, uint32_t room)
+{
+    uint32_t n = 0;
+#if BACKGROUND_SEND
+    w2w_obj *obj;
+    for (obj = host->objects; obj != NULL && host->backlog != 0; obj = obj->next) {
+        w2w_output *out = (w2w_output *)obj;
+        if (obj->kind != W2W_OUTPUT || !out->in_backlog)
+            continue;
+        try_flush(out);
+        if (out->pending_len == 0 || out->failed) {
+            out->in_backlog = false; /* a failure waits for the guest's next call on it */
+            host->backlog--;
+        } else if (n < room) {
+            fds[n].fd = out->sock->fd;
+            fds[n].events = POLLOUT;
+            fds[n].revents = 0;
+            n++;
+        }
+    }
+#else
+    (void)host, (void)fds, (void)room;
+#endif
+    return n;
 }
 
 /* Wait until everything pending has gone to the socket (or the socket failed). */
