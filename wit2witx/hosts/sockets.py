@@ -986,12 +986,8 @@ class SocketsHost:
 
     # --- wasi:sockets/ip-name-lookup
 
-    def resolve_addresses(self, network: Network, name: bytes | str) -> ResolveAddressStream:
-        if isinstance(name, (bytes, bytearray)):  # a string parameter arrives as its bytes
-            try:
-                name = bytes(name).decode("utf-8")
-            except UnicodeDecodeError:
-                raise net_error("INVALID_ARGUMENT") from None
+    def resolve_addresses(self, network: Network, name: str) -> ResolveAddressStream:
+        # a `str`: the glue refused ill-formed UTF-8 (`bad_value`) before this runs
         text = name[1:-1] if name.startswith("[") and name.endswith("]") else name
         try:
             ip = ipaddress.ip_address(text)
