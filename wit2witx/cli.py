@@ -187,8 +187,8 @@ def compile_command(
     try:
         inputs = _with_config(given, config)
         _check_inputs(inputs, check or fail_on_change, compiler)
-        artifacts = compiler.compile(
-            inputs.paths, emit=inputs.emit, world=inputs.world,
+        options = dict(
+            emit=inputs.emit, world=inputs.world,
             features=_split_list(inputs.features), all_features=inputs.all_features,
             deps=inputs.deps, module_names=_parse_module_names(inputs.module_name),
             prefix=inputs.prefix, skip_unsupported=inputs.skip_unsupported,
@@ -196,10 +196,20 @@ def compile_command(
             autodrop_borrows=_parse_yes_no(autodrop_borrows, "--autodrop-borrows"),
             templates=inputs.templates,
         )
-        if not quiet:
-            for warning in artifacts.warnings:
-                _say(warning.render(color=color))
-        _deliver(artifacts, inputs.out, check, fail_on_change, quiet, compiler)
+
+        def say_warnings(warnings) -> None:
+            if not quiet:
+                for warning in warnings:
+                    _say(warning.render(color=color))
+
+        if check or inputs.out == "-":
+            artifacts = compiler.compile(inputs.paths, **options)
+            say_warnings(artifacts.warnings)
+            _deliver(artifacts, inputs.out, check, quiet, compiler)
+        else:  # each file goes to OUT's staging folder as it is made, none kept in memory
+            artifacts, written = compiler.compile_into(inputs.out, inputs.paths,
+                                                       on_warnings=say_warnings, **options)
+            _report_write(artifacts, written, inputs.out, quiet, fail_on_change)
     except Wit2WitxError as exc:
         _say(exc.render(color=color))
         raise typer.Exit(EXIT_INPUT)
@@ -258,16 +268,16 @@ def _check_inputs(inputs: _Inputs, compares: bool, compiler) -> None:
         raise compiler.UsageError("--check and --fail-on-change need an output folder, not -")
 
 
-def _deliver(artifacts, out: str, check: bool, fail_on_change: bool, quiet: bool,
-             compiler) -> None:
-    """Compare OUT (`--check`), print the one file (`-o -`), or write OUT and say what
-    changed; exit 3 when `--check` or `--fail-on-change` finds OUT was not up to date."""
+def _deliver(artifacts, out: str, check: bool, quiet: bool, compiler) -> None:
+    """Compare OUT (`--check`: exit 3 when it is not up to date) or print the one file
+    (`-o -`)."""
     if check:
         raise typer.Exit(_report_check(compiler.check(artifacts, out), out, quiet))
-    if out == "-":
-        _write_stdout(artifacts, compiler)
-        return
-    written = compiler.write(artifacts, out)
+    _write_stdout(artifacts, compiler)
+
+
+def _report_write(artifacts, written, out: str, quiet: bool, fail_on_change: bool) -> None:
+    """Say what the write changed in OUT; exit 3 with `--fail-on-change` if anything."""
     if not quiet:
         _say(f"wrote {len(artifacts)} files to {out}" + _emptied_note(artifacts))
     _report_written(written, out, quiet, fail_on_change)

@@ -2,7 +2,7 @@
 
 Nothing here parses, lowers or formats: it picks the front end by file kind, hands the
 P1 model to each requested back end, and writes or checks the result. The disk is only
-touched by `output.write` (all or nothing) and `output.check` (read-only).
+touched by `output.write`/`write_files` (all or nothing) and `output.check` (read-only).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import sys
 from dataclasses import field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
@@ -132,7 +133,75 @@ def compile(  # noqa: A001 - the public verb
     `paths`, `emit`, `features`, `deps` and `templates` (folders of template overrides)
     take one item (a string) or several.
     """
-    options = Options(
+    options = _options(
+        emit=emit, world=world, features=features, all_features=all_features, deps=deps,
+        module_names=module_names, prefix=prefix, skip_unsupported=skip_unsupported,
+        renames=renames, rename_world=rename_world, autodrop_borrows=autodrop_borrows,
+        templates=templates)
+    with _gc_paused():
+        program = build_program(_as_path_list(paths), options)
+        check_units(program.units, options.emit, options.module_names)
+        warnings, emptied = list(program.warnings), list(program.emptied)
+        files = dict(_generate(program))
+        # Free the model and the views now, before the collector is back: it would
+        # otherwise first scan all of them (for nothing: they are not garbage yet).
+        del program
+    return Artifacts(files, warnings, emptied)
+
+
+def compile_into(
+    out: str | os.PathLike,
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    on_warnings: Callable[[list[Diagnostic]], None] = lambda warnings: None,
+    **options,
+) -> tuple[Artifacts, Written]:
+    """`write(compile(paths, **options), out)`, without holding the output in memory:
+    each file goes to the staging folder as its back end makes it (`output.write_files`).
+    The generated text is a quarter of the peak memory on a large input.
+
+    `on_warnings` gets the front end's warnings before any file is made (a failing
+    write must not hide them). The `Artifacts` returned list the files written, with
+    empty texts.
+    """
+    options = _options(**options)
+    with _gc_paused():
+        program = build_program(_as_path_list(paths), options)
+        check_units(program.units, options.emit, options.module_names)
+        warnings, emptied = list(program.warnings), list(program.emptied)
+        on_warnings(warnings)
+        made: list[str] = []
+        files = _noting_paths(_generate(program), made)
+        del program  # the generator holds it, and lets it go once the last file is made
+        written = write_files(files, out)
+    return Artifacts(dict.fromkeys(made, ""), warnings, emptied), written
+
+
+def _noting_paths(files: Iterator[tuple[str, str]], paths: list[str]) -> Iterator[tuple[str, str]]:
+    """`files`, noting each path in `paths` as it goes by."""
+    for path, text in files:
+        paths.append(path)
+        yield path, text
+
+
+def _generate(program: Program) -> Iterator[tuple[str, str]]:
+    """(path, text) of every file the requested back ends make, in order, one at a time
+    from back ends that can (`iter_files` beside their `emit_files`)."""
+    made_by: dict[str, str] = {}
+    for name in program.options.emit:
+        for path, text in _backend_files(name, program):
+            if path in made_by:
+                raise duplicate_file(path, name, made_by[path])
+            made_by[path] = name
+            yield path, text
+
+
+def _options(emit=DEFAULT_EMIT, world=None, features=(), all_features=False, deps=(),
+             module_names=None, prefix=None, skip_unsupported=False, renames=None,
+             rename_world=None, autodrop_borrows=False, templates=(), **unknown) -> Options:
+    if unknown:
+        raise TypeError(f"unknown options: {', '.join(sorted(unknown))}")
+    return Options(
         emit=_check_emit(emit),
         world=world,
         features=tuple(_items(features)),
@@ -146,23 +215,6 @@ def compile(  # noqa: A001 - the public verb
         autodrop_borrows=autodrop_borrows,
         templates=_template_dirs(templates),
     )
-    with _gc_paused():
-        program = build_program(_as_path_list(paths), options)
-        check_units(program.units, options.emit, options.module_names)
-        files: dict[str, str] = {}
-        made_by: dict[str, str] = {}
-        for name in options.emit:
-            for path, text in _backend(name)(program).items():
-                if path in files:
-                    raise duplicate_file(path, name, made_by[path])
-                files[path] = text
-                made_by[path] = name
-        warnings = list(program.warnings)
-        emptied = list(program.emptied)
-        # Free the model and the views now, before the collector is back: it would
-        # otherwise first scan all of them (for nothing: they are not garbage yet).
-        del program
-    return Artifacts(files, warnings, emptied)
 
 
 def _template_dirs(templates) -> tuple[str, ...]:
@@ -270,6 +322,15 @@ def _check_emit(emit: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(n for n in BACKENDS if n in names)
 
 
+def _backend_files(name: str, program: Program) -> Iterable[tuple[str, str]]:
+    """A back end's files, from its `iter_…` generator where it has one (the files then
+    come one by one: see `compile_into`), else from the dict its `emit_…` returns."""
+    emit = _backend(name)  # imports the module
+    module_name, func = BACKENDS[name].split(":")
+    produce = getattr(sys.modules[module_name], "iter_" + func.removeprefix("emit_"), None)
+    return produce(program) if produce is not None else emit(program).items()
+
+
 def _backend(name: str) -> Callable[[Program], dict[str, str]]:
     import importlib
 
@@ -285,4 +346,4 @@ def _backend(name: str) -> Callable[[Program], dict[str, str]]:
 
 # --- writing and checking: in `output` (the disk is only touched there) ---------------
 
-from .output import Stale, Written, check, write  # noqa: E402,F401  (re-exported)
+from .output import Stale, Written, check, write, write_files  # noqa: E402,F401  (re-exported)

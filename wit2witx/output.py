@@ -12,6 +12,11 @@ A run's artifacts (relative path → text) become the folder OUT as one step:
    `renameat2(RENAME_EXCHANGE)`; elsewhere OUT → backup, staging → OUT), and the old
    tree is removed.
 
+The files may also come one at a time from back ends still making them (`write_files`,
+what the command line does): steps 1-3 then happen file by file, each file staged as it
+comes and let go (the staging folder is made at the first file OUT does not hold yet),
+so that a run never holds its whole output in memory.
+
 A reader of OUT therefore sees the old tree or the new one, never a mix. SIGINT and
 SIGTERM are held off while this runs: before the swap they abort it (the staging
 folder is removed), during the swap they wait for it to finish; then the signal is
@@ -36,7 +41,7 @@ import stat
 import sys
 from dataclasses import field
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 from .diagnostics import InputError, UsageError, error
 from .records import record
@@ -64,19 +69,40 @@ def check_artifact_paths(paths) -> None:
     letters, control characters, the manifest's name, a path that is also the folder
     of another, and two paths equal but for case (one file on macOS and Windows).
     """
-    seen: dict[str, str] = {}
-    folders: set[str] = set()
+    checker = _PathChecker()
     for path in paths:
+        checker.add(path)
+
+
+class _PathChecker:
+    """`check_artifact_paths` one path at a time: a write that stages each file as the
+    back ends make it (`write_files`) checks it before it touches the staging folder."""
+
+    __slots__ = ("seen", "folders")
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}  # case-folded path → the path
+        self.folders: set[str] = set()  # case-folded folders of the paths so far
+
+    def add(self, path) -> None:
         _check_plain(path)
         folded = path.casefold()
-        if folded in seen:
-            raise UsageError(f"artifact paths `{seen[folded]}` and `{path}` differ only in case")
-        seen[folded] = path
+        if folded in self.seen:
+            raise UsageError(f"artifact paths `{self.seen[folded]}` and `{path}` differ only in case")
+        if folded in self.folders:
+            raise _folder_clash(path)
+        self.seen[folded] = path
         if "/" in folded:
             parts = folded.split("/")
-            folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
-    for folded in folders & seen.keys():
-        raise UsageError(f"artifact path `{seen[folded]}` is also the folder of another artifact")
+            for i in range(1, len(parts)):
+                folder = "/".join(parts[:i])
+                if folder in self.seen:
+                    raise _folder_clash(self.seen[folder])
+                self.folders.add(folder)
+
+
+def _folder_clash(path: str) -> UsageError:
+    return UsageError(f"artifact path `{path}` is also the folder of another artifact")
 
 
 def _check_plain(path) -> None:
@@ -100,7 +126,12 @@ def _digest(data: bytes) -> str:
 
 
 def manifest_text(files: Mapping[str, bytes]) -> bytes:
-    lines = [f"{_digest(data)}  {path}\n" for path, data in sorted(files.items())]
+    return _manifest_of({path: _digest(data) for path, data in files.items()})
+
+
+def _manifest_of(digests: Mapping[str, str]) -> bytes:
+    """The manifest of the files whose SHA-256 (hex) `digests` gives by path."""
+    lines = [f"{digest}  {path}\n" for path, digest in sorted(digests.items())]
     return (MANIFEST_HEADER + "".join(lines)).encode("utf-8")
 
 
@@ -237,7 +268,22 @@ class WriteInterrupted(KeyboardInterrupt):
 def write(artifacts: Mapping[str, str], out: str | os.PathLike) -> Written:
     """Make `out` hold the artifacts, all or nothing (see the module docstring)."""
     check_artifact_paths(artifacts)
-    files = {rel: text.encode("utf-8") for rel, text in artifacts.items()}
+    return _write(artifacts.items(), out, check_paths=False)
+
+
+def write_files(files: Iterable[tuple[str, str]], out: str | os.PathLike) -> Written:
+    """`write` for artifacts that come one at a time, as (path, text), from a producer
+    that may still be running (`compiler.compile_into`: the back ends).
+
+    Each file is checked, encoded, compared with OUT's and staged as it comes, and then
+    let go: the run never holds its whole output (on a large input, a quarter of the
+    peak memory). If the producer fails, the write is abandoned and OUT left as it was;
+    SIGINT and SIGTERM interrupt the producer at once (see `_SignalGuard`).
+    """
+    return _write(files, out, check_paths=True)
+
+
+def _write(files: Iterable[tuple[str, str]], out: str | os.PathLike, *, check_paths: bool) -> Written:
     out = _resolved(Path(out))
     _refuse_unswappable(out)
     staging = _sibling(out, STAGING_SUFFIX)
@@ -246,10 +292,13 @@ def write(artifacts: Mapping[str, str], out: str | os.PathLike) -> Written:
             _recover(out)
             if out.exists() and not out.is_dir():
                 raise InputError(error(f"output path `{out}` exists and is not a folder"))
-            plan = _plan(files, out)
+            stager = _Stager(out, staging, guard, check_paths)
+            for rel, text in guard.interruptible(files):
+                stager.add(rel, text)
+            plan = _plan(stager.digests, stager.unchanged, out)
             if not plan.result and out.is_dir() and not plan.manifest_changed:
-                return plan.result
-            _stage(plan, files, out, staging, guard)
+                return plan.result  # OUT holds this run's files already: nothing was staged
+            stager.finish(plan)
             guard.check()
             with guard.held():
                 old = _swap(staging, out)
@@ -312,31 +361,27 @@ class _Plan:
     manifest_changed: bool
 
 
-def _plan(files: dict[str, bytes], out: Path) -> _Plan:
-    """Sort OUT's entries: unchanged, to replace, to carry over, orphans to drop."""
-    manifest = manifest_text(files)
+def _plan(digests: dict[str, str], unchanged: set[str], out: Path) -> _Plan:
+    """Sort OUT's other entries: to carry over, orphans to drop. `digests` are the new
+    files' (by path), `unchanged` those of them OUT holds already (`_Stager.add`)."""
+    manifest = _manifest_of(digests)
     result = Written()
-    unchanged: set[str] = set()
     carried: dict[str, bool] = {}
     if not out.is_dir():
-        result.changed = sorted(files)
+        result.changed = sorted(digests)
         return _Plan(result, unchanged, carried, manifest, True)
     old_manifest = _read_bytes(os.path.join(out, MANIFEST))
     # the manifest is consulted only for entries the artifacts do not name: when it is
     # this run's already, it names none of them
     recorded = {} if old_manifest == manifest else read_manifest(out) or {}
-    new_folders = {"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)}
+    new_folders = {"/".join(p.split("/")[:i]) for p in digests for i in range(1, p.count("/") + 1)}
     base = os.fspath(out) + os.sep
     for rel, kind in _walk(out):
         if rel == MANIFEST:
             continue
-        if rel in files:
+        if rel in digests:
             if kind.startswith("dir"):
-                raise InputError(error(
-                    f"cannot write `{out / rel}`: a {_KIND_WORDS[kind]} of that name is "
-                    "in the way"))
-            if kind == "file" and _read_bytes(base + rel) == files[rel]:
-                unchanged.add(rel)
+                raise _in_the_way(out, rel, kind)
             continue  # anything else there (a symlink, say) gives way to the new file
         if rel in new_folders:
             if not kind.startswith("dir"):
@@ -353,10 +398,15 @@ def _plan(files: dict[str, bytes], out: Path) -> _Plan:
                 continue
             result.kept.append(rel)
         carried[rel] = False
-    result.changed = sorted(set(files) - unchanged)
+    result.changed = sorted(digests.keys() - unchanged)
     result.removed.sort()
     result.kept.sort()
     return _Plan(result, unchanged, carried, manifest, old_manifest != manifest)
+
+
+def _in_the_way(out: Path, rel: str, kind: str) -> InputError:
+    return InputError(error(
+        f"cannot write `{out / rel}`: a {_KIND_WORDS[kind]} of that name is in the way"))
 
 
 def _drop_or_refuse(rel, kind, out, recorded, result) -> None:
@@ -396,30 +446,102 @@ def _walk(root: Path) -> Iterator[tuple[str, str]]:
                 yield rel, "special"
 
 
-def _stage(plan: _Plan, files: dict[str, bytes], out: Path, staging: Path, guard) -> None:
-    """Build the complete new tree in `staging` (new folders get the user's umask)."""
-    os.mkdir(staging)  # mode 0o777 minus the umask, unlike mkdtemp's 0o700
-    made: set[str] = set()
-    old, new = os.fspath(out) + os.sep, os.fspath(staging) + os.sep
-    for rel, data in files.items():
-        guard.check()
+class _Stager:
+    """Builds the complete new tree in the staging folder, one generated file at a time.
+
+    A file OUT holds already with the same bytes is hard-linked from there (its mtime
+    stays, so downstream builds do not rerun); any other is written anew. The staging
+    folder is made at the first file that needs it: a run that changes nothing never
+    makes one. New folders get the user's umask, or the mode they had in OUT.
+    """
+
+    __slots__ = ("out", "staging", "guard", "checker", "digests", "unchanged", "pending",
+                 "made", "real_folders", "_old", "_new")
+
+    def __init__(self, out: Path, staging: Path, guard, check_paths: bool) -> None:
+        self.out, self.staging, self.guard = out, staging, guard
+        self.checker = _PathChecker() if check_paths else None
+        self.digests: dict[str, str] = {}  # every new file's SHA-256, for the manifest
+        self.unchanged: set[str] = set()
+        self.pending: list[str] | None = []  # unchanged files met before staging exists
+        self.made: set[str] = set()  # folders made in staging
+        self.real_folders: dict[str, bool] = {}  # OUT's folders that are folders, no links
+        self._old, self._new = os.fspath(out) + os.sep, os.fspath(staging) + os.sep
+
+    def add(self, rel: str, text: str) -> None:
+        self.guard.check()
+        if self.checker is not None:
+            self.checker.add(rel)
+        data = text.encode("utf-8")
+        self.digests[rel] = _digest(data)
+        if self._held_in_out(rel, data):
+            self.unchanged.add(rel)
+            if self.pending is not None:
+                self.pending.append(rel)
+            else:
+                self._link(rel)
+            return
+        self._open()
         if "/" in rel:
-            _prepare(staging, out, rel, made)
-        if rel in plan.unchanged:
-            _link_or_copy(old + rel, new + rel)
-        else:
-            _write_new(new + rel, data)
-    for rel, is_dir in plan.carried.items():
-        guard.check()
-        _prepare(staging, out, rel, made)
-        if is_dir:
-            os.mkdir(new + rel)
-            _copy_mode(old + rel, new + rel)
-        else:
-            _carry(old + rel, new + rel)
-    _write_new(new + MANIFEST, plan.manifest)
-    if out.is_dir():
-        _copy_mode(out, staging)
+            _prepare(self.staging, self.out, rel, self.made)
+        _write_new(self._new + rel, data)
+
+    def _held_in_out(self, rel: str, data: bytes) -> bool:
+        """Whether OUT holds `rel` as a regular file with these bytes, as `_walk` would
+        find it (under folders that are no symlinks); a folder there is an error."""
+        folder = rel.rpartition("/")[0]
+        if folder and not self._real_folder(folder):
+            return False
+        try:
+            st = os.lstat(self._old + rel)
+        except OSError:
+            return False
+        if stat.S_ISDIR(st.st_mode):
+            raise _in_the_way(self.out, rel, "dir")
+        return (stat.S_ISREG(st.st_mode) and st.st_size == len(data)
+                and _read_bytes(self._old + rel) == data)
+
+    def _real_folder(self, folder: str) -> bool:
+        known = self.real_folders.get(folder)
+        if known is None:
+            parent = folder.rpartition("/")[0]
+            try:
+                known = stat.S_ISDIR(os.lstat(self._old + folder).st_mode)
+            except OSError:
+                known = False
+            known = known and (not parent or self._real_folder(parent))
+            self.real_folders[folder] = known
+        return known
+
+    def _open(self) -> None:
+        """Make the staging folder, and link the unchanged files met before it."""
+        if self.pending is None:
+            return
+        os.mkdir(self.staging)  # mode 0o777 minus the umask, unlike mkdtemp's 0o700
+        pending, self.pending = self.pending, None
+        for rel in pending:
+            self._link(rel)
+
+    def _link(self, rel: str) -> None:
+        if "/" in rel:
+            _prepare(self.staging, self.out, rel, self.made)
+        _link_or_copy(self._old + rel, self._new + rel)
+
+    def finish(self, plan: _Plan) -> None:
+        """Carry over what OUT holds besides the new files, and write the manifest."""
+        self._open()
+        old, new = self._old, self._new
+        for rel, is_dir in plan.carried.items():
+            self.guard.check()
+            _prepare(self.staging, self.out, rel, self.made)
+            if is_dir:
+                os.mkdir(new + rel)
+                _copy_mode(old + rel, new + rel)
+            else:
+                _carry(old + rel, new + rel)
+        _write_new(new + MANIFEST, plan.manifest)
+        if self.out.is_dir():
+            _copy_mode(self.out, self.staging)
 
 
 def _prepare(staging: Path, out: Path, rel: str, made: set[str]) -> None:
@@ -534,7 +656,8 @@ class _SignalGuard:
     """Hold SIGINT and SIGTERM while OUT is written; deliver them once it is safe.
 
     Before the swap, a signal makes `check()` abandon the write (the caller removes the
-    staging folder); during the swap (`held()`) it only waits. On leaving, the signal
+    staging folder), or the signal handler itself while the files are being made
+    (`interruptible()`); during the swap (`held()`) it only waits. On leaving, the signal
     is raised again with the handlers of before, so Ctrl-C is a KeyboardInterrupt and
     SIGTERM ends the process as it would have. Only the main thread can install
     handlers; elsewhere nothing is held.
@@ -546,6 +669,7 @@ class _SignalGuard:
         self.received: int | None = None
         self._saved: dict[int, object] = {}
         self._holding = False
+        self._producing = False
 
     def __enter__(self) -> "_SignalGuard":
         import signal  # noqa: PLC0415
@@ -567,6 +691,23 @@ class _SignalGuard:
     def _record(self, signum, frame) -> None:
         if self.received is None:
             self.received = signum
+        if self._producing:
+            raise WriteInterrupted()
+
+    def interruptible(self, items: Iterable):
+        """`items`, where making the next one (a back end rendering a file, which may
+        take seconds) is interrupted by the signal at once, not at the next `check()`:
+        the caller abandons the write as it would then."""
+        produce = iter(items).__next__
+        while True:
+            self._producing = True
+            try:
+                item = produce()
+            except StopIteration:
+                return
+            finally:
+                self._producing = False
+            yield item
 
     def check(self) -> None:
         if self.received is not None and not self._holding:
