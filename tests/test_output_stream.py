@@ -148,3 +148,19 @@ def test_cli_writes_the_same_as_the_library(tmp_path):
     output.write(compiler.compile([str(EXAMPLE)]), tmp_path / "lib")
     assert tree(tmp_path / "cli") == tree(tmp_path / "lib")
     assert f"wrote {len(compiler.compile([str(EXAMPLE)]))} files" in proc.stderr
+
+
+def test_back_end_warnings_are_reported_after_the_front_ends(tmp_path):
+    """c-p2 without `--world` among other back ends warns while the files are made: the
+    command line still says so (after the front end's warnings, before its summary)."""
+    from test_output import wit2witx
+
+    proc = wit2witx(str(EXAMPLE), "--emit", "witx,c-p2", "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert "needs `--world`" in proc.stderr
+    assert proc.stderr.index("needs `--world`") < proc.stderr.index("wrote ")
+    got = []
+    made, _ = compiler.compile_into(tmp_path / "lib", [str(EXAMPLE)], emit=["witx", "c-p2"],
+                                    on_warnings=got.extend)
+    assert [w.message for w in got] == [w.message for w in made.warnings]
+    assert any("needs `--world`" in w.message for w in got)

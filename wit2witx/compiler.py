@@ -141,8 +141,8 @@ def compile(  # noqa: A001 - the public verb
     with _gc_paused():
         program = build_program(_as_path_list(paths), options)
         check_units(program.units, options.emit, options.module_names)
-        warnings, emptied = list(program.warnings), list(program.emptied)
         files = dict(_generate(program))
+        warnings, emptied = list(program.warnings), list(program.emptied)  # back ends' too
         # Free the model and the views now, before the collector is back: it would
         # otherwise first scan all of them (for nothing: they are not garbage yet).
         del program
@@ -161,20 +161,22 @@ def compile_into(
     The generated text is a quarter of the peak memory on a large input.
 
     `on_warnings` gets the front end's warnings before any file is made (a failing
-    write must not hide them). The `Artifacts` returned list the files written, with
-    empty texts.
+    write must not hide them), then those the back ends added (c-p2 does), once they
+    are done. The `Artifacts` returned list the files written, with empty texts.
     """
     options = _options(**options)
     with _gc_paused():
         program = build_program(_as_path_list(paths), options)
         check_units(program.units, options.emit, options.module_names)
-        warnings, emptied = list(program.warnings), list(program.emptied)
-        on_warnings(warnings)
+        warnings, emptied = program.warnings, list(program.emptied)  # the back ends add to it
+        front = len(warnings)
+        on_warnings(warnings[:front])
         made: list[str] = []
         files = _noting_paths(_generate(program), made)
         del program  # the generator holds it, and lets it go once the last file is made
         written = write_files(files, out)
-    return Artifacts(dict.fromkeys(made, ""), warnings, emptied), written
+        on_warnings(warnings[front:])
+    return Artifacts(dict.fromkeys(made, ""), list(warnings), emptied), written
 
 
 def _noting_paths(files: Iterator[tuple[str, str]], paths: list[str]) -> Iterator[tuple[str, str]]:
