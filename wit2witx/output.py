@@ -456,7 +456,7 @@ class _Stager:
     """
 
     __slots__ = ("out", "staging", "guard", "checker", "digests", "unchanged", "pending",
-                 "made", "real_folders", "_old", "_new")
+                 "made", "real_folders", "_old", "_new", "_out_is_dir")
 
     def __init__(self, out: Path, staging: Path, guard, check_paths: bool) -> None:
         self.out, self.staging, self.guard = out, staging, guard
@@ -467,6 +467,7 @@ class _Stager:
         self.made: set[str] = set()  # folders made in staging
         self.real_folders: dict[str, bool] = {}  # OUT's folders that are folders, no links
         self._old, self._new = os.fspath(out) + os.sep, os.fspath(staging) + os.sep
+        self._out_is_dir = out.is_dir()  # no OUT yet (a first run): nothing to look up in it
 
     def add(self, rel: str, text: str) -> None:
         self.guard.check()
@@ -489,6 +490,8 @@ class _Stager:
     def _held_in_out(self, rel: str, data: bytes) -> bool:
         """Whether OUT holds `rel` as a regular file with these bytes, as `_walk` would
         find it (under folders that are no symlinks); a folder there is an error."""
+        if not self._out_is_dir:
+            return False
         folder = rel.rpartition("/")[0]
         if folder and not self._real_folder(folder):
             return False
