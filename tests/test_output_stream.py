@@ -164,3 +164,29 @@ def test_back_end_warnings_are_reported_after_the_front_ends(tmp_path):
                                     on_warnings=got.extend)
     assert [w.message for w in got] == [w.message for w in made.warnings]
     assert any("needs `--world`" in w.message for w in got)
+
+
+def test_a_signal_while_a_file_is_made_abandons_the_write_at_once(tmp_path):
+    """SIGINT while a back end makes a file: the write stops there (the producer is not
+    asked for another file), the staging folder goes, OUT is as it was."""
+    import signal
+
+    out = tmp_path / "out"
+    output.write({"a.h": "old"}, out)
+    asked = []
+
+    def files():
+        asked.append(1)
+        yield "a.h", "new"
+        asked.append(2)
+        signal.raise_signal(signal.SIGINT)  # delivered while this file is being made
+        asked.append(3)
+        yield "b.h", "new"
+        asked.append(4)
+        yield "c.h", "new"
+
+    with pytest.raises(KeyboardInterrupt):
+        output.write_files(files(), out)
+    assert asked == [1, 2]
+    assert tree(out) == {"a.h": b"old", MANIFEST: (out / MANIFEST).read_bytes()}
+    assert leftovers(tmp_path) == []

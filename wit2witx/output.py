@@ -703,6 +703,7 @@ class _SignalGuard:
         the caller abandons the write as it would then."""
         produce = iter(items).__next__
         while True:
+            self.check()  # a signal that came while the last item was handled
             self._producing = True
             try:
                 item = produce()
