@@ -278,7 +278,9 @@ def write_files(files: Iterable[tuple[str, str]], out: str | os.PathLike) -> Wri
     Each file is checked, encoded, compared with OUT's and staged as it comes, and then
     let go: the run never holds its whole output (on a large input, a quarter of the
     peak memory). If the producer fails, the write is abandoned and OUT left as it was;
-    SIGINT and SIGTERM interrupt the producer at once (see `_SignalGuard`).
+    SIGINT and SIGTERM interrupt the producer at once (see `_SignalGuard`). The lock on
+    OUT's parent folder (`_locked`) is held while the producer runs: writers into
+    sibling folders wait for each other's back ends too, not only for the writes.
     """
     return _write(files, out, check_paths=True)
 
