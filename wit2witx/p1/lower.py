@@ -1247,7 +1247,8 @@ def _glue_cases(taken: set[str]) -> list[m.EnumCase]:
             "`buf` is too small: nothing was done, `buf_used` holds the size needed.")),
         m.EnumCase(names[1], _docs("A handle is not live or of the wrong type.")),
         m.EnumCase(names[2], _docs("A pointer or pointer+length is out of bounds or misaligned.")),
-        m.EnumCase(names[3], _docs("An enum value, flag bit or variant tag is invalid.")),
+        m.EnumCase(names[3], _docs("An enum value, flag bit or variant tag is invalid, a char is no "
+                                   "Unicode scalar value, or a string is not well-formed UTF-8.")),
     ]
 
 

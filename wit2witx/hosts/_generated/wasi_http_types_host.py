@@ -474,7 +474,7 @@ class ErrorCodeStatus(enum.IntEnum):
     BAD_HANDLE = 41
     #: A pointer or pointer+length is out of bounds or misaligned.
     BAD_POINTER = 42
-    #: An enum value, flag bit or variant tag is invalid.
+    #: An enum value, flag bit or variant tag is invalid, a char is no Unicode scalar value, or a string is not well-formed UTF-8.
     BAD_VALUE = 43
 
 
@@ -516,7 +516,7 @@ class HeaderErrorStatus(enum.IntEnum):
     BAD_HANDLE = 5
     #: A pointer or pointer+length is out of bounds or misaligned.
     BAD_POINTER = 6
-    #: An enum value, flag bit or variant tag is invalid.
+    #: An enum value, flag bit or variant tag is invalid, a char is no Unicode scalar value, or a string is not well-formed UTF-8.
     BAD_VALUE = 7
 
 
@@ -661,7 +661,7 @@ class TypesStatus(enum.IntEnum):
     BAD_HANDLE = 3
     #: A pointer or pointer+length is out of bounds or misaligned.
     BAD_POINTER = 4
-    #: An enum value, flag bit or variant tag is invalid.
+    #: An enum value, flag bit or variant tag is invalid, a char is no Unicode scalar value, or a string is not well-formed UTF-8.
     BAD_VALUE = 5
 
 

@@ -43,7 +43,7 @@ class Status(enum.IntEnum):
     BAD_HANDLE = 3
     #: A pointer or pointer+length is out of bounds or misaligned.
     BAD_POINTER = 4
-    #: An enum value, flag bit or variant tag is invalid.
+    #: An enum value, flag bit or variant tag is invalid, a char is no Unicode scalar value, or a string is not well-formed UTF-8.
     BAD_VALUE = 5
 
 
