@@ -206,9 +206,10 @@ def check(artifacts: Mapping[str, str], out: str | os.PathLike) -> list[Stale]:
     root = _readable_root(Path(out))
     recorded = read_manifest(root) or {}
     problems: list[Stale] = []
-    encoded: dict[str, bytes] = {}
+    digests: dict[str, str] = {}  # for the manifest: not all the bytes at once
     for rel, text in artifacts.items():
-        data = encoded[rel] = text.encode("utf-8")
+        data = text.encode("utf-8")
+        digests[rel] = _digest(data)
         held = _read_bytes(os.path.join(root, rel))
         if held is None:
             problems.append(Stale(rel, "missing"))
@@ -220,7 +221,7 @@ def check(artifacts: Mapping[str, str], out: str | os.PathLike) -> list[Stale]:
             problems.append(Stale(rel, "orphaned"))
     if not problems and artifacts:
         held = _read_bytes(os.path.join(root, MANIFEST))
-        if held != manifest_text(encoded):
+        if held != _manifest_of(digests):
             problems.append(Stale(MANIFEST, "missing" if held is None else "stale"))
     return problems
 
