@@ -42,6 +42,12 @@ differ by `(@w2w string)` in parameters, a `<unit>_host_inline.h` by the UTF-8 c
 where the base gave a `list<u8>`'s `bytes` (`_rt.ListOf(_rt.U8)`, `x: bytes`), and the
 P1 JSON of a WITX input by `"utf8": true` (`explained_by_string_marks`).
 
+And one more (task N): when a result overflowed the caller's buffer, the C glue
+releases the objects it owned and had not issued (the ok value's on success, the error
+value's with an interface error) before its rollback, so a `<unit>_host_inline.h` may
+differ by those release calls and their `if` right under a trampoline's
+`if (buf.used > buf.cap || ...)` line (`_OVERFLOW_RELEASE`).
+
     .venv/bin/python tests/test_byte_identity.py [BASE [BACKENDS]]
 """
 
@@ -246,6 +252,13 @@ _CHECK_CALL = re.compile(rb"^    if \(\(rc = \w+_check_\w+_inline\(mem, host->ha
 _RC_DECL = re.compile(rb"^    int rc;\n", re.MULTILINE)
 #: a UTF-8 check of a string, in a trampoline or an encode: the test and its `return`
 _UTF8_CHECK = re.compile(rb"^[ \t]*if \(!w2w_valid_utf8\([^\n]*\)\)\n[ \t]*return [^\n]*;\n", re.MULTILINE)
+#: task N: the releases under a trampoline's buffer_too_small branch (its head kept)
+_OVERFLOW_RELEASE = re.compile(
+    rb"(^    if \(buf\.used > buf\.cap \|\| status == \w+\[W2W_E_BUFFER_TOO_SMALL\]\) \{\n)"
+    rb"(?:        if \(status == 0\) \{\n"
+    rb"(?:            \w+_release_\w+_inline\(host->handles, &ret\d+\);\n)+        \}\n)?"
+    rb"(?:        if \(status > 0 && status < \d+ && [^\n]*\)\n"
+    rb"            \w+_release_\w+_inline\(host->handles, &\w+\);\n)?", re.MULTILINE)
 #: the call plan's glue statuses in a FuncSpec of the Python glue
 _GLUE_STATUSES = re.compile(rb"^        glue_statuses=\([^\n]*\),\n", re.MULTILINE)
 
@@ -290,13 +303,15 @@ _UTF8_NOTE = b" * - what a valid char and a valid string are (`w2w_valid_char`, 
 
 
 def explained_by_glue_changes(path: str, before: bytes | None, after: bytes | None) -> bool:
-    """Whether `path` differs only by the C glue's element checks or by the Python
-    glue's `glue_statuses` (see the module's docstring)."""
+    """Whether `path` differs only by the C glue's element checks (and, task N, the
+    releases of a result that overflowed the buffer) or by the Python glue's
+    `glue_statuses` (see the module's docstring)."""
     if before is None or after is None:
         return False
     backend, _case, rel = path.split("/", 2)
     if backend == "host-c" and rel.endswith("_host_inline.h"):
         def strip(text: bytes) -> bytes:
+            text = _OVERFLOW_RELEASE.sub(rb"\1", text)
             return _RC_DECL.sub(b"", _CHECK_CALL.sub(b"", _CHECK_FN.sub(b"", _UTF8_CHECK.sub(b"", text))))
         return strip(after) == strip(before)
     if backend == "host-c" and rel.rsplit("/", 1)[-1] == "w2w_host.h":  # (a case name may hold `/`)

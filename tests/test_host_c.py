@@ -496,10 +496,13 @@ def test_failed_calls_take_back_the_handles_they_issued(tmp_path, wasm3_san):
     a `list<own<item>>` whose implementation fills the table halfway through, a record
     of two items with a bad kind from the implementation (found after `first` was
     issued), a `tuple<list<own<item>>, own<item>>` whose list leaves no room for the
-    last item. Each call returns its documented status and leaves the table exactly as
-    before: the guest (fixtures/guests/pool_guest.c) finds the handles written into its
-    buffer stale, its out-pointers untouched, and room for as many new items as before
-    and no more; the host finds every item destroyed exactly once (the ones the glue
+    last item, an ok value of an item and a string that overflows the caller's buffer,
+    and an error value holding an item from an implementation that overflowed the
+    buffer first (both `buffer_too_small`, with the size needed: the glue releases the
+    item it had not issued). Each call returns its documented status and leaves the
+    table exactly as before: the guest (fixtures/guests/pool_guest.c) finds the handles
+    written into its buffer stale, its out-pointers untouched, and room for as many new
+    items as before and no more; the host finds every item destroyed exactly once (the ones the glue
     took back through `item_drop`'s implementation). An `own<item>` parameter followed
     by an invalid enum is refused before anything happens to the handle."""
     out = tmp_path
@@ -511,10 +514,12 @@ def test_failed_calls_take_back_the_handles_they_issued(tmp_path, wasm3_san):
     facts = run_host(exe, wasm)
     assert facts["run"] == "0", f"guest check {facts['run']} failed"
     assert facts["capacity"] == "4" and facts["live"] == "0"
-    # 43 items: 39 the guest got and dropped, 4 from the failed calls; the list's 4th
-    # item (no handle for it) the implementation destroyed itself
-    assert facts["created"] == "43"
-    assert facts["destroyed"] == "43"
+    # 59 items: 47 the guest got and dropped (34 of them by room_is), 12 from the failed
+    # calls: 4 of make_many (the 4th, which got no handle, the implementation destroyed
+    # itself), 2 of make_pair, 4 of make_batch, and the one of make_tagged and of
+    # make_failing that came with buffer_too_small (the glue released them)
+    assert facts["created"] == "59"
+    assert facts["destroyed"] == "59"
     assert facts["destroyed_twice"] == "0" and facts["never_destroyed"] == "0"
 
 
@@ -529,8 +534,21 @@ def test_glue_undoes_what_a_failed_call_issued(tmp_path):
     assert body.index("w2w_handles_begin(host->handles);") < body.index("status = test_pool_pool_impl_make_batch(")
     assert body.count("w2w_handles_rollback(host->handles);") == 4  # too small, bad status, error, encode
     assert "(void)w2w_handles_unwind(host->handles, mark, rc);" in body
-    assert "test_pool_pool_release_item_inline(host->handles, &ret1);" in body
+    # the item beside the list is released when the list overflowed the buffer, and
+    # when an encode failed
+    assert body.count("test_pool_pool_release_item_inline(host->handles, &ret1);") == 2
     assert body.index("memcpy(r_1, o_1, 4u);") > body.index("if (rc != 0) {")
+    # a result that overflows the caller's buffer: what the glue owns and has not issued
+    # (the ok value's objects on success, the error value's with an interface error) is
+    # released before the rollback takes back what the implementation issued
+    ok_value = "if (status == 0) {\n            test_pool_pool_release_tagged_inline(host->handles, &ret0);"
+    error_value = ("if (status > 0 && status < 7 && "
+                   "status != test_pool_pool_glue_failure_status[W2W_E_BAD_HANDLE]")
+    for name, release in (("make_tagged", ok_value), ("make_failing", error_value)):
+        call = inline.split(f"test_pool_pool_call_{name}_inline(", 1)[1].split("\n}\n", 1)[0]
+        too_small = call.split("if (buf.used > buf.cap", 1)[1].split("return ", 1)[0]
+        assert release in too_small, name
+        assert too_small.index("_release_") < too_small.index("w2w_handles_rollback(host->handles);"), name
     pair = inline.split("test_pool_pool_encode_pair_inline(", 1)[1].split("\n}\n", 1)[0]
     assert pair.count("return w2w_handles_unwind(handles, mark, rc);") == 3
     # a function whose result holds no handle: no journal, but encoded into scratch

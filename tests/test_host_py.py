@@ -835,6 +835,18 @@ class PoolImpl:
         self.calls += 1
         return [self._make(self.g.Kind.LARGE) for _ in range(n)], self._make(self.g.Kind.SMALL)
 
+    def make_tagged(self, n, *, result_capacity):
+        self.calls += 1
+        return self.g.Tagged(self._make(self.g.Kind.SMALL), "x" * n)
+
+    def make_failing(self, n, *, result_capacity):
+        # the Python glue writes the caller's buffer itself: an implementation cannot
+        # overflow it and then fail, it asks for the room with an ok value that size
+        self.calls += 1
+        if n > result_capacity:
+            return "x" * n
+        raise self.g.FailureError(self.g.Failure.lost(self._make(self.g.Kind.LARGE)))
+
     def give(self, it, k):
         self.calls += 1
         return int(it["kind"]) + int(k)
@@ -867,7 +879,8 @@ def test_failed_calls_take_back_the_handles_they_issued(pool_build):
     """The C glue test's scenario in wasmtime (tests/test_host_c.py, same guest), with a
     table of 4: a `list<own<item>>` that fills the table halfway through, a record of
     two items with a bad kind from the implementation, a `tuple<list<own<item>>,
-    own<item>>` whose list leaves no room for the last item. Every failed call returns
+    own<item>>` whose list leaves no room for the last item, an item beside a label
+    too long for the caller's buffer (`buffer_too_small`). Every failed call returns
     its documented status, writes no out-pointer, leaves the handles it issued stale and
     the table's room as before; every item is destroyed exactly once, through
     `item_drop`. An `own<item>` followed by a bad enum is refused with the handle intact."""
@@ -882,10 +895,11 @@ def test_failed_calls_take_back_the_handles_they_issued(pool_build):
     run = linker.instantiate(store, wasmtime.Module.from_file(engine, str(wasm))).exports(store)["run"]
     assert run(store) == 0, "guest check failed (see fixtures/guests/pool_guest.c)"
     assert tables.live == 0 and tables.free == 4
-    # 44 items: 39 the guest got and dropped, the 5 of the failed calls (here the glue
-    # owns the whole list the implementation returned, including the 2 never issued)
-    assert len(impl.items) == 44
-    assert [item["drops"] for item in impl.items] == [1] * 44
+    # 59 items: 47 the guest got and dropped, the 12 of the failed calls (here the glue
+    # owns the whole list the implementation returned, including the 2 never issued;
+    # make_tagged's item beside a label too long for the buffer is released too)
+    assert len(impl.items) == 59
+    assert [item["drops"] for item in impl.items] == [1] * 59
 
 
 def test_rollback_of_a_full_table_in_the_runtime():

@@ -369,6 +369,8 @@ static inline int32_t wasi_io_streams_call_input_stream_read_inline(wasi_io_stre
     w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_input_stream_read(host, s_self->obj, (uint64_t)a_len, &buf, &error_payload, &ret0);
     if (buf.used > buf.cap || status == wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
+        if (status > 0 && status < 7 && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL])
+            wasi_io_streams_release_stream_error_inline(host->handles, &error_payload);
         w2w_handles_rollback(host->handles);
         w2w_st_u32(p_buf_used, buf.used);
         return wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL];
@@ -443,6 +445,8 @@ static inline int32_t wasi_io_streams_call_input_stream_blocking_read_inline(was
     w2w_call_mem_set(&host->mem, mem);
     status = wasi_io_streams_impl_input_stream_blocking_read(host, s_self->obj, (uint64_t)a_len, &buf, &error_payload, &ret0);
     if (buf.used > buf.cap || status == wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL]) {
+        if (status > 0 && status < 7 && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_HANDLE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_POINTER] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BAD_VALUE] && status != wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL])
+            wasi_io_streams_release_stream_error_inline(host->handles, &error_payload);
         w2w_handles_rollback(host->handles);
         w2w_st_u32(p_buf_used, buf.used);
         return wasi_io_streams_glue_stream_error_status[W2W_E_BUFFER_TOO_SMALL];
