@@ -256,9 +256,9 @@ _UTF8_CHECK = re.compile(rb"^[ \t]*if \(!w2w_valid_utf8\([^\n]*\)\)\n[ \t]*retur
 _OVERFLOW_RELEASE = re.compile(
     rb"(^    if \(buf\.used > buf\.cap \|\| status == \w+\[W2W_E_BUFFER_TOO_SMALL\]\) \{\n)"
     rb"(?:        if \(status == 0\) \{\n"
-    rb"(?:            \w+_release_\w+_inline\(host->handles, &ret\d+\);\n)+        \}\n)?"
+    rb"(?:            \w+_release_\w+\(host->handles, &ret\d+\);\n)+        \}\n)?"
     rb"(?:        if \(status > 0 && status < \d+ && [^\n]*\)\n"
-    rb"            \w+_release_\w+_inline\(host->handles, &\w+\);\n)?", re.MULTILINE)
+    rb"            \w+_release_\w+\(host->handles, &\w+\);\n)?", re.MULTILINE)
 #: the call plan's glue statuses in a FuncSpec of the Python glue
 _GLUE_STATUSES = re.compile(rb"^        glue_statuses=\([^\n]*\),\n", re.MULTILINE)
 
