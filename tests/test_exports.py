@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import wit2witx
-from conftest import zig_cc
+from conftest import check_witx_refused, zig_cc
 from wit2witx.diagnostics import UnsupportedError, Wit2WitxError
 from wit2witx.emit.witx import print_unit
 from wit2witx.p1.abi import Role
@@ -480,14 +480,7 @@ OWN_PRELUDE = "(typename $r (handle)) (typename $alias $r) (typename $e (enum (@
      "expected a type before `)`", "))"),
 ])
 def test_the_reader_checks_the_own_mark(tmp_path, body, message, at):
-    """`at`: the text the caret points at (its last occurrence in `body`)."""
-    path = tmp_path / "m.witx"
-    path.write_text(f"{OWN_PRELUDE}(module $m\n  {body}\n)\n")
-    with pytest.raises(Wit2WitxError) as info:
-        read_witx(path)
-    text = info.value.render(color=False)
-    col = 3 + body.rindex(at)
-    assert message in text and f"{path}:3:{col}" in text and "^" in text, text
+    check_witx_refused(tmp_path, OWN_PRELUDE, body, message, at)
 
 
 def test_the_reader_takes_the_own_mark_through_an_alias(tmp_path):

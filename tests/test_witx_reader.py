@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import corpus_path
+from conftest import check_witx_refused, corpus_path
 from wit2witx.diagnostics import Wit2WitxError, WitxError
 from wit2witx.p1 import layout
 from wit2witx.p1.model import (
@@ -610,11 +610,4 @@ _LEN = "(@witx usize)"
      "expected a type before `)`", "))"),
 ])
 def test_the_reader_checks_the_string_mark(tmp_path, body, message, at):
-    """`at`: the text the caret points at (its last occurrence in `body`)."""
-    path = tmp_path / "m.witx"
-    path.write_text(f"{STRING_PRELUDE}(module $m\n  {body}\n)\n")
-    with pytest.raises(Wit2WitxError) as info:
-        read_witx(path)
-    text = info.value.render(color=False)
-    col = 3 + body.rindex(at)
-    assert message in text and f"{path}:3:{col}" in text and "^" in text, text
+    check_witx_refused(tmp_path, STRING_PRELUDE, body, message, at)
