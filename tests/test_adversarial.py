@@ -14,7 +14,6 @@ with e.g. `ADVERSARIAL_EXAMPLES=500`.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import sys
@@ -24,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 
 import wit2witx
-from conftest import IN_CI, run_wasm_tools
+from conftest import IN_CI, import_from, run_wasm_tools
 from support.adversarial import deep_type, packages, witx_documents
 from wit2witx.diagnostics import Wit2WitxError
 from wit2witx.witx.reader import read_witx
@@ -58,15 +57,7 @@ def _import_glue(out: Path, files) -> list:
     for name in files:
         if name.endswith(".py"):
             compile(files[name], name, "exec")  # SyntaxError, NUL, nesting too deep
-    sys.path.insert(0, str(out))
-    try:
-        for stem in stems:
-            sys.modules.pop(stem, None)
-        return [importlib.import_module(stem) for stem in stems]
-    finally:
-        sys.path.remove(str(out))
-        for stem in stems:
-            sys.modules.pop(stem, None)
+    return import_from(out, *stems, fresh=True, forget=True)
 
 
 def _source(wit_text: str, case: Path) -> Path:

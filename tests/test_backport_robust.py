@@ -15,7 +15,6 @@ or get wrong.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shutil
@@ -28,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CORPUS, corpus_path, run_wasm_tools, zig_cc
+from conftest import CORPUS, corpus_path, import_from, run_wasm_tools, zig_cc
 
 import wit2witx
 from wit2witx.compiler import Options, build_program
@@ -333,11 +332,7 @@ def test_errno_style_host_c_compiles(errno_out):
 @pytest.fixture(scope="module")
 def errno_glue(errno_out):
     out, _ = errno_out
-    sys.path.insert(0, str(out))
-    try:
-        return importlib.import_module("test_errno_fs_host")
-    finally:
-        sys.path.remove(str(out))
+    return import_from(out, "test_errno_fs_host")[0]
 
 
 class _FsImpl:

@@ -11,13 +11,11 @@ The guest (`fixtures/p2/conv_guest.c`) is built with zig against `--emit c-p2` o
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, zig_cc
+from conftest import FIXTURES, import_from, zig_cc
 
 wasmtime = pytest.importorskip("wasmtime")
 
@@ -40,11 +38,7 @@ def built(tmp_path_factory) -> tuple[Path, object]:
                   f"-I{gen}", "-include", str(P2 / "alloc_count.h"), "-o", str(wasm),
                   str(P2 / "conv_guest.c"), str(gen / "conv.c"), str(P2 / "alloc_count.c"))
     assert proc.returncode == 0, proc.stderr
-    sys.path.insert(0, str(gen))
-    try:
-        glue = importlib.import_module("test_conv_shapes_host")
-    finally:
-        sys.path.remove(str(gen))
+    [glue] = import_from(gen, "test_conv_shapes_host")
     return wasm, glue
 
 

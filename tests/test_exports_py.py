@@ -13,13 +13,11 @@ error of a status.
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, zig_cc
+from conftest import FIXTURES, import_from, zig_cc
 
 wasmtime = pytest.importorskip("wasmtime")
 
@@ -111,12 +109,8 @@ def built(tmp_path_factory):
                   "-Wextra", "-Werror", f"-I{gen}", "-o", str(wasm),
                   str(FIXTURES / "p2" / "exports_guest.c"), str(gen / "guest.c"))
     assert proc.returncode == 0, proc.stderr
-    sys.path.insert(0, str(tmp))
-    try:
-        counters = importlib.import_module("exports_py_glue.test_exports_counters_host")
-        guest = importlib.import_module("exports_py_glue.test_exports_guest_host")
-    finally:
-        sys.path.remove(str(tmp))
+    counters, guest = import_from(tmp, "exports_py_glue.test_exports_counters_host",
+                                  "exports_py_glue.test_exports_guest_host")
     return counters, guest, wasm, glue["test_exports_guest_host.py"]
 
 
@@ -351,11 +345,7 @@ def test_the_typed_caller_runs_wasi_cli_run(tmp_path, capfd, args, fails):
     (pkg / "__init__.py").write_text("")
     for name, text in dict(compiler.compile([str(root)], emit="host-py", world="wasi:cli/command")).items():
         (pkg / name).write_text(text)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        run = importlib.import_module(f"{package}.wasi_cli_run_host")
-    finally:
-        sys.path.remove(str(tmp_path))
+    [run] = import_from(tmp_path, f"{package}.wasi_cli_run_host")
     assert run.call_run.__doc__.startswith("Call the guest's export `wasi_cli_run#run` (func (result i32)).")
 
     engine = wasmtime.Engine()

@@ -10,13 +10,11 @@ plan, function by function (they once differed: host-c answered `nobufs`, host-p
 
 from __future__ import annotations
 
-import importlib
 import re
-import sys
 
 import pytest
 
-from conftest import FIXTURES, corpus_path
+from conftest import FIXTURES, corpus_path, import_from
 
 import wit2witx.compiler as compiler
 from wit2witx.compiler import Options, build_program
@@ -64,13 +62,7 @@ def _py_module(path, tmp_path):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     stems = [n[:-3] for n in files if n.endswith("_host.py")]
-    for stem in stems:
-        sys.modules.pop(stem, None)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        return [importlib.import_module(stem) for stem in stems]
-    finally:
-        sys.path.remove(str(tmp_path))
+    return import_from(tmp_path, *stems, fresh=True)
 
 
 def test_the_runtime_knows_the_plans_spellings():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, run_wasm_tools
+from conftest import FIXTURES, import_from, run_wasm_tools
 
 wasmtime = pytest.importorskip("wasmtime")
 
@@ -44,12 +44,7 @@ def glue(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo_glue")
     for name, text in _emit_demo().items():
         (out / name).write_text(text)
-    sys.path.insert(0, str(out))
-    try:
-        demo = importlib.import_module("demo_host")
-        two = importlib.import_module("demo_two_host")
-    finally:
-        sys.path.remove(str(out))
+    demo, two = import_from(out, "demo_host", "demo_two_host")
     return demo, two
 
 
@@ -449,11 +444,7 @@ def test_preview1_witx_glue(tmp_path):
     witx = corpus_path("witx", "preview1", "wasi_snapshot_preview1.witx")
     files = compiler.compile([str(witx)], emit=["host-py"])
     (tmp_path / "wasi_snapshot_preview1_host.py").write_text(files["wasi_snapshot_preview1_host.py"])
-    sys.path.insert(0, str(tmp_path))
-    try:
-        p1 = importlib.import_module("wasi_snapshot_preview1_host")
-    finally:
-        sys.path.remove(str(tmp_path))
+    [p1] = import_from(tmp_path, "wasi_snapshot_preview1_host")
 
     class Impl:
         def __getattr__(self, name):
@@ -495,11 +486,7 @@ def test_guest_pointer_does_not_outlive_the_call(tmp_path):
     witx = corpus_path("witx", "preview1", "wasi_snapshot_preview1.witx")
     text = compiler.compile([str(witx)], emit=["host-py"])["wasi_snapshot_preview1_host.py"]
     (tmp_path / "p1_keep_host.py").write_text(text)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        p1 = importlib.import_module("p1_keep_host")
-    finally:
-        sys.path.remove(str(tmp_path))
+    [p1] = import_from(tmp_path, "p1_keep_host")
     kept = []
 
     class Impl:
@@ -640,11 +627,7 @@ def shapes_glue(tmp_path_factory):
     (src / "shapes.wit").write_text(SHAPES_WIT)
     files = compiler.compile([str(src)], emit=["host-py"])
     (src / "shapes_glue_host.py").write_text(files["test_shapes_shapes_host.py"])
-    sys.path.insert(0, str(src))
-    try:
-        return importlib.import_module("shapes_glue_host")
-    finally:
-        sys.path.remove(str(src))
+    return import_from(src, "shapes_glue_host")[0]
 
 
 class ShapesImpl:
@@ -868,11 +851,7 @@ def pool_build(tmp_path_factory):
                   "-Wl,--no-entry", "-Wl,--export=run", "-I", str(out), "-o", str(wasm),
                   str(FIXTURES / "guests" / "pool_guest.c"))
     assert proc.returncode == 0, proc.stderr
-    sys.path.insert(0, str(out))
-    try:
-        return importlib.import_module("test_pool_pool_host"), wasm
-    finally:
-        sys.path.remove(str(out))
+    return import_from(out, "test_pool_pool_host")[0], wasm
 
 
 def test_failed_calls_take_back_the_handles_they_issued(pool_build):
@@ -970,14 +949,7 @@ def _emit_and_import(wit: str, tmp_path, package_dir: str = "glue"):
     for name, text in files.items():
         compile(text, name, "exec")
         (out / name).write_text(text, encoding="utf-8")
-    stems = sorted(name[:-3] for name in files)
-    sys.path.insert(0, str(out))
-    try:
-        return [importlib.import_module(stem) for stem in stems]
-    finally:
-        sys.path.remove(str(out))
-        for stem in stems:
-            sys.modules.pop(stem, None)
+    return import_from(out, *sorted(name[:-3] for name in files), forget=True)
 
 
 def test_docs_and_names_are_data_in_python_glue(tmp_path):

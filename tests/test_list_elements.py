@@ -17,13 +17,12 @@ decode).
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, import_from
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import wamr as wamr_support  # noqa: E402
@@ -119,11 +118,7 @@ def test_python_glue_checks_every_element_first(tmp_path):
 
     text = wit2witx.compiler.compile([WITX], emit=("host-py",))["lists_host.py"]
     (tmp_path / "lists_elements_host.py").write_text(text)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        glue = importlib.import_module("lists_elements_host")
-    finally:
-        sys.path.remove(str(tmp_path))
+    [glue] = import_from(tmp_path, "lists_elements_host")
 
     class Impl:
         def __init__(self) -> None:

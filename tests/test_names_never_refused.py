@@ -17,11 +17,9 @@ Checked here:
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,7 +27,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 import wit2witx
-from conftest import IN_CI, run_wasm_tools, zig_cc
+from conftest import IN_CI, import_from, run_wasm_tools, zig_cc
 from support import wamr as wamr_support
 from support.adversarial import packages
 from support.wasm3 import gcc, wasm3_lib
@@ -140,15 +138,7 @@ def _compile_host_c(out: Path, includes: list[str], text: str) -> None:
 def _import_host_py(out: Path, files: dict[str, str]) -> list:
     stems = sorted(name[:-3] for name in files if name.endswith("_host.py"))
     assert stems, "no host-py module"
-    sys.path.insert(0, str(out))
-    try:
-        for stem in stems:
-            sys.modules.pop(stem, None)
-        return [importlib.import_module(stem) for stem in stems]
-    finally:
-        sys.path.remove(str(out))
-        for stem in stems:
-            sys.modules.pop(stem, None)
+    return import_from(out, *stems, fresh=True, forget=True)
 
 
 def _every_p1_output_works(text: str, case: Path, includes: list[str]) -> bool:

@@ -29,14 +29,13 @@ Python, a `str` with lone surrogates cannot be encoded; docs/abi.md, "Glue statu
 
 from __future__ import annotations
 
-import importlib
 import random
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, import_from
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import wamr as wamr_support  # noqa: E402
@@ -448,12 +447,7 @@ def run_on_python_glue(tmp_path: Path, wasm: Path) -> tuple[PyImpl, int, int]:
 
     text = wit2witx.compiler.compile([WITX], emit=("host-py",))["strs_host.py"]
     (tmp_path / "strings_utf8_host.py").write_text(text)
-    sys.path.insert(0, str(tmp_path))
-    try:
-        glue = importlib.import_module("strings_utf8_host")
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("strings_utf8_host", None)
+    [glue] = import_from(tmp_path, "strings_utf8_host", forget=True)
     impl = PyImpl()
     engine = wasmtime.Engine()
     store = wasmtime.Store(engine)
