@@ -473,7 +473,8 @@ class _Stager:
         self._out_is_dir = out.is_dir()  # no OUT yet (a first run): nothing to look up in it
 
     def add(self, rel: str, text: str) -> None:
-        self.guard.check()
+        """One new file (a signal was checked for just before, by the guard's
+        `interruptible` that hands the files over)."""
         if self.checker is not None:
             self.checker.add(rel)
         data = text.encode("utf-8")
